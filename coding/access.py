@@ -1,0 +1,146 @@
+"""The one place that decides who may see and change what.
+
+Every view and task that receives an id from outside resolves it here. Each helper returns the
+object or raises Http404 for anyone who is not a member of its project (never 403, which would
+reveal that the object exists). A member whose role does not allow the action gets
+PermissionDenied (403): they already know the project exists.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from .models import (
+    WRITE_ROLES,
+    Case,
+    Code,
+    Codebook,
+    Excerpt,
+    Informant,
+    Job,
+    Membership,
+    Memo,
+    Project,
+    Role,
+    Transcript,
+)
+
+READ = "read"
+WRITE = "write"
+OWN = "own"
+
+
+def membership_for(user, project_id: int) -> Membership:
+    if not getattr(user, "is_authenticated", False):
+        raise Http404
+    m = (
+        Membership.objects.select_related("project")
+        .filter(project_id=project_id, user=user)
+        .first()
+    )
+    if m is None:
+        raise Http404
+    return m
+
+
+def check_role(membership: Membership, need: str) -> None:
+    if need == WRITE and membership.role not in WRITE_ROLES:
+        raise PermissionDenied
+    if need == OWN and membership.role != Role.OWNER:
+        raise PermissionDenied
+
+
+def _get(qs: QuerySet, pk, project_path: str, user, need: str) -> Model:
+    try:
+        obj = qs.get(pk=pk)
+    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    project_id = obj
+    for part in project_path.split("."):
+        project_id = getattr(project_id, part)
+    m = membership_for(user, project_id)
+    check_role(m, need)
+    obj.membership = m
+    return obj
+
+
+def get_project_for_user(user, project_id, need: str = READ) -> Project:
+    try:
+        pid = int(project_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    m = membership_for(user, pid)
+    check_role(m, need)
+    project = m.project
+    project.membership = m
+    return project
+
+
+def get_case_for_user(user, case_id, need: str = READ) -> Case:
+    return _get(Case.objects.select_related("project"), case_id, "project_id", user, need)
+
+
+def get_informant_for_user(user, informant_id, need: str = READ) -> Informant:
+    return _get(
+        Informant.objects.select_related("case__project"),
+        informant_id,
+        "case.project_id",
+        user,
+        need,
+    )
+
+
+def get_transcript_for_user(user, transcript_id, need: str = READ) -> Transcript:
+    return _get(
+        Transcript.objects.select_related("case__project"),
+        transcript_id,
+        "case.project_id",
+        user,
+        need,
+    )
+
+
+def get_excerpt_for_user(user, excerpt_id, need: str = READ) -> Excerpt:
+    return _get(
+        Excerpt.objects.select_related("transcript__case__project"),
+        excerpt_id,
+        "transcript.case.project_id",
+        user,
+        need,
+    )
+
+
+def get_codebook_for_user(user, codebook_id, need: str = READ) -> Codebook:
+    return _get(Codebook.objects.select_related("project"), codebook_id, "project_id", user, need)
+
+
+def get_code_for_user(user, code_id, need: str = READ) -> Code:
+    return _get(
+        Code.objects.select_related("codebook__project"),
+        code_id,
+        "codebook.project_id",
+        user,
+        need,
+    )
+
+
+def get_memo_for_user(user, memo_id, need: str = READ) -> Memo:
+    return _get(Memo.objects.select_related("project"), memo_id, "project_id", user, need)
+
+
+def get_job_for_user(user, job_id, need: str = READ) -> Job:
+    return _get(Job.objects.select_related("project"), job_id, "project_id", user, need)
+
+
+def codes_of_codebook(codebook_id: int, code_ids) -> list[Code]:
+    """The Code objects for posted ids; any id not in this codebook raises Http404."""
+    try:
+        ids = {int(c) for c in code_ids}
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    codes = list(Code.objects.filter(codebook_id=codebook_id, pk__in=ids))
+    if len(codes) != len(ids):
+        raise Http404
+    return codes

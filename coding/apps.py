@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CodingConfig(AppConfig):
+    name = "coding"
+    verbose_name = _("Qualitative coding")
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .importers import guess_interviewer
+from .models import Case, Informant, Mode
+
+
+class ImportUploadForm(forms.Form):
+    case = forms.ModelChoiceField(queryset=Case.objects.none(), label=_("Case"))
+    file = forms.FileField(
+        label=_("Transcript file"),
+        required=False,
+        help_text=_(".docx, .odt or .txt (UTF-8 or Windows-1252)"),
+    )
+    pasted = forms.CharField(
+        label=_("…or paste the text"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    title = forms.CharField(label=_("Title"), max_length=300, required=False)
+
+    def __init__(self, *args, project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["case"].queryset = project.cases.all()
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("file") and not (data.get("pasted") or "").strip():
+            raise ValidationError(_("Choose a file or paste the text."), code="no_input")
+        if data.get("file") and (data.get("pasted") or "").strip():
+            raise ValidationError(_("Give a file or pasted text, not both."), code="both")
+        return data
+
+
+SPEAKER_NONE = "none"
+SPEAKER_INTERVIEWER = "interviewer"
+
+
+class ImportPreviewForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=300)
+    interview_date = forms.DateField(
+        label=_("Interview date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    mode = forms.ChoiceField(label=_("Mode"), choices=[("", "—"), *Mode.choices], required=False)
+    interviewers = forms.CharField(label=_("Interviewer(s)"), max_length=300, required=False)
+    informants = forms.ModelMultipleChoiceField(
+        queryset=Informant.objects.none(),
+        required=False,
+        label=_("Informants interviewed"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate with commas"))
+
+    def __init__(self, *args, case: Case, labels: list[tuple[str, int]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        informants = list(case.informants.all())
+        self.fields["informants"].queryset = case.informants.all()
+        choices = [
+            (SPEAKER_INTERVIEWER, _("Interviewer")),
+            *[(f"informant:{i.pk}", str(i)) for i in informants],
+            (SPEAKER_NONE, _("Not a speaker (keep as text)")),
+        ]
+        self.label_fields: list[tuple[str, str, int]] = []
+        for n, (label, count) in enumerate(labels):
+            key = f"speaker_{n}"
+            self.fields[key] = forms.ChoiceField(
+                label=label, choices=choices, initial=self._guess(label, informants)
+            )
+            self.label_fields.append((key, label, count))
+
+    @staticmethod
+    def _guess(label: str, informants: list[Informant]) -> str:
+        if guess_interviewer(label):
+            return SPEAKER_INTERVIEWER
+        low = label.lower()
+        for i in informants:
+            names = {i.pseudonym.lower(), *i.pseudonym.lower().split()}
+            if low in names or low in i.role_title.lower():
+                return f"informant:{i.pk}"
+        return SPEAKER_INTERVIEWER if len(informants) == 0 else f"informant:{informants[0].pk}"
+
+    def speaker_mapping(self) -> dict[str, dict]:
+        mapping: dict[str, dict] = {}
+        for key, label, _count in self.label_fields:
+            value = self.cleaned_data[key]
+            if value.startswith("informant:"):
+                mapping[label] = {"kind": "informant", "informant_id": int(value.split(":")[1])}
+            else:
+                mapping[label] = {"kind": value}
+        return mapping
+
+    def metadata(self) -> dict:
+        d = self.cleaned_data
+        return {
+            "title": d["title"],
+            "interview_date": d["interview_date"].isoformat() if d["interview_date"] else None,
+            "mode": d["mode"],
+            "interviewers": d["interviewers"],
+            "informant_ids": [i.pk for i in d["informants"]],
+            "tags": [t.strip() for t in d["tags"].split(",") if t.strip()],
+        }

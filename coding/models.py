@@ -1,0 +1,692 @@
+"""The data model of a qualitative case study.
+
+Offsets everywhere are Python ``str`` indices (Unicode code points) into ``Transcript.text``, which
+is stored normalised: NFC, LF line ends, no BOM, no control characters but tab and newline.
+"""
+
+from __future__ import annotations
+
+import bisect
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+from taggit.managers import TaggableManager
+from taggit.models import TagBase, TaggedItemBase
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    RESEARCHER = "researcher", _("Researcher")
+    SUPERVISOR = "supervisor", _("Supervisor")
+
+
+WRITE_ROLES = (Role.OWNER, Role.RESEARCHER)
+
+
+class ProjectQuerySet(models.QuerySet):
+    def for_user(self, user) -> ProjectQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Project(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    memos_required = models.BooleanField(
+        _("excerpts need memos"),
+        default=False,
+        help_text=_("Supervisors see excerpts without memos when this is on."),
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("coding:project-detail", args=[self.pk])
+
+    def role_of(self, user) -> str | None:
+        m = self.memberships.filter(user=user).only("role").first()
+        return m.role if m else None
+
+    @property
+    def codebook(self) -> Codebook:
+        return self.codebooks.get()
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=[r.value for r in Role]), name="membership_role_valid"
+            ),
+        ]
+        verbose_name = _("membership")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.project}"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in WRITE_ROLES
+
+
+class CaseKind(models.TextChoices):
+    CASE_STUDY = "case_study", _("Case municipality")
+    IN_DEPTH = "in_depth", _("In-depth interview municipality")
+
+
+class Case(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="cases")
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=CaseKind.choices)
+    description = models.TextField(_("description"), blank=True)
+    order = models.PositiveIntegerField(default=0)
+    tags = TaggableManager(blank=True, verbose_name=_("tags"))
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="case_name_unique"),
+        ]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("coding:case-detail", args=[self.pk])
+
+
+class Level(models.TextChoices):
+    STRATEGIC = "strategic", _("Strategic")
+    OPERATIVE = "operative", _("Operative")
+    USER = "user", _("User or resident")
+
+
+class Informant(models.Model):
+    """A person interviewed, always under a pseudonym."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="informants")
+    pseudonym = models.CharField(_("pseudonym"), max_length=100)
+    role_title = models.CharField(_("role"), max_length=200, blank=True)
+    level = models.CharField(_("level"), max_length=20, choices=Level.choices)
+    org_unit = models.CharField(_("organisation unit"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["case", "pseudonym"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "pseudonym"], name="informant_unique"),
+        ]
+        verbose_name = _("informant")
+
+    def __str__(self) -> str:
+        return f"{self.pseudonym} ({self.role_title})" if self.role_title else self.pseudonym
+
+
+class AttributeKind(models.TextChoices):
+    TEXT = "text", _("Text")
+    INTEGER = "integer", _("Integer")
+    DECIMAL = "decimal", _("Decimal")
+    BOOLEAN = "boolean", _("Yes/no")
+    DATE = "date", _("Date")
+
+
+class AttributeTarget(models.TextChoices):
+    CASE = "case", _("Case")
+    INFORMANT = "informant", _("Informant")
+
+
+class AttributeDefinition(models.Model):
+    """A typed attribute of cases or informants, defined per project (data, not columns)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="attributes")
+    target = models.CharField(max_length=20, choices=AttributeTarget.choices)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("type"), max_length=20, choices=AttributeKind.choices)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["target", "order", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "target", "name"], name="attribute_name_unique"
+            ),
+        ]
+        verbose_name = _("attribute")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AttributeValue(models.Model):
+    """One typed value; exactly one of case/informant is set and one value column is used."""
+
+    definition = models.ForeignKey(
+        AttributeDefinition, on_delete=models.CASCADE, related_name="values"
+    )
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="attribute_values"
+    )
+    informant = models.ForeignKey(
+        Informant,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attribute_values",
+    )
+    value_text = models.CharField(max_length=500, blank=True, default="")
+    value_integer = models.BigIntegerField(null=True, blank=True)
+    value_decimal = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    value_boolean = models.BooleanField(null=True, blank=True)
+    value_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(case__isnull=False) & Q(informant__isnull=True))
+                | (Q(case__isnull=True) & Q(informant__isnull=False)),
+                name="attribute_value_one_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["definition", "case"],
+                condition=Q(case__isnull=False),
+                name="attribute_value_case_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["definition", "informant"],
+                condition=Q(informant__isnull=False),
+                name="attribute_value_informant_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition.name}: {self.display()}"
+
+    @property
+    def value(self):
+        return getattr(self, f"value_{self.definition.kind}")
+
+    def display(self) -> str:
+        v = self.value
+        if v is None:
+            return ""
+        if isinstance(v, bool):
+            return str(_("Yes") if v else _("No"))
+        if isinstance(v, Decimal):
+            return f"{v.normalize():f}"
+        return str(v)
+
+
+class Mode(models.TextChoices):
+    VIDEO = "video", _("Video")
+    IN_PERSON = "in_person", _("In person")
+    FIELDWORK = "fieldwork", _("Field work")
+    PHONE = "phone", _("Telephone")
+
+
+class TranscriptQuerySet(models.QuerySet):
+    def with_coding_progress(self) -> TranscriptQuerySet:
+        """Annotate excerpt and coding counts (coverage needs offsets; see coded_chars)."""
+        return self.annotate(
+            n_excerpts=Count("excerpts", distinct=True),
+            n_codings=Count("excerpts__codings", distinct=True),
+        )
+
+
+class Transcript(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transcripts")
+    title = models.CharField(_("title"), max_length=300)
+    informants = models.ManyToManyField(Informant, blank=True, related_name="transcripts")
+    interview_date = models.DateField(_("interview date"), null=True, blank=True)
+    mode = models.CharField(_("mode"), max_length=20, choices=Mode.choices, blank=True)
+    interviewers = models.CharField(_("interviewer(s)"), max_length=300, blank=True)
+    language = models.CharField(_("language"), max_length=10, default="nb")
+    original_file = models.FileField(upload_to="originals/%Y/%m/", blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    text = models.TextField()
+    word_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    tags = TaggableManager(blank=True, verbose_name=_("tags"))
+
+    objects = TranscriptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["case", "interview_date", "title"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="transcript_text_not_empty"),
+        ]
+        verbose_name = _("transcript")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("coding:transcript-detail", args=[self.pk])
+
+    def paragraph_starts(self) -> list[int]:
+        """Start offsets of the paragraphs (non-empty lines), in order."""
+        starts = []
+        pos = 0
+        for line in self.text.split("\n"):
+            if line.strip():
+                starts.append(pos)
+            pos += len(line) + 1
+        return starts
+
+    def paragraph_of(self, offset: int, starts: list[int] | None = None) -> int:
+        """1-based paragraph number that contains ``offset``."""
+        starts = starts if starts is not None else self.paragraph_starts()
+        return max(1, bisect.bisect_right(starts, offset))
+
+
+class Turn(models.Model):
+    """A speaker turn: [start, end) covers the label; the spoken text begins at content_start."""
+
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="turns")
+    index = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    content_start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    label = models.CharField(max_length=100, blank=True)
+    is_interviewer = models.BooleanField(default=False)
+    informant = models.ForeignKey(
+        Informant, null=True, blank=True, on_delete=models.SET_NULL, related_name="turns"
+    )
+
+    class Meta:
+        ordering = ["transcript", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["transcript", "index"], name="turn_index_unique"),
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="turn_start_lt_end"),
+            models.CheckConstraint(
+                condition=Q(content_start__gte=F("start")) & Q(content_start__lte=F("end")),
+                name="turn_content_inside",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label or '-'} [{self.start}:{self.end}]"
+
+
+class Sentence(models.Model):
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="sentences")
+    turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="sentences")
+    index = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    # Space-separated lemmas of the sentence, for lemma search (coding.nlp).
+    lemmas = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["transcript", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["transcript", "index"], name="sentence_index_unique"),
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="sentence_start_lt_end"),
+        ]
+        indexes = [models.Index(fields=["transcript", "start"])]
+
+    def __str__(self) -> str:
+        return f"[{self.start}:{self.end}]"
+
+
+class Codebook(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="codebooks")
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        constraints = [
+            # One codebook per project for now; the constraint keeps Project.codebook honest.
+            models.UniqueConstraint(fields=["project"], name="codebook_one_per_project"),
+        ]
+        verbose_name = _("codebook")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CodeQuerySet(models.QuerySet):
+    def in_tree_order(self) -> list[Code]:
+        """Codes depth-first by parent and order, each with ``depth`` set."""
+        codes = list(self.order_by("order", "name"))
+        children: dict[int | None, list[Code]] = {}
+        for c in codes:
+            children.setdefault(c.parent_id, []).append(c)
+        out: list[Code] = []
+
+        def walk(parent_id: int | None, depth: int) -> None:
+            for c in children.get(parent_id, []):
+                c.depth = depth
+                out.append(c)
+                walk(c.pk, depth + 1)
+
+        walk(None, 0)
+        return out
+
+
+class Code(TagBase):
+    """A code of one codebook: a django-taggit tag whose name is unique per codebook only.
+
+    Never apply a code by its name as a string: pass Code objects to coding.services, which checks
+    the codebook.
+    """
+
+    # Re-declared without unique=True: uniqueness is per codebook (see Meta.constraints).
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), max_length=100, allow_unicode=True)
+    codebook = models.ForeignKey(Codebook, on_delete=models.CASCADE, related_name="codes")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    short_name = models.CharField(_("short name"), max_length=30, blank=True)
+    definition = models.TextField(_("definition"), blank=True)
+    inclusion = models.TextField(_("when to use"), blank=True)
+    exclusion = models.TextField(_("when not to use"), blank=True)
+    example = models.TextField(_("example"), blank=True)
+    keywords = models.TextField(
+        _("keywords"), blank=True, help_text=_("One word or phrase per line, for suggestions.")
+    )
+    color = models.CharField(_("colour"), max_length=7, default="#f4d03f")
+    shortcut = models.CharField(_("keyboard shortcut"), max_length=1, blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    objects = CodeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["codebook", "name"], name="code_name_unique"),
+            models.UniqueConstraint(fields=["codebook", "slug"], name="code_slug_unique"),
+            models.UniqueConstraint(
+                fields=["codebook", "shortcut"],
+                condition=~Q(shortcut=""),
+                name="code_shortcut_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(color__regex=r"^#[0-9a-fA-F]{6}$"), name="code_color_hex"
+            ),
+        ]
+        verbose_name = _("code")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # TagBase.save makes slugs unique site-wide; ours need only be unique per codebook.
+        if not self.slug:
+            base = slugify(self.name, allow_unicode=True)[:90] or "code"
+            slug, i = base, 1
+            taken = set(
+                Code.objects.filter(codebook_id=self.codebook_id, slug__startswith=base)
+                .exclude(pk=self.pk)
+                .values_list("slug", flat=True)
+            )
+            while slug in taken:
+                i += 1
+                slug = f"{base}-{i}"
+            self.slug = slug
+        models.Model.save(self, *args, **kwargs)
+
+
+class ExcerptQuerySet(models.QuerySet):
+    def for_project(self, project: Project) -> ExcerptQuerySet:
+        return self.filter(transcript__case__project=project)
+
+
+class Excerpt(models.Model):
+    """A coded passage: [start, end) in the transcript's text, with a copy of the text.
+
+    Create excerpts through coding.services.excerpt_create, which checks the offsets against the
+    text (the database cannot compare with another table's column).
+    """
+
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="excerpts")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    text = models.TextField()
+    paragraph = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    codes = TaggableManager(through="Coding", blank=True, manager=None)
+
+    objects = ExcerptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["transcript", "start", "end"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="excerpt_start_lt_end"),
+            models.UniqueConstraint(
+                fields=["transcript", "start", "end"], name="excerpt_span_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["transcript", "start"])]
+        verbose_name = _("excerpt")
+
+    def __str__(self) -> str:
+        return f"{self.transcript_id}:{self.start}-{self.end}"
+
+
+class CodingSource(models.TextChoices):
+    MANUAL = "manual", _("Coded by hand")
+    SUGGESTION = "suggestion", _("Accepted suggestion")
+    SEARCH = "search", _("Coded from search")
+    IMPORT = "import", _("Imported")
+
+
+class CodingQuerySet(models.QuerySet):
+    def for_project(self, project: Project) -> CodingQuerySet:
+        return self.filter(tag__codebook__project=project)
+
+
+class Coding(TaggedItemBase):
+    """One code applied to one excerpt by one coder (taggit's through model).
+
+    taggit fixes the field names: ``tag`` is the Code, ``content_object`` the Excerpt.
+    """
+
+    tag = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="codings")
+    content_object = models.ForeignKey(Excerpt, on_delete=models.CASCADE, related_name="codings")
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="codings"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=20, choices=CodingSource.choices, default="manual")
+    batch = models.UUIDField(null=True, blank=True, db_index=True)
+
+    objects = CodingQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_object", "tag", "coder"], name="coding_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["tag", "coder"])]
+        verbose_name = _("coding")
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} on {self.content_object_id} by {self.coder_id}"
+
+    @property
+    def code(self) -> Code:
+        return self.tag
+
+    @property
+    def excerpt(self) -> Excerpt:
+        return self.content_object
+
+
+class Memo(models.Model):
+    """A memo on an excerpt, transcript, case or code; with none of those it is a project memo."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memos")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memos"
+    )
+    excerpt = models.ForeignKey(
+        Excerpt, null=True, blank=True, on_delete=models.CASCADE, related_name="memos"
+    )
+    transcript = models.ForeignKey(
+        Transcript, null=True, blank=True, on_delete=models.CASCADE, related_name="memos"
+    )
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="memos"
+    )
+    code = models.ForeignKey(
+        Code, null=True, blank=True, on_delete=models.CASCADE, related_name="memos"
+    )
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    text = models.TextField(_("memo"))
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(excerpt__isnull=True, transcript__isnull=True, case__isnull=True)
+                    | Q(excerpt__isnull=True, transcript__isnull=True, code__isnull=True)
+                    | Q(excerpt__isnull=True, case__isnull=True, code__isnull=True)
+                    | Q(transcript__isnull=True, case__isnull=True, code__isnull=True)
+                ),
+                name="memo_at_most_one_target",
+            ),
+            models.CheckConstraint(condition=~Q(text=""), name="memo_not_empty"),
+        ]
+        verbose_name = _("memo")
+
+    def __str__(self) -> str:
+        return self.title or self.text[:40]
+
+
+class JobKind(models.TextChoices):
+    IMPORT = "import", _("Transcript import")
+    EXPORT = "export", _("Word export")
+    TRAIN = "train", _("Train suggestions")
+    REINDEX = "reindex", _("Rebuild lemma index")
+
+
+class JobStatus(models.TextChoices):
+    DRAFT = "draft", _("Awaiting confirmation")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Job(models.Model):
+    """A background job. The task marks it running, calls a plain function, records the end."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=20, choices=JobKind.choices)
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.TextField(blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    input_file = models.FileField(upload_to="job-input/%Y/%m/", blank=True)
+    input_name = models.CharField(max_length=255, blank=True)
+    result_file = models.FileField(upload_to="job-results/%Y/%m/", blank=True)
+    result_name = models.CharField(max_length=255, blank=True)
+    transcript = models.ForeignKey(
+        Transcript, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=100), name="job_progress_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in JobStatus]), name="job_status_valid"
+            ),
+        ]
+        verbose_name = _("job")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+
+def coded_chars(spans: list[tuple[int, int]]) -> int:
+    """Characters covered by the union of [start, end) spans (overlaps counted once)."""
+    total = 0
+    cur_s = cur_e = None
+    for s, e in sorted(spans):
+        if cur_e is None or s > cur_e:
+            if cur_e is not None:
+                total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    if cur_e is not None:
+        total += cur_e - cur_s
+    return total
+
+
+def job_fail_if_stale(job: Job) -> bool:
+    """A running job whose worker stopped reporting is marked failed, never left running."""
+    from django.conf import settings as dj_settings
+
+    if job.status != JobStatus.RUNNING or job.heartbeat_at is None:
+        return False
+    age = (timezone.now() - job.heartbeat_at).total_seconds()
+    if age < dj_settings.JOB_STALE_SECONDS:
+        return False
+    updated = Job.objects.filter(
+        pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at
+    ).update(
+        status=JobStatus.FAILED,
+        message=str(
+            _(
+                "The worker stopped while running this job. Nothing was saved; "
+                "please start it again."
+            )
+        ),
+        finished_at=timezone.now(),
+    )
+    if updated:
+        job.refresh_from_db()
+    return bool(updated)

@@ -1,0 +1,179 @@
+"""Norwegian text processing: normalisation, the spaCy pipeline, sentences and lemmas.
+
+The pipeline is ``spacy.blank("nb")`` with a sentencizer and a lookup lemmatizer built from the
+Norsk Ordbank forms that spacy-lookups-data ships (``nb_lemma_exc``, flattened, lower-cased).
+Both are loaded once per process. spaCy's Norwegian tokenizer exceptions keep abbreviations such
+as "f.eks.", "bl.a.", "ca.", "dvs.", "evt." and "nr." whole, so they never end a sentence.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+# C0/C1 controls except tab and newline, and the two noncharacters XML forbids.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_POS_PREFERENCE = ("noun", "verb", "adj", "adv")
+# Pronouns, determiners and the like that Ordbank's open-class tables would misread ("vi" -> "vie").
+_CLOSED_CLASS = frozenset(
+    "jeg du han hun vi dere de meg deg ham henne oss dem seg min mitt mine din ditt dine sin sitt "
+    "sine vår vårt våre deres hans hennes den det denne dette disse som og eller men at om i på "
+    "til fra med av for ikke også så da når hvor hva hvem hvilke hvis alle noen ingen mange".split()
+)
+WORD_RE = re.compile(r"\w+(?:[-']\w+)*")
+
+
+def normalize_text(raw: str) -> str:
+    """The stored form of any text: NFC, LF line ends, no BOM, no control characters.
+
+    Each line is stripped at the right; runs of blank lines become one blank line.
+    """
+    text = raw.replace("\ufeff", "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    text = text.replace("\u2029", "\n\n").replace("\x0b", "\n").replace("\x0c", "\n")
+    text = _SURROGATE.sub("\ufffd", text)
+    text = _CONTROL.sub("", text)
+    text = unicodedata.normalize("NFC", text)
+    lines = [line.rstrip() for line in text.split("\n")]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    return text.strip("\n")
+
+
+def paragraphs_to_text(paragraphs: Iterable[str]) -> str:
+    """Join paragraphs as the stored text does: one paragraph a line, a blank line between."""
+    return "\n\n".join(p for p in (normalize_text(p).strip() for p in paragraphs) if p)
+
+
+def count_words(text: str) -> int:
+    return sum(1 for _ in WORD_RE.finditer(text))
+
+
+@lru_cache(maxsize=1)
+def lemma_table() -> dict[str, str]:
+    """Word form -> lemma, lower-cased, from Norsk Ordbank (nouns win over verbs, then adj/adv)."""
+    raw = resources.files("spacy_lookups_data").joinpath("data/nb_lemma_exc.json.gz")
+    with raw.open("rb") as fh:
+        data = json.load(gzip.open(fh))
+    table: dict[str, str] = {w: w for w in _CLOSED_CLASS}
+    # A form that is a lemma itself in any part of speech stays as it is ("bolig", "lån").
+    for pos in _POS_PREFERENCE:
+        for form, lemmas in data.get(pos, {}).items():
+            if form.lower() in (lemma.lower() for lemma in lemmas):
+                table.setdefault(form.lower(), form.lower())
+    for pos in _POS_PREFERENCE:
+        for form, lemmas in data.get(pos, {}).items():
+            if lemmas:
+                table.setdefault(form.lower(), lemmas[0].lower())
+    # Lemmas map to themselves, so a search for "bolig" and a text with "bolig" agree.
+    for lemma in set(table.values()):
+        table.setdefault(lemma, lemma)
+    return table
+
+
+def lemmatize(word: str, table: dict[str, str] | None = None) -> str:
+    """The lemma of one word form (lower-cased). Genitive -s falls back to the stem's lemma."""
+    table = table if table is not None else lemma_table()
+    w = word.lower()
+    hit = table.get(w)
+    if hit is not None:
+        return hit
+    if len(w) > 3 and w.endswith("s"):
+        stem = table.get(w[:-1])
+        if stem is not None:
+            return stem
+    return w
+
+
+@Language.component("nb_lookup_lemmatizer")
+def _nb_lookup_lemmatizer(doc: Doc) -> Doc:
+    table = lemma_table()
+    for token in doc:
+        if token.is_punct or token.is_space:
+            continue
+        if token.is_title and not token.is_sent_start and len(token.text) > 1:
+            # A capitalised word inside a sentence is most likely a name: "Drammen", not "dram".
+            token.lemma_ = token.lower_
+        else:
+            token.lemma_ = lemmatize(token.text, table)
+    return doc
+
+
+@lru_cache(maxsize=1)
+def get_nlp() -> Language:
+    """The project's pipeline, once per process."""
+    nlp = spacy.blank("nb")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("nb_lookup_lemmatizer")
+    nlp.max_length = 5_000_000
+    return nlp
+
+
+@lru_cache(maxsize=1)
+def get_bare_nlp() -> Language:
+    """spaCy's bare Norwegian pipeline (sentencizer only), the benchmarks' baseline."""
+    nlp = spacy.blank("nb")
+    nlp.add_pipe("sentencizer")
+    nlp.max_length = 5_000_000
+    return nlp
+
+
+@dataclass(frozen=True)
+class SentenceSpan:
+    start: int
+    end: int
+    lemmas: str
+
+
+def _paragraph_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """[s, e) of each non-empty line inside text[start:end]."""
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        line_end = end if nl == -1 else nl
+        seg = text[pos:line_end]
+        if seg.strip():
+            lead = len(seg) - len(seg.lstrip())
+            yield pos + lead, pos + len(seg.rstrip())
+        pos = line_end + 1
+
+
+def split_sentences(
+    text: str,
+    spans: list[tuple[int, int]],
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> list[list[SentenceSpan]]:
+    """Sentences of each [start, end) span of ``text``; a sentence never crosses a line break.
+
+    Returns one list per input span, offsets into ``text``.
+    """
+    nlp = get_nlp()
+    jobs: list[tuple[int, int, int]] = []  # (span index, para start, para end)
+    for i, (s, e) in enumerate(spans):
+        jobs.extend((i, ps, pe) for ps, pe in _paragraph_spans(text, s, e))
+    out: list[list[SentenceSpan]] = [[] for _ in spans]
+    total = max(1, len(jobs))
+    docs = nlp.pipe((text[ps:pe] for _, ps, pe in jobs), batch_size=256)
+    for n, ((i, ps, _pe), doc) in enumerate(zip(jobs, docs, strict=True)):
+        for sent in doc.sents:
+            stripped = sent.text.strip()
+            if not stripped:
+                continue
+            lead = len(sent.text) - len(sent.text.lstrip())
+            s = ps + sent.start_char + lead
+            lemmas = " ".join(t.lemma_ for t in sent if not (t.is_punct or t.is_space))
+            out[i].append(SentenceSpan(s, s + len(stripped), lemmas))
+        if progress and n % 200 == 0:
+            progress(n / total)
+    return out

@@ -1,0 +1,202 @@
+"""Pages. Thin, typed, function-based: decorators, access helper, form, service, redirect."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Prefetch
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import access, services
+from .forms import ImportPreviewForm, ImportUploadForm
+from .importers import detect_speakers
+from .models import (
+    AttributeValue,
+    Case,
+    Job,
+    JobStatus,
+    Project,
+    Transcript,
+    job_fail_if_stale,
+)
+
+
+@login_required
+@require_GET
+def project_list(request: HttpRequest) -> HttpResponse:
+    projects = (
+        Project.objects.for_user(request.user)
+        .annotate(n_cases=Count("cases", distinct=True))
+        .order_by("name")
+    )
+    return render(request, "coding/project_list.html", {"projects": projects})
+
+
+@login_required
+@require_GET
+def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    cases = (
+        Case.objects.filter(project=project)
+        .prefetch_related(
+            "tags",
+            Prefetch(
+                "attribute_values",
+                queryset=AttributeValue.objects.select_related("definition").order_by(
+                    "definition__order"
+                ),
+            ),
+            Prefetch(
+                "transcripts",
+                queryset=Transcript.objects.with_coding_progress()
+                .defer("text")
+                .order_by("interview_date", "title"),
+            ),
+        )
+        .annotate(n_informants=Count("informants", distinct=True))
+    )
+    return render(
+        request,
+        "coding/project_detail.html",
+        {
+            "project": project,
+            "cases": cases,
+            "can_write": project.membership.can_write,
+            "jobs": job_list_for(project),
+        },
+    )
+
+
+@login_required
+@require_GET
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, case_id)
+    return render(
+        request,
+        "coding/case_detail.html",
+        {
+            "case": case,
+            "project": case.project,
+            "informants": case.informants.all(),
+            "attributes": case.attribute_values.select_related("definition"),
+            "transcripts": case.transcripts.with_coding_progress().defer("text"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id, access.WRITE)
+    form = ImportUploadForm(
+        request.POST or None,
+        request.FILES or None,
+        project=project,
+        initial={"case": request.GET.get("case")},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            job, _doc = services.import_prepare(
+                project=project,
+                case=form.cleaned_data["case"],
+                user=request.user,
+                upload=form.cleaned_data.get("file"),
+                pasted=form.cleaned_data.get("pasted") or "",
+                title=form.cleaned_data.get("title") or "",
+            )
+        except ValidationError as exc:
+            for m in exc.messages:
+                form.add_error(None, m)
+        else:
+            if form.cleaned_data.get("title"):
+                job.params["title"] = form.cleaned_data["title"]
+                job.save(update_fields=["params"])
+            return redirect("coding:import-preview", job_id=job.pk)
+    return render(request, "coding/import_upload.html", {"project": project, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_preview(request: HttpRequest, job_id) -> HttpResponse:
+    job = access.get_job_for_user(request.user, job_id, access.WRITE)
+    if job.status != JobStatus.DRAFT:
+        return redirect("coding:job-detail", job_id=job.pk)
+    case = Case.objects.get(pk=job.params["case_id"], project=job.project)
+    try:
+        doc = services.parse_job_input(job)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("coding:import-upload", project_id=job.project_id)
+    labels = detect_speakers(doc)
+    title = job.params.get("title") or job.input_name.rsplit(".", 1)[0]
+    form = ImportPreviewForm(
+        request.POST or None, case=case, labels=labels, initial={"title": title}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.import_confirm(
+                job=job, metadata=form.metadata(), speakers=form.speaker_mapping()
+            )
+        except ValidationError as exc:
+            for m in exc.messages:
+                form.add_error(None, m)
+        else:
+            return redirect("coding:job-detail", job_id=job.pk)
+    preview = doc.paragraphs[:40]
+    return render(
+        request,
+        "coding/import_preview.html",
+        {
+            "job": job,
+            "project": job.project,
+            "case": case,
+            "form": form,
+            "preview": preview,
+            "n_paragraphs": len(doc.paragraphs),
+        },
+    )
+
+
+@login_required
+@require_GET
+def job_detail(request: HttpRequest, job_id) -> HttpResponse:
+    job = access.get_job_for_user(request.user, job_id)
+    job_fail_if_stale(job)
+    template = (
+        "coding/_job_status.html" if request.headers.get("HX-Request") else "coding/job_detail.html"
+    )
+    return render(request, template, {"job": job, "project": job.project})
+
+
+@login_required
+@require_GET
+def job_download(request: HttpRequest, job_id) -> FileResponse:
+    job = access.get_job_for_user(request.user, job_id)
+    if job.status != JobStatus.DONE or not job.result_file:
+        raise Http404
+    try:
+        fh = job.result_file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    return FileResponse(fh, as_attachment=True, filename=job.result_name or "export")
+
+
+@login_required
+@require_GET
+def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
+    transcript = access.get_transcript_for_user(request.user, transcript_id)
+    turns = list(transcript.turns.select_related("informant").order_by("index"))
+    for turn in turns:
+        turn.body = transcript.text[turn.content_start : turn.end]
+    return render(
+        request,
+        "coding/transcript_detail.html",
+        {"transcript": transcript, "project": transcript.case.project, "turns": turns},
+    )
+
+
+def job_list_for(project: Project):
+    return Job.objects.filter(project=project).exclude(status=JobStatus.DRAFT)[:20]
