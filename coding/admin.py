@@ -103,3 +103,10 @@ class MemoAdmin(admin.ModelAdmin):
 class JobAdmin(admin.ModelAdmin):
     list_display = ["kind", "status", "progress", "project", "created_by", "created_at"]
     list_filter = ["kind", "status"]
+
+
+@admin.register(models.AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "project", "actor", "action", "transcript"]
+    list_filter = ["action", "project"]
+    readonly_fields = ["project", "transcript", "actor", "action", "details", "created_at"]

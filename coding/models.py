@@ -690,3 +690,40 @@ def job_fail_if_stale(job: Job) -> bool:
     if updated:
         job.refresh_from_db()
     return bool(updated)
+
+
+class AuditAction(models.TextChoices):
+    CODING_ADD = "coding_add", _("Code applied")
+    CODING_REMOVE = "coding_remove", _("Code removed")
+    EXCERPT_RESIZE = "excerpt_resize", _("Passage boundaries changed")
+    MEMO_SAVE = "memo_save", _("Memo written")
+    MEMO_DELETE = "memo_delete", _("Memo deleted")
+    CODE_CREATE = "code_create", _("Code created")
+    CODE_UPDATE = "code_update", _("Code changed")
+    CODE_MERGE = "code_merge", _("Codes merged")
+    CODE_DELETE = "code_delete", _("Code deleted")
+    TRANSCRIPT_IMPORT = "transcript_import", _("Transcript imported")
+    TRANSCRIPT_DELETE = "transcript_delete", _("Transcript deleted")
+    MEMBER_CHANGE = "member_change", _("Membership changed")
+
+
+class AuditEvent(models.Model):
+    """Who changed what in the coding, and when. Written by coding.services, never edited."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audit_events")
+    transcript = models.ForeignKey(
+        Transcript, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=30, choices=AuditAction.choices)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("audit event")
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 
 from . import importers, nlp
 from .models import (
+    AuditAction,
+    AuditEvent,
     Case,
     Code,
     Coding,
@@ -33,6 +35,22 @@ from .models import (
 )
 
 log = logging.getLogger(__name__)
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+def audit(
+    *, project_id: int, actor, action: str, transcript_id: int | None = None, **details
+) -> None:
+    """Record one change to the coding. Call inside the transaction that makes the change."""
+    AuditEvent.objects.create(
+        project_id=project_id,
+        transcript_id=transcript_id,
+        actor=actor,
+        action=action,
+        details=details,
+    )
 
 
 # --- excerpts and codings -------------------------------------------------------------------
@@ -104,6 +122,18 @@ def excerpt_code(
         if c.pk not in existing
     ]
     Coding.objects.bulk_create(new)
+    if new:
+        audit(
+            project_id=transcript.case.project_id,
+            actor=coder,
+            action=AuditAction.CODING_ADD,
+            transcript_id=transcript.pk,
+            excerpt=excerpt.pk,
+            start=start,
+            end=end,
+            codes=[c.tag.name for c in new],
+            source=source,
+        )
     return excerpt, new
 
 
@@ -113,9 +143,20 @@ def _paragraph(transcript: Transcript, start: int, starts: list[int] | None) -> 
 
 
 @transaction.atomic
-def coding_remove(*, coding: Coding) -> None:
+def coding_remove(*, coding: Coding, actor) -> None:
     """Remove one coding; an excerpt left without codings and memos goes too."""
     excerpt = coding.content_object
+    audit(
+        project_id=coding.tag.codebook.project_id,
+        actor=actor,
+        action=AuditAction.CODING_REMOVE,
+        transcript_id=excerpt.transcript_id,
+        excerpt=excerpt.pk,
+        start=excerpt.start,
+        end=excerpt.end,
+        code=coding.tag.name,
+        coder=coding.coder_id,
+    )
     coding.delete()
     if not excerpt.codings.exists() and not excerpt.memos.exists():
         excerpt.delete()
@@ -306,6 +347,14 @@ def transcript_create(
         transcript.informants.set([informants[i] for i in wanted])
         if tags:
             transcript.tags.set(list(tags))
+        audit(
+            project_id=case.project_id,
+            actor=user,
+            action=AuditAction.TRANSCRIPT_IMPORT,
+            transcript_id=transcript.pk,
+            file=original_name or doc.name,
+            words=transcript.word_count,
+        )
     progress(100)
     return transcript
 
@@ -365,4 +414,12 @@ def memo_save(
         memo.title = title[:200] or memo.title
         memo.updated_at = now
         memo.save(update_fields=["text", "title", "updated_at"])
+    audit(
+        project_id=project.pk,
+        actor=author,
+        action=AuditAction.MEMO_SAVE,
+        transcript_id=(excerpt.transcript_id if excerpt else transcript.pk if transcript else None),
+        memo=memo.pk,
+        length=len(text),
+    )
     return memo

@@ -10,10 +10,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import access, services
-from .forms import ImportPreviewForm, ImportUploadForm
-from .importers import detect_speakers
-from .models import (
+from .. import access, services
+from ..forms import ImportPreviewForm, ImportUploadForm
+from ..importers import detect_speakers
+from ..models import (
     AttributeValue,
     Case,
     Job,

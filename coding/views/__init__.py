@@ -1,0 +1,1 @@
+"""Views, one module per page group. urls.py names them by module."""
