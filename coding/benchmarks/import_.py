@@ -54,7 +54,7 @@ def run(scale: str) -> dict:
     for words in sizes:
         data, paragraphs = generated_docx(words)
 
-        def full_import() -> None:
+        def full_import(data: bytes = data) -> None:
             try:
                 with transaction.atomic():
                     project = Project.objects.create(name="benchmark")
@@ -72,7 +72,7 @@ def run(scale: str) -> dict:
 
         bare = nlp.get_bare_nlp()
 
-        def baseline() -> None:
+        def baseline(bare=bare, paragraphs: list[str] = paragraphs) -> None:
             for _doc in bare.pipe(paragraphs, batch_size=256):
                 pass
 
