@@ -168,6 +168,7 @@ UPLOAD_MAX_UNPACKED_BYTES = env_int("UPLOAD_MAX_UNPACKED_BYTES", 200 * 1024 * 10
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 MEMO_MAX_CHARS = env_int("MEMO_MAX_CHARS", 20_000)
+DEMO_PASSWORD_FILE = os.environ.get("DEMO_PASSWORD_FILE", str(BASE_DIR / ".demo-passwords"))
 EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 72)
 
 # Background jobs. With no broker the job runs in a thread of the web process ("thread"), so a

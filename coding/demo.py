@@ -41,7 +41,6 @@ STUDY = FIXTURES / "demo" / "study.json"
 TRANSCRIPTS = FIXTURES / "transcripts"
 MANIFEST = TRANSCRIPTS / "manifest.json"
 CODINGS = FIXTURES / "codings"
-PASSWORD_FILE = Path(settings.BASE_DIR) / ".demo-passwords"
 
 DEMO_USERS = [
     # username, full name, role, coder key in fixtures
@@ -50,6 +49,11 @@ DEMO_USERS = [
     ("forsker_b", "Per Koder B", Role.RESEARCHER, "B"),
     ("veileder", "Vera Veileder", Role.SUPERVISOR, None),
 ]
+
+
+def password_file() -> Path:
+    """Where load_demo keeps the demo passwords it generated (never committed)."""
+    return Path(settings.DEMO_PASSWORD_FILE)
 
 
 class AnchorError(Exception):

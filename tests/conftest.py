@@ -36,6 +36,7 @@ def _eager_jobs_and_tmp_media(settings, tmp_path):
     settings.JOB_RUNNER = "eager"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AXES_ENABLED = False
+    settings.DEMO_PASSWORD_FILE = str(tmp_path / "demo-passwords")
 
 
 @pytest.fixture

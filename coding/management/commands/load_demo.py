@@ -23,8 +23,8 @@ class Command(BaseCommand):
         new_passwords = {u: pw for u, (_user, pw) in users.items() if pw}
         if new_passwords:
             lines = [f"{u} {pw}" for u, pw in new_passwords.items()]
-            demo.PASSWORD_FILE.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            demo.PASSWORD_FILE.chmod(0o600)
+            demo.password_file().write_text("\n".join(lines) + "\n", encoding="utf-8")
+            demo.password_file().chmod(0o600)
         if existing:
             self.stdout.write(f"The demo project exists already (id {existing.pk}).")
         else:
@@ -51,8 +51,8 @@ class Command(BaseCommand):
             )
         self.stdout.write("Demo users (user name, password):")
         stored = {}
-        if demo.PASSWORD_FILE.exists():
-            for line in demo.PASSWORD_FILE.read_text(encoding="utf-8").splitlines():
+        if demo.password_file().exists():
+            for line in demo.password_file().read_text(encoding="utf-8").splitlines():
                 user, _sp, pw = line.partition(" ")
                 stored[user] = pw
         for username, full_name, role, _coder in demo.DEMO_USERS:

@@ -1,0 +1,86 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from coding import services
+from coding.models import AuditEvent, Coding, Excerpt
+
+from .factories import CodeFactory, TranscriptFactory
+
+
+@pytest.fixture
+def transcript(case):
+    return TranscriptFactory(case=case, text="I: Hvordan går det?\n\nIP: Blåbær 😀 og æøå.")
+
+
+def test_it_codes_a_passage_and_copies_its_text(transcript, codes, bob):
+    start = transcript.text.index("Blåbær")
+    end = len(transcript.text)
+    excerpt, created = services.excerpt_code(
+        transcript=transcript, start=start, end=end, codes=codes[:2], coder=bob
+    )
+    assert excerpt.text == "Blåbær 😀 og æøå."
+    assert excerpt.paragraph == 2
+    assert {c.tag.name for c in created} == {"Forankring og eierskap", "Kompetanse"}
+    event = AuditEvent.objects.get(action="coding_add")
+    assert event.actor == bob and event.details["start"] == start
+
+
+def test_coding_the_same_span_again_reuses_the_excerpt_and_skips_duplicates(transcript, codes, bob):
+    services.excerpt_code(transcript=transcript, start=0, end=5, codes=codes[:1], coder=bob)
+    _e, created = services.excerpt_code(
+        transcript=transcript, start=0, end=5, codes=codes[:2], coder=bob
+    )
+    assert [c.tag for c in created] == [codes[1]]
+    assert Excerpt.objects.count() == 1 and Coding.objects.count() == 2
+
+
+@pytest.mark.parametrize(("start", "end"), [(-1, 4), (3, 3), (5, 2), (0, 10_000), (2, 3)])
+def test_it_refuses_spans_outside_reversed_empty_or_blank(transcript, codes, bob, start, end):
+    if (start, end) == (2, 3):
+        transcript.text = "I:   x"
+        transcript.save()
+    with pytest.raises(ValidationError):
+        services.excerpt_code(transcript=transcript, start=start, end=end, codes=codes, coder=bob)
+    assert Excerpt.objects.count() == 0
+
+
+def test_it_rejects_a_code_from_another_codebook(transcript, bob):
+    foreign = CodeFactory(name="Kompetanse")  # another project's codebook
+    with pytest.raises(ValidationError) as exc:
+        services.excerpt_code(transcript=transcript, start=0, end=5, codes=[foreign], coder=bob)
+    assert exc.value.code == "foreign_code"
+    assert Excerpt.objects.count() == 0, "nothing half-saved"
+
+
+def test_codes_are_never_applied_by_name(transcript, codes, bob):
+    with pytest.raises(TypeError):
+        services.excerpt_code(
+            transcript=transcript, start=0, end=5, codes=["Kompetanse"], coder=bob
+        )
+
+
+def test_removing_the_last_coding_removes_the_bare_excerpt(transcript, codes, bob):
+    _e, created = services.excerpt_code(
+        transcript=transcript, start=0, end=5, codes=codes[:1], coder=bob
+    )
+    services.coding_remove(coding=created[0], actor=bob)
+    assert Excerpt.objects.count() == 0
+    assert AuditEvent.objects.filter(action="coding_remove").count() == 1
+
+
+def test_a_memo_keeps_its_excerpt_alive(transcript, codes, bob, project):
+    excerpt, created = services.excerpt_code(
+        transcript=transcript, start=0, end=5, codes=codes[:1], coder=bob
+    )
+    services.memo_save(project=project, author=bob, excerpt=excerpt, text="Viktig sitat")
+    services.coding_remove(coding=created[0], actor=bob)
+    assert Excerpt.objects.filter(pk=excerpt.pk).exists()
+
+
+def test_memos_are_limited_in_size_and_scoped_to_the_project(transcript, project, bob, settings):
+    settings.MEMO_MAX_CHARS = 10
+    with pytest.raises(ValidationError):
+        services.memo_save(project=project, author=bob, text="x" * 11)
+    other = TranscriptFactory()
+    with pytest.raises(ValidationError):
+        services.memo_save(project=project, author=bob, transcript=other, text="ok")
