@@ -1,0 +1,142 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from coding.models import AttributeDefinition, AttributeValue, Case, Informant
+
+from .factories import CaseFactory, InformantFactory
+
+
+@pytest.fixture
+def definitions(project):
+    kinds = [
+        ("Innbyggere", "integer"),
+        ("Husbanken-region", "text"),
+        ("Programkommune", "boolean"),
+        ("Andel", "decimal"),
+        ("Startdato", "date"),
+    ]
+    return {
+        name: AttributeDefinition.objects.create(
+            project=project, target="case", name=name, kind=kind
+        )
+        for name, kind in kinds
+    }
+
+
+def test_an_owner_creates_a_case_with_typed_attributes_and_tags(alice_client, project, definitions):
+    d = definitions
+    r = alice_client.post(
+        reverse("coding:case-create", args=[project.pk]),
+        {
+            "name": "Sandnes",
+            "kind": "case_study",
+            "description": "",
+            "order": 2,
+            "tags": "vest, programkommune",
+            f"attr_{d['Innbyggere'].pk}": "79537",
+            f"attr_{d['Husbanken-region'].pk}": "Vest",
+            f"attr_{d['Programkommune'].pk}": "true",
+            f"attr_{d['Andel'].pk}": "22.9",
+            f"attr_{d['Startdato'].pk}": "2014-01-01",
+        },
+    )
+    case = Case.objects.get(name="Sandnes")
+    assert r.status_code == 302 and r.url == case.get_absolute_url()
+    values = {v.definition.name: v.value for v in case.attribute_values.all()}
+    assert values == {
+        "Innbyggere": 79537,
+        "Husbanken-region": "Vest",
+        "Programkommune": True,
+        "Andel": Decimal("22.9"),
+        "Startdato": dt.date(2014, 1, 1),
+    }
+    assert set(case.tags.names()) == {"vest", "programkommune"}
+
+
+def test_a_bad_attribute_value_gives_a_field_error_and_saves_nothing(
+    alice_client, project, definitions
+):
+    r = alice_client.post(
+        reverse("coding:case-create", args=[project.pk]),
+        {
+            "name": "X",
+            "kind": "case_study",
+            "order": 0,
+            f"attr_{definitions['Innbyggere'].pk}": "mange",
+        },
+    )
+    assert r.status_code == 200
+    assert f"attr_{definitions['Innbyggere'].pk}" in r.context["form"].errors
+    assert not Case.objects.filter(name="X").exists()
+
+
+def test_clearing_a_value_removes_it(alice_client, project, case, definitions):
+    d = definitions["Innbyggere"]
+    AttributeValue.objects.create(definition=d, case=case, value_integer=5)
+    alice_client.post(
+        reverse("coding:case-edit", args=[project.pk, case.pk]),
+        {"name": case.name, "kind": case.kind, "order": 0, f"attr_{d.pk}": ""},
+    )
+    assert not AttributeValue.objects.filter(case=case).exists()
+
+
+def test_duplicate_case_names_are_refused(alice_client, project, case):
+    r = alice_client.post(
+        reverse("coding:case-create", args=[project.pk]),
+        {"name": case.name, "kind": "case_study", "order": 0},
+    )
+    assert r.status_code == 200 and "name" in r.context["form"].errors
+    assert Case.objects.filter(name=case.name).count() == 1
+
+
+def test_only_owners_manage_cases(bob_client, sue_client, charlie_client, project, case):
+    url = reverse("coding:case-edit", args=[project.pk, case.pk])
+    assert bob_client.get(url).status_code == 403
+    assert sue_client.get(url).status_code == 403
+    assert charlie_client.get(url).status_code == 404
+
+
+def test_a_case_of_another_project_is_404(alice_client, project):
+    other = CaseFactory()
+    url = reverse("coding:case-edit", args=[project.pk, other.pk])
+    assert alice_client.get(url).status_code == 404
+
+
+def test_researchers_add_and_edit_informants(bob_client, sue_client, case):
+    r = bob_client.post(
+        reverse("coding:informant-create", args=[case.pk]),
+        {"pseudonym": "Tone Berg", "role_title": "Leder", "level": "operative", "org_unit": ""},
+    )
+    assert r.status_code == 302
+    informant = Informant.objects.get(case=case)
+    r = bob_client.post(
+        reverse("coding:informant-edit", args=[case.pk, informant.pk]),
+        {"pseudonym": "Tone Berg", "role_title": "Leder for boligtjenesten", "level": "operative"},
+    )
+    informant.refresh_from_db()
+    assert informant.role_title == "Leder for boligtjenesten"
+    assert sue_client.get(reverse("coding:informant-create", args=[case.pk])).status_code == 403
+
+
+def test_an_informant_of_another_case_cannot_be_edited_through_this_one(bob_client, case):
+    other = InformantFactory()
+    url = reverse("coding:informant-edit", args=[case.pk, other.pk])
+    assert bob_client.get(url).status_code == 404
+
+
+def test_owners_define_and_delete_attributes(alice_client, bob_client, project):
+    url = reverse("coding:attribute-list", args=[project.pk])
+    r = alice_client.post(url, {"target": "case", "name": "Region", "kind": "text", "order": 0})
+    assert r.status_code == 302
+    d = AttributeDefinition.objects.get(name="Region")
+    r = alice_client.post(url, {"target": "case", "name": "Region", "kind": "text", "order": 0})
+    assert r.status_code == 200 and "name" in r.context["form"].errors
+    assert bob_client.get(url).status_code == 200  # members read the list
+    assert bob_client.post(url, {"target": "case", "name": "Y", "kind": "text"}).status_code == 403
+    delete = reverse("coding:attribute-delete", args=[project.pk, d.pk])
+    assert bob_client.post(delete).status_code == 403
+    assert alice_client.post(delete).status_code == 302
+    assert not AttributeDefinition.objects.exists()
