@@ -344,8 +344,22 @@ def detect_speakers(doc: ParsedDocument) -> list[tuple[str, int]]:
     return sorted(accepted, key=lambda x: (-x[1], x[0]))
 
 
-def guess_interviewer(label: str) -> bool:
-    return bool(INTERVIEWER_RE.match(label))
+def guess_interviewer(label: str, question_share: float = 0.0) -> bool:
+    """Interviewer by name ("I", "Intervjuer") or by asking: most of the label's turns hold a
+    question mark."""
+    return bool(INTERVIEWER_RE.match(label)) or question_share >= 0.5
+
+
+def question_shares(doc: ParsedDocument, labels: set[str]) -> dict[str, float]:
+    """Share of each label's paragraphs that contain a question mark."""
+    asked: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for par in doc.paragraphs:
+        label = label_of(par)
+        if label in labels:
+            total[label] += 1
+            asked[label] += "?" in par.text
+    return {label: asked[label] / total[label] for label in total}
 
 
 @dataclass(frozen=True)

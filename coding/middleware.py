@@ -1,6 +1,11 @@
-"""Content Security Policy: scripts only from our own static files, never inline."""
+"""Security middleware: the Content Security Policy (scripts only from our own static files,
+never inline) and a limit on request size."""
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 POLICY = "; ".join(
     [
@@ -26,3 +31,46 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", POLICY)
         return response
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse a request whose declared body is far larger than any upload we accept.
+
+    Django limits form fields (DATA_UPLOAD_MAX_MEMORY_SIZE) but streams file uploads to a
+    temporary file whatever their size; this stops a huge body before it is read. The proxy's
+    own limit (nginx client_max_body_size, deploy/README.md) should match.
+    """
+
+    # Room for the multipart envelope and the other fields of the form.
+    MARGIN = 1024 * 1024
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = max(settings.UPLOAD_MAX_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE) + self.MARGIN
+        if length > limit:
+            message = _("The request is too large: files may be at most %(mb)s MB.") % {
+                "mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024)
+            }
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+class DefaultLanguageMiddleware(LocaleMiddleware):
+    """Norwegian Bokmål unless the user chose another language with the switcher.
+
+    Django's LocaleMiddleware would follow the browser's Accept-Language; this tool's users work
+    in Norwegian by default whatever their browser says.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()

@@ -166,3 +166,15 @@ def test_offsets_of_turns_index_the_stored_text(raw):
     for t in turns:
         assert text[t.start : t.start + len(t.label)] == t.label
         assert text[t.content_start - 2 : t.content_start] == ": "
+
+
+def test_the_interviewer_is_guessed_from_who_asks_the_questions():
+    doc = importers.parse_pasted(
+        "Astrid Lunde: Hvordan er det organisert?\nTone Berg: Vi har 25 ansatte.\n"
+        "Astrid Lunde: Og NAV?\nTone Berg: Samme kommunaldirektør."
+    )
+    shares = importers.question_shares(doc, {"Astrid Lunde", "Tone Berg"})
+    assert shares == {"Astrid Lunde": 1.0, "Tone Berg": 0.0}
+    assert importers.guess_interviewer("Astrid Lunde", shares["Astrid Lunde"])
+    assert not importers.guess_interviewer("Tone Berg", shares["Tone Berg"])
+    assert importers.guess_interviewer("Intervjuer")

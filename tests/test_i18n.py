@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.urls import reverse
+
+
+def test_the_ui_is_norwegian_whatever_the_browser_asks(client, db):
+    r = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert r["Content-Language"] == "nb"
+    assert "Logg inn" in r.content.decode()
+
+
+def test_the_switcher_chooses_english(client, db):
+    r = client.post(reverse("set_language"), {"language": "en", "next": "/accounts/login/"})
+    assert r.status_code == 302
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+    r = client.get(reverse("login"))
+    assert r["Content-Language"] == "en"
+    assert "Log in" in r.content.decode()
