@@ -37,6 +37,10 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from exc
 
 
+def env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 DEBUG = env_bool("DEBUG", False)
 # pytest imports these settings without an environment; a throwaway key is fine there.
 _TESTING = "pytest" in sys.modules
@@ -47,10 +51,19 @@ if not SECRET_KEY:
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
 
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if DEBUG or _TESTING:
     ALLOWED_HOSTS += ["127.0.0.1", "localhost", "testserver"]
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+elif not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must list the host names the site answers to when DEBUG is off"
+    )
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not _origin.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(
+            f"CSRF_TRUSTED_ORIGINS entries need a scheme (https://host), not {_origin!r}"
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -67,9 +80,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Refuses request bodies far beyond the upload limit before Django spools them to disk.
+    "coding.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "coding.middleware.DefaultLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -134,11 +149,18 @@ LOGIN_REDIRECT_URL = "coding:project-list"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# A one-time "set your password" link for a newly invited member stays valid this long.
+PASSWORD_RESET_TIMEOUT = env_int("INVITE_LINK_SECONDS", 3 * 24 * 3600)
 
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+# Behind a proxy every request comes from the proxy's address; the client's address is the one
+# the proxy appended to X-Forwarded-For (see coding.security.client_ip).
+AXES_CLIENT_IP_CALLABLE = "coding.security.client_ip"
 
 LANGUAGE_CODE = "nb"
 LANGUAGES = [("nb", _("Norwegian Bokmål")), ("en", _("English"))]
@@ -174,12 +196,36 @@ EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 72)
 # Background jobs. With no broker the job runs in a thread of the web process ("thread"), so a
 # single machine needs no other service; tests use "eager" (same call, no thread).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+if CELERY_BROKER_URL and not CELERY_BROKER_URL.startswith(
+    ("redis://", "rediss://", "amqp://", "amqps://", "pyamqp://", "memory://")
+):
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL must be a Redis (redis://) or RabbitMQ (amqp://) URL, "
+        f"not {CELERY_BROKER_URL.split('://')[0]!r}"
+    )
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis hands an unacknowledged message (its worker died with it) to another worker after this
+# long; keep it above the longest job so a slow job is never run twice at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+}
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_IMPORTS = ["coding.maintenance"]
+# celery beat: the housekeeping a long-running service needs (see coding/maintenance.py).
+CELERY_BEAT_SCHEDULE = {
+    "fail-stale-jobs": {"task": "coding.maintenance.fail_stale_jobs_task", "schedule": 60.0},
+    "purge-old-job-files": {
+        "task": "coding.maintenance.purge_old_job_files_task",
+        "schedule": 3600.0,
+    },
+}
 JOB_RUNNER = os.environ.get("JOB_RUNNER") or ("celery" if CELERY_BROKER_URL else "thread")
 if JOB_RUNNER not in ("celery", "thread", "eager"):
     raise ImproperlyConfigured("JOB_RUNNER must be celery, thread or eager")
@@ -190,14 +236,20 @@ JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120)
 
 # Security headers. HTTPS settings follow SECURE_SSL_REDIRECT so a plain-HTTP dev server works.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not _TESTING)
-SESSION_COOKIE_SECURE = SECURE_SSL_REDIRECT
-CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
+# A proxy that redirects to HTTPS itself may turn SECURE_SSL_REDIRECT off and keep these on.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", SECURE_SSL_REDIRECT)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SECURE_SSL_REDIRECT)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if SECURE_SSL_REDIRECT else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
-)
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+# How many proxies append to X-Forwarded-For in front of the app (nginx alone: 1).
+PROXY_COUNT = env_int("PROXY_COUNT", 1)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+SESSION_COOKIE_SAMESITE = "Lax"
+# The proxy probes the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+CSRF_FAILURE_VIEW = "coding.security.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

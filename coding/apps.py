@@ -6,3 +6,6 @@ class CodingConfig(AppConfig):
     name = "coding"
     verbose_name = _("Qualitative coding")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deployment checks)

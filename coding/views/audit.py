@@ -1,0 +1,205 @@
+"""History pages: who changed what in the coding, and when (AuditEvent rows, read-only).
+
+Every member may read them; supervisors use them to follow the coding without changing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from .. import access
+from ..models import AuditAction, AuditEvent, Excerpt, Project, Role
+
+PAGE_SIZE = 50
+# Codebook changes alter codings in every transcript without naming one; the transcript's history
+# shows them too, marked as codebook-wide.
+CODEBOOK_WIDE = (AuditAction.CODE_MERGE, AuditAction.CODE_DELETE)
+SNIPPET_CHARS = 160
+
+
+@dataclass
+class Row:
+    event: AuditEvent
+    summary: str
+    passage: str | None
+    codebook_wide: bool
+
+
+def _span(d: dict) -> str:
+    if "start" in d and "end" in d:
+        return _("characters %(start)s–%(end)s") % {"start": d["start"], "end": d["end"]}
+    return ""
+
+
+def _role(value: str | None) -> str:
+    try:
+        return str(Role(value).label)
+    except ValueError:
+        return value or ""
+
+
+def describe(event: AuditEvent) -> str:
+    """One readable line for an event; unknown detail keys are listed as they are."""
+    d = event.details or {}
+    a = event.action
+    if a == AuditAction.CODING_ADD:
+        return _("applied %(codes)s to %(span)s") % {
+            "codes": ", ".join(d.get("codes", [])),
+            "span": _span(d),
+        }
+    if a == AuditAction.CODING_REMOVE:
+        return _("removed %(code)s from %(span)s") % {"code": d.get("code", "?"), "span": _span(d)}
+    if a == AuditAction.EXCERPT_RESIZE:
+        old, new = d.get("old") or ["?", "?"], d.get("new") or ["?", "?"]
+        return _("moved a passage from %(o1)s–%(o2)s to %(n1)s–%(n2)s (%(codes)s)") % {
+            "o1": old[0],
+            "o2": old[1],
+            "n1": new[0],
+            "n2": new[1],
+            "codes": ", ".join(d.get("codes", [])),
+        }
+    if a == AuditAction.MEMO_SAVE:
+        return _("wrote a memo (%(n)s characters)") % {"n": d.get("length", "?")}
+    if a == AuditAction.MEMO_DELETE:
+        return _("deleted a memo")
+    if a == AuditAction.CODE_MERGE:
+        return _("merged the code %(source)s into %(target)s (%(moved)s codings moved)") % {
+            "source": d.get("source", "?"),
+            "target": d.get("target", "?"),
+            "moved": d.get("moved", 0),
+        }
+    if a == AuditAction.CODE_DELETE:
+        return _("deleted the code %(name)s with its %(codings)s codings") % {
+            "name": d.get("name", "?"),
+            "codings": d.get("codings", 0),
+        }
+    if a in (AuditAction.CODE_CREATE, AuditAction.CODE_UPDATE):
+        return _("%(what)s %(name)s") % {
+            "what": _("created the code")
+            if a == AuditAction.CODE_CREATE
+            else _("changed the code"),
+            "name": d.get("name", "?"),
+        }
+    if a == AuditAction.TRANSCRIPT_IMPORT:
+        return _("imported %(file)s (%(words)s words)") % {
+            "file": d.get("file", "?"),
+            "words": d.get("words", "?"),
+        }
+    if a == AuditAction.TRANSCRIPT_DELETE:
+        return _("deleted the transcript %(title)s") % {"title": d.get("title", "")}
+    if a == AuditAction.MEMBER_CHANGE:
+        member, change = d.get("member", "?"), d.get("change")
+        if change == "add":
+            return _("added %(member)s as %(role)s") % {"member": member, "role": _role(d["role"])}
+        if change == "remove":
+            return _("removed %(member)s (their %(n)s codings stay)") % {
+                "member": member,
+                "n": d.get("codings_kept", 0),
+            }
+        if change == "role":
+            return _("made %(member)s %(role)s (was %(old)s)") % {
+                "member": member,
+                "role": _role(d.get("role")),
+                "old": _role(d.get("old_role")),
+            }
+    return ", ".join(f"{k}: {v}" for k, v in sorted(d.items()))
+
+
+def _rows(events: list[AuditEvent]) -> list[Row]:
+    excerpt_ids = {e.details.get("excerpt") for e in events if isinstance(e.details, dict)}
+    texts = dict(
+        Excerpt.objects.filter(pk__in=[i for i in excerpt_ids if isinstance(i, int)]).values_list(
+            "pk", "text"
+        )
+    )
+    rows = []
+    for e in events:
+        text = texts.get(e.details.get("excerpt")) if isinstance(e.details, dict) else None
+        if text and len(text) > SNIPPET_CHARS:
+            text = text[: SNIPPET_CHARS - 1] + "…"
+        rows.append(
+            Row(e, describe(e), text, e.transcript_id is None and e.action in CODEBOOK_WIDE)
+        )
+    return rows
+
+
+def _filtered(request: HttpRequest, events: QuerySet, project: Project) -> tuple[QuerySet, dict]:
+    action = request.GET.get("action", "")
+    actor = request.GET.get("actor", "")
+    if action in AuditAction.values:
+        events = events.filter(action=action)
+    else:
+        action = ""
+    if actor.isdigit():
+        events = events.filter(actor_id=int(actor))
+    else:
+        actor = ""
+    actors = (
+        get_user_model()
+        .objects.filter(pk__in=AuditEvent.objects.filter(project=project).values("actor_id"))
+        .order_by("username")
+    )
+    return events, {
+        "action": action,
+        "actor": actor,
+        "actions": AuditAction.choices,
+        "actors": actors,
+    }
+
+
+def _page(request: HttpRequest, events: QuerySet):
+    page = Paginator(events.select_related("actor", "transcript"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return page, _rows(list(page.object_list))
+
+
+@login_required
+@require_GET
+def transcript_history(request: HttpRequest, transcript_id: int) -> HttpResponse:
+    transcript = access.get_transcript_for_user(request.user, transcript_id)
+    project = transcript.case.project
+    events = AuditEvent.objects.filter(
+        Q(transcript=transcript)
+        | Q(
+            project=project,
+            transcript__isnull=True,
+            action__in=CODEBOOK_WIDE,
+            created_at__gte=transcript.created_at,
+        )
+    )
+    events, filters = _filtered(request, events, project)
+    page, rows = _page(request, events)
+    return render(
+        request,
+        "coding/audit/history.html",
+        {
+            "project": project,
+            "transcript": transcript,
+            "page": page,
+            "rows": rows,
+            **filters,
+        },
+    )
+
+
+@login_required
+@require_GET
+def project_history(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    events, filters = _filtered(request, AuditEvent.objects.filter(project=project), project)
+    page, rows = _page(request, events)
+    return render(
+        request,
+        "coding/audit/history.html",
+        {"project": project, "transcript": None, "page": page, "rows": rows, **filters},
+    )
