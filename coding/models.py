@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import bisect
 import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Count, F, Q
+from django.db import connections, models
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Length
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -250,6 +255,10 @@ class Mode(models.TextChoices):
 
 
 class TranscriptQuerySet(models.QuerySet):
+    def with_text_length(self) -> TranscriptQuerySet:
+        """Annotate ``chars``, the length of the text, computed by the database."""
+        return self.annotate(chars=Length("text"))
+
     def with_coding_progress(self) -> TranscriptQuerySet:
         """Annotate excerpt and coding counts (coverage needs offsets; see coded_chars)."""
         return self.annotate(
@@ -459,6 +468,13 @@ class ExcerptQuerySet(models.QuerySet):
     def for_project(self, project: Project) -> ExcerptQuerySet:
         return self.filter(transcript__case__project=project)
 
+    def with_speaker(self) -> ExcerptQuerySet:
+        """Annotate ``speaker_id`` (see ``speaker_expression``)."""
+        return self.annotate(speaker_id=speaker_expression(""))
+
+    def without_memos(self) -> ExcerptQuerySet:
+        return self.filter(~Exists(Memo.objects.filter(excerpt_id=OuterRef("pk"))))
+
 
 class Excerpt(models.Model):
     """A coded passage: [start, end) in the transcript's text, with a copy of the text.
@@ -472,6 +488,8 @@ class Excerpt(models.Model):
     end = models.PositiveIntegerField()
     text = models.TextField()
     paragraph = models.PositiveIntegerField(default=1)
+    # Words in ``text`` (nlp.count_words), kept by save() so the matrices can sum coded words.
+    word_count = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -494,6 +512,15 @@ class Excerpt(models.Model):
     def __str__(self) -> str:
         return f"{self.transcript_id}:{self.start}-{self.end}"
 
+    def save(self, *args, **kwargs) -> None:
+        from .nlp import count_words  # spaCy loads with nlp: not at model import
+
+        self.word_count = count_words(self.text)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "text" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "word_count"}
+        super().save(*args, **kwargs)
+
 
 class CodingSource(models.TextChoices):
     MANUAL = "manual", _("Coded by hand")
@@ -505,6 +532,152 @@ class CodingSource(models.TextChoices):
 class CodingQuerySet(models.QuerySet):
     def for_project(self, project: Project) -> CodingQuerySet:
         return self.filter(tag__codebook__project=project)
+
+    # --- analysis: set-level reads for the matrices and the dashboard -------------------------
+    # Each method is one SQL statement whatever the number of cases, codes or codings;
+    # coding.matrices only reshapes the rows they return into grids.
+
+    def with_speaker(self) -> CodingQuerySet:
+        """Annotate ``speaker_id``: the informant speaking in the coded excerpt.
+
+        See ``speaker_expression`` for the rule (the same one the drill-down shows).
+        """
+        if "speaker_id" in self.query.annotations:
+            return self
+        return self.annotate(speaker_id=speaker_expression("content_object__"))
+
+    def matrix_counts(
+        self,
+        measure: str,
+        *,
+        row: Any = None,
+        layers: Sequence[Mapping[int, int]] | None = None,
+    ) -> list[tuple[Any, Any, int]]:
+        """``(row key, column key, value)`` for every non-empty cell, in one SQL statement.
+
+        ``measure``: "excerpts" (distinct coded excerpts), "transcripts", "informants"
+        (distinct speakers, see ``speaker_expression``), "words" (the words of the distinct
+        coded excerpts; overlapping excerpts count their shared words twice) or "coverage"
+        (characters of text inside the union of the coded spans: overlaps count once).
+        ``row``: an expression over Coding giving the row key; None for no row grouping (the
+        key is then None). ``layers``: code id -> column key maps; more than one when a chosen
+        column lies under another chosen column, so one coding counts in both (the layers are
+        joined by UNION ALL); None for no column grouping (the key is then None).
+        """
+        if measure not in MATRIX_MEASURES:
+            raise ValueError(f"unknown measure {measure!r}")
+        qs = self.with_speaker() if measure == "informants" else self
+        parts = []
+        names: list[str] = []
+        for layer in layers if layers is not None else [None]:
+            part = qs.order_by()
+            keys: dict[str, Any] = {}
+            if row is not None:
+                keys["rk"] = row
+            if layer is not None:
+                part = part.filter(tag_id__in=sorted(layer))
+                keys["ck"] = column_expression(layer)
+            names = list(keys)
+            if measure == "words":
+                part = part.values(
+                    **keys, ex=F("content_object_id"), w=F("content_object__word_count")
+                ).distinct()
+            elif measure == "coverage":
+                part = part.values(
+                    **keys,
+                    tr=F("content_object__transcript_id"),
+                    st=F("content_object__start"),
+                    en=F("content_object__end"),
+                ).distinct()
+            else:
+                # A constant key groups nothing: one row for the whole set.
+                part = part.values(**(keys or {"all": models.Value(1)})).annotate(
+                    value=MATRIX_MEASURES[measure]()
+                )
+            parts.append(part)
+        combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        if measure == "words":
+            return _sum_over(combined, names, "w")
+        if measure == "coverage":
+            return _covered_chars(combined, names)
+        return [(r.get("rk"), r.get("ck"), r["value"]) for r in combined]
+
+    def cooccurrence_counts(
+        self, mode: str, layers: Sequence[Mapping[int, int]]
+    ) -> list[tuple[int, int, int]]:
+        """``(row code, column code, n)``: n excerpts coded with the row's code co-occur with an
+        excerpt coded with the column's (``mode``: "excerpt" the same excerpt, "overlap"
+        overlapping spans, "turn" within the same speaker turn). One SQL statement.
+        """
+        sql, params = self._cooccurrence_sql(mode, layers)
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f"{sql} SELECT a.ck, b.ck, COUNT(DISTINCT a.ex) FROM s a JOIN s b ON "  # noqa: S608
+                f"{COOCCURRENCE_JOIN[mode]} GROUP BY a.ck, b.ck",
+                params,
+            )
+            return [(int(a), int(b), n) for a, b, n in cursor.fetchall()]
+
+    def cooccurrence_cell(
+        self, mode: str, layers: Sequence[Mapping[int, int]], row_key: int, col_key: int
+    ) -> CodingQuerySet:
+        """The codings one co-occurrence cell counts: the row code's codings on the excerpts
+        that meet the column code (the same rule and SQL as cooccurrence_counts)."""
+        sql, params = self._cooccurrence_sql(mode, layers)
+        excerpts = RawSQL(  # noqa: S611 (our SQL; every value is a parameter)
+            f"{sql} SELECT a.ex FROM s a JOIN s b ON "  # noqa: S608
+            f"{COOCCURRENCE_JOIN[mode]} WHERE a.ck = %s AND b.ck = %s",
+            (*params, row_key, col_key),
+        )
+        row_codes = sorted(
+            code for layer in layers for code, col in layer.items() if col == row_key
+        )
+        return self.filter(tag_id__in=row_codes, content_object_id__in=excerpts)
+
+    def _cooccurrence_sql(
+        self, mode: str, layers: Sequence[Mapping[int, int]]
+    ) -> tuple[str, list[Any]]:
+        """``WITH s AS (...)``: one row per (column key, excerpt) of this set, with the span."""
+        if mode not in COOCCURRENCE_JOIN:
+            raise ValueError(f"unknown co-occurrence mode {mode!r}")
+        parts = []
+        for layer in layers:
+            fields: dict[str, Any] = {
+                "ck": column_expression(layer),
+                "ex": F("content_object_id"),
+                "tr": F("content_object__transcript_id"),
+                "st": F("content_object__start"),
+                "en": F("content_object__end"),
+            }
+            if mode == "turn":
+                fields["tu"] = turn_expression("content_object__")
+            parts.append(
+                self.order_by().filter(tag_id__in=sorted(layer)).values(**fields).distinct()
+            )
+        combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        sql, params = combined.query.sql_with_params()
+        return f"WITH s AS ({sql})", list(params)
+
+    def frequency_rows(self) -> list[dict[str, Any]]:
+        """Codings per (code, coder, case): the dashboard's frequencies, in one query."""
+        return list(
+            self.order_by()
+            .values("tag_id", "coder_id", case_id=F("content_object__transcript__case_id"))
+            .annotate(n=Count("pk"))
+        )
+
+    def span_rows(self) -> list[dict[str, Any]]:
+        """Codings per (transcript, coder, span): coverage and codings per 1,000 words."""
+        return list(
+            self.order_by()
+            .values(
+                "coder_id",
+                transcript_id=F("content_object__transcript_id"),
+                start=F("content_object__start"),
+                end=F("content_object__end"),
+            )
+            .annotate(n=Count("pk"))
+        )
 
 
 class Coding(TaggedItemBase):
@@ -727,3 +900,175 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- analysis: expressions shared by the matrices, the drill-down and the filters ------------
+
+MATRIX_MEASURES = {
+    "excerpts": lambda: Count("content_object", distinct=True),
+    "transcripts": lambda: Count("content_object__transcript", distinct=True),
+    "informants": lambda: Count("speaker_id", distinct=True),
+    "words": None,  # summed over distinct excerpts around the grouping: see _sum_over
+    "coverage": None,  # the union of spans, by a window over the spans: see _covered_chars
+}
+
+# How two rows of the co-occurrence set ``s`` (a: the row's code, b: the column's) meet.
+COOCCURRENCE_JOIN = {
+    "excerpt": "a.ex = b.ex",
+    "overlap": "a.tr = b.tr AND a.st < b.en AND b.st < a.en",
+    "turn": "a.tu = b.tu",
+}
+
+
+def speaker_expression(excerpt_path: str) -> Coalesce:
+    """The informant who speaks in an excerpt: the first informant turn that the excerpt
+    overlaps, else (no informant turn: unlabelled text, an interviewer's question) the first
+    informant listed on the transcript. ``excerpt_path`` leads from the queried model to the
+    Excerpt ("" on Excerpt, "content_object__" on Coding)."""
+    p = excerpt_path
+    turn = (
+        Turn.objects.filter(
+            transcript_id=OuterRef(f"{p}transcript_id"),
+            start__lt=OuterRef(f"{p}end"),
+            end__gt=OuterRef(f"{p}start"),
+            informant__isnull=False,
+        )
+        .order_by("start")
+        .values("informant_id")[:1]
+    )
+    listed = (
+        Transcript.informants.through.objects.filter(transcript_id=OuterRef(f"{p}transcript_id"))
+        .order_by("informant_id")
+        .values("informant_id")[:1]
+    )
+    return Coalesce(Subquery(turn), Subquery(listed), output_field=models.BigIntegerField())
+
+
+def turn_expression(excerpt_path: str) -> Subquery:
+    """The speaker turn an excerpt starts in (the last turn starting at or before it)."""
+    p = excerpt_path
+    return Subquery(
+        Turn.objects.filter(
+            transcript_id=OuterRef(f"{p}transcript_id"), start__lte=OuterRef(f"{p}start")
+        )
+        .order_by("-start")
+        .values("pk")[:1]
+    )
+
+
+def column_expression(layer: Mapping[int, int]) -> Any:
+    """Map a coding's code (``tag_id``) to its matrix column key; codes outside map to NULL."""
+    if all(code_id == col for code_id, col in layer.items()):
+        return F("tag_id")
+    by_column: dict[int, list[int]] = defaultdict(list)
+    for code_id, col in layer.items():
+        by_column[col].append(code_id)
+    return models.Case(
+        *[
+            models.When(tag_id__in=sorted(ids), then=models.Value(col))
+            for col, ids in sorted(by_column.items())
+        ],
+        output_field=models.BigIntegerField(),
+    )
+
+
+def _sum_over(qs: models.QuerySet, names: list[str], column: str) -> list[tuple[Any, Any, int]]:
+    """SUM(``column``) of a queryset's rows grouped by ``names`` (aliases we chose), in one
+    statement: the ORM cannot aggregate over a DISTINCT subquery, so its SQL is wrapped."""
+    sql, params = qs.query.sql_with_params()
+    cols = ", ".join(f"sub.{n}" for n in names)
+    select = f"{cols}, " if cols else ""
+    group = f" GROUP BY {cols}" if cols else ""
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT {select}SUM(sub.{column}) FROM ({sql}) sub{group}",  # noqa: S608
+            params,
+        )
+        rows = cursor.fetchall()
+    out = []
+    for r in rows:
+        d = dict(zip(names, r[:-1], strict=True))
+        out.append((d.get("rk"), d.get("ck"), int(r[-1] or 0)))
+    return out
+
+
+def _covered_chars(qs: models.QuerySet, names: list[str]) -> list[tuple[Any, Any, int]]:
+    """Characters inside the union of the spans (``tr``, ``st``, ``en``) of a queryset's rows,
+    grouped by ``names``, in one statement. Within each transcript, spans sorted by start each
+    add what reaches past the furthest end before them (``pe``), so overlaps count once."""
+    sql, params = qs.query.sql_with_params()
+    cols = ", ".join(f"sub.{n}" for n in names)
+    partition = f"{cols}, sub.tr" if cols else "sub.tr"
+    outer_cols = ", ".join(f"w.{n}" for n in names)
+    select = f"{outer_cols}, " if names else ""
+    group = f" GROUP BY {outer_cols}" if names else ""
+    statement = (
+        f"SELECT {select}SUM(CASE WHEN w.pe IS NULL OR w.st >= w.pe THEN w.en - w.st "  # noqa: S608
+        f"WHEN w.en > w.pe THEN w.en - w.pe ELSE 0 END) FROM ("
+        f"SELECT sub.*, MAX(sub.en) OVER (PARTITION BY {partition} ORDER BY sub.st, sub.en "
+        f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pe FROM ({sql}) sub) w{group}"
+    )
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    out = []
+    for r in rows:
+        d = dict(zip(names, r[:-1], strict=True))
+        out.append((d.get("rk"), d.get("ck"), int(r[-1] or 0)))
+    return out
+
+
+class FrameworkSummary(models.Model):
+    """A framework matrix cell: what one case shows for one code, in the researcher's words.
+
+    Written through services.framework_summary_save, which keeps every earlier text as a
+    FrameworkSummaryRevision and refuses to overwrite a text that changed since it was read.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="framework_summaries"
+    )
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="framework_summaries")
+    code = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="framework_summaries")
+    text = models.TextField(_("summary"), blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "code"], name="framework_summary_unique"),
+        ]
+        verbose_name = _("framework summary")
+        verbose_name_plural = _("framework summaries")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} × {self.code_id}: {self.text[:40]}"
+
+
+class FrameworkSummaryRevision(models.Model):
+    """One saved text of a framework summary, with who saved it and when (newest last)."""
+
+    summary = models.ForeignKey(
+        FrameworkSummary, on_delete=models.CASCADE, related_name="revisions"
+    )
+    version = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["summary", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["summary", "version"], name="framework_revision_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.summary_id} v{self.version}"

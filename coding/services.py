@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +23,8 @@ from .models import (
     Coding,
     CodingSource,
     Excerpt,
+    FrameworkSummary,
+    FrameworkSummaryRevision,
     Informant,
     Job,
     JobKind,
@@ -423,3 +425,75 @@ def memo_save(
         length=len(text),
     )
     return memo
+
+
+# --- framework matrix -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def framework_summary_save(
+    *,
+    project: Project,
+    case: Case,
+    code: Code,
+    author,
+    text: str,
+    base_version: int,
+) -> FrameworkSummary:
+    """Save the summary of what ``case`` shows for ``code``; every saved text is kept.
+
+    ``base_version`` is the version the author started from (0 for a cell without a summary):
+    when someone saved the cell since, nothing is written and a ValidationError with code
+    "stale" asks the author to merge their text with the newer one.
+    """
+    if case.project_id != project.pk or code.codebook.project_id != project.pk:
+        raise ValidationError(
+            _("The case or the code belongs to another project."), code="framework_foreign"
+        )
+    text = (text or "").strip()
+    if len(text) > settings.MEMO_MAX_CHARS:
+        raise ValidationError(
+            _("A summary may hold at most %(n)s characters."),
+            code="framework_too_long",
+            params={"n": settings.MEMO_MAX_CHARS},
+        )
+    stale = ValidationError(
+        _(
+            "Someone saved this summary while you were writing. Their text is shown below; "
+            "merge yours into it and save again."
+        ),
+        code="stale",
+    )
+    now = timezone.now()
+    summary = FrameworkSummary.objects.select_for_update().filter(case=case, code=code).first()
+    if summary is None:
+        if base_version:
+            raise stale
+        try:
+            with transaction.atomic():
+                summary = FrameworkSummary.objects.create(
+                    project=project,
+                    case=case,
+                    code=code,
+                    text=text,
+                    author=author,
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+        except IntegrityError as exc:  # another author created the cell a moment ago
+            raise stale from exc
+    else:
+        if summary.version != base_version:
+            raise stale
+        if summary.text == text:
+            return summary
+        summary.text = text
+        summary.author = author
+        summary.version += 1
+        summary.updated_at = now
+        summary.save(update_fields=["text", "author", "version", "updated_at"])
+    FrameworkSummaryRevision.objects.create(
+        summary=summary, version=summary.version, text=text, author=author, saved_at=now
+    )
+    return summary
