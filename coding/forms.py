@@ -100,3 +100,76 @@ class ImportPreviewForm(forms.Form):
             "informant_ids": [i.pk for i in d["informants"]],
             "tags": [t.strip() for t in d["tags"].split(",") if t.strip()],
         }
+
+
+class CodeForm(forms.Form):
+    """A code's fields for the codebook editor; the services check names and shortcuts."""
+
+    name = forms.CharField(label=_("Name"), max_length=100)
+    color = forms.CharField(
+        label=_("Colour"), max_length=7, widget=forms.TextInput(attrs={"type": "color"})
+    )
+    parent = forms.TypedChoiceField(
+        label=_("Place under"), coerce=int, empty_value=None, required=False
+    )
+    short_name = forms.CharField(
+        label=_("Short name"),
+        max_length=30,
+        required=False,
+        help_text=_("Shown where space is tight, such as matrix headers."),
+    )
+    shortcut = forms.CharField(
+        label=_("Keyboard shortcut"),
+        required=False,
+        help_text=_("One letter or digit, unique in the codebook."),
+        widget=forms.TextInput(
+            attrs={"size": 2, "maxlength": 1, "autocomplete": "off", "class": "shortcut"}
+        ),
+    )
+    definition = forms.CharField(
+        label=_("Definition"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    inclusion = forms.CharField(
+        label=_("When to use"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    exclusion = forms.CharField(
+        label=_("When not to use"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    example = forms.CharField(
+        label=_("Example"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    keywords = forms.CharField(
+        label=_("Keywords"),
+        required=False,
+        help_text=_("One word or phrase per line; used to suggest passages for this code."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    TEXT_FIELDS = (
+        "name",
+        "color",
+        "short_name",
+        "shortcut",
+        "definition",
+        "inclusion",
+        "exclusion",
+        "example",
+        "keywords",
+    )
+
+    def __init__(self, *args, tree: list, exclude: frozenset[int] = frozenset(), **kwargs) -> None:
+        """``tree``: the codebook's codes in tree order (with ``depth``); ``exclude``: codes
+        that may not become the parent (the code itself and its sub-codes)."""
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].choices = [
+            ("", _("— top level —")),
+            *[(c.pk, "\u2003" * c.depth + c.name) for c in tree if c.pk not in exclude],
+        ]
+
+    def code_fields(self) -> dict[str, str]:
+        return {k: self.cleaned_data[k] for k in self.TEXT_FIELDS}
+
+
+class MemoForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    text = forms.CharField(label=_("Memo"), widget=forms.Textarea(attrs={"rows": 4}))

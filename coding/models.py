@@ -463,6 +463,50 @@ class Code(TagBase):
             self.slug = slug
         models.Model.save(self, *args, **kwargs)
 
+    def descendant_ids(self) -> set[int]:
+        """Ids of every code below this one, at any depth (one query over the codebook)."""
+        children: dict[int | None, list[int]] = {}
+        rows = Code.objects.filter(codebook_id=self.codebook_id).values_list("pk", "parent_id")
+        for pk, parent_id in rows:
+            children.setdefault(parent_id, []).append(pk)
+        out: set[int] = set()
+        stack = list(children.get(self.pk, []))
+        while stack:
+            pk = stack.pop()
+            if pk not in out:
+                out.add(pk)
+                stack.extend(children.get(pk, []))
+        return out
+
+    def delete_impact(self) -> dict[str, int]:
+        """What deleting this code takes with it: codings, sub-codes and memos (all depths)."""
+        below = self.descendant_ids()
+        ids = {self.pk, *below}
+        return {
+            "codings": Coding.objects.filter(tag_id__in=ids).count(),
+            "subcodes": len(below),
+            "memos": Memo.objects.filter(code_id__in=ids).count(),
+        }
+
+    def merge_impact(self, target: Code) -> dict[str, int]:
+        """What merging this code into ``target`` would do (see services.code_merge)."""
+        mine = Coding.objects.filter(tag=self)
+        collapsing = mine.filter(
+            models.Exists(
+                Coding.objects.filter(
+                    tag=target,
+                    content_object=models.OuterRef("content_object"),
+                    coder=models.OuterRef("coder"),
+                )
+            )
+        ).count()
+        return {
+            "codings": mine.count(),
+            "collapsing": collapsing,
+            "memos": self.memos.count(),
+            "subcodes": self.children.count(),
+        }
+
 
 class ExcerptQuerySet(models.QuerySet):
     def for_project(self, project: Project) -> ExcerptQuerySet:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import projects
+from .views import codebook, projects
 
 app_name = "coding"
 
@@ -13,4 +13,15 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/", projects.job_detail, name="job-detail"),
     path("jobs/<uuid:job_id>/download/", projects.job_download, name="job-download"),
     path("transcripts/<int:transcript_id>/", projects.transcript_detail, name="transcript-detail"),
+    path(
+        "projects/<int:project_id>/memos/add/",
+        projects.project_memo_add,
+        name="project-memo-add",
+    ),
+    path("projects/<int:project_id>/codebook/", codebook.codebook_detail, name="codebook"),
+    path("projects/<int:project_id>/codebook/add/", codebook.code_add, name="codebook-add"),
+    path("codebook/codes/<int:code_id>/edit/", codebook.code_edit, name="codebook-edit"),
+    path("codebook/codes/<int:code_id>/move/", codebook.code_move, name="codebook-move"),
+    path("codebook/codes/<int:code_id>/merge/", codebook.code_merge, name="codebook-merge"),
+    path("codebook/codes/<int:code_id>/delete/", codebook.code_delete, name="codebook-delete"),
 ]

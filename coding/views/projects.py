@@ -8,16 +8,18 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import access, services
-from ..forms import ImportPreviewForm, ImportUploadForm
+from .. import access, progress, services
+from ..forms import ImportPreviewForm, ImportUploadForm, MemoForm
 from ..importers import detect_speakers
 from ..models import (
     AttributeValue,
     Case,
     Job,
     JobStatus,
+    Memo,
     Project,
     Transcript,
     job_fail_if_stale,
@@ -35,11 +37,14 @@ def project_list(request: HttpRequest) -> HttpResponse:
     return render(request, "coding/project_list.html", {"projects": projects})
 
 
-@login_required
-@require_GET
-def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = access.get_project_for_user(request.user, project_id)
-    cases = (
+def _project_home(
+    request: HttpRequest, project: Project, memo_form: MemoForm | None = None, status: int = 200
+) -> HttpResponse:
+    """The project home: cases with their transcripts' coding progress, and project memos.
+
+    A fixed number of queries for any number of cases and transcripts (see coding.progress).
+    """
+    cases = list(
         Case.objects.filter(project=project)
         .prefetch_related(
             "tags",
@@ -51,23 +56,66 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
             ),
             Prefetch(
                 "transcripts",
-                queryset=Transcript.objects.with_coding_progress()
-                .defer("text")
-                .order_by("interview_date", "title"),
+                queryset=Transcript.objects.defer("text").order_by("interview_date", "title"),
             ),
         )
         .annotate(n_informants=Count("informants", distinct=True))
     )
+    overall = progress.project_progress(project)
+    for case in cases:
+        for t in case.transcripts.all():
+            t.progress = overall.for_transcript(t.pk)
+    memos = Memo.objects.filter(
+        project=project,
+        excerpt__isnull=True,
+        transcript__isnull=True,
+        case__isnull=True,
+        code__isnull=True,
+    ).select_related("author")
+    can_write = project.membership.can_write
     return render(
         request,
         "coding/project_detail.html",
         {
             "project": project,
             "cases": cases,
-            "can_write": project.membership.can_write,
+            "progress": overall,
+            "memos": memos,
+            "memo_form": memo_form or (MemoForm() if can_write else None),
+            "can_write": can_write,
             "jobs": job_list_for(project),
         },
+        status=status,
     )
+
+
+@login_required
+@require_GET
+def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    return _project_home(request, project)
+
+
+@login_required
+@require_POST
+def project_memo_add(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Add a project memo (a memo on no excerpt, transcript, case or code)."""
+    project = access.get_project_for_user(request.user, project_id, access.WRITE)
+    form = MemoForm(request.POST)
+    if form.is_valid():
+        try:
+            services.memo_save(
+                project=project,
+                author=request.user,
+                title=form.cleaned_data["title"],
+                text=form.cleaned_data["text"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Memo saved."))
+            return redirect(f"{project.get_absolute_url()}#memos")
+    return _project_home(request, project, memo_form=form, status=400)
 
 
 @login_required

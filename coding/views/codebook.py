@@ -1,0 +1,310 @@
+"""The codebook editor: the codes of a project's codebook as a tree, and every change to them.
+
+Owners and researchers get the controls; supervisors see the same page read-only (every write
+view asks access for WRITE, which gives them 403). A posted code id (a parent, a merge target)
+must belong to the same codebook (access.codes_of_codebook, 404 otherwise).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .. import access, services
+from ..forms import CodeForm
+from ..models import Code, Codebook, Project
+
+MOVES = ("up", "down", "indent", "outdent")
+
+
+def _codebook_of(project: Project) -> Codebook | None:
+    return Codebook.objects.filter(project=project).first()
+
+
+def _tree(codebook: Codebook | None) -> list[Code]:
+    """The codes in tree order, each with ``n_codings`` and ``n_total`` (with its sub-codes)."""
+    if codebook is None:
+        return []
+    codes = Code.objects.filter(codebook=codebook).annotate(n_codings=Count("codings"))
+    tree = codes.in_tree_order()
+    by_pk = {c.pk: c for c in tree}
+    for c in tree:
+        c.n_total = c.n_codings
+        c.n_children = 0
+        c.indent = "\u2003" * c.depth  # for <option> labels, which cannot hold markup
+    # Tree order lists a parent before its sub-codes; walking backwards adds each total upwards.
+    for c in reversed(tree):
+        if c.parent_id in by_pk:
+            by_pk[c.parent_id].n_total += c.n_total
+            by_pk[c.parent_id].n_children += 1
+    top = max((c.n_codings for c in tree), default=0)
+    for c in tree:
+        c.bar = round(100 * c.n_codings / top) if top else 0
+    return tree
+
+
+def _nested(tree: list[Code]) -> list[Code]:
+    """Top-level codes, each with ``kids``: the tree as nested lists for the template."""
+    by_pk = {c.pk: c for c in tree}
+    roots = []
+    for c in tree:
+        c.kids = []
+    for c in tree:
+        if c.parent_id in by_pk:
+            by_pk[c.parent_id].kids.append(c)
+        else:
+            roots.append(c)
+    return roots
+
+
+def _render_editor(
+    request: HttpRequest, project: Project, form: CodeForm | None = None, status: int = 200
+) -> HttpResponse:
+    codebook = _codebook_of(project)
+    tree = _tree(codebook)
+    can_write = project.membership.can_write
+    if can_write and form is None:
+        initial = {"color": services.next_code_color(codebook.pk if codebook else None)}
+        parent = request.GET.get("parent", "")
+        if parent.isdigit() and any(c.pk == int(parent) for c in tree):
+            initial["parent"] = int(parent)
+        form = CodeForm(tree=tree, initial=initial)
+    return render(
+        request,
+        "coding/codebook/editor.html",
+        {
+            "project": project,
+            "codebook": codebook,
+            "roots": _nested(tree),
+            "n_codes": len(tree),
+            "n_codings": sum(c.n_codings for c in tree),
+            "can_write": can_write,
+            "form": form,
+        },
+        status=status,
+    )
+
+
+def _parent_from_post(request: HttpRequest, codebook: Codebook | None) -> Code | None:
+    """The posted parent code, which must be in ``codebook`` (404 otherwise)."""
+    raw = (request.POST.get("parent") or "").strip()
+    if not raw:
+        return None
+    if codebook is None:
+        access.codes_of_codebook(0, [raw])  # nothing belongs to no codebook: 404
+    return access.codes_of_codebook(codebook.pk, [raw])[0]
+
+
+def _editor_url(project_id: int, code_id: int | None = None) -> str:
+    url = reverse("coding:codebook", args=[project_id])
+    return f"{url}#code-{code_id}" if code_id else url
+
+
+@login_required
+@require_GET
+def codebook_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    return _render_editor(request, project)
+
+
+@login_required
+@require_POST
+def code_add(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id, access.WRITE)
+    codebook = _codebook_of(project)
+    parent = _parent_from_post(request, codebook)
+    form = CodeForm(request.POST, tree=_tree(codebook))
+    if form.is_valid():
+        if codebook is None:
+            codebook = Codebook.objects.create(project=project, name=_("Codebook"))
+        try:
+            code = services.code_create(
+                codebook=codebook, actor=request.user, parent=parent, **form.code_fields()
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Added the code “%(name)s”.") % {"name": code.name})
+            return redirect(_editor_url(project.pk, code.pk))
+    return _render_editor(request, project, form=form, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def code_edit(request: HttpRequest, code_id: int) -> HttpResponse:
+    need = access.WRITE if request.method == "POST" else access.READ
+    code = access.get_code_for_user(request.user, code_id, need)
+    project = code.codebook.project
+    project.membership = code.membership
+    if not code.membership.can_write:
+        # Supervisors read the codebook on the editor page, which shows every field.
+        return redirect(_editor_url(project.pk, code.pk))
+    tree = _tree(code.codebook)
+    exclude = frozenset({code.pk, *code.descendant_ids()})
+    if request.method == "POST":
+        parent = _parent_from_post(request, code.codebook)
+        form = CodeForm(request.POST, tree=tree, exclude=exclude)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    if parent != code.parent:
+                        services.code_move(code=code, actor=request.user, parent=parent)
+                    services.code_update(code=code, actor=request.user, **form.code_fields())
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("Saved “%(name)s”.") % {"name": code.name})
+                return redirect(_editor_url(project.pk, code.pk))
+    else:
+        form = CodeForm(
+            tree=tree,
+            exclude=exclude,
+            initial={
+                **{k: getattr(code, k) for k in CodeForm.TEXT_FIELDS},
+                "parent": code.parent_id,
+            },
+        )
+    this = next(c for c in tree if c.pk == code.pk)
+    return render(
+        request,
+        "coding/codebook/edit.html",
+        {"project": project, "code": this, "form": form},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _siblings(code: Code) -> list[int]:
+    return list(
+        Code.objects.filter(codebook_id=code.codebook_id, parent_id=code.parent_id)
+        .order_by("order", "name")
+        .values_list("pk", flat=True)
+    )
+
+
+def _move_target(request: HttpRequest, code: Code) -> tuple[Code | None, int | None] | None:
+    """Where a move request puts ``code``: (parent, position), or None for no move at all."""
+    direction = request.POST.get("direction", "")
+    if direction not in MOVES:
+        parent = _parent_from_post(request, code.codebook)
+        raw = (request.POST.get("position") or "").strip()
+        if raw and not raw.isdigit():
+            raise ValidationError(_("The position must be a whole number."), code="position")
+        return parent, int(raw) if raw else None
+    siblings = _siblings(code)
+    i = siblings.index(code.pk)
+    if direction == "up":
+        return (code.parent, i - 1) if i > 0 else None
+    if direction == "down":
+        return (code.parent, i + 1) if i + 1 < len(siblings) else None
+    if direction == "indent":
+        if i == 0:
+            raise ValidationError(
+                _("There is no code above “%(code)s” at its level to place it under."),
+                code="indent_first",
+                params={"code": code.name},
+            )
+        return Code.objects.get(pk=siblings[i - 1]), None
+    # outdent: just after its parent, one level up
+    if code.parent is None:
+        return None
+    parent = code.parent
+    return parent.parent, _siblings(parent).index(parent.pk) + 1
+
+
+@login_required
+@require_POST
+def code_move(request: HttpRequest, code_id: int) -> HttpResponse:
+    """Move up/down, nest under the code above, un-nest; or (parent, position) from a drag."""
+    code = access.get_code_for_user(request.user, code_id, access.WRITE)
+    by_script = request.headers.get("X-Requested-With") == "fetch"
+    try:
+        target = _move_target(request, code)
+        if target is not None:
+            parent, position = target
+            services.code_move(code=code, actor=request.user, parent=parent, position=position)
+    except ValidationError as exc:
+        if by_script:
+            return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+        messages.error(request, " ".join(exc.messages))
+    if by_script:
+        return JsonResponse({"ok": True})
+    return redirect(_editor_url(code.codebook.project_id, code.pk))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def code_merge(request: HttpRequest, code_id: int) -> HttpResponse:
+    """Choose a target (GET ?target=), see what the merge does, then confirm (POST)."""
+    code = access.get_code_for_user(request.user, code_id, access.WRITE)
+    project = code.codebook.project
+    project.membership = code.membership
+    raw = request.POST.get("target") if request.method == "POST" else request.GET.get("target")
+    target = access.codes_of_codebook(code.codebook_id, [raw])[0] if raw else None
+    if target is not None and request.method == "POST":
+        try:
+            result = services.code_merge(source=code, target=target, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                _(
+                    "Merged “%(source)s” into “%(target)s”: %(moved)s codings moved, "
+                    "%(collapsed)s duplicates collapsed."
+                )
+                % {
+                    "source": code.name,
+                    "target": target.name,
+                    "moved": result.moved,
+                    "collapsed": result.collapsed,
+                },
+            )
+            return redirect(_editor_url(project.pk, target.pk))
+    tree = [c for c in _tree(code.codebook) if c.pk != code.pk]
+    return render(
+        request,
+        "coding/codebook/merge.html",
+        {
+            "project": project,
+            "code": code,
+            "tree": tree,
+            "target": target if target and target.pk != code.pk else None,
+            "impact": code.merge_impact(target) if target and target.pk != code.pk else None,
+            "self_target": target is not None and target.pk == code.pk,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def code_delete(request: HttpRequest, code_id: int) -> HttpResponse:
+    """A confirmation page that says what goes with the code; the POST deletes."""
+    code = access.get_code_for_user(request.user, code_id, access.WRITE)
+    project = code.codebook.project
+    project.membership = code.membership
+    if request.method == "POST":
+        done = services.code_delete(code=code, actor=request.user)
+        messages.success(
+            request,
+            _(
+                "Deleted “%(name)s” with %(codings)s codings, %(subcodes)s sub-codes "
+                "and %(memos)s memos."
+            )
+            % {"name": code.name, **done},
+        )
+        return redirect(_editor_url(project.pk))
+    ids = code.descendant_ids()
+    below = [c for c in _tree(code.codebook) if c.pk in ids]
+    return render(
+        request,
+        "coding/codebook/delete.html",
+        {"project": project, "code": code, "impact": code.delete_impact(), "below": below},
+    )
