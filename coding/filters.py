@@ -11,6 +11,7 @@ The function API, for the matrices and for anything else that wants "the codings
 
     filter_codings(project, data) -> CodingQuerySet
     cell_codings(project, data, row_key, col_key) -> CodingQuerySet
+    cooccurrence_cell_codings(project, data, row_code_id, col_code_id) -> CodingQuerySet
 
 ``data`` is a QueryDict or a dict of the form's fields (request.GET of a matrix page works as
 is); invalid data raises ValidationError. A row key is the string the matrix puts in its cell
@@ -36,6 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from taggit.models import Tag
 
 from .models import (
+    WRITE_ROLES,
     AttributeDefinition,
     AttributeKind,
     AttributeTarget,
@@ -360,7 +362,9 @@ class AnalysisFilterForm(forms.Form):
         User = get_user_model()
         coded = Coding.objects.filter(coder_id=OuterRef("pk"), tag__codebook__project=project)
         self.coder_list = list(
-            User.objects.filter(Q(memberships__project=project) | Exists(coded))
+            User.objects.filter(
+                Q(memberships__project=project, memberships__role__in=WRITE_ROLES) | Exists(coded)
+            )
             .distinct()
             .order_by("username")
         )
@@ -598,16 +602,34 @@ class AnalysisFilterForm(forms.Form):
             qs = qs.filter(tag_id__in=sorted(self.columns.members(col)))
         return qs
 
+    def cooccurrence_cell(self, row_key: str, col_key: str) -> CodingQuerySet:
+        """The codings one co-occurrence cell counts: the row code's codings on the excerpts
+        that co-occur (``mode``) with the column code. Both keys are chosen code ids."""
+        chosen = {c.pk for c in self.columns.codes}
+        try:
+            a, b = int(row_key), int(col_key)
+        except ValueError as exc:
+            raise ValidationError(_("The cell is not valid."), code="bad_cell") from exc
+        if a not in chosen or b not in chosen:
+            raise ValidationError(_("The cell is not valid."), code="bad_cell")
+        return self.codings().cooccurrence_cell(
+            self.cleaned_data["mode"], self.columns.layers(), a, b
+        )
+
     # -- what the filters were, for the page and for exported files --
 
-    def describe(self) -> list[tuple[str, str]]:
-        """(label, value) for the rows, measure and every filter in use, readable by people."""
+    def describe(
+        self, view: Iterable[str] = ("rows", "measure", "display")
+    ) -> list[tuple[str, str]]:
+        """(label, value) for the ``view`` fields and every filter in use, readable by people."""
         d = self.cleaned_data
-        out = [
-            (gettext("Rows"), self.row_spec.label),
-            (gettext("Measure"), str(dict(MEASURE_CHOICES)[d["measure"]])),
-            (gettext("Show"), str(dict(DISPLAY_CHOICES)[d["display"]])),
-        ]
+        shown = {
+            "rows": lambda: self.row_spec.label,
+            "measure": lambda: str(dict(MEASURE_CHOICES)[d["measure"]]),
+            "display": lambda: str(dict(DISPLAY_CHOICES)[d["display"]]),
+            "mode": lambda: str(dict(COOCCURRENCE_CHOICES)[d["mode"]]),
+        }
+        out = [(str(self.fields[name].label), shown[name]()) for name in view]
         cols = self.columns
         default = not d.get("codes")
         codes = ", ".join(c.name for c in cols.codes)
@@ -720,3 +742,10 @@ def cell_codings(
     """The codings of one matrix cell: ``row_key`` as in the matrix's cell links (or
     ``TOTAL``), ``col_key`` a column's code id (or ``TOTAL``)."""
     return bound_form(project, data).cell(row_key, col_key)
+
+
+def cooccurrence_cell_codings(
+    project: Project, data: Mapping[str, Any] | None, row_key: str, col_key: str
+) -> CodingQuerySet:
+    """The codings of one co-occurrence cell (``mode`` in ``data``; keys are code ids)."""
+    return bound_form(project, data).cooccurrence_cell(row_key, col_key)

@@ -173,3 +173,15 @@ class CodeForm(forms.Form):
 class MemoForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
     text = forms.CharField(label=_("Memo"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class FrameworkSummaryForm(forms.Form):
+    """A framework matrix cell's summary; ``version`` is the one the author started from."""
+
+    text = forms.CharField(
+        label=_("Summary"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text=_("What this case shows for this factor, in your words."),
+    )
+    version = forms.IntegerField(min_value=0, widget=forms.HiddenInput)

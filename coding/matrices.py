@@ -13,13 +13,26 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Prefetch, Sum
 from django.db.models.functions import Length
+from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from .filters import NONE_KEY, TOTAL, AnalysisFilterForm, RowSpec
-from .models import Case, CaseKind, Code, FrameworkSummary, Level, Transcript
+from .models import (
+    Case,
+    CaseKind,
+    Code,
+    Coding,
+    CodingQuerySet,
+    Excerpt,
+    FrameworkSummary,
+    Informant,
+    Level,
+    Memo,
+    Transcript,
+)
 
 # The heat map runs from white to the accent colour of app.css (#1f5fa8).
 HEAT_FROM = (255, 255, 255)
@@ -89,29 +102,40 @@ class Matrix:
     def is_empty(self) -> bool:
         return not any(g.rows for g in self.groups)
 
-    def table(self) -> tuple[list[str], list[list[Any]]]:
-        """Header and rows for the CSV/XLSX export: the numbers as shown, with totals."""
+    def table(self) -> tuple[list[str], list[list[Any]], list[list[str | None]]]:
+        """Header, rows and heat-map colours for the CSV/XLSX export: the numbers as shown,
+        with totals. The colours run parallel to the rows (None: no fill)."""
         grouped = any(g.label for g in self.groups)
+        lead = 2 if grouped else 1
         header = ([gettext("Group")] if grouped else []) + [self.row_header]
         header += [c.name for c in self.columns] + [self.total_header]
         rows: list[list[Any]] = []
+        shades: list[list[str | None]] = []
 
-        def line(group: str, row: Row) -> list[Any]:
+        def line(group: str, row: Row) -> None:
             values = [_export_value(c.shown, self.percent) for c in row.cells]
-            return (
+            rows.append(
                 ([group] if grouped else [])
                 + [row.label, *values]
                 + [_export_value(row.total.shown, self.percent)]
             )
+            shades.append([None] * lead + [_fill_of(c.style) for c in row.cells] + [None])
 
         for g in self.groups:
             for r in g.rows:
-                rows.append(line(g.label, r))
+                line(g.label, r)
             if g.subtotal:
-                rows.append(line(g.label, g.subtotal))
+                line(g.label, g.subtotal)
         if self.column_totals:
-            rows.append(line("", self.column_totals))
-        return header, rows
+            line("", self.column_totals)
+        return header, rows, shades
+
+
+def _fill_of(style: str) -> str | None:
+    """The background colour (RRGGBB) of a heat-map style."""
+    if not style.startswith("background:#"):
+        return None
+    return style[len("background:#") : len("background:#") + 6]
 
 
 def _export_value(shown: float | int | None, percent: bool) -> float | int | None:
@@ -223,9 +247,12 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
         Cell(grand, shown(grand, grand, grand, total_words)),
         subtotal=True,
     )
+    by_case = spec.kind == "cases"
     matrix = Matrix(
-        title=gettext("%(rows)s × codes") % {"rows": spec.label},
-        row_header=spec.label,
+        title=gettext("Cases × codes")
+        if by_case
+        else gettext("%(rows)s × codes") % {"rows": spec.label},
+        row_header=gettext("Case") if by_case else spec.label,
         columns=columns.codes,
         groups=out_groups,
         column_totals=column_totals,
@@ -464,3 +491,74 @@ def framework_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Framework
         by_kind[case.kind].append(FrameworkRow(case, cells))
     groups = [(str(CaseKind(k).label), by_kind[k]) for k in CaseKind.values if by_kind.get(k)]
     return FrameworkGrid(columns.codes, groups)
+
+
+# --- drill-down -----------------------------------------------------------------------------
+
+DRILLDOWN_LIMIT = 200
+
+
+@dataclass
+class DrillItem:
+    """One excerpt of a cell, with everything the drill-down shows about it."""
+
+    excerpt: Excerpt
+    codes: list[Code]
+    coders: list[str]
+    memos: list[Memo]
+    speaker: Informant | None
+    url: str
+    highlighted: set[int]
+
+
+def drilldown(
+    codings: CodingQuerySet, *, highlight: Iterable[int] = (), limit: int = DRILLDOWN_LIMIT
+) -> tuple[int, list[DrillItem]]:
+    """The excerpts of a set of codings (a matrix cell), the first ``limit`` in case and text
+    order, and how many there are. Five queries whatever the number of excerpts."""
+    excerpts = Excerpt.objects.filter(pk__in=codings.values("content_object_id"))
+    total = excerpts.count()
+    rows = list(
+        excerpts.with_speaker()
+        .select_related("transcript__case")
+        .defer("transcript__text")
+        .prefetch_related(
+            Prefetch(
+                "codings",
+                queryset=Coding.objects.select_related("tag", "coder").order_by(
+                    "tag__order", "tag__name", "coder__username"
+                ),
+            ),
+            Prefetch("memos", queryset=Memo.objects.select_related("author").order_by("pk")),
+        )
+        .order_by(
+            "transcript__case__kind",
+            "transcript__case__order",
+            "transcript__interview_date",
+            "transcript_id",
+            "start",
+        )[:limit]
+    )
+    speaker_ids = {e.speaker_id for e in rows if e.speaker_id}
+    speakers = Informant.objects.in_bulk(speaker_ids) if speaker_ids else {}
+    highlighted = set(highlight)
+    items = []
+    for e in rows:
+        codes: dict[int, Code] = {}
+        coders: dict[int, str] = {}
+        for c in e.codings.all():
+            codes.setdefault(c.tag_id, c.tag)
+            coders.setdefault(c.coder_id, c.coder.get_full_name() or c.coder.username)
+        url = reverse("coding:transcript-detail", args=[e.transcript_id])
+        items.append(
+            DrillItem(
+                excerpt=e,
+                codes=list(codes.values()),
+                coders=list(coders.values()),
+                memos=list(e.memos.all()),
+                speaker=speakers.get(e.speaker_id),
+                url=f"{url}?excerpt={e.pk}#excerpt-{e.pk}",
+                highlighted=highlighted,
+            )
+        )
+    return total, items

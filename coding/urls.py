@@ -1,6 +1,11 @@
 from django.urls import path
 
-from .views import codebook, projects
+from .views import (
+    analysis,
+    codebook,
+    dashboard,
+    projects,
+)
 
 app_name = "coding"
 
@@ -24,4 +29,47 @@ urlpatterns = [
     path("codebook/codes/<int:code_id>/move/", codebook.code_move, name="codebook-move"),
     path("codebook/codes/<int:code_id>/merge/", codebook.code_merge, name="codebook-merge"),
     path("codebook/codes/<int:code_id>/delete/", codebook.code_delete, name="codebook-delete"),
+    # Cross-case analysis and the supervisors' dashboard.
+    path("projects/<int:project_id>/analysis/matrix/", analysis.matrix, name="analysis-matrix"),
+    path(
+        "projects/<int:project_id>/analysis/matrix/cell/",
+        analysis.matrix_cell,
+        name="analysis-matrix-cell",
+    ),
+    path(
+        "projects/<int:project_id>/analysis/matrix.<str:fmt>",
+        analysis.matrix_export_view,
+        name="analysis-matrix-export",
+    ),
+    path(
+        "projects/<int:project_id>/analysis/cooccurrence/",
+        analysis.cooccurrence,
+        name="analysis-cooccurrence",
+    ),
+    path(
+        "projects/<int:project_id>/analysis/cooccurrence/cell/",
+        analysis.cooccurrence_cell,
+        name="analysis-cooccurrence-cell",
+    ),
+    path(
+        "projects/<int:project_id>/analysis/cooccurrence.<str:fmt>",
+        analysis.cooccurrence_export,
+        name="analysis-cooccurrence-export",
+    ),
+    path(
+        "projects/<int:project_id>/analysis/framework/",
+        analysis.framework,
+        name="analysis-framework",
+    ),
+    path(
+        "projects/<int:project_id>/analysis/framework.<str:fmt>",
+        analysis.framework_export,
+        name="analysis-framework-export",
+    ),
+    path(
+        "analysis/framework/<int:case_id>/<int:code_id>/",
+        analysis.framework_cell,
+        name="analysis-framework-cell",
+    ),
+    path("projects/<int:project_id>/dashboard/", dashboard.dashboard, name="dashboard"),
 ]

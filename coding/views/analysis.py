@@ -1,0 +1,392 @@
+"""The analysis pages: matrices with drill-down, co-occurrence, framework matrix, exports.
+
+Every member reads them (supervisors too); only researchers and owners write framework
+summaries. The filters are the GET parameters of ``coding.filters.AnalysisFilterForm``, so
+every page, cell link and export link carries the same query string.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .. import access, matrices, matrix_export, services
+from ..filters import COOCCURRENCE_CHOICES, DISPLAY_CHOICES, TOTAL, AnalysisFilterForm
+from ..forms import FrameworkSummaryForm
+from ..models import FrameworkSummary, Project
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def _form(project: Project, data, **overrides: str) -> AnalysisFilterForm:
+    if overrides:
+        data = data.copy()
+        for k, v in overrides.items():
+            data[k] = v
+    return AnalysisFilterForm(data, project=project)
+
+
+def _cell_link(project: Project, form: AnalysisFilterForm, name: str) -> Callable[[str, str], str]:
+    base = f"{reverse(name, args=[project.pk])}?{form.query_string()}"
+    return lambda row, col: f"{base}&{urlencode({'row': row, 'col': col})}"
+
+
+def _context(
+    project: Project, form: AnalysisFilterForm, tab: str, show_view: tuple[str, ...] = ()
+) -> dict:
+    query = form.query_string()
+    return {
+        "project": project,
+        "form": form,
+        "tab": tab,
+        "show_view": show_view,
+        "view_names": AnalysisFilterForm.VIEW_FIELDS,
+        "query": query,
+        "can_write": project.membership.can_write,
+        "word_export": f"{reverse('coding:export', args=[project.pk])}?{query}&layout=selection",
+    }
+
+
+def _matrix_tab(form: AnalysisFilterForm) -> str:
+    rows = form.data.get("rows", "cases")
+    return "matrix" if rows in ("cases", "kind") else "crosstab"
+
+
+# --- cases × codes and attribute × code -----------------------------------------------------
+
+
+@login_required
+@require_GET
+def matrix(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    form = _form(project, request.GET)
+    ctx = _context(project, form, _matrix_tab(form), ("rows", "measure", "display"))
+    if form.is_valid():
+        grid = matrices.case_code_matrix(
+            form, _cell_link(project, form, "coding:analysis-matrix-cell")
+        )
+        ctx.update(matrix=grid, legend=matrices.heat_legend(grid), described=form.describe())
+    return render(request, "coding/analysis/matrix.html", ctx)
+
+
+@login_required
+@require_GET
+def matrix_cell(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The excerpts of one cell (an htmx fragment under the matrix, or a page of its own)."""
+    project = access.get_project_for_user(request.user, project_id)
+    form = _form(project, request.GET)
+    row, col = request.GET.get("row", TOTAL), request.GET.get("col", TOTAL)
+    if not form.is_valid():
+        return _drilldown_error(request, project, form)
+    try:
+        codings = form.cell(row, col)
+    except ValidationError as exc:
+        return _drilldown_error(request, project, form, exc.messages)
+    title = _cell_title(form, row, col)
+    export = f"{reverse('coding:export', args=[project.pk])}?" + form.query_string(
+        layout="selection", cell_row=row, cell_col=col
+    )
+    highlight = form.columns.members(int(col)) if col != TOTAL else form.columns.tag_ids()
+    back = f"{reverse('coding:analysis-matrix', args=[project.pk])}?{form.query_string()}"
+    return _drilldown(request, project, form, codings, title, highlight, back, export)
+
+
+def _cell_title(form: AnalysisFilterForm, row: str, col: str) -> str:
+    row_label = _("All rows") if row == TOTAL else form.row_spec.label_for(row, form.cases_by_id)
+    if col == TOTAL:
+        col_label = _("all chosen codes")
+    else:
+        col_label = form.tree.by_id[int(col)].name
+    return f"{row_label} × {col_label}"
+
+
+def _drilldown(
+    request, project, form, codings, title, highlight, back_url, word_export=""
+) -> HttpResponse:
+    total, items = matrices.drilldown(codings, highlight=highlight)
+    ctx = {
+        "project": project,
+        "form": form,
+        "title": title,
+        "total": total,
+        "items": items,
+        "limit": matrices.DRILLDOWN_LIMIT,
+        "word_export": word_export,
+        "back_url": back_url,
+        "tab": "cooccurrence" if "cooccurrence" in request.path else _matrix_tab(form),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "coding/analysis/_drilldown.html", ctx)
+    return render(request, "coding/analysis/drilldown.html", ctx)
+
+
+def _drilldown_error(request, project, form, errors: list[str] | None = None) -> HttpResponse:
+    errors = errors or [str(e) for errs in form.errors.values() for e in errs]
+    template = (
+        "coding/analysis/_drilldown.html"
+        if request.headers.get("HX-Request")
+        else "coding/analysis/drilldown.html"
+    )
+    ctx = {"project": project, "form": form, "errors": errors, "items": [], "total": 0}
+    return render(request, template, ctx, status=400)
+
+
+@login_required
+@require_GET
+def matrix_export_view(request: HttpRequest, project_id: int, fmt: str) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    form = _form(project, request.GET)
+    if fmt not in EXPORT_FORMATS or not form.is_valid():
+        raise Http404
+    grid = matrices.case_code_matrix(form, lambda r, c: "")
+    header, rows, shades = grid.table()
+    return _export(
+        request,
+        project,
+        form,
+        fmt,
+        title=grid.title,
+        header=header,
+        rows=rows,
+        shades=shades,
+        percent=grid.percent,
+        name="matrix",
+        notes=grid.notes,
+    )
+
+
+def _export(
+    request, project, form, fmt, *, title, header, rows, shades, percent, name, notes=(), view=None
+):
+    described = [
+        (_("Project"), project.name),
+        *(form.describe() if view is None else form.describe(view=view)),
+        *[(_("Note"), n) for n in notes],
+        (_("Exported"), timezone.localtime().strftime("%Y-%m-%d %H:%M")),
+        (_("Exported by"), request.user.get_full_name() or request.user.username),
+    ]
+    table = matrix_export.Table(
+        title=title,
+        header=header,
+        rows=rows,
+        filters=described,
+        shades=shades,
+        percent=percent,
+    )
+    stamp = timezone.localdate().isoformat()
+    filename = f"{slugify(project.name)[:40] or 'project'}-{name}-{stamp}.{fmt}"
+    if fmt == "csv":
+        buf = io.StringIO()
+        matrix_export.write_csv(buf, table)
+        content = buf.getvalue().encode("utf-8-sig")  # the BOM lets Excel read UTF-8
+        content_type = "text/csv; charset=utf-8"
+    else:
+        out = io.BytesIO()
+        matrix_export.write_xlsx(out, table)
+        content = out.getvalue()
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- code co-occurrence ---------------------------------------------------------------------
+
+
+def _cooccurrence_form(project: Project, data) -> AnalysisFilterForm:
+    form = _form(project, data)
+    form.fields["display"].choices = DISPLAY_CHOICES[:2]
+    return form
+
+
+@login_required
+@require_GET
+def cooccurrence(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    form = _cooccurrence_form(project, request.GET)
+    ctx = _context(project, form, "cooccurrence", ("mode", "display"))
+    if form.is_valid():
+        grid = matrices.cooccurrence_matrix(
+            form, _cell_link(project, form, "coding:analysis-cooccurrence-cell")
+        )
+        described = form.describe(view=("mode", "display"))
+        ctx.update(matrix=grid, legend=matrices.heat_legend(grid), described=described)
+    return render(request, "coding/analysis/cooccurrence.html", ctx)
+
+
+@login_required
+@require_GET
+def cooccurrence_cell(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    form = _cooccurrence_form(project, request.GET)
+    if not form.is_valid():
+        return _drilldown_error(request, project, form)
+    try:
+        codings = form.cooccurrence_cell(request.GET.get("row", ""), request.GET.get("col", ""))
+    except ValidationError as exc:
+        return _drilldown_error(request, project, form, exc.messages)
+    a = form.tree.by_id[int(request.GET["row"])]
+    b = form.tree.by_id[int(request.GET["col"])]
+    mode = str(dict(COOCCURRENCE_CHOICES)[form.cleaned_data["mode"]]).lower()
+    title = _("“%(a)s” with “%(b)s” (%(mode)s)") % {"a": a.name, "b": b.name, "mode": mode}
+    back = f"{reverse('coding:analysis-cooccurrence', args=[project.pk])}?{form.query_string()}"
+    return _drilldown(request, project, form, codings, title, form.columns.members(a.pk), back)
+
+
+@login_required
+@require_GET
+def cooccurrence_export(request: HttpRequest, project_id: int, fmt: str) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    form = _cooccurrence_form(project, request.GET)
+    if fmt not in EXPORT_FORMATS or not form.is_valid():
+        raise Http404
+    grid = matrices.cooccurrence_matrix(form, lambda r, c: "")
+    header, rows, shades = grid.table()
+    return _export(
+        request,
+        project,
+        form,
+        fmt,
+        title=grid.title,
+        header=header,
+        rows=rows,
+        shades=shades,
+        percent=grid.percent,
+        name="cooccurrence",
+        notes=grid.notes,
+        view=("mode", "display"),
+    )
+
+
+# --- framework matrix -----------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def framework(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    form = _form(project, request.GET, rows="cases")
+    ctx = _context(project, form, "framework")
+    if form.is_valid():
+        ctx.update(
+            grid=matrices.framework_matrix(
+                form, _cell_link(project, form, "coding:analysis-matrix-cell")
+            ),
+            described=form.describe(view=()),
+        )
+    return render(request, "coding/analysis/framework.html", ctx)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def framework_cell(request: HttpRequest, case_id: int, code_id: int) -> HttpResponse:
+    """One framework cell: the summary (written by researchers and owners) beside its
+    excerpts, and the summary's history."""
+    need = access.WRITE if request.method == "POST" else access.READ
+    case = access.get_case_for_user(request.user, case_id, need)
+    project = case.project
+    project.membership = case.membership
+    code = access.codes_of_codebook(project.codebook.pk, [code_id])[0]
+    summary = FrameworkSummary.objects.filter(case=case, code=code).select_related("author").first()
+    form = FrameworkSummaryForm(
+        request.POST or None,
+        initial={
+            "text": summary.text if summary else "",
+            "version": summary.version if summary else 0,
+        },
+    )
+    newer = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.framework_summary_save(
+                project=project,
+                case=case,
+                code=code,
+                author=request.user,
+                text=form.cleaned_data["text"],
+                base_version=form.cleaned_data["version"],
+            )
+        except ValidationError as exc:
+            for m in exc.messages:
+                form.add_error(None, m)
+            if getattr(exc, "code", "") == "stale":
+                # Show the newer text and let the next save go on top of it.
+                newer = FrameworkSummary.objects.select_related("author").get(case=case, code=code)
+                data = request.POST.copy()
+                data["version"] = str(newer.version)
+                form.data = data
+        else:
+            messages.success(request, _("Summary saved."))
+            url = reverse("coding:analysis-framework", args=[project.pk])
+            query = request.POST.get("query", "")
+            return redirect(f"{url}?{query}#cell-{case.pk}-{code.pk}")
+    filter_form = _form(project, request.GET, rows="cases", codes=str(code.pk))
+    items, total = [], 0
+    if filter_form.is_valid():
+        try:
+            codings = filter_form.cell(str(case.pk), str(code.pk))
+        except ValidationError:
+            codings = None
+        if codings is not None:
+            total, items = matrices.drilldown(
+                codings, highlight=filter_form.columns.members(code.pk)
+            )
+    revisions = (
+        list(summary.revisions.select_related("author").order_by("-version")[:20])
+        if summary
+        else []
+    )
+    return render(
+        request,
+        "coding/analysis/framework_cell.html",
+        {
+            "project": project,
+            "case": case,
+            "code": code,
+            "summary": summary,
+            "newer": newer,
+            "form": form,
+            "can_write": project.membership.can_write,
+            "items": items,
+            "total": total,
+            "limit": matrices.DRILLDOWN_LIMIT,
+            "revisions": revisions,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def framework_export(request: HttpRequest, project_id: int, fmt: str) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    form = _form(project, request.GET, rows="cases")
+    if fmt not in EXPORT_FORMATS or not form.is_valid():
+        raise Http404
+    grid = matrices.framework_matrix(form, lambda r, c: "")
+    header, rows = grid.table()
+    return _export(
+        request,
+        project,
+        form,
+        fmt,
+        title=_("Framework matrix"),
+        header=header,
+        rows=rows,
+        shades=None,
+        percent=False,
+        name="framework",
+        view=(),
+    )

@@ -1,0 +1,22 @@
+"""The supervisors' dashboard: every member may read it."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from .. import access
+from .. import dashboard as board
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    return render(
+        request,
+        "coding/analysis/dashboard.html",
+        {"project": project, "board": board.build(project), "tab": "dashboard"},
+    )
