@@ -944,3 +944,28 @@ def code_delete(*, code: Code, actor) -> dict[str, int]:
         excerpts=excerpts,
     )
     return {**impact, "excerpts": excerpts}
+
+
+# --- Word export ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def export_start(*, project: Project, user, params: dict, template: bytes | None = None) -> Job:
+    """Queue a Word export of ``project`` (see coding/exports); any member may export.
+
+    ``params`` hold the layout, options, language and selection; ``template`` is a .docx already
+    checked by ``coding.exports.template.check_template``. The job reads the codings when it
+    runs, so the file shows the coding as it is then.
+    """
+    job = Job(
+        project=project,
+        kind=JobKind.EXPORT,
+        status=JobStatus.QUEUED,
+        created_by=user,
+        params=params,
+    )
+    if template:
+        job.input_file.save("template.docx", ContentFile(template), save=False)
+    job.save()
+    job_enqueue(job)
+    return job

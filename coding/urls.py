@@ -4,6 +4,7 @@ from .views import (
     analysis,
     codebook,
     dashboard,
+    exports,
     projects,
 )
 
@@ -17,6 +18,8 @@ urlpatterns = [
     path("imports/<uuid:job_id>/", projects.import_preview, name="import-preview"),
     path("jobs/<uuid:job_id>/", projects.job_detail, name="job-detail"),
     path("jobs/<uuid:job_id>/download/", projects.job_download, name="job-download"),
+    path("projects/<int:project_id>/export/", exports.export_start, name="export"),
+    path("projects/<int:project_id>/export/count/", exports.export_count, name="export-count"),
     path("transcripts/<int:transcript_id>/", projects.transcript_detail, name="transcript-detail"),
     path(
         "projects/<int:project_id>/memos/add/",

@@ -1,0 +1,133 @@
+"""The export job's body: read the rows, write the .docx, keep it on the Job.
+
+``run_export_job(job, progress)`` is registered for ``JobKind.EXPORT`` in coding/tasks.py. It
+runs in the language the researcher chose (labels, dates, level names), writes to a temporary
+file and stores the result on ``Job.result_file`` only at the end, so a redelivered task simply
+writes the file again. Expired result files are deleted by coding.maintenance (celery beat, or
+``manage.py maintenance``) after ``settings.EXPORT_RETENTION_HOURS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import tempfile
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import OperationalError
+from django.db.models import QuerySet
+from django.utils import timezone, translation
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from ..models import Coding, Job, Project
+from . import rows, selection
+from .word import LAYOUT_FRAMEWORK, LAYOUTS, ExportOptions, write_word
+
+MAX_CONTEXT_WORDS = 50
+
+
+def export_options(params: dict, *, made_by: str, made_at: dt.datetime) -> ExportOptions:
+    """Options from a job's params, checked (params come from a form or the command line)."""
+    layout = params.get("layout")
+    if layout not in LAYOUTS:
+        raise ValidationError(_("Choose a layout for the export."), code="export_layout")
+    try:
+        context_words = int(params.get("context_words") or 0)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(_("Context must be a number of words."), code="export_ctx") from exc
+    return ExportOptions(
+        layout=layout,
+        memos=bool(params.get("memos")),
+        context_words=max(0, min(MAX_CONTEXT_WORDS, context_words)),
+        codebook=bool(params.get("codebook", True)),
+        excerpts_appendix=bool(params.get("excerpts_appendix", True)),
+        made_by=made_by,
+        made_at=made_at,
+    )
+
+
+def export_filename(project: Project, layout: str, when: dt.datetime) -> str:
+    # "2014–2020" should stay two years: dashes become hyphens before slugify drops them.
+    name = project.name.replace("–", "-").replace("—", "-")
+    stem = slugify(name)[:50].strip("-") or "export"
+    return f"{stem}-{layout}-{timezone.localtime(when):%Y%m%d-%H%M}.docx"
+
+
+def export_to_file(
+    fh,
+    *,
+    project: Project,
+    params: dict,
+    made_by: str,
+    codings: QuerySet[Coding] | None = None,
+    template=None,
+    progress: Callable[[int], None] | None = None,
+):
+    """Export ``project`` as ``params`` say into the binary file ``fh``; returns ExportStats.
+
+    The caller activates the language. ``codings`` overrides the selection in ``params``.
+    """
+    progress = progress or (lambda pct: None)
+    options = export_options(params, made_by=made_by, made_at=timezone.now())
+    if codings is None:
+        codings, options.filters = selection.codings_for(project, params)
+    data = rows.collect(
+        project,
+        codings,
+        memos=options.memos,
+        context=options.context_words > 0,
+        progress=lambda pct: progress(pct * 30 // 100),
+    )
+    if options.layout == LAYOUT_FRAMEWORK:
+        data.summaries = rows.framework_summaries(project)
+    return write_word(
+        fh,
+        data,
+        options,
+        template=template,
+        progress=lambda pct: progress(30 + pct * 65 // 100),
+    )
+
+
+def run_export_job(job: Job, progress: Callable[[int], None]) -> str:
+    """The export job: the file goes on ``job.result_file``; returns the message to show."""
+    params = job.params or {}
+    language = params.get("language") or settings.LANGUAGE_CODE
+    keep_template = False
+    try:
+        with translation.override(language), tempfile.TemporaryFile() as tmp:
+            template = None
+            if job.input_file:
+                with job.input_file.open("rb") as fh:
+                    template = io.BytesIO(fh.read())
+            stats = export_to_file(
+                tmp,
+                project=job.project,
+                params=params,
+                made_by=rows.user_label(job.created_by),
+                template=template,
+                progress=progress,
+            )
+            tmp.seek(0)
+            name = export_filename(job.project, params["layout"], timezone.now())
+            job.result_file.save(name, File(tmp, name=name), save=False)
+            job.result_name = name
+            progress(99)
+            return ngettext(
+                "%(n)s excerpt exported (%(quotes)s quotes in %(chapters)s chapters).",
+                "%(n)s excerpts exported (%(quotes)s quotes in %(chapters)s chapters).",
+                stats.excerpts,
+            ) % {"n": stats.excerpts, "quotes": stats.quotes, "chapters": stats.chapters}
+    except OperationalError:
+        keep_template = True  # the task is retried and needs the template again
+        raise
+    finally:
+        if job.input_file and not keep_template:
+            # The template was only needed for this run; uploads must not pile up.
+            job.input_file.delete(save=False)
+            Job.objects.filter(pk=job.pk).update(input_file="")

@@ -1,0 +1,307 @@
+"""What an export holds, as plain rows: read from the database in a fixed number of queries.
+
+``collect`` turns a queryset of codings (the whole project, a filter of the matrix or one cell)
+into an ``ExportData`` that the Word writer lays out without touching the database. The number
+of queries does not grow with the number of excerpts, and no query passes a list of ids as
+parameters (SQLite caps those): every id set travels as a subquery.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Greatest, Substr
+
+from ..models import (
+    AttributeValue,
+    Case,
+    Code,
+    Coding,
+    Excerpt,
+    FrameworkSummary,
+    Informant,
+    Memo,
+    Project,
+    Transcript,
+    Turn,
+)
+
+# Characters of transcript read on each side of an excerpt when context is asked for; the
+# writer trims that to whole words.
+CONTEXT_CHARS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRow:
+    id: int
+    name: str
+    parent_id: int | None
+    depth: int
+    definition: str = ""
+    inclusion: str = ""
+    exclusion: str = ""
+    example: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InformantRow:
+    id: int
+    pseudonym: str
+    role: str
+    level: str  # display label, in the export's language
+
+    def describe(self) -> str:
+        details = ", ".join(x for x in (self.role, self.level) if x)
+        return f"{self.pseudonym} ({details})" if details else self.pseudonym
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    id: int
+    name: str
+    kind: str
+    description: str = ""
+    attributes: tuple[tuple[str, str], ...] = ()
+    informants: tuple[InformantRow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MemoRow:
+    author: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExcerptRow:
+    id: int
+    case_id: int
+    transcript_title: str
+    paragraph: int
+    text: str
+    informants: tuple[InformantRow, ...] = ()
+    code_ids: tuple[int, ...] = ()  # every code the excerpt carries, in codebook order
+    memos: tuple[MemoRow, ...] = ()
+    before: str = ""  # transcript text just before the excerpt (context), untrimmed
+    after: str = ""
+    sort_key: tuple = ()
+
+
+@dataclass
+class ExportData:
+    """Everything a layout needs. ``placements`` are (code id, excerpt id, coder names)."""
+
+    project_name: str
+    project_description: str = ""
+    codes: list[CodeRow] = field(default_factory=list)
+    cases: list[CaseRow] = field(default_factory=list)
+    excerpts: dict[int, ExcerptRow] = field(default_factory=dict)
+    placements: list[tuple[int, int, tuple[str, ...]]] = field(default_factory=list)
+    # Framework matrix: (case id, code id) -> summary text.
+    summaries: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    @property
+    def n_excerpts(self) -> int:
+        return len(self.excerpts)
+
+
+def user_label(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else ""
+
+
+def collect(
+    project: Project,
+    codings: QuerySet[Coding],
+    *,
+    memos: bool = False,
+    context: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ExportData:
+    """Read the rows for an export of ``codings`` (which must belong to ``project``)."""
+    progress = progress or (lambda pct: None)
+    codings = codings.filter(tag__codebook__project=project).order_by()
+    excerpt_ids = codings.values("content_object_id")
+
+    codes = [
+        CodeRow(
+            id=c.pk,
+            name=c.name,
+            parent_id=c.parent_id,
+            depth=c.depth,
+            definition=c.definition,
+            inclusion=c.inclusion,
+            exclusion=c.exclusion,
+            example=c.example,
+        )
+        for c in Code.objects.filter(codebook__project=project).in_tree_order()
+    ]
+    code_rank = {c.id: i for i, c in enumerate(codes)}
+
+    informants: dict[int, InformantRow] = {}
+    by_case: dict[int, list[InformantRow]] = defaultdict(list)
+    for inf in Informant.objects.filter(case__project=project).order_by("case", "pseudonym"):
+        row = InformantRow(inf.pk, inf.pseudonym, inf.role_title, str(inf.get_level_display()))
+        informants[inf.pk] = row
+        by_case[inf.case_id].append(row)
+
+    attributes: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for v in (
+        AttributeValue.objects.filter(case__project=project)
+        .select_related("definition")
+        .order_by("definition__order", "definition__name")
+    ):
+        shown = v.display()
+        if shown:
+            attributes[v.case_id].append((v.definition.name, shown))
+
+    cases = [
+        CaseRow(
+            id=c.pk,
+            name=c.name,
+            kind=str(c.get_kind_display()),
+            description=c.description,
+            attributes=tuple(attributes[c.pk]),
+            informants=tuple(by_case[c.pk]),
+        )
+        for c in Case.objects.filter(project=project)
+    ]
+    case_rank = {c.id: i for i, c in enumerate(cases)}
+    progress(10)
+
+    # Who applied which code to which excerpt, within the selection.
+    coders: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for code_id, excerpt_id, coder_id in codings.values_list(
+        "tag_id", "content_object_id", "coder_id"
+    ).iterator(chunk_size=5000):
+        coders[(code_id, excerpt_id)].add(coder_id)
+    users = {
+        u.pk: user_label(u)
+        for u in get_user_model().objects.filter(pk__in=codings.values("coder_id"))
+    }
+    progress(20)
+
+    # Every code each selected excerpt carries (also codes outside the selection).
+    carried: dict[int, set[int]] = defaultdict(set)
+    for excerpt_id, code_id in Coding.objects.filter(content_object_id__in=excerpt_ids).values_list(
+        "content_object_id", "tag_id"
+    ):
+        carried[excerpt_id].add(code_id)
+
+    memo_rows: dict[int, list[MemoRow]] = defaultdict(list)
+    if memos:
+        for m in (
+            Memo.objects.filter(excerpt_id__in=excerpt_ids)
+            .select_related("author")
+            .order_by("created_at")
+        ):
+            memo_rows[m.excerpt_id].append(MemoRow(user_label(m.author), m.text))
+
+    transcripts = {
+        t["pk"]: t
+        for t in Transcript.objects.filter(
+            pk__in=Excerpt.objects.filter(pk__in=excerpt_ids).values("transcript_id")
+        ).values("pk", "title", "case_id")
+    }
+    transcript_rank = {
+        pk: i
+        for i, pk in enumerate(
+            Transcript.objects.filter(pk__in=transcripts.keys()).values_list("pk", flat=True)
+        )
+    }
+    listed: dict[int, list[int]] = defaultdict(list)
+    for t_id, i_id in Transcript.informants.through.objects.filter(
+        transcript_id__in=transcripts.keys()
+    ).values_list("transcript_id", "informant_id"):
+        listed[t_id].append(i_id)
+    # The informant speaking where an excerpt starts (turns carry who speaks).
+    turns: dict[int, tuple[list[int], list[tuple[int, int | None]]]] = {}
+    for t_id, start, end, i_id in (
+        Turn.objects.filter(transcript_id__in=transcripts.keys())
+        .order_by("transcript_id", "start")
+        .values_list("transcript_id", "start", "end", "informant_id")
+    ):
+        starts, spans = turns.setdefault(t_id, ([], []))
+        starts.append(start)
+        spans.append((end, i_id))
+    progress(35)
+
+    fields = ["pk", "transcript_id", "start", "end", "text", "paragraph"]
+    excerpts_qs = Excerpt.objects.filter(pk__in=excerpt_ids)
+    if context:
+        # 1-based SQL substrings, in characters (code points) on SQLite and PostgreSQL alike.
+        excerpts_qs = excerpts_qs.annotate(
+            ctx_from=Greatest(F("start") - CONTEXT_CHARS, Value(0)),
+        ).annotate(
+            ctx_before=Substr("transcript__text", F("ctx_from") + 1, F("start") - F("ctx_from")),
+            ctx_after=Substr("transcript__text", F("end") + 1, Value(CONTEXT_CHARS)),
+        )
+        fields += ["ctx_before", "ctx_after"]
+    excerpts: dict[int, ExcerptRow] = {}
+    for e in excerpts_qs.values(*fields).iterator(chunk_size=2000):
+        t = transcripts[e["transcript_id"]]
+        speakers = _speakers(e, turns.get(e["transcript_id"]), listed[e["transcript_id"]])
+        excerpts[e["pk"]] = ExcerptRow(
+            id=e["pk"],
+            case_id=t["case_id"],
+            transcript_title=t["title"],
+            paragraph=e["paragraph"],
+            text=e["text"],
+            informants=tuple(informants[i] for i in speakers if i in informants),
+            code_ids=tuple(sorted(carried[e["pk"]], key=lambda c: code_rank.get(c, 1 << 30))),
+            memos=tuple(memo_rows.get(e["pk"], ())),
+            before=e.get("ctx_before") or "",
+            after=e.get("ctx_after") or "",
+            sort_key=(
+                case_rank.get(t["case_id"], 1 << 30),
+                transcript_rank[e["transcript_id"]],
+                e["start"],
+                e["end"],
+            ),
+        )
+    progress(60)
+
+    placements = [
+        (code_id, excerpt_id, tuple(sorted(users[c] for c in coder_ids)))
+        for (code_id, excerpt_id), coder_ids in coders.items()
+        if excerpt_id in excerpts
+    ]
+    return ExportData(
+        project_name=project.name,
+        project_description=project.description,
+        codes=codes,
+        cases=cases,
+        excerpts=excerpts,
+        placements=placements,
+    )
+
+
+def _speakers(
+    e: dict,
+    turns: tuple[list[int], list[tuple[int, int | None]]] | None,
+    listed: list[int],
+) -> list[int]:
+    """Informants speaking in the excerpt: from its turns, else those listed on the transcript."""
+    found: list[int] = []
+    if turns:
+        starts, spans = turns
+        i = max(0, bisect.bisect_right(starts, e["start"]) - 1)
+        while i < len(starts) and starts[i] < e["end"]:
+            end, informant_id = spans[i]
+            if end > e["start"] and informant_id and informant_id not in found:
+                found.append(informant_id)
+            i += 1
+    return found or listed
+
+
+def framework_summaries(project: Project) -> dict[tuple[int, int], str]:
+    """(case id, code id) -> the summary written for that framework matrix cell."""
+    return {
+        (case_id, code_id): text
+        for case_id, code_id, text in FrameworkSummary.objects.filter(project=project)
+        .exclude(text="")
+        .values_list("case_id", "code_id", "text")
+    }

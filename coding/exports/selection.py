@@ -1,0 +1,71 @@
+"""Which codings an export holds: the whole project, a filter of the matrix, or one cell.
+
+The matrix filters live in coding/filters.py; an export keeps the filter's data (and the cell's
+row and column keys) in ``Job.params`` and selects the codings again when the job runs, so the
+file shows the coding as it is then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from .. import filters
+from ..models import Coding, Project
+from .word import LAYOUT_SELECTION
+
+# The matrix's own view settings: they do not choose codings (rows matters only for a cell).
+VIEW_ONLY = ("measure", "display", "mode")
+
+
+def filter_params(form: filters.AnalysisFilterForm, data: Mapping[str, Any]) -> dict:
+    """The filter fields of ``data`` (a QueryDict or dict) as plain JSON for Job.params."""
+    out: dict[str, list[str]] = {}
+    for name in form.fields:
+        values = data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+        if values is None:
+            continue
+        if not isinstance(values, (list, tuple)):
+            values = [values]
+        values = [str(v) for v in values if v not in (None, "")]
+        if values:
+            out[name] = values
+    return out
+
+
+def codings_for(project: Project, params: dict) -> tuple[QuerySet[Coding], list[tuple[str, str]]]:
+    """The codings of ``project`` the export's params select, and lines describing them.
+
+    Raises ValidationError (with the form's messages) when the stored filter no longer fits
+    the project, e.g. a code in it was deleted since.
+    """
+    base = Coding.objects.for_project(project)
+    if params.get("layout") != LAYOUT_SELECTION:
+        return base, []
+    form = filters.bound_form(project, params.get("filters") or {})
+    cell = params.get("cell")
+    # The matrix's view settings do not choose codings; its rows matter only for a cell.
+    described = form.describe(view=("rows",) if cell else ())
+    if cell:
+        row, col = str(cell.get("row", filters.TOTAL)), str(cell.get("col", filters.TOTAL))
+        codings = form.cell(row, col)
+        described.append((_("Matrix cell"), cell_label(form, row, col)))
+    else:
+        codings = form.codings()
+    return codings, described
+
+
+def cell_label(form: filters.AnalysisFilterForm, row: str, col: str) -> str:
+    """“Drammen × Kompetanse” for a cell (form is bound and valid)."""
+    row_label = (
+        _("all rows") if row == filters.TOTAL else form.row_spec.label_for(row, form.cases_by_id)
+    )
+    if col == filters.TOTAL:
+        col_label = _("all columns")
+    else:
+        code = form.tree.by_id.get(int(col)) if col.isdigit() else None
+        col_label = code.name if code else col
+    return f"{row_label} × {col_label}"
