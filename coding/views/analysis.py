@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -55,8 +55,17 @@ def _context(
         "view_names": AnalysisFilterForm.VIEW_FIELDS,
         "query": query,
         "can_write": project.membership.can_write,
-        "word_export": f"{reverse('coding:export', args=[project.pk])}?{query}&layout=selection",
+        "word_export": _word_export(project, query, layout="selection"),
     }
+
+
+def _word_export(project: Project, query: str, **extra: str) -> str:
+    """A link to the Word export page with the filters (and a cell) chosen."""
+    try:
+        url = reverse("coding:export", args=[project.pk])
+    except NoReverseMatch:  # the Word export is not installed
+        return ""
+    return f"{url}?{query}&{urlencode(extra)}"
 
 
 def _matrix_tab(form: AnalysisFilterForm) -> str:
@@ -95,8 +104,8 @@ def matrix_cell(request: HttpRequest, project_id: int) -> HttpResponse:
     except ValidationError as exc:
         return _drilldown_error(request, project, form, exc.messages)
     title = _cell_title(form, row, col)
-    export = f"{reverse('coding:export', args=[project.pk])}?" + form.query_string(
-        layout="selection", cell_row=row, cell_col=col
+    export = _word_export(
+        project, form.query_string(), layout="selection", cell_row=row, cell_col=col
     )
     highlight = form.columns.members(int(col)) if col != TOTAL else form.columns.tag_ids()
     back = f"{reverse('coding:analysis-matrix', args=[project.pk])}?{form.query_string()}"

@@ -1,0 +1,91 @@
+"""The matrix in a real Chromium (Playwright + live_server): open it, filter by coder, click a
+cell, read its excerpts, open one in the transcript."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from django.urls import reverse
+
+from . import analysis_data as ad
+from .conftest import REQUIRE_SERVICES
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{CHROMIUM} is required (REQUIRE_SERVICES=1) but not installed")
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
+def log_in(page, live_server, username: str) -> None:
+    page.goto(live_server.url + reverse("login"))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form:has(input[name=username]) button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def test_filter_by_coder_click_a_cell_and_open_an_excerpt(
+    page, live_server, project, bob, alice, sue
+):
+    study = ad.build(project, bob, alice)
+    log_in(page, live_server, "sue")
+    page.goto(live_server.url + reverse("coding:analysis-matrix", args=[project.pk]))
+    table = page.locator("table[data-matrix]")
+    drammen = table.locator("tr", has=page.locator("th", has_text="Drammen"))
+    # All coders: Drammen × Organisering holds e1 (bob) and e3 (alice).
+    assert drammen.locator("td").nth(1).inner_text().strip() == "2"
+
+    page.locator("details.filter-group", has_text="Coders").locator("summary").click()
+    page.get_by_label("bob", exact=True).check()
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(re.compile(rf"coders={bob.pk}"))
+    cell = drammen.locator("td").nth(1)
+    assert cell.inner_text().strip() == "1"  # only bob's e1
+
+    cell.locator("a").click()  # htmx puts the excerpts under the matrix
+    drill = page.locator("#drill .drilldown")
+    drill.locator(".excerpt-card").first.wait_for()
+    assert "Drammen × Organisering" in drill.locator("h2").inner_text()
+    cards = drill.locator(".excerpt-card")
+    assert cards.count() == 1
+    assert ad.A in cards.first.inner_text()
+    assert "Geir" in cards.first.inner_text()
+    assert page.url.endswith(f"coders={bob.pk}") or f"coders={bob.pk}" in page.url, "no reload"
+
+    e1 = study.excerpts["e1"]
+    cards.first.get_by_role("link", name=re.compile("Open in the transcript")).click()
+    page.wait_for_url(
+        re.compile(rf"/transcripts/{e1.transcript_id}/\?excerpt={e1.pk}#excerpt-{e1.pk}$")
+    )
+    assert "Drammen: rådmannen" in page.title()
