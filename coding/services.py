@@ -830,8 +830,10 @@ def code_merge(*, source: Code, target: Code, actor) -> CodeMergeResult:
     Concurrency (row locks where the database has them; SQLite runs writers one at a time): the
     codebook row, both code rows and their codings are locked, so merges, moves and deletes in
     the codebook run one after the other and a second merge of the same source finds it gone.
-    A coding of ``source`` that commits while we run waits for us and then fails on its foreign
-    key, so nothing points at the deleted code and no coding is silently dropped. A coding of
+    excerpt_code takes FOR KEY SHARE on the codes it applies (_lock_codes_in_use): a coding of
+    ``source`` in flight makes us wait and is then moved with the rest; one that starts after we
+    hold the lock waits for us and is refused (the foreign key, checked at commit, would refuse
+    it too), so nothing points at the deleted code and no coding is silently dropped. A coding of
     ``target`` that another transaction adds meanwhile may make our move hit the unique
     constraint; the move then runs again in a savepoint and collapses into it.
     """

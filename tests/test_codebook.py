@@ -5,7 +5,7 @@ import time
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.urls import reverse
 
 from coding import services
@@ -585,27 +585,36 @@ def test_a_merge_collapses_a_target_coding_committed_while_it_runs(
     assert not Code.objects.filter(pk=a.pk).exists()
 
 
-def test_a_coding_of_the_merged_away_code_fails_instead_of_leaving_an_orphan(
+def test_a_merge_waits_for_a_coding_of_the_source_in_flight_and_moves_it_too(
     needs_postgresql, transcript, codes, alice, bob
 ):
     a, b, _c = codes
     code_on(transcript, (0, 5), [a], alice)
-    inserted, release, coder_errors, merge_errors = (
-        threading.Event(),
-        threading.Event(),
-        [],
-        [],
-    )
-    coder = _in_thread(
-        _coding_in_flight(transcript, (5, 10), a, bob, inserted, release), coder_errors
-    )
+    inserted, release, errors = threading.Event(), threading.Event(), []
+    coder = _in_thread(_coding_in_flight(transcript, (5, 10), a, bob, inserted, release), errors)
     assert inserted.wait(10)
-    merger = _in_thread(lambda: services.code_merge(source=a, target=b, actor=alice), merge_errors)
-    merger.join(2)
+    results = []
+    merger = _in_thread(
+        lambda: results.append(services.code_merge(source=a, target=b, actor=alice)), errors
+    )
+    time.sleep(0.5)
+    assert merger.is_alive(), "the merge waits for the coding in flight"
     release.set()
     coder.join(10)
     merger.join(10)
-    assert merge_errors == []
-    assert [type(e) for e in coder_errors] == [IntegrityError]
+    assert errors == []
+    assert results[0].moved == 2
+    assert sorted(Coding.objects.values_list("tag_id", "coder__username")) == [
+        (b.pk, "alice"),
+        (b.pk, "bob"),
+    ]
     assert not Code.objects.filter(pk=a.pk).exists()
-    assert set(Coding.objects.values_list("tag_id", flat=True)) == {b.pk}
+
+
+def test_coding_with_a_merged_away_code_is_refused_not_orphaned(transcript, codes, bob):
+    a, b, _c = codes
+    services.code_merge(source=a, target=b, actor=bob)
+    with pytest.raises(ValidationError) as exc:
+        code_on(transcript, (0, 5), [a], bob)  # a stale Code object, as a slow page would post
+    assert exc.value.code == "code_gone"
+    assert not Coding.objects.exists() and not Excerpt.objects.exists()
