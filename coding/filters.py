@@ -565,10 +565,11 @@ class AnalysisFilterForm(forms.Form):
     def codings(self) -> CodingQuerySet:
         """The codings the filters select (all chosen columns), ready for matrix_counts."""
         d = self.cleaned_data
-        qs = Coding.objects.for_project(self.project).filter(
+        # The chosen codes all belong to the project's codebook, so they limit the set to the
+        # project (and spare the joins of Coding.objects.for_project).
+        qs = Coding.objects.of_codes(self.columns.tag_ids()).filter(
             self.transcript_q("content_object__transcript__", project=False)
         )
-        qs = qs.filter(tag_id__in=sorted(self.columns.tag_ids()))
         if d.get("coders"):
             qs = qs.filter(coder_id__in=[int(u) for u in d["coders"]])
         if self.needs_speaker():
@@ -599,7 +600,7 @@ class AnalysisFilterForm(forms.Form):
                 ) from exc
             if col not in {c.pk for c in self.columns.codes}:
                 raise ValidationError(_("The column of this cell is not valid."), "bad_col")
-            qs = qs.filter(tag_id__in=sorted(self.columns.members(col)))
+            qs = qs.of_codes(self.columns.members(col))
         return qs
 
     def cooccurrence_cell(self, row_key: str, col_key: str) -> CodingQuerySet:
