@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
@@ -620,6 +621,8 @@ class CodingQuerySet(models.QuerySet):
         """
         if measure not in MATRIX_MEASURES:
             raise ValueError(f"unknown measure {measure!r}")
+        if layers is not None and not layers:
+            return []  # no columns chosen (a codebook without codes)
         qs = self.with_speaker() if measure == "informants" else self
         parts = []
         names: list[str] = []
@@ -663,7 +666,10 @@ class CodingQuerySet(models.QuerySet):
         excerpt coded with the column's (``mode``: "excerpt" the same excerpt, "overlap"
         overlapping spans, "turn" within the same speaker turn). One SQL statement.
         """
-        sql, params = self._cooccurrence_sql(mode, layers)
+        try:
+            sql, params = self._cooccurrence_sql(mode, layers)
+        except EmptyResultSet:
+            return []
         with connections[self.db].cursor() as cursor:
             cursor.execute(
                 f"{sql} SELECT a.ck, b.ck, COUNT(DISTINCT a.ex) FROM s a JOIN s b ON "  # noqa: S608
@@ -677,7 +683,10 @@ class CodingQuerySet(models.QuerySet):
     ) -> CodingQuerySet:
         """The codings one co-occurrence cell counts: the row code's codings on the excerpts
         that meet the column code (the same rule and SQL as cooccurrence_counts)."""
-        sql, params = self._cooccurrence_sql(mode, layers)
+        try:
+            sql, params = self._cooccurrence_sql(mode, layers)
+        except EmptyResultSet:
+            return self.none()
         excerpts = RawSQL(  # noqa: S611 (our SQL; every value is a parameter)
             f"{sql} SELECT a.ex FROM s a JOIN s b ON "  # noqa: S608
             f"{COOCCURRENCE_JOIN[mode]} WHERE a.ck = %s AND b.ck = %s",
@@ -694,6 +703,8 @@ class CodingQuerySet(models.QuerySet):
         """``WITH s AS (...)``: one row per (column key, excerpt) of this set, with the span."""
         if mode not in COOCCURRENCE_JOIN:
             raise ValueError(f"unknown co-occurrence mode {mode!r}")
+        if not layers:
+            raise EmptyResultSet
         parts = []
         for layer in layers:
             fields: dict[str, Any] = {
@@ -1027,7 +1038,10 @@ def column_expression(layer: Mapping[int, int]) -> Any:
 def _sum_over(qs: models.QuerySet, names: list[str], column: str) -> list[tuple[Any, Any, int]]:
     """SUM(``column``) of a queryset's rows grouped by ``names`` (aliases we chose), in one
     statement: the ORM cannot aggregate over a DISTINCT subquery, so its SQL is wrapped."""
-    sql, params = qs.query.sql_with_params()
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:  # e.g. an empty list of codes
+        return []
     cols = ", ".join(f"sub.{n}" for n in names)
     select = f"{cols}, " if cols else ""
     group = f" GROUP BY {cols}" if cols else ""
@@ -1048,7 +1062,10 @@ def _covered_chars(qs: models.QuerySet, names: list[str]) -> list[tuple[Any, Any
     """Characters inside the union of the spans (``tr``, ``st``, ``en``) of a queryset's rows,
     grouped by ``names``, in one statement. Within each transcript, spans sorted by start each
     add what reaches past the furthest end before them (``pe``), so overlaps count once."""
-    sql, params = qs.query.sql_with_params()
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:
+        return []
     cols = ", ".join(f"sub.{n}" for n in names)
     partition = f"{cols}, sub.tr" if cols else "sub.tr"
     outer_cols = ", ".join(f"w.{n}" for n in names)

@@ -317,3 +317,27 @@ def test_cooccurrence_and_framework_export(bob_client, study, bob):
 
 def test_an_unknown_export_format_is_not_found(bob_client, study):
     assert bob_client.get(url("coding:analysis-matrix-export", study, "pdf")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"measure": "words"},
+        {"measure": "share"},
+        {"measure": "informants", "rows": "level"},
+        {"mode": "turn"},
+    ],
+)
+def test_a_project_without_codes_or_codings_shows_empty_pages(bob_client, project, codebook, query):
+    """A new project (a codebook, no codes, no cases) must not break any analysis page."""
+    for name in (
+        "coding:analysis-matrix",
+        "coding:analysis-cooccurrence",
+        "coding:analysis-framework",
+    ):
+        r = bob_client.get(reverse(name, args=[project.pk]), query)
+        assert r.status_code == 200, (name, query)
+    for name in ("coding:analysis-matrix-export", "coding:analysis-cooccurrence-export"):
+        assert bob_client.get(reverse(name, args=[project.pk, "xlsx"]), query).status_code == 200
+    assert bob_client.get(reverse("coding:dashboard", args=[project.pk])).status_code == 200
