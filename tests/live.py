@@ -2,8 +2,8 @@
 Celery workers against the machine's Redis, and an HTTP client that behaves like a browser.
 
 Nothing here touches the machine's own data: databases are created with a random name and
-dropped afterwards, a scratch cluster lives in a temporary directory on its own port, Redis is
-used on one database number (LIVE_REDIS_DB, default 14) that these tests flush.
+dropped afterwards, a scratch cluster lives in a temporary directory on its own port, and jobs
+go through a Celery queue named for the run on one Redis database (LIVE_REDIS_DB, default 14).
 """
 
 from __future__ import annotations
@@ -34,7 +34,24 @@ PG_PORT = int(os.environ.get("LIVE_PG_PORT", "5432"))
 PG_USER = os.environ.get("LIVE_PG_USER", "postgres")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 REDIS_DB = int(os.environ.get("LIVE_REDIS_DB", "14"))
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _pg_bin() -> Path:
+    """The newest PostgreSQL server binaries (Debian keeps them off PATH), or PG_BIN."""
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    found = (
+        sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+        if Path("/usr/lib/postgresql").exists()
+        else []
+    )
+    if found:
+        return found[-1]
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else Path("/usr/lib/postgresql/bin")
+
+
+PG_BIN = _pg_bin()
 
 
 def free_port() -> int:
@@ -172,6 +189,8 @@ def app_env(db: ScratchDatabase, tmp: Path, **overrides: str) -> dict[str, str]:
             "DATABASE_URL": db.url,
             "DB_CONN_MAX_AGE": "60",
             "CELERY_BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
+            # A queue of its own: test runs side by side never take each other's jobs.
+            "CELERY_QUEUE": f"casestudy-test-{secrets.token_hex(4)}",
             "MEDIA_ROOT": str(tmp / "media"),
             "STATIC_ROOT": str(tmp / "static"),
             "SECURE_SSL_REDIRECT": "0",
@@ -326,12 +345,6 @@ def start_worker(
     )
     wait_for(lambda: "ready." in proc.log.read_text(errors="replace"), 60, f"{name}: {proc.tail()}")
     return proc
-
-
-def flush_redis() -> None:
-    import redis
-
-    redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB).flushdb()
 
 
 # --- a browser-like HTTP client ---------------------------------------------------------------

@@ -41,7 +41,6 @@ def test_the_app_recovers_from_a_database_restart_without_being_restarted(cluste
     live.manage(env, "migrate", "--noinput")
     live.manage(env, "collectstatic", "--noinput")
     ids = live.django_run(env, SETUP)
-    live.flush_redis()
     procs = live.Processes()
     try:
         web_proc, base = live.start_gunicorn(procs, env, tmp_path, workers=2)

@@ -79,7 +79,6 @@ def stack(tmp_path_factory):
         live.manage(env, "migrate", "--noinput")
         live.manage(env, "collectstatic", "--noinput")
         ids = live.django_run(env, SETUP)
-        live.flush_redis()
         _web, base = live.start_gunicorn(procs, env, tmp, workers=3)
         yield {"db": db, "env": env, "base": base, "ids": ids, "tmp": tmp, "procs": procs}
     finally:
