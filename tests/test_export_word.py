@@ -17,6 +17,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from docx.document import Document as DocxDocument
@@ -282,6 +284,24 @@ def test_memos_and_context_are_added_only_when_asked(project, study):
     i = lines.index(("Quote", TRICKY))
     assert lines[i - 1] == ("Excerpt Context", "Context before: … går arbeidet? IP:")
     assert lines[i + 1] == ("Excerpt Context", "Context after: I: Og kompetansen …")
+
+
+def test_reading_the_rows_takes_the_same_queries_for_more_excerpts(project, study, alice):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            export_rows.collect(project, Coding.objects.all(), memos=True, context=True)
+        return len(ctx.captured_queries)
+
+    before = queries()
+    drammen = study["transcripts"][0]
+    extra = make_transcript(
+        drammen.case,
+        "Nytt intervju",
+        [("IP", study["informants"][0], f"Setning {i}.") for i in range(8)],
+    )
+    for i in range(8):
+        code_span(extra, f"Setning {i}.", [study["codes"][i % 3]], alice)
+    assert queries() == before
 
 
 # --- the document ---------------------------------------------------------------------------

@@ -200,27 +200,24 @@ def collect(
         ):
             memo_rows[m.excerpt_id].append(MemoRow(user_label(m.author), m.text))
 
-    transcripts = {
-        t["pk"]: t
-        for t in Transcript.objects.filter(
-            pk__in=Excerpt.objects.filter(pk__in=excerpt_ids).values("transcript_id")
-        ).values("pk", "title", "case_id")
-    }
-    transcript_rank = {
-        pk: i
-        for i, pk in enumerate(
-            Transcript.objects.filter(pk__in=transcripts.keys()).values_list("pk", flat=True)
-        )
-    }
+    transcript_ids = Excerpt.objects.filter(pk__in=excerpt_ids).values("transcript_id")
+    # In the transcripts' own order (case, interview date, title): the rank sorts excerpts.
+    transcripts: dict[int, dict] = {}
+    transcript_rank: dict[int, int] = {}
+    for i, t in enumerate(
+        Transcript.objects.filter(pk__in=transcript_ids).values("pk", "title", "case_id")
+    ):
+        transcripts[t["pk"]] = t
+        transcript_rank[t["pk"]] = i
     listed: dict[int, list[int]] = defaultdict(list)
     for t_id, i_id in Transcript.informants.through.objects.filter(
-        transcript_id__in=transcripts.keys()
+        transcript_id__in=transcript_ids
     ).values_list("transcript_id", "informant_id"):
         listed[t_id].append(i_id)
     # The informant speaking where an excerpt starts (turns carry who speaks).
     turns: dict[int, tuple[list[int], list[tuple[int, int | None]]]] = {}
     for t_id, start, end, i_id in (
-        Turn.objects.filter(transcript_id__in=transcripts.keys())
+        Turn.objects.filter(transcript_id__in=transcript_ids)
         .order_by("transcript_id", "start")
         .values_list("transcript_id", "start", "end", "informant_id")
     ):
