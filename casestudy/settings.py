@@ -215,6 +215,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
 }
+# One queue name per installation: two installations (or test runs) can share a Redis.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "casestudy")
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_IMPORTS = ["coding.maintenance"]

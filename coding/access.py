@@ -144,3 +144,14 @@ def codes_of_codebook(codebook_id: int, code_ids) -> list[Code]:
     if len(codes) != len(ids):
         raise Http404
     return codes
+
+
+def get_membership_for_user(user, membership_id, need: str = READ) -> Membership:
+    """Another member's membership, resolved through the acting user's own membership."""
+    return _get(
+        Membership.objects.select_related("project", "user"),
+        membership_id,
+        "project_id",
+        user,
+        need,
+    )

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .importers import guess_interviewer
-from .models import Case, Informant, Mode
+from .models import Case, Informant, Mode, Role
 
 
 class ImportUploadForm(forms.Form):
@@ -185,3 +185,21 @@ class FrameworkSummaryForm(forms.Form):
         help_text=_("What this case shows for this factor, in your words."),
     )
     version = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+
+
+class MemberAddForm(forms.Form):
+    """Add an existing account, or create one for a new colleague (``new_account``)."""
+
+    username = forms.CharField(label=_("User name"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.RESEARCHER)
+    new_account = forms.BooleanField(
+        label=_("Create a new account with this user name"),
+        required=False,
+        help_text=_("You get a one-time link for them to choose a password."),
+    )
+    full_name = forms.CharField(label=_("Full name"), max_length=300, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)

@@ -175,6 +175,8 @@ def _read_zip(data: bytes, name: str) -> ParsedDocument:
                 _("the document contains macros. Save it as a plain .docx without macros."),
                 "macros",
             )
+        if _declares_entities(zf, "word/document.xml"):
+            raise _fail(name, _("the Word file is damaged and cannot be read."), "corrupt")
         return _read_docx(data, name)
     if "mimetype" in names:
         try:
@@ -184,6 +186,16 @@ def _read_zip(data: bytes, name: str) -> ParsedDocument:
         if mimetype == ODT_MIME:
             return _read_odt(zf, name)
     raise _fail(name, _("this zip file is not a .docx or .odt document."), "wrong_type")
+
+
+def _declares_entities(zf: zipfile.ZipFile, part: str) -> bool:
+    """Word never writes a DOCTYPE; one in a part means entities (billion laughs, XXE)."""
+    try:
+        with zf.open(part) as fh:
+            head = fh.read(8192)
+    except (KeyError, zipfile.BadZipFile, OSError, RuntimeError):
+        return False  # reading the document reports the damage
+    return b"<!DOCTYPE" in head or b"<!ENTITY" in head
 
 
 def _read_docx(data: bytes, name: str) -> ParsedDocument:

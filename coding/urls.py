@@ -2,9 +2,11 @@ from django.urls import path
 
 from .views import (
     analysis,
+    audit,
     codebook,
     dashboard,
     exports,
+    members,
     projects,
 )
 
@@ -75,4 +77,15 @@ urlpatterns = [
         name="analysis-framework-cell",
     ),
     path("projects/<int:project_id>/dashboard/", dashboard.dashboard, name="dashboard"),
+    # Members and history (production and trust).
+    path("projects/<int:project_id>/members/", members.member_list, name="member-list"),
+    path("projects/<int:project_id>/members/add/", members.member_add, name="member-add"),
+    path("members/<int:membership_id>/role/", members.member_role, name="member-role"),
+    path("members/<int:membership_id>/remove/", members.member_remove, name="member-remove"),
+    path("projects/<int:project_id>/history/", audit.project_history, name="project-history"),
+    path(
+        "transcripts/<int:transcript_id>/history/",
+        audit.transcript_history,
+        name="transcript-history",
+    ),
 ]
