@@ -322,6 +322,8 @@ def test_title_page_contents_field_and_headings_use_words_own_styles(project, st
     heading = next(p for p in document.paragraphs if p.style.name == "Heading 1")
     assert heading.style.style_id == "Heading1"  # the built-in style, for the navigation pane
     assert document.sections[-1].page_height > document.sections[-1].page_width  # A4 portrait
+    footer = document.sections[-1].footer.paragraphs[0]
+    assert " PAGE " in footer._p.xml and footer.alignment == 1  # centred page number
 
 
 def test_the_codebook_appendix_lists_every_code_with_its_definition(project, study):

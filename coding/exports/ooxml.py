@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.parser import OxmlElement
 from docx.section import Section
 from docx.shared import Pt, RGBColor
@@ -330,13 +331,9 @@ class DocxWriter:
         if self.uses_template and not footer.is_linked_to_previous:
             if any(par.text.strip() for par in footer.paragraphs):
                 return
-        par = footer.paragraphs[0]
+        par = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
+        par.alignment = WD_ALIGN_PARAGRAPH.CENTER  # python-docx keeps w:pPr's schema order
         p = par._p
-        ppr = p.find(PPR)
-        if ppr is None:
-            ppr = etree.Element(PPR)
-            p.insert(0, ppr)
-        etree.SubElement(ppr, w("jc")).set(VAL, "center")
         self._field_char(p, "begin")
         self._instr(p, "PAGE")
         self._field_char(p, "separate")
