@@ -16,6 +16,7 @@ The rules (coding/access.py):
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,11 +29,13 @@ from coding import importers, services
 from coding.models import (
     AttributeDefinition,
     Coding,
+    CodingSource,
     Job,
     JobKind,
     JobStatus,
     Membership,
     Role,
+    Suggestion,
 )
 
 from .factories import (
@@ -124,6 +127,24 @@ def world(db) -> World:
     definition = AttributeDefinition.objects.create(
         project=project, target="case", name="Innbyggere", kind="integer"
     )
+    batch = uuid.uuid4()
+    services.excerpt_code(
+        transcript=transcript,
+        start=start + 15,
+        end=start + 20,
+        codes=codes[1:2],
+        coder=users["bob"],
+        source=CodingSource.SEARCH,
+        batch=batch,
+    )
+    suggestion = Suggestion.objects.create(
+        transcript=transcript,
+        code=codes[2],
+        start=start,
+        end=start + 14,
+        source=Suggestion._meta.get_field("source").choices[0][0],
+        score=0.9,
+    )
     draft, _doc = services.import_prepare(
         project=project, case=case, user=users["bob"], pasted="I: Hei.\nIP: Hallo."
     )
@@ -153,6 +174,7 @@ def world(db) -> World:
         draft_import=draft,
         export_job=export,
         bob_membership=Membership.objects.get(project=project, user=users["bob"]),
+        extra={"batch": batch, "suggestion": suggestion},
     )
 
 
@@ -263,6 +285,24 @@ ACCESS: dict[str, Entry] = {
         {"GET": READ, "POST": WRITE}, data=lambda w: {"text": "Sterk forankring.", "version": 0}
     ),
     "coding:dashboard": R(),
+    # Lemma search, coding from search, and suggestions.
+    "coding:search": R(query=lambda w: {"q": "samarbeide"}),
+    "coding:search-code-preview": W(
+        data=lambda w: {"q": "samarbeide", "code": w.codes[2].pk, "extent": "sentence"}
+    ),
+    "coding:search-code-apply": W(
+        data=lambda w: {"q": "samarbeide", "code": w.codes[2].pk, "extent": "sentence"}
+    ),
+    "coding:search-batch": R(kwargs=lambda w: {"batch": w.extra["batch"]}),
+    "coding:search-batch-undo": W(kwargs=lambda w: {"batch": w.extra["batch"]}),
+    "coding:search-reindex": W(),
+    "coding:suggestions": R(),
+    "coding:suggestions-train": W(),
+    "coding:suggestions-refresh": W(),
+    "coding:transcript-suggestions": R(),
+    "coding:transcript-suggestions-review": R(),
+    "coding:suggestion-accept": W(kwargs=lambda w: {"suggestion_id": w.extra["suggestion"].pk}),
+    "coding:suggestion-reject": W(kwargs=lambda w: {"suggestion_id": w.extra["suggestion"].pk}),
     # Members and history.
     "coding:member-list": R(),
     "coding:member-add": Entry(
