@@ -25,6 +25,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from django import forms
@@ -436,15 +437,33 @@ class AnalysisFilterForm(forms.Form):
                 self.fields[f"{name}_min"] = field_cls(
                     label=gettext("%(name)s from") % {"name": label},
                     required=False,
-                    widget=widget(attrs=attrs),
+                    widget=widget(attrs={**attrs, "placeholder": gettext("from")}),
                 )
                 self.fields[f"{name}_max"] = field_cls(
                     label=gettext("%(name)s to") % {"name": label},
                     required=False,
-                    widget=widget(attrs=attrs),
+                    widget=widget(attrs={**attrs, "placeholder": gettext("to")}),
                 )
                 names = [f"{name}_min", f"{name}_max"]
             self.attribute_fields.append((d, names))
+
+    def attribute_groups(self) -> list[tuple[str, bool, list[tuple[str, list]]]]:
+        """For the template: (heading, in use, [(attribute name, its bound fields)]) for the
+        case attributes and the informant attributes."""
+        out = []
+        for target, heading in (
+            (AttributeTarget.CASE, gettext("Case attributes")),
+            (AttributeTarget.INFORMANT, gettext("Informant attributes")),
+        ):
+            rows = [
+                (d.name, [self[n] for n in names])
+                for d, names in self.attribute_fields
+                if d.target == target
+            ]
+            if rows:
+                in_use = any(f.value() not in (None, "", []) for _n, fs in rows for f in fs)
+                out.append((heading, in_use, rows))
+        return out
 
     # -- validation --
 
@@ -490,27 +509,40 @@ class AnalysisFilterForm(forms.Form):
         codes = [c for c in self.tree.codes if c.pk in set(ids)] or self.tree.default_columns()
         return ColumnSpec(codes, self.cleaned_data["subcodes"] == "rollup", self.tree)
 
-    @property
+    @cached_property
     def selected_cases(self) -> list[Case]:
-        """The cases the filters keep, in display order (kind, then order)."""
-        return [c for c in self.case_list if self._case_kept(c)]
+        """The cases the case filters keep (kind, cases, case attributes), in display order."""
+        kept = set(
+            Case.objects.filter(project=self.project)
+            .filter(self.case_q())
+            .values_list("pk", flat=True)
+        )
+        return [c for c in self.case_list if c.pk in kept]
 
-    def _case_kept(self, case: Case) -> bool:
+    def case_q(self, prefix: str = "") -> Q:
+        """The filters that concern cases, over ``prefix`` + Case."""
         d = self.cleaned_data
-        if d.get("kinds") and case.kind not in d["kinds"]:
-            return False
-        return not (d.get("cases") and str(case.pk) not in d["cases"])
+        p = prefix
+        q = Q()
+        if d.get("kinds"):
+            q &= Q(**{f"{p}kind__in": d["kinds"]})
+        if d.get("cases"):
+            q &= Q(**{f"{p}pk__in": [int(c) for c in d["cases"]]})
+        for definition, names in self.attribute_fields:
+            if definition.target != AttributeTarget.CASE:
+                continue
+            values = self._attribute_values(definition, names)
+            if values is not None:
+                q &= Q(**{f"{p}pk__in": values.values("case_id")})
+        return q
 
     def transcript_q(self, prefix: str = "", *, project: bool = True) -> Q:
-        """The filters that concern transcripts and cases, over ``prefix`` + Transcript
+        """The filters that concern transcripts and their cases, over ``prefix`` + Transcript
         (``project=False`` leaves out the project, for a set already limited to it)."""
         d = self.cleaned_data
         p = prefix
         q = Q(**{f"{p}case__project": self.project}) if project else Q()
-        if d.get("kinds"):
-            q &= Q(**{f"{p}case__kind__in": d["kinds"]})
-        if d.get("cases"):
-            q &= Q(**{f"{p}case_id__in": [int(c) for c in d["cases"]]})
+        q &= self.case_q(f"{p}case__")
         if d.get("tags"):
             tagged = Transcript.objects.filter(tags__name__in=d["tags"]).values("pk")
             q &= Q(**{f"{p}pk__in": tagged})
@@ -518,12 +550,6 @@ class AnalysisFilterForm(forms.Form):
             q &= Q(**{f"{p}interview_date__gte": d["date_from"]})
         if d.get("date_to"):
             q &= Q(**{f"{p}interview_date__lte": d["date_to"]})
-        for definition, names in self.attribute_fields:
-            if definition.target != AttributeTarget.CASE:
-                continue
-            values = self._attribute_values(definition, names)
-            if values is not None:
-                q &= Q(**{f"{p}case_id__in": values.values("case_id")})
         return q
 
     def _attribute_values(
