@@ -27,7 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     """The environment deploy/env.example describes, with throwaway paths."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL")}
+    # Not the test run's own switches (browser tests set DJANGO_ALLOW_ASYNC_UNSAFE, for one).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEBUG", "DATABASE_URL") and not k.startswith("DJANGO_")
+    }
     env.update(
         {
             "SECRET_KEY": secrets.token_urlsafe(50),
