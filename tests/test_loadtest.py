@@ -1,0 +1,59 @@
+"""The load test command: loopback only, bounded, reports latency and errors, cleans up."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from coding import importers, services
+from coding.models import Coding, Membership
+
+from .factories import CaseFactory, CodebookFactory, CodeFactory, ProjectFactory
+
+
+@pytest.mark.parametrize(
+    "url", ["http://example.org", "http://10.0.0.5:8000", "https://koding.example.org"]
+)
+def test_it_refuses_anything_but_loopback(db, url):
+    with pytest.raises(CommandError, match="loopback addresses only"):
+        call_command("loadtest", url=url, users=1, seconds=1)
+
+
+def test_it_refuses_unbounded_runs(db):
+    with pytest.raises(CommandError):
+        call_command("loadtest", url="http://127.0.0.1:1", users=1, seconds=100_000)
+
+
+def test_a_short_run_browses_codes_reports_and_cleans_up(live_server, transactional_db, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    project = ProjectFactory(name="Last")
+    codebook = CodebookFactory(project=project)
+    for name in ("Samarbeid", "Kompetanse"):
+        CodeFactory(codebook=codebook, name=name)
+    case = CaseFactory(project=project)
+    doc = importers.parse_pasted(
+        "I: Hvordan samarbeider dere?\nIP: Vi samarbeider tett. Det går bra. Vi lærer mye.", "x"
+    )
+    services.transcript_create(case=case, doc=doc, title="Intervju", speakers={})
+    out = io.StringIO()
+    call_command(
+        "loadtest",
+        url=live_server.url,
+        users=3,
+        seconds=4,
+        think=0.05,
+        max_requests=200,
+        json=True,
+        stdout=out,
+    )
+    report = json.loads(out.getvalue())
+    assert report["errors"] == 0, report["error_samples"]
+    assert 10 <= report["requests"] <= 200
+    assert report["actions"]["log in"]["requests"] == 3
+    assert report["actions"]["code a passage"]["requests"] > 0
+    assert 0 < report["p50_ms"] <= report["p95_ms"]
+    assert Membership.objects.filter(user__username__startswith="lasttest").count() == 3
+    assert not Coding.objects.filter(coder__username__startswith="lasttest").exists()
