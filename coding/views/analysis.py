@@ -8,13 +8,14 @@ every page, cell link and export link carries the same query string.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -25,12 +26,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from .. import access, matrices, matrix_export, services
 from ..filters import COOCCURRENCE_CHOICES, DISPLAY_CHOICES, TOTAL, AnalysisFilterForm
 from ..forms import FrameworkSummaryForm
-from ..models import FrameworkSummary, Project
+from ..models import CodingQuerySet, FrameworkSummary, Project
 
 EXPORT_FORMATS = ("csv", "xlsx")
 
 
-def _form(project: Project, data, **overrides: str) -> AnalysisFilterForm:
+def _form(project: Project, data: QueryDict, **overrides: str) -> AnalysisFilterForm:
     if overrides:
         data = data.copy()
         for k, v in overrides.items():
@@ -122,7 +123,14 @@ def _cell_title(form: AnalysisFilterForm, row: str, col: str) -> str:
 
 
 def _drilldown(
-    request, project, form, codings, title, highlight, back_url, word_export=""
+    request: HttpRequest,
+    project: Project,
+    form: AnalysisFilterForm,
+    codings: CodingQuerySet,
+    title: str,
+    highlight: Iterable[int],
+    back_url: str,
+    word_export: str = "",
 ) -> HttpResponse:
     total, items = matrices.drilldown(codings, highlight=highlight)
     ctx = {
@@ -141,7 +149,12 @@ def _drilldown(
     return render(request, "coding/analysis/drilldown.html", ctx)
 
 
-def _drilldown_error(request, project, form, errors: list[str] | None = None) -> HttpResponse:
+def _drilldown_error(
+    request: HttpRequest,
+    project: Project,
+    form: AnalysisFilterForm,
+    errors: list[str] | None = None,
+) -> HttpResponse:
     errors = errors or [str(e) for errs in form.errors.values() for e in errs]
     template = (
         "coding/analysis/_drilldown.html"
@@ -177,8 +190,20 @@ def matrix_export_view(request: HttpRequest, project_id: int, fmt: str) -> HttpR
 
 
 def _export(
-    request, project, form, fmt, *, title, header, rows, shades, percent, name, notes=(), view=None
-):
+    request: HttpRequest,
+    project: Project,
+    form: AnalysisFilterForm,
+    fmt: str,
+    *,
+    title: str,
+    header: list[str],
+    rows: list[list[Any]],
+    shades: list[list[str | None]] | None,
+    percent: bool,
+    name: str,
+    notes: Sequence[str] = (),
+    view: Sequence[str] | None = None,
+) -> HttpResponse:
     described = [
         (_("Project"), project.name),
         *(form.describe() if view is None else form.describe(view=view)),
