@@ -17,6 +17,7 @@ from .models import (
     Case,
     Code,
     Codebook,
+    Coding,
     Excerpt,
     Informant,
     Job,
@@ -152,6 +153,16 @@ def get_membership_for_user(user, membership_id, need: str = READ) -> Membership
         Membership.objects.select_related("project", "user"),
         membership_id,
         "project_id",
+        user,
+        need,
+    )
+
+
+def get_coding_for_user(user, coding_id, need: str = READ) -> Coding:
+    return _get(
+        Coding.objects.select_related("content_object__transcript__case__project", "tag"),
+        coding_id,
+        "content_object.transcript.case.project_id",
         user,
         need,
     )

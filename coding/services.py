@@ -104,11 +104,13 @@ def excerpt_code(
     source: str = CodingSource.MANUAL,
     batch=None,
     paragraph_starts: list[int] | None = None,
+    in_vivo: bool = False,
 ) -> tuple[Excerpt, list[Coding]]:
     """Apply ``codes`` to [start, end) of ``transcript`` as ``coder``.
 
     Reuses the excerpt with the same span if there is one; a code the coder already applied there
-    is not applied twice. Returns the excerpt and the codings created.
+    is not applied twice. Returns the excerpt and the codings created. ``in_vivo`` marks a code
+    made for this coding from its words: undoing the coding deletes the code again if unused.
     """
     check_span(transcript, start, end)
     codes = _code_check(transcript, codes)
@@ -142,7 +144,9 @@ def excerpt_code(
             start=start,
             end=end,
             codes=[c.tag.name for c in new],
+            code_ids=[c.tag_id for c in new],
             source=source,
+            **({"in_vivo": True} if in_vivo else {}),
         )
     return excerpt, new
 
@@ -190,7 +194,9 @@ def coding_remove(*, coding: Coding, actor) -> None:
         start=excerpt.start,
         end=excerpt.end,
         code=coding.tag.name,
+        code_id=coding.tag_id,
         coder=coding.coder_id,
+        source=coding.source,
     )
     coding.delete()
     if not excerpt.codings.exists() and not excerpt.memos.exists():
@@ -1135,3 +1141,284 @@ def member_remove(*, membership: Membership, actor) -> int:
         codings_kept=codings,
     )
     return codings
+
+
+# --- the transcript view: resize, in-vivo codes, memo delete, undo ---------------------------
+
+
+@transaction.atomic
+def excerpt_resize(
+    *,
+    excerpt: Excerpt,
+    start: int,
+    end: int,
+    actor,
+    paragraph_starts: list[int] | None = None,
+    undo_of: list[int] | None = None,
+) -> Excerpt:
+    """Move ``actor``'s codings on ``excerpt`` to [start, end); returns the excerpt they are on.
+
+    When all codings on the excerpt are the actor's, the excerpt itself moves with its memos.
+    When other coders coded the same passage, only the actor's codings and memos move and the
+    others' stay where their coder put them. If an excerpt with the new span exists already, the
+    codings join it and duplicates collapse. ``undo_of`` lists the audit events this undoes.
+    """
+    transcript = excerpt.transcript
+    check_span(transcript, start, end)
+    if (start, end) == (excerpt.start, excerpt.end):
+        return excerpt
+    mine = list(excerpt.codings.filter(coder=actor).select_related("tag"))
+    if not mine:
+        raise ValidationError(
+            _("You can change the boundaries only of passages you coded yourself."),
+            code="not_coder",
+        )
+    shared = excerpt.codings.exclude(coder=actor).exists()
+    old = [excerpt.start, excerpt.end]
+    target = Excerpt.objects.filter(transcript=transcript, start=start, end=end).first()
+    if target is None and not shared:
+        excerpt.start, excerpt.end = start, end
+        excerpt.text = transcript.text[start:end]
+        excerpt.paragraph = _paragraph(transcript, start, paragraph_starts)
+        excerpt.save(update_fields=["start", "end", "text", "paragraph"])
+        result = excerpt
+    else:
+        if target is None:
+            target = Excerpt.objects.create(
+                transcript=transcript,
+                start=start,
+                end=end,
+                text=transcript.text[start:end],
+                paragraph=_paragraph(transcript, start, paragraph_starts),
+                created_by=actor,
+            )
+        taken = set(target.codings.filter(coder=actor).values_list("tag_id", flat=True))
+        Coding.objects.filter(pk__in=[c.pk for c in mine if c.tag_id in taken]).delete()
+        Coding.objects.filter(pk__in=[c.pk for c in mine if c.tag_id not in taken]).update(
+            content_object=target
+        )
+        memos = excerpt.memos.filter(author=actor) if shared else excerpt.memos.all()
+        memos.update(excerpt=target)
+        if not excerpt.codings.exists() and not excerpt.memos.exists():
+            excerpt.delete()
+        result = target
+    audit(
+        project_id=transcript.case.project_id,
+        actor=actor,
+        action=AuditAction.EXCERPT_RESIZE,
+        transcript_id=transcript.pk,
+        excerpt=result.pk,
+        old=old,
+        new=[start, end],
+        codes=[c.tag.name for c in mine],
+        **({"undo_of": undo_of} if undo_of else {}),
+    )
+    return result
+
+
+IN_VIVO_MAX_CHARS = 60
+
+
+def in_vivo_name(words: str) -> str:
+    """A code name from selected words: one line, trimmed of quotes and end punctuation, and cut
+    at a word boundary to IN_VIVO_MAX_CHARS characters."""
+    name = " ".join(words.split()).strip(" \"'«»“”‘’.,;:!?…-–—()[]")
+    if len(name) > IN_VIVO_MAX_CHARS:
+        cut = name[: IN_VIVO_MAX_CHARS + 1].rsplit(" ", 1)[0] or name[:IN_VIVO_MAX_CHARS]
+        name = cut.rstrip(" ,;:-–—") + "…"
+    return name
+
+
+@transaction.atomic
+def excerpt_code_in_vivo(
+    *, transcript: Transcript, start: int, end: int, coder
+) -> tuple[Excerpt, list[Coding], Code, bool]:
+    """Code [start, end) with a code named from its own words, made in the transcript's codebook
+    (or the existing code of that name). Returns the excerpt, new codings, the code and whether
+    the code is new."""
+    check_span(transcript, start, end)
+    name = in_vivo_name(transcript.text[start:end])
+    if not name:
+        raise ValidationError(
+            _("The passage has no words to name a code after."), code="in_vivo_empty"
+        )
+    codebook = transcript.case.project.codebooks.get()
+    # Compared in Python: SQLite's case folding knows only ASCII ("Ærlige" vs "ærlige").
+    code = next(
+        (c for c in Code.objects.filter(codebook=codebook) if c.name.casefold() == name.casefold()),
+        None,
+    )
+    created = code is None
+    if created:
+        code = code_create(codebook=codebook, actor=coder, name=name)
+    excerpt, new = excerpt_code(
+        transcript=transcript, start=start, end=end, codes=[code], coder=coder, in_vivo=created
+    )
+    return excerpt, new, code, created
+
+
+@transaction.atomic
+def memo_delete(*, memo: Memo, actor) -> None:
+    """Delete a memo (the caller checked that ``actor`` may)."""
+    transcript_id = memo.excerpt.transcript_id if memo.excerpt_id else memo.transcript_id
+    audit(
+        project_id=memo.project_id,
+        actor=actor,
+        action=AuditAction.MEMO_DELETE,
+        transcript_id=transcript_id,
+        memo=memo.pk,
+        excerpt=memo.excerpt_id,
+    )
+    memo.delete()
+
+
+UNDOABLE_ACTIONS = (AuditAction.CODING_ADD, AuditAction.CODING_REMOVE, AuditAction.EXCERPT_RESIZE)
+# How far back undo looks through a coder's actions in one transcript.
+UNDO_DEPTH = 200
+
+
+def undoable_event(*, transcript: Transcript, actor) -> AuditEvent | None:
+    """The actor's latest coding action in ``transcript`` that is not undone yet, or None.
+
+    Undo is recorded as the inverse action whose details carry ``undo_of``; walking the events
+    newest first meets every undo before the events it undid. Imported codings are not undoable.
+    """
+    events = AuditEvent.objects.filter(
+        transcript=transcript, actor=actor, action__in=UNDOABLE_ACTIONS
+    ).order_by("-created_at", "-id")
+    undone: set[int] = set()
+    # In pages: the answer is nearly always the newest event, read on every coding save.
+    page = 20
+    for offset in range(0, UNDO_DEPTH, page):
+        batch = list(events[offset : offset + page])
+        for ev in batch:
+            if _undoable(ev, undone):
+                return ev
+        if len(batch) < page:
+            break
+    return None
+
+
+def _undoable(ev: AuditEvent, undone: set[int]) -> bool:
+    """Whether ``ev`` is what undo undoes next; collects undone event ids on the way."""
+    d = ev.details
+    if "undo_of" in d:
+        undone.update(d["undo_of"])
+        return False
+    if ev.pk in undone or d.get("source") == CodingSource.IMPORT:
+        return False
+    needs = {
+        AuditAction.CODING_ADD: "code_ids",
+        AuditAction.CODING_REMOVE: "code_id",
+        AuditAction.EXCERPT_RESIZE: "old",
+    }
+    return needs.get(ev.action, "-") in d
+
+
+@dataclass
+class UndoResult:
+    event: AuditEvent
+    excerpt_ids: set[int]
+    deleted_code_ids: set[int]
+
+
+@transaction.atomic
+def coding_undo(*, transcript: Transcript, actor) -> UndoResult | None:
+    """Undo the actor's last coding action in ``transcript`` (apply, remove, or resize).
+
+    Returns what was undone and the excerpts it touched (some may be gone), or None when there
+    is nothing left to undo.
+    """
+    ev = undoable_event(transcript=transcript, actor=actor)
+    if ev is None:
+        return None
+    d = ev.details
+    project_id = transcript.case.project_id
+    touched: set[int] = set()
+    deleted_codes: set[int] = set()
+    if ev.action == AuditAction.CODING_ADD:
+        excerpt = Excerpt.objects.filter(
+            transcript=transcript, start=d["start"], end=d["end"]
+        ).first()
+        removed = []
+        if excerpt is not None:
+            touched.add(excerpt.pk)
+            codings = list(
+                Coding.objects.filter(
+                    content_object=excerpt, coder=actor, tag_id__in=d["code_ids"]
+                ).select_related("tag")
+            )
+            removed = [c.tag.name for c in codings]
+            Coding.objects.filter(pk__in=[c.pk for c in codings]).delete()
+            if not excerpt.codings.exists() and not excerpt.memos.exists():
+                excerpt.delete()
+        if d.get("in_vivo"):
+            unused = Code.objects.filter(
+                pk__in=d["code_ids"], codebook__project_id=project_id, codings__isnull=True
+            ).filter(children__isnull=True, memos__isnull=True)
+            deleted_codes = set(unused.values_list("pk", flat=True))
+            Code.objects.filter(pk__in=deleted_codes).delete()
+        audit(
+            project_id=project_id,
+            actor=actor,
+            action=AuditAction.CODING_REMOVE,
+            transcript_id=transcript.pk,
+            excerpt=d.get("excerpt"),
+            start=d["start"],
+            end=d["end"],
+            codes=removed,
+            deleted_codes=sorted(deleted_codes),
+            undo_of=[ev.pk],
+        )
+    elif ev.action == AuditAction.CODING_REMOVE:
+        from django.contrib.auth import get_user_model
+
+        code = Code.objects.filter(pk=d["code_id"], codebook__project_id=project_id).first()
+        coder = get_user_model().objects.filter(pk=d.get("coder")).first()
+        if code is None or coder is None:
+            raise ValidationError(
+                _("The code or its coder was deleted since, so this cannot be undone."),
+                code="undo_gone",
+            )
+        excerpt, _created = Excerpt.objects.get_or_create(
+            transcript=transcript,
+            start=d["start"],
+            end=d["end"],
+            defaults={
+                "text": transcript.text[d["start"] : d["end"]],
+                "paragraph": _paragraph(transcript, d["start"], None),
+                "created_by": coder,
+            },
+        )
+        Coding.objects.get_or_create(
+            content_object=excerpt,
+            tag=code,
+            coder=coder,
+            defaults={"source": d.get("source") or CodingSource.MANUAL},
+        )
+        touched.add(excerpt.pk)
+        audit(
+            project_id=project_id,
+            actor=actor,
+            action=AuditAction.CODING_ADD,
+            transcript_id=transcript.pk,
+            excerpt=excerpt.pk,
+            start=d["start"],
+            end=d["end"],
+            codes=[code.name],
+            code_ids=[code.pk],
+            undo_of=[ev.pk],
+        )
+    else:
+        (old_s, old_e), (new_s, new_e) = d["old"], d["new"]
+        excerpt = Excerpt.objects.filter(transcript=transcript, start=new_s, end=new_e).first()
+        if excerpt is None:
+            raise ValidationError(
+                _("The passage was changed since, so this cannot be undone."), code="undo_gone"
+            )
+        touched.add(excerpt.pk)
+        result = excerpt_resize(
+            excerpt=excerpt, start=old_s, end=old_e, actor=actor, undo_of=[ev.pk]
+        )
+        touched.add(result.pk)
+    return UndoResult(event=ev, excerpt_ids=touched, deleted_code_ids=deleted_codes)

@@ -8,6 +8,7 @@ from .views import (
     exports,
     members,
     projects,
+    workspace,
 )
 
 app_name = "coding"
@@ -22,7 +23,7 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/download/", projects.job_download, name="job-download"),
     path("projects/<int:project_id>/export/", exports.export_start, name="export"),
     path("projects/<int:project_id>/export/count/", exports.export_count, name="export-count"),
-    path("transcripts/<int:transcript_id>/", projects.transcript_detail, name="transcript-detail"),
+    path("transcripts/<int:transcript_id>/", workspace.transcript_detail, name="transcript-detail"),
     path(
         "projects/<int:project_id>/memos/add/",
         projects.project_memo_add,
@@ -88,4 +89,21 @@ urlpatterns = [
         audit.transcript_history,
         name="transcript-history",
     ),
+    # The transcript view's endpoints (JSON, offsets in UTF-16 code units).
+    path(
+        "transcripts/<int:transcript_id>/codings.json",
+        workspace.transcript_codings,
+        name="workspace-codings",
+    ),
+    path("transcripts/<int:transcript_id>/code/", workspace.code_apply, name="workspace-code"),
+    path(
+        "transcripts/<int:transcript_id>/in-vivo/",
+        workspace.code_in_vivo,
+        name="workspace-in-vivo",
+    ),
+    path("transcripts/<int:transcript_id>/undo/", workspace.coding_undo, name="workspace-undo"),
+    path("excerpts/<int:excerpt_id>/", workspace.excerpt_detail, name="workspace-excerpt"),
+    path("excerpts/<int:excerpt_id>/resize/", workspace.excerpt_resize, name="workspace-resize"),
+    path("excerpts/<int:excerpt_id>/memo/", workspace.excerpt_memo, name="workspace-memo"),
+    path("codings/<int:coding_id>/delete/", workspace.coding_remove, name="workspace-uncode"),
 ]

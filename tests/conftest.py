@@ -36,6 +36,8 @@ def _eager_jobs_and_tmp_media(settings, tmp_path):
     settings.JOB_RUNNER = "eager"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AXES_ENABLED = False
+    # PBKDF2 takes ~0.6 s per persona; tests do not test the hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.DEMO_PASSWORD_FILE = str(tmp_path / "demo-passwords")
 
 

@@ -232,19 +232,5 @@ def job_download(request: HttpRequest, job_id) -> FileResponse:
     return FileResponse(fh, as_attachment=True, filename=job.result_name or "export")
 
 
-@login_required
-@require_GET
-def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
-    transcript = access.get_transcript_for_user(request.user, transcript_id)
-    turns = list(transcript.turns.select_related("informant").order_by("index"))
-    for turn in turns:
-        turn.body = transcript.text[turn.content_start : turn.end]
-    return render(
-        request,
-        "coding/transcript_detail.html",
-        {"transcript": transcript, "project": transcript.case.project, "turns": turns},
-    )
-
-
 def job_list_for(project: Project):
     return Job.objects.filter(project=project).exclude(status=JobStatus.DRAFT)[:20]

@@ -1,0 +1,407 @@
+"""The transcript view, where researchers code, and the small JSON endpoints its script calls.
+
+The page renders the text once; the codings travel as compact rows in a JSON script block and
+``static/coding/workspace.js`` lays the highlights over the text. Every write answers with a
+delta: the current rows of the excerpts it touched (``removed`` for those that are gone), the
+project-wide counts of the codes involved, and the label of the next undo. Offsets on the wire are
+UTF-16 and are converted by ``coding.offsets`` before anything reaches ``services``.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import access, services, workspace
+from ..models import Code, Codebook, Role, Transcript
+from ..offsets import OffsetError, Utf16Map, span_from_u16
+
+
+def _error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _validation_error(exc: ValidationError) -> JsonResponse:
+    return _error(" ".join(exc.messages))
+
+
+def _bad_offsets() -> JsonResponse:
+    return _error(_("The selection could not be read. Reload the page and try again."))
+
+
+def _codebook(transcript: Transcript) -> Codebook | None:
+    return Codebook.objects.filter(project_id=transcript.case.project_id).first()
+
+
+def _delta(
+    request: HttpRequest,
+    transcript: Transcript,
+    umap: Utf16Map,
+    excerpt_ids: set[int],
+    code_ids: set[int],
+    **extra,
+) -> JsonResponse:
+    rows = workspace.excerpt_rows(transcript.pk, umap, excerpt_ids)
+    undo = services.undoable_event(transcript=transcript, actor=request.user)
+    return JsonResponse(
+        {
+            "excerpts": rows,
+            "removed": sorted(excerpt_ids - {r[0] for r in rows}),
+            "counts": workspace.code_counts(_codebook(transcript), code_ids=code_ids),
+            "coders": workspace.coders_of(rows),
+            "undo": workspace.undo_label(undo),
+            **extra,
+        }
+    )
+
+
+def _strings() -> dict[str, str]:
+    """Texts the script shows, translated here so the script holds no UI language."""
+    return {
+        "saving": _("Saving…"),
+        "saved": _("Saved"),
+        "coded": _("Coded"),
+        "removed": _("Code removed"),
+        "resized": _("Boundaries changed"),
+        "memoSaved": _("Memo saved"),
+        "memoDeleted": _("Memo deleted"),
+        "nothingToUndo": _("Nothing to undo."),
+        "forbidden": _("You can read this transcript but not change its coding."),
+        "notFound": _("That was not found. Reload the page to see the latest coding."),
+        "failed": _("That did not work. Check your connection and try again."),
+        "noCodes": _("No code matches."),
+        "recent": _("Recently used"),
+        "allCodes": _("Codebook"),
+        "apply": _("Apply"),
+        "applyN": _("Apply %(n)s codes"),
+        "inVivo": _("In vivo: “%(name)s”"),
+        "selectFirst": _("Select a passage first."),
+        "by": _("by %(coder)s"),
+        "you": _("you"),
+        "memo": _("Memo"),
+        "memos": _("Memos"),
+        "writeMemo": _("Write a memo on this passage…"),
+        "saveMemo": _("Save memo"),
+        "deleteMemo": _("Delete"),
+        "removeCode": _("Remove this code from the passage"),
+        "paragraph": _("¶ %(n)s"),
+        "codesOnPassage": _("Codes on this passage"),
+        "addCode": _("Add code"),
+        "boundaries": _("Boundaries"),
+        "start": _("Start"),
+        "end": _("End"),
+        "earlier": _("earlier"),
+        "later": _("later"),
+        "startEarlier": _("Start one word earlier"),
+        "startLater": _("Start one word later"),
+        "endEarlier": _("End one word earlier"),
+        "endLater": _("End one word later"),
+        "toSentence": _("Whole sentences"),
+        "toTurn": _("Whole turn"),
+        "useSelection": _("Use selection"),
+        "useSelectionHelp": _("Select the new extent in the text, then press “Use selection”."),
+        "close": _("Close"),
+        "overlaps": _("Other passages here"),
+        "readOnly": _("Read only"),
+        "codings": _("%(n)s codings"),
+    }
+
+
+@login_required
+@require_GET
+def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
+    transcript = access.get_transcript_for_user(request.user, transcript_id)
+    project = transcript.case.project
+    membership = transcript.membership
+    umap = Utf16Map(transcript.text)
+    rows = workspace.transcript_rows(transcript, umap, workspace.turn_infos(transcript))
+    codebook = _codebook(transcript)
+    codes = Code.objects.filter(codebook=codebook).in_tree_order() if codebook else []
+    here = workspace.code_counts(codebook, transcript)
+    everywhere = workspace.code_counts(codebook)
+    for c in codes:
+        c.n_here = here.get(c.pk, 0)
+        c.n_project = everywhere.get(c.pk, 0)
+    excerpts = workspace.excerpt_rows(transcript.pk, umap)
+    can_write = membership.can_write
+    placeholder = 999999999  # the script swaps in the real id
+    payload = {
+        "transcript": transcript.pk,
+        "project": project.pk,
+        "me": request.user.pk,
+        "canWrite": can_write,
+        "isOwner": membership.role == Role.OWNER,
+        "codes": workspace.code_rows(codes),
+        "coders": workspace.coders_of(excerpts, also={request.user.pk}),
+        "excerpts": excerpts,
+        **workspace.boundaries(transcript, umap),
+        "undo": workspace.undo_label(
+            services.undoable_event(transcript=transcript, actor=request.user)
+        )
+        if can_write
+        else "",
+        "urls": {
+            "code": reverse("coding:workspace-code", args=[transcript.pk]),
+            "inVivo": reverse("coding:workspace-in-vivo", args=[transcript.pk]),
+            "undo": reverse("coding:workspace-undo", args=[transcript.pk]),
+            "excerpt": reverse("coding:workspace-excerpt", args=[placeholder]),
+            "resize": reverse("coding:workspace-resize", args=[placeholder]),
+            "memo": reverse("coding:workspace-memo", args=[placeholder]),
+            "uncode": reverse("coding:workspace-uncode", args=[placeholder]),
+        },
+        "placeholder": str(placeholder),
+    }
+    return render(
+        request,
+        "coding/workspace/transcript.html",
+        {
+            "transcript": transcript,
+            "project": project,
+            "case": transcript.case,
+            "document": workspace.render_document(rows),
+            "codes": codes,
+            "can_write": can_write,
+            "informants": transcript.informants.all(),
+            "memos": transcript.memos.select_related("author"),
+            "n_codings": sum(len(e[3]) for e in excerpts),
+            "n_excerpts": len(excerpts),
+            "payload": payload,
+            "strings": _strings(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def transcript_codings(request: HttpRequest, transcript_id: int) -> JsonResponse:
+    """All excerpt rows of a transcript (the page's script resynchronises with this)."""
+    transcript = access.get_transcript_for_user(request.user, transcript_id)
+    umap = Utf16Map(transcript.text)
+    excerpts = workspace.excerpt_rows(transcript.pk, umap)
+    return JsonResponse({"excerpts": excerpts, "coders": workspace.coders_of(excerpts)})
+
+
+@login_required
+@require_POST
+def code_apply(request: HttpRequest, transcript_id: int) -> JsonResponse:
+    """Apply one or more codes (``code`` repeated) to [start, end) in UTF-16 offsets."""
+    transcript = access.get_transcript_for_user(request.user, transcript_id, access.WRITE)
+    umap = Utf16Map(transcript.text)
+    try:
+        start, end = span_from_u16(umap, request.POST.get("start"), request.POST.get("end"))
+    except OffsetError:
+        return _bad_offsets()
+    codebook = _codebook(transcript)
+    if codebook is None:
+        raise Http404
+    codes = access.codes_of_codebook(codebook.pk, request.POST.getlist("code"))
+    if not codes:
+        return _error(_("Choose at least one code."))
+    try:
+        excerpt, new = services.excerpt_code(
+            transcript=transcript,
+            start=start,
+            end=end,
+            codes=codes,
+            coder=request.user,
+            paragraph_starts=workspace.paragraph_starts(transcript.text),
+        )
+    except ValidationError as exc:
+        return _validation_error(exc)
+    return _delta(
+        request,
+        transcript,
+        umap,
+        {excerpt.pk},
+        {c.pk for c in codes},
+        excerpt=excerpt.pk,
+        created=len(new),
+    )
+
+
+@login_required
+@require_POST
+def code_in_vivo(request: HttpRequest, transcript_id: int) -> JsonResponse:
+    """Code [start, end) with a new code named from the selected words."""
+    transcript = access.get_transcript_for_user(request.user, transcript_id, access.WRITE)
+    umap = Utf16Map(transcript.text)
+    try:
+        start, end = span_from_u16(umap, request.POST.get("start"), request.POST.get("end"))
+    except OffsetError:
+        return _bad_offsets()
+    if _codebook(transcript) is None:
+        raise Http404
+    try:
+        excerpt, new, code, created = services.excerpt_code_in_vivo(
+            transcript=transcript, start=start, end=end, coder=request.user
+        )
+    except ValidationError as exc:
+        return _validation_error(exc)
+    code.depth = 0
+    return _delta(
+        request,
+        transcript,
+        umap,
+        {excerpt.pk},
+        {code.pk},
+        excerpt=excerpt.pk,
+        created=len(new),
+        code=workspace.code_rows([code])[0],
+        codeCreated=created,
+    )
+
+
+@login_required
+@require_POST
+def coding_remove(request: HttpRequest, coding_id: int) -> JsonResponse:
+    """Remove one coding: a coder removes their own, the project owner anyone's."""
+    coding = access.get_coding_for_user(request.user, coding_id, access.WRITE)
+    if coding.coder_id != request.user.pk and coding.membership.role != Role.OWNER:
+        raise PermissionDenied
+    excerpt_id = coding.content_object_id
+    transcript = coding.content_object.transcript
+    code_id = coding.tag_id
+    services.coding_remove(coding=coding, actor=request.user)
+    return _delta(request, transcript, Utf16Map(transcript.text), {excerpt_id}, {code_id})
+
+
+@login_required
+@require_POST
+def excerpt_resize(request: HttpRequest, excerpt_id: int) -> JsonResponse:
+    """Move the requester's codings on an excerpt to new [start, end) UTF-16 boundaries."""
+    excerpt = access.get_excerpt_for_user(request.user, excerpt_id, access.WRITE)
+    transcript = excerpt.transcript
+    umap = Utf16Map(transcript.text)
+    try:
+        start, end = span_from_u16(umap, request.POST.get("start"), request.POST.get("end"))
+    except OffsetError:
+        return _bad_offsets()
+    code_ids = set(excerpt.codings.filter(coder=request.user).values_list("tag_id", flat=True))
+    old_pk = excerpt.pk
+    try:
+        result = services.excerpt_resize(
+            excerpt=excerpt,
+            start=start,
+            end=end,
+            actor=request.user,
+            paragraph_starts=workspace.paragraph_starts(transcript.text),
+        )
+    except ValidationError as exc:
+        return _validation_error(exc)
+    return _delta(request, transcript, umap, {old_pk, result.pk}, code_ids, excerpt=result.pk)
+
+
+def _excerpt_detail(request: HttpRequest, excerpt, umap: Utf16Map) -> dict:
+    membership = excerpt.membership
+    can_write = membership.can_write
+    is_owner = membership.role == Role.OWNER
+    codings = excerpt.codings.select_related("tag", "coder").order_by("tag__order", "tag__name")
+    memos = excerpt.memos.select_related("author").order_by("created_at", "pk")
+    return {
+        "id": excerpt.pk,
+        "start": umap.to_u16(excerpt.start),
+        "end": umap.to_u16(excerpt.end),
+        "paragraph": excerpt.paragraph,
+        "text": excerpt.text,
+        "canResize": can_write and any(c.coder_id == request.user.pk for c in codings),
+        "codings": [
+            {
+                "id": c.pk,
+                "code": c.tag_id,
+                "coder": c.coder_id,
+                "coderName": c.coder.get_full_name() or c.coder.get_username(),
+                "created": c.created_at.isoformat(),
+                "canRemove": can_write and (is_owner or c.coder_id == request.user.pk),
+            }
+            for c in codings
+        ],
+        "memos": [
+            {
+                "id": m.pk,
+                "author": m.author_id,
+                "authorName": m.author.get_full_name() or m.author.get_username(),
+                "text": m.text,
+                "updated": m.updated_at.isoformat(),
+                "canEdit": can_write and m.author_id == request.user.pk,
+            }
+            for m in memos
+        ],
+    }
+
+
+@login_required
+@require_GET
+def excerpt_detail(request: HttpRequest, excerpt_id: int) -> JsonResponse:
+    """One excerpt for the inspector: its codings with coders, its memos in full."""
+    excerpt = access.get_excerpt_for_user(request.user, excerpt_id)
+    umap = Utf16Map(excerpt.transcript.text)
+    return JsonResponse(_excerpt_detail(request, excerpt, umap))
+
+
+@login_required
+@require_POST
+def excerpt_memo(request: HttpRequest, excerpt_id: int) -> JsonResponse:
+    """Write a memo on an excerpt, edit one's own (``memo`` id), or delete it (empty text)."""
+    excerpt = access.get_excerpt_for_user(request.user, excerpt_id, access.WRITE)
+    transcript = excerpt.transcript
+    memo = None
+    if request.POST.get("memo"):
+        memo = access.get_memo_for_user(request.user, request.POST["memo"], access.WRITE)
+        if memo.excerpt_id != excerpt.pk:
+            raise Http404
+        if memo.author_id != request.user.pk:
+            raise PermissionDenied
+    text = request.POST.get("text", "")
+    try:
+        if memo is not None and not text.strip():
+            services.memo_delete(memo=memo, actor=request.user)
+        else:
+            services.memo_save(
+                project=transcript.case.project,
+                author=request.user,
+                text=text,
+                memo=memo,
+                excerpt=excerpt,
+            )
+    except ValidationError as exc:
+        return _validation_error(exc)
+    umap = Utf16Map(transcript.text)
+    excerpt = access.get_excerpt_for_user(request.user, excerpt_id)
+    return _delta(
+        request,
+        transcript,
+        umap,
+        {excerpt.pk},
+        set(),
+        detail=_excerpt_detail(request, excerpt, umap),
+    )
+
+
+@login_required
+@require_POST
+def coding_undo(request: HttpRequest, transcript_id: int) -> JsonResponse:
+    """Undo the requester's last coding action in this transcript."""
+    transcript = access.get_transcript_for_user(request.user, transcript_id, access.WRITE)
+    try:
+        result = services.coding_undo(transcript=transcript, actor=request.user)
+    except ValidationError as exc:
+        return _validation_error(exc)
+    umap = Utf16Map(transcript.text)
+    if result is None:
+        return _delta(request, transcript, umap, set(), set(), message=_("Nothing to undo."))
+    d = result.event.details
+    code_ids = set(d.get("code_ids", [])) | ({d["code_id"]} if "code_id" in d else set())
+    return _delta(
+        request,
+        transcript,
+        umap,
+        result.excerpt_ids,
+        code_ids - result.deleted_code_ids,
+        message=workspace.undo_label(result.event, done=True),
+        deletedCodes=sorted(result.deleted_code_ids),
+    )

@@ -1,0 +1,282 @@
+"""What the transcript view shows: the text as speaker turns and numbered paragraphs, and the
+codings as compact rows for the page's script.
+
+The text is rendered once per page load. Every write answers with a small delta (the current rows
+of the excerpts it touched), so adding one coding never re-renders the transcript.
+
+All offsets leaving this module are UTF-16 offsets (see ``coding.offsets``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F
+from django.db.models.functions import Substr
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from .models import (
+    AuditAction,
+    AuditEvent,
+    Code,
+    Codebook,
+    Coding,
+    Excerpt,
+    Informant,
+    Memo,
+    Sentence,
+    Transcript,
+    Turn,
+)
+from .offsets import Utf16Map
+
+# Memo text sent with each excerpt for the hover card; the inspector loads the whole memo.
+MEMO_PREVIEW_CHARS = 240
+
+
+@dataclass
+class TurnInfo:
+    """What the view needs of a Turn (read as values: a long transcript has thousands)."""
+
+    index: int
+    start: int
+    content_start: int
+    end: int
+    label: str
+    is_interviewer: bool
+    informant: Informant | None
+
+
+def turn_infos(transcript: Transcript) -> list[TurnInfo]:
+    informants = {i.pk: i for i in Informant.objects.filter(case_id=transcript.case_id)}
+    return [
+        TurnInfo(index, start, content_start, end, label, is_interviewer, informants.get(inf))
+        for index, start, content_start, end, label, is_interviewer, inf in (
+            transcript.turns.order_by("start").values_list(
+                "index", "start", "content_start", "end", "label", "is_interviewer", "informant"
+            )
+        )
+    ]
+
+
+_PARAGRAPH_START = re.compile(r"^[^\S\n]*\S", re.M)
+
+
+def paragraph_starts(text: str) -> list[int]:
+    """``Transcript.paragraph_starts`` in one regex pass: the start of every line that holds more
+    than white space. A save on a 200,000-word transcript needs it, and the line loop costs ~15 ms
+    there."""
+    return [m.start() for m in _PARAGRAPH_START.finditer(text)]
+
+
+@dataclass
+class Paragraph:
+    number: int  # 1-based, as Excerpt.paragraph counts
+    offset: int  # UTF-16 offset of the first character shown
+    text: str
+
+
+@dataclass
+class TurnRow:
+    index: int
+    label: str
+    is_interviewer: bool
+    informant: Informant | None
+    start: int  # UTF-16 offset of the spoken text (after the label)
+    end: int
+    paragraphs: list[Paragraph] = field(default_factory=list)
+
+
+def transcript_rows(
+    transcript: Transcript, umap: Utf16Map, turns: list[TurnInfo] | list[Turn]
+) -> list[TurnRow]:
+    """The text as turns of numbered paragraphs. A turn's label ("IP: ") is shown in its header,
+    not in the text; text before the first turn (or in a transcript without turns) forms an
+    unlabelled turn."""
+    text = transcript.text
+    turns = sorted(turns, key=lambda t: t.start)
+    starts = [t.start for t in turns]
+    rows: list[TurnRow] = []
+    by_turn: dict[int, TurnRow] = {}
+    pos = 0
+    number = 0
+    for line in text.split("\n"):
+        line_start, line_end = pos, pos + len(line)
+        pos = line_end + 1
+        if not line.strip():
+            continue
+        number += 1
+        i = bisect.bisect_right(starts, line_start) - 1
+        turn = turns[i] if i >= 0 else None
+        row = by_turn.get(i)
+        if row is None:
+            if turn is None:
+                row = TurnRow(-1, "", False, None, umap.to_u16(line_start), 0)
+            else:
+                row = TurnRow(
+                    turn.index,
+                    turn.label,
+                    turn.is_interviewer,
+                    turn.informant,
+                    umap.to_u16(turn.content_start),
+                    umap.to_u16(turn.end),
+                )
+            by_turn[i] = row
+            rows.append(row)
+        shown = line_start
+        if turn is not None and line_start < turn.content_start:
+            shown = turn.content_start  # the label stays out of the selectable text
+        if shown >= line_end:
+            continue
+        row.paragraphs.append(Paragraph(number, umap.to_u16(shown), text[shown:line_end]))
+        if turn is None:
+            row.end = umap.to_u16(line_end)
+    return [r for r in rows if r.paragraphs or r.label]
+
+
+def render_document(rows: list[TurnRow]) -> SafeString:
+    """The transcript as HTML: a section per turn, a numbered paragraph per line.
+
+    Written out here rather than in a template: a 200,000-word transcript has some 9,000
+    paragraphs and the template engine spends tens of microseconds on each variable (and would
+    localise the offsets, which must stay plain integers). Every text goes through ``escape``.
+    """
+    interviewer = escape(_("Interviewer"))
+    out: list[str] = []
+    for turn in rows:
+        cls = "turn is-interviewer" if turn.is_interviewer else "turn"
+        out.append(f'<section class="{cls}" data-s="{turn.start:d}" data-e="{turn.end:d}">')
+        if turn.label:
+            head = f'<span class="speaker">{escape(turn.label)}</span>'
+            if turn.is_interviewer:
+                head += f'<span class="who">{interviewer}</span>'
+            elif turn.informant is not None:
+                i = turn.informant
+                if i.role_title:
+                    head += f'<span class="who">{escape(i.role_title)}</span>'
+                if i.level:
+                    head += (
+                        f'<span class="lvl lvl-{escape(i.level)}">'
+                        f"{escape(i.get_level_display())}</span>"
+                    )
+            out.append(f'<header class="turn-head">{head}</header>')
+        for p in turn.paragraphs:
+            out.append(
+                f'<p class="para" id="p{p.number:d}"><span class="pn">{p.number:d}</span>'
+                f'<span class="t" data-o="{p.offset:d}">{escape(p.text)}</span></p>'
+            )
+        out.append('<div class="stripes" aria-hidden="true"></div></section>')
+    return mark_safe("".join(out))  # noqa: S308 (all text above went through escape)
+
+
+def excerpt_rows(
+    transcript_id: int, umap: Utf16Map, excerpt_ids: set[int] | None = None
+) -> list[list]:
+    """Excerpts as ``[id, start, end, [[coding, code, coder], ...], [[memo, author, preview],
+    ...]]`` with UTF-16 offsets, ordered by start. ``excerpt_ids`` limits the rows (a delta)."""
+    excerpts = Excerpt.objects.filter(transcript_id=transcript_id)
+    if excerpt_ids is None:
+        codings = Coding.objects.filter(content_object__transcript_id=transcript_id)
+        memos = Memo.objects.filter(excerpt__transcript_id=transcript_id)
+    else:
+        # By excerpt id alone: joining through the transcript makes SQLite read all its codings.
+        excerpts = excerpts.filter(pk__in=excerpt_ids)
+        ids = list(excerpts.values_list("pk", flat=True))
+        codings = Coding.objects.filter(content_object_id__in=ids)
+        memos = Memo.objects.filter(excerpt_id__in=ids)
+    u16 = _converter(umap)
+    rows: dict[int, list] = {
+        pk: [pk, u16(s), u16(e), [], []]
+        for pk, s, e in excerpts.order_by("start", "end").values_list("pk", "start", "end")
+    }
+    for excerpt_id, pk, code_id, coder_id in codings.order_by("pk").values_list(
+        "content_object_id", "pk", "tag_id", "coder_id"
+    ):
+        rows[excerpt_id][3].append([pk, code_id, coder_id])
+    for excerpt_id, pk, author_id, preview in (
+        memos.order_by("created_at", "pk")
+        .annotate(preview=Substr("text", 1, MEMO_PREVIEW_CHARS + 1))
+        .values_list("excerpt_id", "pk", "author_id", "preview")
+    ):
+        if len(preview) > MEMO_PREVIEW_CHARS:
+            preview = preview[:MEMO_PREVIEW_CHARS] + "…"
+        rows[excerpt_id][4].append([pk, author_id, preview])
+    return list(rows.values())
+
+
+def code_rows(codes: list[Code]) -> list[list]:
+    """Codes in tree order as ``[id, name, colour, shortcut, depth, parent]`` for the picker."""
+    return [[c.pk, c.name, c.color, c.shortcut, c.depth, c.parent_id] for c in codes]
+
+
+def user_names(user_ids: set[int]) -> dict[int, str]:
+    return {
+        u.pk: u.get_full_name() or u.get_username()
+        for u in get_user_model().objects.filter(pk__in=user_ids)
+    }
+
+
+def coders_of(excerpts: list[list], also: set[int] = frozenset()) -> dict[int, str]:
+    ids = set(also)
+    for row in excerpts:
+        ids.update(c[2] for c in row[3])
+        ids.update(m[1] for m in row[4])
+    return user_names(ids)
+
+
+def boundaries(transcript: Transcript, umap: Utf16Map) -> dict[str, list[int]]:
+    """Sentence and turn spans as flat UTF-16 [start, end, start, end, ...] lists, for "code
+    this sentence / turn" and extending a selection."""
+    u16 = _converter(umap)
+    sentences = Sentence.objects.filter(transcript=transcript).order_by("start")
+    turns = transcript.turns.order_by("start").filter(content_start__lt=F("end"))
+    return {
+        "sentences": [u16(x) for pair in sentences.values_list("start", "end") for x in pair],
+        "turns": [u16(x) for pair in turns.values_list("content_start", "end") for x in pair],
+    }
+
+
+def _converter(umap: Utf16Map):
+    """``umap.to_u16``, or nothing at all for the common text without astral characters."""
+    return int if umap.is_identity else umap.to_u16
+
+
+def code_counts(
+    codebook: Codebook | None, transcript: Transcript | None = None, code_ids=None
+) -> dict[int, int]:
+    """Codings per code, in the whole project or in one transcript."""
+    if codebook is None:
+        return {}
+    qs = Coding.objects.filter(tag__codebook=codebook)
+    if transcript is not None:
+        qs = qs.filter(content_object__transcript=transcript)
+    if code_ids is not None:
+        qs = qs.filter(tag_id__in=code_ids)
+    counts = dict(qs.values_list("tag_id").annotate(n=Count("pk")).values_list("tag_id", "n"))
+    if code_ids is not None:
+        counts = {int(c): counts.get(int(c), 0) for c in code_ids}
+    return counts
+
+
+def undo_label(event: AuditEvent | None, done: bool = False) -> str:
+    """What the undo button will undo, in words ("" when nothing); ``done`` words it as done."""
+    if event is None:
+        return ""
+    d = event.details
+    if event.action == AuditAction.CODING_ADD:
+        codes = "”, “".join(d.get("codes", []))
+        if done:
+            return _("Undone: coding with “%(codes)s”") % {"codes": codes}
+        return _("Undo coding with “%(codes)s”") % {"codes": codes}
+    if event.action == AuditAction.CODING_REMOVE:
+        if done:
+            return _("Undone: removing “%(code)s”") % {"code": d.get("code", "")}
+        return _("Undo removing “%(code)s”") % {"code": d.get("code", "")}
+    if done:
+        return _("Undone: changing a passage's boundaries")
+    return _("Undo changing a passage's boundaries")
