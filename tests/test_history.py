@@ -113,3 +113,16 @@ def test_history_of_a_foreign_transcript_is_404(alice_client):
     CodeFactory(codebook__project=foreign.case.project)
     r = alice_client.get(reverse("coding:transcript-history", args=[foreign.pk]))
     assert r.status_code == 404
+
+
+def test_a_removed_coding_still_shows_its_passage(alice_client, transcript, codes, bob, alice):
+    start = transcript.text.index("Vi samarbeider")
+    excerpt, new = services.excerpt_code(
+        transcript=transcript, start=start, end=start + 14, codes=codes[:1], coder=bob
+    )
+    services.coding_remove(coding=new[0], actor=alice)
+    assert not type(excerpt).objects.filter(pk=excerpt.pk).exists(), "the excerpt went too"
+    r = alice_client.get(reverse("coding:transcript-history", args=[transcript.pk]))
+    removed = r.context["rows"][0]
+    assert removed.event.action == AuditAction.CODING_REMOVE
+    assert removed.passage == "Vi samarbeider"

@@ -114,6 +114,15 @@ def describe(event: AuditEvent) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(d.items()))
 
 
+def _passage(text: str, details) -> str | None:
+    if not isinstance(details, dict):
+        return None
+    start, end = details.get("start"), details.get("end")
+    if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text):
+        return text[start:end]
+    return None
+
+
 def _rows(events: list[AuditEvent]) -> list[Row]:
     excerpt_ids = {e.details.get("excerpt") for e in events if isinstance(e.details, dict)}
     texts = dict(
@@ -124,6 +133,9 @@ def _rows(events: list[AuditEvent]) -> list[Row]:
     rows = []
     for e in events:
         text = texts.get(e.details.get("excerpt")) if isinstance(e.details, dict) else None
+        if text is None and e.transcript is not None:
+            # The excerpt may be gone (a removed coding); the transcript still holds the words.
+            text = _passage(e.transcript.text, e.details)
         if text and len(text) > SNIPPET_CHARS:
             text = text[: SNIPPET_CHARS - 1] + "…"
         rows.append(
