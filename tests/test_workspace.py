@@ -600,3 +600,14 @@ def test_fast_paragraph_starts_agree_with_the_model(text):
 def test_excerpts_get_their_paragraph_number_through_the_view(transcript, codes, bob_client):
     post_code(bob_client, transcript, "en avtale med utleierne", [codes[0]])
     assert Excerpt.objects.get().paragraph == 7
+
+
+def test_a_link_with_code_point_offsets_opens_at_that_passage(transcript, bob_client):
+    s, e = span_of(transcript, "en avtale med utleierne")  # after two emoji: units differ
+    assert u16(transcript, s) == s + 2
+    url = reverse("coding:transcript-detail", args=[transcript.pk])
+    data = payload(bob_client.get(f"{url}?start={s}&end={e}"))
+    assert data["focus"] == [u16(transcript, s), u16(transcript, e)]
+    assert payload(bob_client.get(f"{url}?start={e}&end={s}"))["focus"] is None
+    assert payload(bob_client.get(f"{url}?start=x&end=10"))["focus"] is None
+    assert payload(bob_client.get(f"{url}?start=1&end=99999999"))["focus"] is None

@@ -81,7 +81,8 @@ FIND = """([phrase, occurrence]) => {
   const idx = window.wsDebug.idx;
   let seen = 0;
   for (let i = 0; i < idx.length; i++) {
-    for (let at = idx.texts[i].indexOf(phrase); at >= 0; at = idx.texts[i].indexOf(phrase, at + 1)) {
+    const t = idx.texts[i];
+    for (let at = t.indexOf(phrase); at >= 0; at = t.indexOf(phrase, at + 1)) {
       if (++seen < occurrence) continue;
       const s = idx.starts[i] + at;
       const e = s + phrase.length;
@@ -154,6 +155,13 @@ def pending(page) -> str:
     return "\n\n".join(page.evaluate(HIGHLIGHTED.replace('"ws-c" + code', "code"), "ws-pending"))
 
 
+def ui_text(page, key: str) -> str:
+    """A text the script shows, in the page's language (Bokmål by default)."""
+    return page.evaluate(
+        "(k) => JSON.parse(document.getElementById('ws-strings').textContent)[k]", key
+    )
+
+
 def wait_for_codings(page, n: int) -> None:
     page.wait_for_function(
         "(n) => window.wsDebug.excerpts().reduce((a, e) => a + e.codings.length, 0) === n", arg=n
@@ -176,7 +184,7 @@ def test_a_researcher_codes_reloads_removes_overlaps_writes_a_memo_and_undoes(
     page.wait_for_selector("#ws-picker:not([hidden])")
     picker_mark(page, codes[0])
     picker_mark(page, codes[1])
-    assert page.inner_text("#ws-picker-apply") == "Apply 2 codes"
+    assert page.inner_text("#ws-picker-apply") == ui_text(page, "applyN").replace("%(n)s", "2")
     page.click("#ws-picker-apply")
     wait_for_codings(page, 2)
     excerpt = Excerpt.objects.get()
@@ -216,9 +224,7 @@ def test_a_researcher_codes_reloads_removes_overlaps_writes_a_memo_and_undoes(
     page.keyboard.press("Enter")
     wait_for_codings(page, 3)
     assert Excerpt.objects.count() == 3
-    page.wait_for_function(
-        "() => document.querySelectorAll('.stripe').length >= 3"
-    )
+    page.wait_for_function("() => document.querySelectorAll('.stripe').length >= 3")
     lanes = page.eval_on_selector_all(
         ".turn:has-text('Vi samarbeider') .stripe", "els => els.map(e => e.style.left)"
     )
@@ -235,7 +241,7 @@ def test_a_researcher_codes_reloads_removes_overlaps_writes_a_memo_and_undoes(
     assert Memo.objects.get(excerpt=excerpt).text == "Samarbeid med NAV som suksessfaktor"
 
     # Undo takes back the last coding (the overlapping passage).
-    assert "Undo coding with" in page.get_attribute("#ws-undo", "title")
+    assert codes[1].name in page.get_attribute("#ws-undo", "title")
     page.click("#ws-undo")
     wait_for_codings(page, 2)
     assert not Excerpt.objects.filter(text="NAV om boliger. Det går").exists()
@@ -391,7 +397,7 @@ def test_hovering_a_highlight_shows_code_coder_and_memo(page, live_server, trans
     page.mouse.move(box["x1"] + 10, box["y1"])
     page.wait_for_selector("#ws-tip:not([hidden])")
     tip = page.inner_text("#ws-tip")
-    assert codes[0].name in tip and "you" in tip and "Et godt sitat" in tip
+    assert codes[0].name in tip and ui_text(page, "you") in tip and "Et godt sitat" in tip
     stripe = page.locator(f".stripe[data-code='{codes[0].pk}']")
     page.mouse.move(0, 0)
     stripe.hover()
@@ -494,7 +500,6 @@ def test_screenshot_of_a_coded_demo_transcript(page, live_server, db):
     assert uncoded, "no uncoded words on screen"
     drag_select(page, uncoded)
     page.wait_for_selector("#ws-picker:not([hidden])")
-    page.fill("#ws-picker-search", "bo")
     page.wait_for_timeout(300)
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / "transcript-view.png"
@@ -504,3 +509,23 @@ def test_screenshot_of_a_coded_demo_transcript(page, live_server, db):
         target = Path(settings.BASE_DIR) / "docs" / "screenshots" / "transcript-view.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
+
+
+def test_a_link_from_search_opens_the_transcript_at_the_passage(
+    page, live_server, transcript, codes, bob
+):
+    from .workspace_data import span_of
+
+    s, e = span_of(transcript, "en avtale med utleierne")  # at the end of the long line
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript, f"?start={s}&end={e}#pos-{s}")
+    assert page.evaluate("() => getSelection().toString()") == "en avtale med utleierne"
+    in_view = page.evaluate(
+        """() => { const r = getSelection().getRangeAt(0).getBoundingClientRect();
+                   const d = document.getElementById("ws-doc").getBoundingClientRect();
+                   return r.top >= d.top && r.bottom <= d.bottom; }"""
+    )
+    assert in_view
+    page.keyboard.press("2")
+    wait_for_codings(page, 1)
+    assert Excerpt.objects.get().text == "en avtale med utleierne"

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import access, services, workspace
 from ..models import Code, Codebook, Role, Transcript
-from ..offsets import OffsetError, Utf16Map, span_from_u16
+from ..offsets import OffsetError, Utf16Map, parse_offset, span_from_u16
 
 
 def _error(message: str, status: int = 400) -> JsonResponse:
@@ -112,6 +112,19 @@ def _strings() -> dict[str, str]:
     }
 
 
+def _focus(request: HttpRequest, umap: Utf16Map) -> list[int] | None:
+    """``?start=&end=`` (code points, as search, analysis and suggestions link here) as the
+    UTF-16 span the page scrolls to; None when absent or not a span of this text."""
+    try:
+        start = parse_offset(request.GET.get("start"))
+        end = parse_offset(request.GET.get("end"))
+        if start < end:
+            return [umap.to_u16(start), umap.to_u16(end)]
+    except OffsetError:
+        pass
+    return None
+
+
 @login_required
 @require_GET
 def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
@@ -149,12 +162,14 @@ def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
             "code": reverse("coding:workspace-code", args=[transcript.pk]),
             "inVivo": reverse("coding:workspace-in-vivo", args=[transcript.pk]),
             "undo": reverse("coding:workspace-undo", args=[transcript.pk]),
+            "codings": reverse("coding:workspace-codings", args=[transcript.pk]),
             "excerpt": reverse("coding:workspace-excerpt", args=[placeholder]),
             "resize": reverse("coding:workspace-resize", args=[placeholder]),
             "memo": reverse("coding:workspace-memo", args=[placeholder]),
             "uncode": reverse("coding:workspace-uncode", args=[placeholder]),
         },
         "placeholder": str(placeholder),
+        "focus": _focus(request, umap),
     }
     return render(
         request,

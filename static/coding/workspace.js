@@ -704,15 +704,29 @@ function openPicker(span) {
   pickerInVivo.textContent = fmt(S.inVivo, { name: inVivoName(span) });
   renderPicker();
   picker.hidden = false;
-  const rect = selectionRect() || idx.range(span.start, span.end).getBoundingClientRect();
+  placePicker(selectionRect() || idx.range(span.start, span.end).getBoundingClientRect());
+  pickerSearch.focus({ preventScroll: true });
+}
+
+/** Below the selection if it fits (shortening the list a little if need be), else above. */
+function placePicker(rect) {
+  pickerList.style.maxHeight = "";
   const w = picker.offsetWidth;
   const h = picker.offsetHeight;
-  let left = Math.min(Math.max(8, rect.left), window.innerWidth - w - 8);
-  let top = rect.bottom + 8;
-  if (top + h > window.innerHeight - 8) top = Math.max(8, rect.top - h - 8);
-  picker.style.left = `${left}px`;
+  const below = window.innerHeight - rect.bottom - 16;
+  const above = rect.top - 16;
+  const listMin = 180;
+  const list = pickerList.offsetHeight;
+  let top;
+  if (h <= below || below - (h - list) >= listMin || below >= above) {
+    top = rect.bottom + 8;
+    if (h > below) pickerList.style.maxHeight = `${Math.max(listMin, list - (h - below))}px`;
+  } else {
+    if (h > above) pickerList.style.maxHeight = `${Math.max(listMin, list - (h - above))}px`;
+    top = Math.max(8, rect.top - 8 - picker.offsetHeight);
+  }
+  picker.style.left = `${Math.min(Math.max(8, rect.left), window.innerWidth - w - 8)}px`;
   picker.style.top = `${top}px`;
-  pickerSearch.focus({ preventScroll: true });
 }
 
 function closePicker() {
@@ -1238,12 +1252,50 @@ document.addEventListener("keydown", (ev) => {
 
 $("ws-help-btn").addEventListener("click", () => $("ws-help").showModal());
 
+// --- links into the page, other scripts ------------------------------------------------------
+
+/** Open at ?start=&end= (search hits, matrix drill-down, suggestions): the passage scrolls into
+ * view and is marked; an excerpt with exactly that span opens in the inspector, otherwise a
+ * researcher finds it selected, ready for a number key. */
+function focusLinkedSpan() {
+  if (!data.focus) return;
+  const [start, end] = data.focus;
+  const ex = [...excerpts.values()].find((e) => e.s === start && e.e === end);
+  if (ex) {
+    openInspector(ex.id, { scroll: true });
+  } else {
+    selectSpan({ start, end }, { scroll: false });
+    const rect = idx.range(start, end).getBoundingClientRect();
+    const box = docEl.getBoundingClientRect();
+    docEl.scrollBy({ top: rect.top - box.top - box.height / 3 });
+    docEl.focus({ preventScroll: true });
+  }
+  if (useApi) {
+    CSS.highlights.set("ws-focus", new Highlight(...idx.staticRanges(start, end)));
+    setTimeout(() => CSS.highlights.delete("ws-focus"), 4000);
+  }
+}
+
+/** Reload every excerpt row (after another script, such as the suggestions margin, coded). */
+async function resync() {
+  const d = await send("GET", data.urls.codings);
+  if (!d) return;
+  excerpts.clear();
+  d.excerpts.forEach(putExcerpt);
+  for (const [k, v] of Object.entries(d.coders || {})) coders.set(Number(k), v);
+  rebuildParaIndex();
+  recount();
+  repaint();
+}
+$("ws").addEventListener("suggestions:accepted", resync);
+
 // --- start ----------------------------------------------------------------------------------
 
 writeHighlightRules();
 rebuildParaIndex();
 recount();
 repaint();
+focusLinkedSpan();
 document.body.dataset.wsReady = "1";
 performance.mark("ws-ready");
 
