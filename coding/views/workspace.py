@@ -108,6 +108,7 @@ def _strings() -> dict[str, str]:
         "close": _("Close"),
         "overlaps": _("Other passages here"),
         "readOnly": _("Read only"),
+        "coding": _("%(n)s coding"),
         "codings": _("%(n)s codings"),
     }
 

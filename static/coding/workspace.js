@@ -308,7 +308,7 @@ function recount() {
     n.textContent = String(here.get(Number(n.dataset.nHere)) || 0);
   });
   const stat = $("ws-stat");
-  if (stat) stat.textContent = fmt(S.codings, { n: total });
+  if (stat) stat.textContent = fmt(total === 1 ? S.coding : S.codings, { n: total });
   refreshCoderFilter();
 }
 
