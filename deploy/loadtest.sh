@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load test on this machine: a scratch PostgreSQL database with the demo study, gunicorn
 # with the production settings, a Celery worker, and 20 simulated researchers for 60 seconds.
-#   deploy/loadtest.sh [--users 20] [--seconds 60] [--think 0.5]   (extra arguments: loadtest)
+#   deploy/loadtest.sh [--think 0.5] [--max-requests N]   (extra arguments go to loadtest)
 # Needs PostgreSQL (PG_URL, default postgres://postgres@127.0.0.1:5432) and Redis on this machine.
 # Loopback only; the database is dropped at the end.
 set -euo pipefail

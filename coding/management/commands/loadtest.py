@@ -201,7 +201,7 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=20)
         parser.add_argument("--seconds", type=float, default=60)
         parser.add_argument("--max-requests", type=int, default=50_000)
-        parser.add_argument("--think", type=float, default=0.5, help="mean pause between clicks")
+        parser.add_argument("--think", type=float, default=2.0, help="mean pause between clicks")
         parser.add_argument("--project", type=int, help="project id (default: the demo project)")
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")
         parser.add_argument("--keep", action="store_true", help="keep the codings made")
