@@ -349,6 +349,15 @@ def test_in_vivo_and_resizing_from_the_inspector(page, live_server, transcript, 
         " === 'ærlige møter på'"
     )
     assert Excerpt.objects.get().text == "ærlige møter på"
+    # New boundaries from a fresh mouse selection (the picker that opens on it is ignored).
+    drag_select(page, "Brukerne blir hørt")
+    page.wait_for_selector("#ws-picker:not([hidden])")
+    page.click("#ws-inspector-body .ws-use-selection")
+    page.wait_for_function(
+        "() => document.querySelector('#ws-inspector-body .ws-quote')?.textContent"
+        " === 'Brukerne blir hørt'"
+    )
+    assert Excerpt.objects.get().text == "Brukerne blir hørt"
 
 
 def test_filters_show_one_coder_some_codes_or_nothing(

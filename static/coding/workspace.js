@@ -694,9 +694,12 @@ function showPending(span) {
   else CSS.highlights.delete("ws-pending");
 }
 
+let lastSelected = null; // the last selection made in the text, for "Use selection"
+
 function openPicker(span) {
   if (!canWrite || !span) return;
   pick.span = span;
+  lastSelected = span;
   showPending(span);
   pick.marked = new Set();
   pick.active = 0;
@@ -909,7 +912,8 @@ function renderInspector() {
       button("", S.toSentence, null, resizeBy((e) => (sentences.length ? sentences.extend(e.s, e.e) : { start: e.s, end: e.e }))),
       button("", S.toTurn, null, resizeBy((e) => (turns.length ? turns.extend(e.s, e.e) : { start: e.s, end: e.e }))),
       button("ws-use-selection", S.useSelection, S.useSelectionHelp, () => {
-        const span = currentSpan();
+        // The picker took the focus (and the browser's selection) when the text was selected.
+        const span = currentSpan() || lastSelected;
         if (!span) {
           toast(S.useSelectionHelp, "info");
           return;
@@ -981,6 +985,7 @@ async function removeCoding(codingId) {
 
 async function resize(excerptId, span) {
   if (!span || span.end <= span.start) return;
+  lastSelected = null;
   const d = await send("POST", url("resize", excerptId), { start: span.start, end: span.end });
   if (!d) return;
   applyDelta(d);
