@@ -15,6 +15,7 @@ while a researcher codes with it.
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -564,5 +565,6 @@ def test_coding_with_a_code_a_merge_is_deleting_waits_and_gets_a_clear_error(sta
     finally:
         merge.close()
     assert result["status"] == 400, result
-    assert "merged or deleted" in result["body"] or "slått sammen" in result["body"], result
+    message = json.loads(result["body"])["error"]
+    assert "merged or deleted" in message or "slått sammen" in message, message
     assert stack["db"].scalar("SELECT count(*) FROM coding_coding WHERE tag_id = %s", source) == 0
