@@ -235,6 +235,8 @@ if JOB_RUNNER == "celery" and not CELERY_BROKER_URL:
     raise ImproperlyConfigured("JOB_RUNNER=celery needs CELERY_BROKER_URL")
 # A job still "running" this long after its last heartbeat is taken as lost (worker killed).
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120)
+# The suggestion model is trained again after this many new codings in a project.
+SUGGESTIONS_RETRAIN_AFTER = env_int("SUGGESTIONS_RETRAIN_AFTER", 50)
 
 # Security headers. HTTPS settings follow SECURE_SSL_REDIRECT so a plain-HTTP dev server works.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not _TESTING)
@@ -263,5 +265,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # spaCy logs each model initialisation at INFO (training runs several per job).
+    "loggers": {"axes": {"level": "WARNING"}, "spacy": {"level": "WARNING"}},
 }

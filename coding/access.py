@@ -25,6 +25,7 @@ from .models import (
     Memo,
     Project,
     Role,
+    Suggestion,
     Transcript,
 )
 
@@ -163,6 +164,16 @@ def get_coding_for_user(user, coding_id, need: str = READ) -> Coding:
         Coding.objects.select_related("content_object__transcript__case__project", "tag"),
         coding_id,
         "content_object.transcript.case.project_id",
+        user,
+        need,
+    )
+
+
+def get_suggestion_for_user(user, suggestion_id, need: str = READ) -> Suggestion:
+    return _get(
+        Suggestion.objects.select_related("transcript__case__project", "code", "classifier"),
+        suggestion_id,
+        "transcript.case.project_id",
         user,
         need,
     )

@@ -82,30 +82,69 @@ def lemma_table() -> dict[str, str]:
 
 
 def lemmatize(word: str, table: dict[str, str] | None = None) -> str:
-    """The lemma of one word form (lower-cased). Genitive -s falls back to the stem's lemma."""
+    """The lemma of one word form (lower-cased). Genitive -s falls back to the stem's lemma;
+    a compound Ordbank does not list takes the lemma of its last part ("startlånet" ->
+    "startlån", "boligsosiale" -> "boligsosial", "ROP-tjenesten" -> "rop-tjeneste")."""
     table = table if table is not None else lemma_table()
     w = word.lower()
+    return _lookup(w, table) or _compound_lemma(w, table) or w
+
+
+# Bump when lemmas change (table, rules, compounds): stored lemma indexes are then rebuilt.
+LEMMATIZER_VERSION = 2
+_MIN_PART = 3
+
+
+def _lookup(w: str, table: dict[str, str]) -> str | None:
     hit = table.get(w)
-    if hit is not None:
-        return hit
-    if len(w) > 3 and w.endswith("s"):
-        stem = table.get(w[:-1])
-        if stem is not None:
-            return stem
-    return w
+    if hit is None and len(w) > 3 and w.endswith("s"):
+        hit = table.get(w[:-1])
+    return hit
+
+
+# First parts ending so take the linking -s- ("oppfølgings|teamet", not "oppfølging|steamet").
+_LINKING_S_ENDINGS = ("ing", "het", "else", "sjon", "skap", "dom", "tet")
+
+
+def _known_first_part(part: str, last: str, table: dict[str, str]) -> bool:
+    """A compound's first part: a word, or a word with the linking -s- or -e- ("samfunns")."""
+    if last.startswith("s") and part.endswith(_LINKING_S_ENDINGS):
+        return False
+    return part in table or (part[-1] in "se" and len(part) > _MIN_PART and part[:-1] in table)
+
+
+def _compound_lemma(w: str, table: dict[str, str]) -> str | None:
+    """First part as written + lemma of the longest known last part, or None."""
+    if "-" in w:
+        head, _sep, tail = w.rpartition("-")
+        tail_lemma = _lookup(tail, table) or _compound_lemma(tail, table)
+        return f"{head}-{tail_lemma}" if head and tail_lemma else None
+    if not w.isalpha() or len(w) < 2 * _MIN_PART:
+        return None
+    for cut in range(_MIN_PART, len(w) - _MIN_PART + 1):
+        first, last = w[:cut], w[cut:]
+        last_lemma = _lookup(last, table)
+        if last_lemma and _known_first_part(first, last, table):
+            return first + last_lemma
+    return None
 
 
 @Language.component("nb_lookup_lemmatizer")
 def _nb_lookup_lemmatizer(doc: Doc) -> Doc:
     table = lemma_table()
+    first_word = True
     for token in doc:
+        if token.is_sent_start:
+            first_word = True
         if token.is_punct or token.is_space:
             continue
-        if token.is_title and not token.is_sent_start and len(token.text) > 1:
+        if token.is_title and not first_word and len(token.text) > 1:
             # A capitalised word inside a sentence is most likely a name: "Drammen", not "dram".
+            # The sentence's first word counts as its start after a dash or a quote too.
             token.lemma_ = token.lower_
         else:
             token.lemma_ = lemmatize(token.text, table)
+        first_word = False
     return doc
 
 

@@ -6,6 +6,7 @@ import bisect
 import datetime as dt
 import logging
 import re
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import importers, nlp
+from . import importers, lemma_index, nlp
 from .models import (
     AuditAction,
     AuditEvent,
@@ -39,6 +40,9 @@ from .models import (
     Project,
     Role,
     Sentence,
+    Suggestion,
+    SuggestionDecision,
+    SuggestionVerdict,
     Transcript,
     Turn,
 )
@@ -396,6 +400,8 @@ def transcript_create(
             file=original_name or doc.name,
             words=transcript.word_count,
         )
+        progress(90)
+        lemma_index.after_import(transcript)
     progress(100)
     return transcript
 
@@ -1422,3 +1428,199 @@ def coding_undo(*, transcript: Transcript, actor) -> UndoResult | None:
         )
         touched.add(result.pk)
     return UndoResult(event=ev, excerpt_ids=touched, deleted_code_ids=deleted_codes)
+
+
+# --- search and suggestions (coding.search, coding.suggestions, coding.lemma_index) ----------
+
+
+@transaction.atomic
+def search_code_apply(
+    *,
+    project: Project,
+    code: Code,
+    passages: Iterable[tuple[Transcript, int, int]],
+    coder,
+) -> tuple[uuid.UUID, int]:
+    """Apply ``code`` to each (transcript, start, end) passage as one batch that one undo
+    takes back. Passages the coder already coded with ``code`` stay as they were and are not
+    part of the batch. Returns the batch id and the number of codings made.
+
+    The same rules as ``excerpt_code`` (span check, codebook check, the code held against a
+    concurrent merge, an audit event per passage), but a query per transcript rather than
+    several per passage: a search can code a thousand sentences at once.
+    """
+    if code.codebook.project_id != project.pk:
+        raise ValidationError(
+            _("The code “%(code)s” belongs to another project's codebook."),
+            code="foreign_code",
+            params={"code": code.name},
+        )
+    by_transcript: dict[int, tuple[Transcript, set[tuple[int, int]]]] = {}
+    for transcript, start, end in passages:
+        if transcript.case.project_id != project.pk:
+            raise ValidationError(
+                _("A passage belongs to another project."), code="foreign_passage"
+            )
+        check_span(transcript, start, end)
+        by_transcript.setdefault(transcript.pk, (transcript, set()))[1].add((start, end))
+    _lock_codes_in_use([code.pk])
+    batch = uuid.uuid4()
+    made = 0
+    for transcript, spans in by_transcript.values():
+        starts = transcript.paragraph_starts()
+        have = {
+            (x.start, x.end)
+            for x in Excerpt.objects.filter(
+                transcript=transcript, start__in={s for s, _e in spans}
+            ).only("start", "end")
+        }
+        # Excerpt.save keeps word_count; bulk_create does not call it, so it is set here.
+        Excerpt.objects.bulk_create(
+            [
+                Excerpt(
+                    transcript=transcript,
+                    start=s,
+                    end=e,
+                    text=transcript.text[s:e],
+                    paragraph=_paragraph(transcript, s, starts),
+                    word_count=nlp.count_words(transcript.text[s:e]),
+                    created_by=coder,
+                )
+                for s, e in sorted(spans - have)
+            ],
+            ignore_conflicts=True,  # made meanwhile by someone else: theirs is used below
+        )
+        excerpts = [
+            x
+            for x in Excerpt.objects.filter(
+                transcript=transcript, start__in={s for s, _e in spans}
+            ).order_by("start", "end")
+            if (x.start, x.end) in spans
+        ]
+        done = set(
+            Coding.objects.filter(content_object__in=excerpts, tag=code, coder=coder).values_list(
+                "content_object_id", flat=True
+            )
+        )
+        new = [x for x in excerpts if x.pk not in done]
+        Coding.objects.bulk_create(
+            [
+                Coding(
+                    tag=code,
+                    content_object=x,
+                    coder=coder,
+                    source=CodingSource.SEARCH,
+                    batch=batch,
+                )
+                for x in new
+            ]
+        )
+        for x in new:
+            audit(
+                project_id=project.pk,
+                actor=coder,
+                action=AuditAction.CODING_ADD,
+                transcript_id=transcript.pk,
+                excerpt=x.pk,
+                start=x.start,
+                end=x.end,
+                codes=[code.name],
+                code_ids=[code.pk],
+                source=CodingSource.SEARCH,
+                batch=str(batch),
+            )
+        made += len(new)
+    return batch, made
+
+
+@transaction.atomic
+def coding_batch_undo(*, project: Project, batch: uuid.UUID, actor) -> int:
+    """Remove every coding of ``batch``, and the excerpts left without codings or memos.
+    Returns the number of codings removed (0 when the batch was already undone)."""
+    codings = list(
+        Coding.objects.filter(batch=batch, tag__codebook__project=project).select_related(
+            "content_object", "tag"
+        )
+    )
+    for c in codings:
+        audit(
+            project_id=project.pk,
+            actor=actor,
+            action=AuditAction.CODING_REMOVE,
+            transcript_id=c.content_object.transcript_id,
+            excerpt=c.content_object_id,
+            start=c.content_object.start,
+            end=c.content_object.end,
+            code=c.tag.name,
+            code_id=c.tag_id,
+            coder=c.coder_id,
+            source=c.source,
+            batch=str(batch),
+        )
+    excerpt_ids = {c.content_object_id for c in codings}
+    Coding.objects.filter(pk__in=[c.pk for c in codings]).delete()
+    Excerpt.objects.filter(pk__in=excerpt_ids, codings__isnull=True, memos__isnull=True).delete()
+    return len(codings)
+
+
+@transaction.atomic
+def suggestion_accept(*, suggestion: Suggestion, user) -> Coding:
+    """Make the suggested coding as ``user`` (source "suggestion") and record the acceptance."""
+    excerpt, new = excerpt_code(
+        transcript=suggestion.transcript,
+        start=suggestion.start,
+        end=suggestion.end,
+        codes=[suggestion.code],
+        coder=user,
+        source=CodingSource.SUGGESTION,
+    )
+    coding = new[0] if new else excerpt.codings.get(tag=suggestion.code, coder=user)
+    SuggestionDecision.objects.update_or_create(
+        suggestion=suggestion,
+        user=user,
+        defaults={
+            "verdict": SuggestionVerdict.ACCEPTED,
+            "source": suggestion.source,
+            "classifier": suggestion.classifier,
+            "coding": coding,
+            "created_at": timezone.now(),
+        },
+    )
+    return coding
+
+
+@transaction.atomic
+def suggestion_reject(*, suggestion: Suggestion, user) -> SuggestionDecision:
+    """Record that ``user`` does not want this suggestion (it is not shown to them again)."""
+    decision, _created = SuggestionDecision.objects.update_or_create(
+        suggestion=suggestion,
+        user=user,
+        defaults={
+            "verdict": SuggestionVerdict.REJECTED,
+            "source": suggestion.source,
+            "classifier": suggestion.classifier,
+            "coding": None,
+            "created_at": timezone.now(),
+        },
+    )
+    return decision
+
+
+@transaction.atomic
+def language_job_start(*, project: Project, user, kind: str, **params) -> Job:
+    """Queue a REINDEX, TRAIN or SUGGEST job for ``project`` (one of a kind at a time: a job
+    already queued or running is returned instead of a second one)."""
+    if kind not in (JobKind.REINDEX, JobKind.TRAIN, JobKind.SUGGEST):
+        raise ValueError(f"not a language job: {kind}")
+    running = Job.objects.filter(
+        project=project, kind=kind, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).first()
+    if running is not None:
+        return running
+    if kind == JobKind.TRAIN:
+        params = {**params, "codings": Coding.objects.for_project(project).count()}
+    job = Job.objects.create(
+        project=project, kind=kind, status=JobStatus.QUEUED, created_by=user, params=params
+    )
+    job_enqueue(job)
+    return job

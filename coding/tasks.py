@@ -32,6 +32,11 @@ def _job_functions() -> dict[str, Callable]:
         pass
     else:
         functions[JobKind.EXPORT] = run_export_job
+    from . import lemma_index, suggestions
+
+    functions[JobKind.REINDEX] = lemma_index.run_reindex_job
+    functions[JobKind.TRAIN] = suggestions.run_train_job
+    functions[JobKind.SUGGEST] = suggestions.run_suggest_job
     return functions
 
 

@@ -10,6 +10,8 @@ from .views import (
     projects,
     workspace,
 )
+from .views import search as search_views
+from .views import suggestions as suggestion_views
 
 app_name = "coding"
 
@@ -106,4 +108,65 @@ urlpatterns = [
     path("excerpts/<int:excerpt_id>/resize/", workspace.excerpt_resize, name="workspace-resize"),
     path("excerpts/<int:excerpt_id>/memo/", workspace.excerpt_memo, name="workspace-memo"),
     path("codings/<int:coding_id>/delete/", workspace.coding_remove, name="workspace-uncode"),
+]
+
+# Lemma search, code from search, and coding suggestions.
+urlpatterns += [
+    path("projects/<int:project_id>/search/", search_views.search_page, name="search"),
+    path(
+        "projects/<int:project_id>/search/code/preview/",
+        search_views.code_preview,
+        name="search-code-preview",
+    ),
+    path(
+        "projects/<int:project_id>/search/code/apply/",
+        search_views.code_apply,
+        name="search-code-apply",
+    ),
+    path(
+        "projects/<int:project_id>/search/batches/<uuid:batch>/",
+        search_views.batch_detail,
+        name="search-batch",
+    ),
+    path(
+        "projects/<int:project_id>/search/batches/<uuid:batch>/undo/",
+        search_views.batch_undo,
+        name="search-batch-undo",
+    ),
+    path(
+        "projects/<int:project_id>/search/reindex/",
+        search_views.reindex_start,
+        name="search-reindex",
+    ),
+    path("projects/<int:project_id>/suggestions/", suggestion_views.overview, name="suggestions"),
+    path(
+        "projects/<int:project_id>/suggestions/train/",
+        suggestion_views.train,
+        name="suggestions-train",
+    ),
+    path(
+        "projects/<int:project_id>/suggestions/refresh/",
+        suggestion_views.refresh,
+        name="suggestions-refresh",
+    ),
+    path(
+        "transcripts/<int:transcript_id>/suggestions/",
+        suggestion_views.transcript_suggestions,
+        name="transcript-suggestions",
+    ),
+    path(
+        "transcripts/<int:transcript_id>/suggestions/review/",
+        suggestion_views.transcript_review,
+        name="transcript-suggestions-review",
+    ),
+    path(
+        "suggestions/<int:suggestion_id>/accept/",
+        suggestion_views.suggestion_accept,
+        name="suggestion-accept",
+    ),
+    path(
+        "suggestions/<int:suggestion_id>/reject/",
+        suggestion_views.suggestion_reject,
+        name="suggestion-reject",
+    ),
 ]

@@ -1,0 +1,154 @@
+"""The lemma index: one ``Token`` row per word of a transcript (form, lemma, offsets, position).
+
+Built at import (``services.transcript_create`` calls ``index_transcript`` at its end) and rebuilt
+by a REINDEX job when the pipeline changes: each transcript's ``LemmaIndex.version`` names the
+pipeline that built it, and ``INDEX_VERSION`` names the current one. A rebuild also refreshes
+``Sentence.lemmas`` (what the suggestions learn from), so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from importlib.metadata import version as package_version
+
+import spacy
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import nlp
+from .models import Job, LemmaIndex, Project, Sentence, Token, Transcript
+
+# Bump the last part when the way tokens are cut or stored changes.
+INDEX_VERSION = (
+    f"spacy {spacy.__version__}; lookups {package_version('spacy-lookups-data')}; "
+    f"lemmatizer {nlp.LEMMATIZER_VERSION}; index 1"
+)
+FIELD_MAX = Token._meta.get_field("lemma").max_length
+
+
+def is_word(text: str) -> bool:
+    """What the index holds: tokens with a letter or digit (no punctuation, no emoji)."""
+    return any(ch.isalnum() for ch in text)
+
+
+def sentence_tokens(
+    text: str, sentences: Iterable[tuple[int, int, int]]
+) -> Iterable[tuple[int, list[tuple[int, int, str, str]]]]:
+    """For each (sentence id, start, end): the sentence id and its words as
+    (start, end, lower-cased form, lemma), offsets into ``text``."""
+    pipeline = nlp.get_nlp()
+    sentences = list(sentences)
+    docs = pipeline.pipe(
+        (text[s:e] for _pk, s, e in sentences), batch_size=512, disable=["sentencizer"]
+    )
+    for (pk, s, _e), doc in zip(sentences, docs, strict=True):
+        words = []
+        for tok in doc:
+            if tok.is_space or tok.is_punct or not is_word(tok.text):
+                continue
+            start = s + tok.idx
+            words.append((start, start + len(tok.text), tok.lower_, tok.lemma_ or tok.lower_))
+        yield pk, words
+
+
+def index_transcript(transcript: Transcript, *, refresh_lemmas: bool = False) -> int:
+    """(Re)write the tokens of ``transcript`` from its sentences; returns the number of words.
+
+    With ``refresh_lemmas`` the sentences' stored lemma strings are brought up to date as well.
+    """
+    rows = list(transcript.sentences.order_by("index").values_list("pk", "start", "end", "lemmas"))
+    stored = {pk: lemmas for pk, _s, _e, lemmas in rows}
+    tokens: list[tuple] = []
+    changed: list[Sentence] = []
+    position = 0
+    for sentence_id, words in sentence_tokens(transcript.text, ((r[0], r[1], r[2]) for r in rows)):
+        for start, end, form, lemma in words:
+            tokens.append(
+                (
+                    transcript.pk,
+                    sentence_id,
+                    position,
+                    start,
+                    end,
+                    form[:FIELD_MAX],
+                    lemma[:FIELD_MAX],
+                )
+            )
+            position += 1
+        if refresh_lemmas:
+            lemmas = " ".join(w[3] for w in words)
+            if lemmas != stored[sentence_id]:
+                changed.append(Sentence(pk=sentence_id, lemmas=lemmas))
+    with transaction.atomic():
+        Token.objects.filter(transcript=transcript).delete()
+        _insert(tokens)
+        if changed:
+            Sentence.objects.bulk_update(changed, ["lemmas"], batch_size=1000)
+        LemmaIndex.objects.update_or_create(
+            transcript=transcript,
+            defaults={"version": INDEX_VERSION, "built_at": timezone.now()},
+        )
+    return len(tokens)
+
+
+_COLUMNS = ("transcript_id", "sentence_id", "position", "start", "end", "form", "lemma")
+
+
+def _insert(rows: list[tuple]) -> None:
+    """Insert token rows with one prepared statement (executemany): a large transcript has
+    tens of thousands, and bulk_create on SQLite would cut them into batches of 140."""
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names from the model)
+        qn(Token._meta.db_table),
+        ", ".join(qn(c) for c in _COLUMNS),
+        ", ".join(["%s"] * len(_COLUMNS)),
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def stale_transcript_ids(project: Project) -> list[int]:
+    """Transcripts of ``project`` whose index is missing or was built by another pipeline."""
+    current = set(
+        LemmaIndex.objects.filter(
+            transcript__case__project=project, version=INDEX_VERSION
+        ).values_list("transcript_id", flat=True)
+    )
+    every = Transcript.objects.filter(case__project=project).values_list("pk", flat=True)
+    return [pk for pk in every if pk not in current]
+
+
+def run_reindex_job(job: Job, progress: Callable[[int], None]) -> str:
+    """REINDEX job body: rebuild stale transcripts (all with params {"all": true}).
+
+    Each transcript is rebuilt in its own transaction, so a job run again after a lost worker
+    simply continues with what is still stale.
+    """
+    if job.params.get("all"):
+        ids = list(
+            Transcript.objects.filter(case__project=job.project).values_list("pk", flat=True)
+        )
+    else:
+        ids = stale_transcript_ids(job.project)
+    words = 0
+    for n, pk in enumerate(ids, start=1):
+        transcript = Transcript.objects.filter(pk=pk).only("pk", "text").first()
+        if transcript is not None:
+            words += index_transcript(transcript, refresh_lemmas=True)
+        progress(int(100 * n / max(1, len(ids))))
+    return _("Rebuilt the word index of %(n)s transcripts (%(words)s words).") % {
+        "n": len(ids),
+        "words": words,
+    }
+
+
+def after_import(transcript: Transcript) -> None:
+    """Called at the end of ``services.transcript_create``, inside its transaction: index the
+    new transcript's words and propose codes for its passages."""
+    from . import suggestions  # suggestions uses this module's INDEX_VERSION
+
+    index_transcript(transcript)
+    suggestions.refresh(transcript.case.project, transcript_ids=[transcript.pk])

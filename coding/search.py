@@ -1,0 +1,563 @@
+"""Lemma search across a project's transcripts, with keyword-in-context (KWIC) lines.
+
+The query language (the search page explains it too):
+
+=====================  =================================================================
+``bolig``              every form of the lemma: boliger, boligene, boligens
+``bolig*``             words beginning so: boligsosial, boligkontoret, boliger
+``tildeling av bolig`` a phrase: the words in a row in one sentence, each by its lemma
+``"tildeling av bolig"``  the same; quotes are optional
+``bolig NEAR/5 nav``   both within five words of each other in one speaker turn (NEAR: 10)
+=====================  =================================================================
+
+With ``exact=True`` words match their written form (case-insensitive) instead of their lemma.
+Searching reads the ``Token`` table (coding.lemma_index), so it never runs spaCy on the texts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from . import nlp
+from .models import Case, Code, Excerpt, Project, Sentence, Token, Transcript, Turn
+
+DEFAULT_NEAR = 10
+MAX_NEAR = 50
+MIN_PREFIX = 2
+MAX_PREFIX_WORDS = 1000
+MAX_TERMS = 12
+KWIC_CHARS = 60
+PAGE_SIZE = 200
+
+_QUERY_PART = re.compile(r'"([^"]*)"|(\bNEAR(?:/(\d+))?\b)|(\S+)')
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word of a query: what was typed and the lemmas or forms it matches."""
+
+    text: str
+    values: tuple[str, ...]
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    left: tuple[Term, ...]
+    right: tuple[Term, ...] = ()
+    near: int | None = None
+    exact: bool = False
+
+    def describe(self) -> str:
+        def side(terms: Sequence[Term]) -> str:
+            return " ".join(t.text + ("*" if t.prefix else "") for t in terms)
+
+        if self.near is None:
+            return side(self.left)
+        return f"{side(self.left)} NEAR/{self.near} {side(self.right)}"
+
+
+def _terms(chunk: str, exact: bool) -> list[Term]:
+    """The words of one side of a query, cut as the index cuts the transcripts."""
+    out: list[Term] = []
+    for raw in chunk.split():
+        prefix = raw.endswith("*")
+        word = raw.rstrip("*")
+        tokens = [
+            t
+            for t in nlp.get_nlp().tokenizer(word)
+            if not t.is_punct and any(ch.isalnum() for ch in t.text)
+        ]
+        for i, tok in enumerate(tokens):
+            is_prefix = prefix and i == len(tokens) - 1
+            lower = tok.lower_
+            if is_prefix:
+                if len(lower) < MIN_PREFIX:
+                    raise ValidationError(
+                        _("A word ending in * needs at least %(n)s letters before the star."),
+                        code="short_prefix",
+                        params={"n": MIN_PREFIX},
+                    )
+                values: tuple[str, ...] = (lower,)
+            elif exact:
+                values = (lower,)
+            else:
+                # The lemma, and the form itself: a capitalised word inside a sentence is kept
+                # as a name by the lemmatizer ("Husbanken" -> "husbanken").
+                values = tuple(dict.fromkeys((nlp.lemmatize(tok.text), lower)))
+            out.append(Term(tok.text, values, is_prefix))
+    return out
+
+
+def parse_query(raw: str, *, exact: bool = False) -> Query:
+    """Read a query; ValidationError (a message for the researcher) when it cannot be used."""
+    raw = (raw or "").strip()
+    sides: list[list[str]] = [[]]
+    near: int | None = None
+    for m in _QUERY_PART.finditer(raw):
+        quoted, near_word, distance, word = m.groups()
+        if near_word:
+            if near is not None:
+                raise ValidationError(
+                    _("Use NEAR once in a query, between two words or phrases."),
+                    code="near_twice",
+                )
+            near = int(distance) if distance else DEFAULT_NEAR
+            if not 1 <= near <= MAX_NEAR:
+                raise ValidationError(
+                    _("NEAR takes a distance from 1 to %(max)s words."),
+                    code="near_range",
+                    params={"max": MAX_NEAR},
+                )
+            sides.append([])
+        else:
+            sides[-1].append(quoted if quoted is not None else word)
+    parts = [_terms(" ".join(chunks), exact) for chunks in sides]
+    if not parts[0] or (near is not None and not parts[1]):
+        if near is not None:
+            raise ValidationError(
+                _("NEAR needs a word or phrase on each side, as in: bolig NEAR/5 NAV."),
+                code="near_side",
+            )
+        raise ValidationError(_("Type a word or phrase to search for."), code="empty")
+    if sum(len(p) for p in parts) > MAX_TERMS:
+        raise ValidationError(
+            _("A query may hold at most %(n)s words."), code="too_long", params={"n": MAX_TERMS}
+        )
+    return Query(
+        left=tuple(parts[0]),
+        right=tuple(parts[1]) if near is not None else (),
+        near=near,
+        exact=exact,
+    )
+
+
+# --- filters and hits -----------------------------------------------------------------------
+
+
+@dataclass
+class Filters:
+    case_ids: list[int] = field(default_factory=list)
+    transcript_ids: list[int] = field(default_factory=list)
+    levels: list[str] = field(default_factory=list)
+    # "" everyone, "informant" informants only, "interviewer" interviewers only
+    speaker: str = ""
+    # With ``coded`` "coded" or "uncoded": only hits inside (outside) a passage coded with
+    # ``code``, or with any code when ``code`` is None.
+    code: Code | None = None
+    coded: str = ""
+
+
+@dataclass
+class Hit:
+    transcript_id: int
+    start: int
+    end: int
+    sentence_id: int
+    turn_id: int
+    left: str = ""
+    match: str = ""
+    right: str = ""
+    cut_left: bool = False
+    cut_right: bool = False
+
+    @property
+    def key(self) -> str:
+        """How a hit is named in forms (transcript:start:end)."""
+        return f"{self.transcript_id}:{self.start}:{self.end}"
+
+    @property
+    def url(self) -> str:
+        return (
+            reverse("coding:transcript-detail", args=[self.transcript_id])
+            + f"?start={self.start}&end={self.end}#pos-{self.start}"
+        )
+
+
+@dataclass
+class TranscriptGroup:
+    transcript: Transcript
+    hits: list[Hit]
+    total: int
+
+
+@dataclass
+class CaseCount:
+    case: Case
+    hits: int
+    transcripts: int
+
+
+@dataclass
+class SearchResult:
+    query: Query
+    hits: list[Hit]
+    groups: list[TranscriptGroup] = field(default_factory=list)
+    cases: list[CaseCount] = field(default_factory=list)
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def total(self) -> int:
+        return len(self.hits)
+
+
+# A posting: (transcript id, position, start, end, sentence id, turn id)
+Posting = tuple[int, int, int, int, int, int]
+
+
+def _transcripts(project: Project, filters: Filters) -> QuerySet[Transcript]:
+    qs = Transcript.objects.filter(case__project=project)
+    if filters.case_ids:
+        qs = qs.filter(case_id__in=filters.case_ids)
+    if filters.transcript_ids:
+        qs = qs.filter(pk__in=filters.transcript_ids)
+    return qs
+
+
+def _prefix_q(column: str, prefix: str) -> Q:
+    q = Q(**{f"{column}__startswith": prefix})
+    if connection.vendor == "sqlite":
+        # SQLite's LIKE is case-insensitive and so cannot use the index; a range on the
+        # (binary-collated) column can, and LIKE keeps the answer exact.
+        q &= Q(**{f"{column}__gte": prefix, f"{column}__lt": prefix + "\U0010ffff"})
+    return q
+
+
+def _expand(column: str, prefix: str, *, skip_lemmas: str | None = None) -> list[str]:
+    """The distinct values of ``column`` that begin with ``prefix``, read from its index; with
+    ``skip_lemmas``, only forms of a lemma that does not begin with that prefix itself.
+
+    Searching with the values (IN) lets every database use the (value, transcript) index; a
+    range or LIKE next to the transcript filter makes SQLite scan the project's tokens."""
+    qs = Token.objects.filter(_prefix_q(column, prefix))
+    if skip_lemmas is not None:
+        qs = qs.exclude(lemma__startswith=skip_lemmas)
+    values = list(qs.order_by().values_list(column, flat=True).distinct()[: MAX_PREFIX_WORDS + 1])
+    if len(values) > MAX_PREFIX_WORDS:
+        raise ValidationError(
+            _("“%(prefix)s*” fits more than %(n)s different words; type more of the word."),
+            code="broad_prefix",
+            params={"prefix": prefix, "n": MAX_PREFIX_WORDS},
+        )
+    return values
+
+
+def _postings(term: Term, transcripts: QuerySet[Transcript], exact: bool) -> list[Posting]:
+    """Every word of the project's transcripts that ``term`` matches, as postings."""
+    prefix = term.values[0]
+    if not term.prefix:
+        lookups = [(Q(**{("form" if exact else "lemma") + "__in": term.values}))]
+    elif exact:
+        lookups = [Q(form__in=_expand("form", prefix))]
+    else:
+        # Words whose lemma begins so, and words written so whose lemma does not ("Boligbrua"
+        # kept as a name, an unknown compound).
+        lookups = [
+            Q(lemma__in=_expand("lemma", prefix)),
+            Q(form__in=_expand("form", prefix, skip_lemmas=prefix)) & ~Q(lemma__startswith=prefix),
+        ]
+    found: dict[tuple[int, int], Posting] = {}
+    for q in lookups:
+        rows = Token.objects.filter(q, transcript__in=transcripts.values("pk")).values_list(
+            "transcript_id", "position", "start", "end", "sentence_id", "sentence__turn_id"
+        )
+        for row in rows:
+            found[(row[0], row[1])] = row
+    return list(found.values())
+
+
+def _phrase(terms: Sequence[Term], transcripts: QuerySet[Transcript], exact: bool):
+    """Runs of consecutive words matching ``terms`` in one sentence: (first, last) postings."""
+    first = _postings(terms[0], transcripts, exact)
+    if len(terms) == 1:
+        return [(p, p) for p in first]
+    later = []
+    for term in terms[1:]:
+        later.append({(p[0], p[1]): p for p in _postings(term, transcripts, exact)})
+    out = []
+    for p in first:
+        chain = p
+        for i, table in enumerate(later, start=1):
+            nxt = table.get((p[0], p[1] + i))
+            if nxt is None or nxt[4] != p[4]:
+                break
+            chain = nxt
+        else:
+            out.append((p, chain))
+    return out
+
+
+def _near(left, right, distance: int):
+    """Pairs of a left and a right match in one turn, at most ``distance`` words apart (the
+    closest right match for each left match)."""
+    by_turn: dict[int, list] = defaultdict(list)
+    for r in right:
+        by_turn[r[0][5]].append(r)
+    for items in by_turn.values():
+        items.sort(key=lambda r: r[0][1])
+    out = []
+    for a, b in left:
+        items = by_turn.get(a[5])
+        if not items:
+            continue
+        starts = [r[0][1] for r in items]
+        lo = bisect.bisect_left(starts, a[1] - distance - MAX_TERMS)
+        hi = bisect.bisect_right(starts, b[1] + distance)
+        best = None
+        for c, d in items[lo:hi]:
+            if c[1] > b[1]:
+                gap = c[1] - b[1]
+            elif d[1] < a[1]:
+                gap = a[1] - d[1]
+            else:
+                continue  # overlapping matches are not two words near each other
+            if gap <= distance and (best is None or gap < best[0]):
+                best = (gap, c, d)
+        if best is not None:
+            _gap, c, d = best
+            out.append((min(a, c, key=lambda p: p[1]), max(b, d, key=lambda p: p[1])))
+    return out
+
+
+def _turn_filter(hits: list[Hit], filters: Filters) -> list[Hit]:
+    if not (filters.levels or filters.speaker):
+        return hits
+    tids = {h.transcript_id for h in hits}
+    turns = {
+        pk: (is_interviewer, level)
+        for pk, is_interviewer, level in Turn.objects.filter(transcript_id__in=tids).values_list(
+            "pk", "is_interviewer", "informant__level"
+        )
+    }
+    transcript_levels: dict[int, set[str]] = defaultdict(set)
+    if filters.levels:
+        through = Transcript.informants.through.objects.filter(transcript_id__in=tids)
+        for tid, level in through.values_list("transcript_id", "informant__level"):
+            transcript_levels[tid].add(level)
+    levels = set(filters.levels)
+
+    def keep(h: Hit) -> bool:
+        is_interviewer, level = turns.get(h.turn_id, (False, None))
+        if filters.speaker == "informant" and is_interviewer:
+            return False
+        if filters.speaker == "interviewer" and not is_interviewer:
+            return False
+        if levels:
+            if is_interviewer:
+                return False
+            # A turn mapped to no informant takes the levels of the transcript's informants.
+            have = {level} if level else transcript_levels[h.transcript_id]
+            return bool(have & levels)
+        return True
+
+    return [h for h in hits if keep(h)]
+
+
+def _coded_filter(hits: list[Hit], filters: Filters) -> list[Hit]:
+    if filters.coded not in ("coded", "uncoded"):
+        return hits
+    tids = {h.transcript_id for h in hits}
+    qs = Excerpt.objects.filter(transcript_id__in=tids)
+    qs = qs.filter(codings__tag=filters.code) if filters.code else qs.filter(codings__isnull=False)
+    spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for tid, s, e in qs.values_list("transcript_id", "start", "end").distinct():
+        spans[tid].append((s, e))
+    index = {}
+    for tid, items in spans.items():
+        items.sort()
+        ends, top = [], -1
+        for _s, e in items:
+            top = max(top, e)
+            ends.append(top)
+        index[tid] = ([s for s, _e in items], ends)
+
+    def inside(h: Hit) -> bool:
+        starts, ends = index.get(h.transcript_id, ([], []))
+        i = bisect.bisect_left(starts, h.end)  # spans starting before the hit ends
+        return i > 0 and ends[i - 1] > h.start
+
+    want = filters.coded == "coded"
+    return [h for h in hits if inside(h) == want]
+
+
+def find_hits(project: Project, query: Query, filters: Filters | None = None) -> list[Hit]:
+    """Every hit of ``query`` in ``project`` that passes ``filters``, in text order per
+    transcript (transcripts in id order; ``search`` orders them for display)."""
+    filters = filters or Filters()
+    transcripts = _transcripts(project, filters)
+    matches = _phrase(query.left, transcripts, query.exact)
+    if query.near is not None:
+        matches = _near(matches, _phrase(query.right, transcripts, query.exact), query.near)
+    seen = set()
+    hits = []
+    for a, b in sorted(matches, key=lambda m: (m[0][0], m[0][1])):
+        span = (a[0], a[2], b[3])
+        if span in seen:
+            continue
+        seen.add(span)
+        hits.append(Hit(a[0], a[2], b[3], a[4], a[5]))
+    hits = _turn_filter(hits, filters)
+    return _coded_filter(hits, filters)
+
+
+# --- keyword in context ---------------------------------------------------------------------
+
+
+def kwic(text: str, start: int, end: int, width: int = KWIC_CHARS) -> tuple[str, str, bool, bool]:
+    """Context left and right of text[start:end]: at most ``width`` characters each, inside
+    the hit's line, cut at white space so no word is shown in part. Returns (left, right,
+    cut_left, cut_right): cut_* is True where the context stops before the line does."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end == -1 else line_end
+    left_from = max(line_start, start - width)
+    left = text[left_from:start]
+    cut_left = left_from > line_start
+    if cut_left and not text[left_from - 1].isspace():
+        space = re.search(r"\s", left)
+        left = left[space.end() :] if space else ""
+    right_to = min(line_end, end + width)
+    right = text[end:right_to]
+    cut_right = right_to < line_end
+    if cut_right and not text[right_to].isspace():
+        last_space = max((m.start() for m in re.finditer(r"\s", right)), default=None)
+        right = right[:last_space] if last_space is not None else ""
+    return left.strip(), right.strip(), cut_left, cut_right
+
+
+def search(
+    project: Project,
+    query: Query,
+    filters: Filters | None = None,
+    *,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> SearchResult:
+    """Hits grouped by transcript (in case and interview order) with counts per case; KWIC
+    lines for the hits of one page."""
+    hits = find_hits(project, query, filters)
+    tids = {h.transcript_id for h in hits}
+    transcripts = {
+        t.pk: t
+        for t in Transcript.objects.filter(pk__in=tids)
+        .select_related("case")
+        .defer("text")
+        .order_by("case__order", "case__name", "interview_date", "title")
+    }
+    order = {pk: i for i, pk in enumerate(transcripts)}
+    hits.sort(key=lambda h: (order[h.transcript_id], h.start))
+    per_case: dict[int, Counter] = defaultdict(Counter)
+    for h in hits:
+        per_case[transcripts[h.transcript_id].case_id][h.transcript_id] += 1
+    cases = [
+        CaseCount(case, sum(per_case[case.pk].values()), len(per_case[case.pk]))
+        for case in Case.objects.filter(project=project).order_by("order", "name")
+        if case.pk in per_case
+    ]
+    pages = max(1, -(-len(hits) // page_size))
+    page = min(max(1, page), pages)
+    shown = hits[(page - 1) * page_size : page * page_size]
+    texts = dict(
+        Transcript.objects.filter(pk__in={h.transcript_id for h in shown}).values_list("pk", "text")
+    )
+    groups: list[TranscriptGroup] = []
+    totals = Counter(h.transcript_id for h in hits)
+    for h in shown:
+        text = texts[h.transcript_id]
+        h.match = text[h.start : h.end]
+        h.left, h.right, h.cut_left, h.cut_right = kwic(text, h.start, h.end)
+        if not groups or groups[-1].transcript.pk != h.transcript_id:
+            groups.append(
+                TranscriptGroup(transcripts[h.transcript_id], [], totals[h.transcript_id])
+            )
+        groups[-1].hits.append(h)
+    return SearchResult(query, hits, groups, cases, page, pages)
+
+
+# --- code from search -----------------------------------------------------------------------
+
+
+@dataclass
+class Passage:
+    """Where a code from search goes: a hit's sentence or speaker turn."""
+
+    transcript: Transcript
+    start: int
+    end: int
+    hits: int = 0
+    already: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.transcript.text[self.start : self.end]
+
+
+def passages_for(
+    project: Project, hits: Iterable[Hit], extent: str, *, code: Code | None = None, coder=None
+) -> list[Passage]:
+    """The sentences (``extent`` "sentence") or speaker turns ("turn") that hold ``hits``,
+    one passage for several hits in it; ``already`` marks those ``coder`` coded with ``code``.
+    """
+    hits = list(hits)
+    if extent == "turn":
+        ids = {h.turn_id for h in hits}
+        spans = {
+            pk: (tid, s, e)
+            for pk, tid, s, e in Turn.objects.filter(pk__in=ids).values_list(
+                "pk", "transcript_id", "content_start", "end"
+            )
+        }
+        key = [h.turn_id for h in hits]
+    else:
+        ids = {h.sentence_id for h in hits}
+        spans = {
+            pk: (tid, s, e)
+            for pk, tid, s, e in Sentence.objects.filter(pk__in=ids).values_list(
+                "pk", "transcript_id", "start", "end"
+            )
+        }
+        key = [h.sentence_id for h in hits]
+    transcripts = {
+        t.pk: t
+        for t in Transcript.objects.filter(
+            pk__in={tid for tid, _s, _e in spans.values()}, case__project=project
+        ).select_related("case__project")
+    }
+    found: dict[int, Passage] = {}
+    for k in key:
+        tid, s, e = spans[k]
+        if tid not in transcripts:
+            continue
+        text = transcripts[tid].text
+        # A turn's content may begin or end with white space; a coding should not.
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s >= e:
+            continue
+        passage = found.setdefault(k, Passage(transcripts[tid], s, e))
+        passage.hits += 1
+    out = sorted(found.values(), key=lambda p: (p.transcript.pk, p.start))
+    if code is not None and coder is not None:
+        done = set(
+            Excerpt.objects.filter(
+                transcript_id__in={p.transcript.pk for p in out},
+                codings__tag=code,
+                codings__coder=coder,
+            ).values_list("transcript_id", "start", "end")
+        )
+        for p in out:
+            p.already = (p.transcript.pk, p.start, p.end) in done
+    return out

@@ -1,0 +1,235 @@
+"""Coding suggestions: a small JSON API for the transcript view, accept and reject, a review
+page per transcript, and the project's page on how useful suggestions are.
+
+The JSON API (used by static/coding/suggestions.js):
+
+- GET  transcripts/<id>/suggestions/      {"suggestions": [...], "can_write", "model", "status"}
+- POST suggestions/<id>/accept/           {"ok": true, "coding": id, "excerpt": id}
+- POST suggestions/<id>/reject/           {"ok": true}
+
+Offsets are sent both as code points ("start", "end") and as UTF-16 code units ("start16",
+"end16") for pages that place marks by the browser's own offsets.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import access, classifier, services, suggestions
+from ..models import (
+    JobKind,
+    JobStatus,
+    Project,
+    Suggestion,
+    SuggestionSource,
+    Transcript,
+)
+
+SNIPPET_CHARS = 220
+
+
+def _u16(text: str, offset: int) -> int:
+    return len(text[:offset].encode("utf-16-le")) // 2
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= SNIPPET_CHARS:
+        return text
+    cut = text.rfind(" ", 0, SNIPPET_CHARS)
+    return text[: cut if cut > 0 else SNIPPET_CHARS] + " …"
+
+
+def _why(s: Suggestion) -> str:
+    parts = []
+    if s.source in (SuggestionSource.KEYWORD, SuggestionSource.BOTH) and s.keywords:
+        parts.append(_("Keywords: %(words)s") % {"words": s.keywords})
+    if s.source in (SuggestionSource.MODEL, SuggestionSource.BOTH) and s.score is not None:
+        parts.append(
+            _("Learned from your coding (%(pct)s %% sure)") % {"pct": round(100 * s.score)}
+        )
+    return " · ".join(parts)
+
+
+def _status(project: Project) -> tuple[dict | None, str]:
+    """The model in use, and a sentence on where suggestions come from."""
+    row = suggestions.latest_classifier(project)
+    job = project.jobs.filter(kind=JobKind.TRAIN).order_by("-created_at").first()
+    if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        message = _("Learning from the coding now; suggestions follow when it is done.")
+    elif row is None:
+        message = (
+            job.message
+            if job is not None and job.status == JobStatus.DONE and job.message
+            else _("No model is trained yet: suggestions come from the codes' keywords.")
+        )
+    else:
+        message = _("Suggestions come from the codes' keywords and model version %(v)s.") % {
+            "v": row.version
+        }
+    model = (
+        {"version": row.version, "trained_at": row.created_at.isoformat(), "codes": len(row.codes)}
+        if row
+        else None
+    )
+    return model, message
+
+
+def _labels() -> dict[str, str]:
+    """The script's words, translated here (the script has no catalogue of its own)."""
+    return {
+        "count_one": _("%(n)s suggestion"),
+        "count_other": _("%(n)s suggestions"),
+        "hide": _("Hide the marks"),
+        "show": _("Show the marks"),
+        "overview": _("How useful are suggestions?"),
+        "layer": _("Suggested codes"),
+        "accept": _("Accept"),
+        "reject": _("Reject"),
+        "close": _("Close"),
+        "open": _("Show in the transcript"),
+        "accepted": _("Coded."),
+        "rejected": _("Rejected; it will not be suggested to you again."),
+        "read_only": _("Supervisors see suggestions but do not code."),
+        "error": _("Could not save:"),
+    }
+
+
+@login_required
+@require_GET
+def transcript_suggestions(request: HttpRequest, transcript_id: int) -> JsonResponse:
+    transcript = access.get_transcript_for_user(request.user, transcript_id)
+    project = transcript.case.project
+    can_write = transcript.membership.can_write
+    if can_write and suggestions.retrain_due(project):
+        services.language_job_start(project=project, user=request.user, kind=JobKind.TRAIN)
+    text = transcript.text
+    items = suggestions.open_for(transcript, request.user)
+    model, message = _status(project)
+    detail = reverse("coding:transcript-detail", args=[transcript.pk])
+    return JsonResponse(
+        {
+            "transcript": transcript.pk,
+            "can_write": can_write,
+            "model": model,
+            "status": message,
+            "overview_url": reverse("coding:suggestions", args=[project.pk]),
+            "labels": _labels(),
+            "suggestions": [
+                {
+                    "id": s.pk,
+                    "start": s.start,
+                    "end": s.end,
+                    "start16": _u16(text, s.start),
+                    "end16": _u16(text, s.end),
+                    "code": {"id": s.code_id, "name": s.code.name, "color": s.code.color},
+                    "source": s.source,
+                    "source_label": str(SuggestionSource(s.source).label),
+                    "score": round(s.score, 3) if s.score is not None else None,
+                    "keywords": [k for k in s.keywords.split(", ") if k],
+                    "why": _why(s),
+                    "snippet": _snippet(text[s.start : s.end]),
+                    "open_url": f"{detail}?start={s.start}&end={s.end}#pos-{s.start}",
+                    "accept_url": reverse("coding:suggestion-accept", args=[s.pk]),
+                    "reject_url": reverse("coding:suggestion-reject", args=[s.pk]),
+                }
+                for s in items
+            ],
+        }
+    )
+
+
+@login_required
+@require_POST
+def suggestion_accept(request: HttpRequest, suggestion_id: int) -> JsonResponse:
+    suggestion = access.get_suggestion_for_user(request.user, suggestion_id, access.WRITE)
+    try:
+        coding = services.suggestion_accept(suggestion=suggestion, user=request.user)
+    except ValidationError as exc:
+        return JsonResponse({"ok": False, "error": " ".join(exc.messages)}, status=400)
+    return JsonResponse(
+        {
+            "ok": True,
+            "coding": coding.pk,
+            "excerpt": coding.content_object_id,
+            "start": suggestion.start,
+            "end": suggestion.end,
+            "code": suggestion.code_id,
+        }
+    )
+
+
+@login_required
+@require_POST
+def suggestion_reject(request: HttpRequest, suggestion_id: int) -> JsonResponse:
+    suggestion = access.get_suggestion_for_user(request.user, suggestion_id, access.WRITE)
+    services.suggestion_reject(suggestion=suggestion, user=request.user)
+    return JsonResponse({"ok": True})
+
+
+@login_required
+@require_GET
+def transcript_review(request: HttpRequest, transcript_id: int) -> HttpResponse:
+    """The transcript's informant turns with the suggestion marks (suggestions.js)."""
+    transcript = access.get_transcript_for_user(request.user, transcript_id)
+    turns = list(transcript.turns.select_related("informant").order_by("index"))
+    for turn in turns:
+        turn.body = transcript.text[turn.content_start : turn.end]
+    return render(
+        request,
+        "coding/suggestions/review.html",
+        {"transcript": transcript, "project": transcript.case.project, "turns": turns},
+    )
+
+
+@login_required
+@require_GET
+def overview(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id)
+    model, message = _status(project)
+    rows = suggestions.usefulness(project)
+    return render(
+        request,
+        "coding/suggestions/overview.html",
+        {
+            "project": project,
+            "can_write": project.membership.can_write,
+            "rows": rows,
+            "versions": suggestions.classifier_usefulness(project),
+            "model": model,
+            "status": message,
+            "min_coded": classifier.MIN_CODED,
+            "min_per_code": classifier.MIN_POSITIVES,
+            "retrain_after": settings.SUGGESTIONS_RETRAIN_AFTER,
+            "jobs": project.jobs.filter(kind__in=[JobKind.TRAIN, JobKind.SUGGEST]).order_by(
+                "-created_at"
+            )[:5],
+            "transcripts": Transcript.objects.filter(case__project=project)
+            .select_related("case")
+            .defer("text")
+            .order_by("case__order", "case__name", "title"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def train(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id, access.WRITE)
+    job = services.language_job_start(project=project, user=request.user, kind=JobKind.TRAIN)
+    return redirect("coding:job-detail", job_id=job.pk)
+
+
+@login_required
+@require_POST
+def refresh(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = access.get_project_for_user(request.user, project_id, access.WRITE)
+    job = services.language_job_start(project=project, user=request.user, kind=JobKind.SUGGEST)
+    return redirect("coding:job-detail", job_id=job.pk)

@@ -1,0 +1,317 @@
+// Coding suggestions as quiet marks in the margin of a transcript.
+//
+// Self-contained: put this script on a page with one element carrying data-transcript-id (and,
+// optionally, data-suggestions-url; by default /transcripts/<id>/suggestions/). The script loads
+// its stylesheet (suggestions.css beside this file), fetches the suggestions the researcher has
+// not answered, and draws one mark beside each block where suggested passages begin. A mark
+// opens a small panel: Accept (the passage becomes the researcher's coding), Reject (not shown to
+// them again), or Close (ignore it for now). Nothing is ever coded without a click.
+//
+// Where a passage begins is found, in this order, by: `.t[data-o]` elements (UTF-16 offset of
+// their first character, as the coding view renders paragraphs), `[data-start]` elements (code
+// point offsets), `[id^="pos-"]` anchors. After an accept the container receives a
+// "suggestions:accepted" event (detail: the server's answer: coding, excerpt, start, end, code)
+// so the page can redraw its codings. Transcript text is only ever set with textContent.
+(function () {
+  "use strict";
+
+  const script = document.currentScript;
+  const root = document.querySelector("[data-transcript-id]");
+  if (!root) return;
+
+  const url =
+    root.dataset.suggestionsUrl ||
+    `/transcripts/${encodeURIComponent(root.dataset.transcriptId)}/suggestions/`;
+
+  if (script && script.src) {
+    const link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = script.src.replace(/\.js(\?.*)?$/, ".css$1");
+    document.head.appendChild(link);
+  }
+
+  let data = null;
+  let layer = null;
+  let bar = null;
+  let pop = null;
+  let hidden = false;
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (m) return decodeURIComponent(m[1]);
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function label(key, n) {
+    const labels = (data && data.labels) || {};
+    let s = labels[key] || key;
+    if (n !== undefined) {
+      s = (n === 1 ? labels[key + "_one"] : labels[key + "_other"]) || s;
+      s = s.replace("%(n)s", String(n));
+    }
+    return s;
+  }
+
+  // --- where passages begin ---------------------------------------------------------------
+
+  function anchorIndex() {
+    const paras = Array.from(root.querySelectorAll(".t[data-o]"));
+    if (paras.length) {
+      return {
+        unit: "start16",
+        items: paras
+          .map((t) => ({ at: Number(t.dataset.o), el: t.closest("p, li, div, section") || t }))
+          .sort((a, b) => a.at - b.at),
+      };
+    }
+    let nodes = Array.from(root.querySelectorAll("[data-start]"));
+    let at = (n) => Number(n.dataset.start);
+    if (!nodes.length) {
+      nodes = Array.from(root.querySelectorAll('[id^="pos-"]'));
+      at = (n) => Number(n.id.slice(4));
+    }
+    return {
+      unit: "start",
+      items: nodes
+        .map((n) => ({ at: at(n), el: n }))
+        .filter((x) => Number.isFinite(x.at))
+        .sort((a, b) => a.at - b.at),
+    };
+  }
+
+  function anchorFor(index, offset) {
+    let lo = 0;
+    let hi = index.items.length - 1;
+    let found = null;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (index.items[mid].at <= offset) {
+        found = index.items[mid].el;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found || root;
+  }
+
+  // --- drawing ----------------------------------------------------------------------------
+
+  function groups() {
+    const index = anchorIndex();
+    const byAnchor = new Map();
+    for (const s of data.suggestions) {
+      const anchor = anchorFor(index, s[index.unit]);
+      if (!byAnchor.has(anchor)) byAnchor.set(anchor, []);
+      byAnchor.get(anchor).push(s);
+    }
+    return byAnchor;
+  }
+
+  function drawBar() {
+    if (!bar) {
+      bar = el("div", "sg-bar");
+      bar.setAttribute("role", "status");
+      root.parentNode.insertBefore(bar, root);
+    }
+    bar.replaceChildren();
+    const n = data.suggestions.length;
+    bar.appendChild(el("strong", "sg-count", label("count", n)));
+    if (data.status) bar.appendChild(el("span", "sg-note", data.status));
+    if (n) {
+      const toggle = el("button", "sg-toggle", hidden ? label("show") : label("hide"));
+      toggle.type = "button";
+      toggle.setAttribute("aria-pressed", hidden ? "true" : "false");
+      toggle.addEventListener("click", () => {
+        hidden = !hidden;
+        closePop();
+        draw();
+      });
+      bar.appendChild(toggle);
+    }
+    if (data.overview_url) {
+      const a = el("a", "sg-overview", label("overview"));
+      a.href = data.overview_url;
+      bar.appendChild(a);
+    }
+  }
+
+  function drawMarks() {
+    if (!layer) {
+      layer = el("div", "sg-layer");
+      layer.setAttribute("aria-label", label("layer"));
+      root.classList.add("sg-host");
+      root.appendChild(layer);
+    }
+    layer.replaceChildren();
+    if (hidden) return;
+    const rootBox = root.getBoundingClientRect();
+    for (const [anchor, items] of groups()) {
+      const box = anchor.getBoundingClientRect();
+      const mark = el("button", "sg-mark");
+      mark.type = "button";
+      mark.style.top = `${box.top - rootBox.top + root.scrollTop}px`;
+      mark.setAttribute("aria-haspopup", "dialog");
+      mark.setAttribute(
+        "aria-label",
+        `${label("count", items.length)}: ${items.map((s) => s.code.name).join(", ")}`,
+      );
+      mark.title = items.map((s) => s.code.name).join(", ");
+      for (const s of items.slice(0, 4)) {
+        const dot = el("span", "sg-dot");
+        dot.style.background = s.code.color;
+        mark.appendChild(dot);
+      }
+      if (items.length > 4) mark.appendChild(el("span", "sg-more", `+${items.length - 4}`));
+      mark.addEventListener("mouseenter", () => anchor.classList.add("sg-target"));
+      mark.addEventListener("mouseleave", () => anchor.classList.remove("sg-target"));
+      mark.addEventListener("click", () => openPop(mark, anchor, items));
+      layer.appendChild(mark);
+    }
+  }
+
+  function draw() {
+    drawBar();
+    drawMarks();
+  }
+
+  // --- the panel --------------------------------------------------------------------------
+
+  function closePop() {
+    if (pop) {
+      pop.remove();
+      pop = null;
+    }
+    root.querySelectorAll(".sg-target").forEach((n) => n.classList.remove("sg-target"));
+  }
+
+  function openPop(mark, anchor, items) {
+    closePop();
+    anchor.classList.add("sg-target");
+    pop = el("div", "sg-pop");
+    pop.setAttribute("role", "dialog");
+    pop.setAttribute("aria-label", label("count", items.length));
+    const head = el("div", "sg-pop-head");
+    head.appendChild(el("strong", null, label("count", items.length)));
+    const close = el("button", "sg-close", "×");
+    close.type = "button";
+    close.setAttribute("aria-label", label("close"));
+    close.addEventListener("click", () => {
+      closePop();
+      mark.focus();
+    });
+    head.appendChild(close);
+    pop.appendChild(head);
+    for (const s of items) pop.appendChild(item(s));
+    document.body.appendChild(pop);
+    const box = mark.getBoundingClientRect();
+    const width = Math.min(380, window.innerWidth - 16);
+    pop.style.width = `${width}px`;
+    const left = Math.max(8, Math.min(box.right - width, window.innerWidth - width - 8));
+    pop.style.left = `${left + window.scrollX}px`;
+    pop.style.top = `${box.bottom + window.scrollY + 4}px`;
+    const first = pop.querySelector(".sg-accept, .sg-reject, .sg-close");
+    if (first) first.focus();
+  }
+
+  function item(s) {
+    const li = el("div", "sg-item");
+    li.dataset.suggestion = String(s.id);
+    const title = el("div", "sg-code");
+    const chip = el("span", "sg-chip");
+    chip.style.background = s.code.color;
+    title.appendChild(chip);
+    title.appendChild(el("span", null, s.code.name));
+    li.appendChild(title);
+    if (s.why) li.appendChild(el("div", "sg-why", s.why));
+    li.appendChild(el("blockquote", "sg-snippet", s.snippet));
+    const actions = el("div", "sg-actions");
+    if (data.can_write) {
+      const accept = el("button", "sg-accept", label("accept"));
+      accept.type = "button";
+      accept.addEventListener("click", () => decide(s, "accept", accept));
+      const reject = el("button", "sg-reject", label("reject"));
+      reject.type = "button";
+      reject.addEventListener("click", () => decide(s, "reject", reject));
+      actions.append(accept, reject);
+    } else {
+      actions.appendChild(el("span", "sg-readonly", label("read_only")));
+    }
+    if (s.open_url && !root.querySelector(".t[data-o]")) {
+      const open = el("a", "sg-open", label("open"));
+      open.href = s.open_url;
+      actions.appendChild(open);
+    }
+    li.appendChild(actions);
+    li.appendChild(el("div", "sg-error"));
+    return li;
+  }
+
+  async function decide(s, verdict, button) {
+    const row = button.closest(".sg-item");
+    row.querySelectorAll("button").forEach((b) => {
+      b.disabled = true;
+    });
+    try {
+      const response = await fetch(verdict === "accept" ? s.accept_url : s.reject_url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (!response.ok || !answer.ok) throw new Error(answer.error || response.statusText);
+      data.suggestions = data.suggestions.filter((x) => x.id !== s.id);
+      if (verdict === "accept") {
+        root.dispatchEvent(
+          new CustomEvent("suggestions:accepted", { bubbles: true, detail: answer }),
+        );
+      }
+      row.replaceChildren(el("div", "sg-done", label(verdict === "accept" ? "accepted" : "rejected")));
+      draw();
+    } catch (err) {
+      row.querySelector(".sg-error").textContent = `${label("error")} ${err.message || ""}`;
+      row.querySelectorAll("button").forEach((b) => {
+        b.disabled = false;
+      });
+    }
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && pop) closePop();
+  });
+  document.addEventListener("click", (event) => {
+    if (pop && !pop.contains(event.target) && !event.target.closest(".sg-mark")) closePop();
+  });
+
+  let pending = 0;
+  function redrawSoon() {
+    if (!data) return;
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(drawMarks);
+  }
+  window.addEventListener("resize", redrawSoon);
+  if ("ResizeObserver" in window) new ResizeObserver(redrawSoon).observe(root);
+
+  fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then((r) => {
+      if (!r.ok) throw new Error(r.statusText);
+      return r.json();
+    })
+    .then((json) => {
+      data = json;
+      draw();
+    })
+    .catch(() => {
+      const message = root.dataset.suggestionsError || "Suggestions could not be loaded.";
+      bar = el("div", "sg-bar sg-failed", message);
+      root.parentNode.insertBefore(bar, root);
+    });
+})();

@@ -1,0 +1,353 @@
+"""Coding suggestions: keywords by lemma, the learned model (or "too few codings"), the jobs,
+accept and reject through the JSON API, the usefulness figures, and access."""
+
+import pytest
+from django.urls import reverse
+
+from coding import classifier, services, suggestions
+from coding.models import (
+    CodeClassifier,
+    Coding,
+    CodingSource,
+    Job,
+    JobKind,
+    JobStatus,
+    Suggestion,
+    SuggestionDecision,
+    SuggestionSource,
+    SuggestionVerdict,
+)
+
+from .factories import CodeFactory
+from .language_data import make_transcript, span_of
+
+MONEY = [
+    "Budsjettet for neste år er stramt, og økonomien styrer alt vi gjør.",
+    "Vi fikk tilskudd fra staten, men pengene var øremerket i tre år.",
+    "Kommunen kutter i budsjettet, så det blir færre kroner til tiltak.",
+    "Økonomiplanen setter av penger til boliger, men budsjettet sprekker ofte.",
+]
+LEARNING = [
+    "De ansatte tok videreutdanning og kurs i rusarbeid i fjor.",
+    "Vi har et fagnettverk der vi deler erfaring og lærer av hverandre.",
+    "Opplæring av nye veiledere skjer på fagdager hver måned.",
+    "Kompetansen økte etter kursene og samlingene med Husbanken.",
+]
+OTHER = [
+    "Det regnet hele dagen, så vi ble inne.",
+    "Hun flyttet til en annen bydel i fjor høst.",
+    "Bussen går hver halvtime fra sentrum.",
+]
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Assertions read the English UI text, whatever translations the catalogue holds."""
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def money(codebook):
+    return CodeFactory(
+        codebook=codebook, name="Økonomiske ressurser", keywords="budsjett\ntilskudd"
+    )
+
+
+@pytest.fixture
+def learning(codebook):
+    return CodeFactory(codebook=codebook, name="Kompetanse", keywords="kompetanse\nfagnettverk")
+
+
+# --- keywords -------------------------------------------------------------------------------
+
+
+def lemmas(text: str) -> list[str]:
+    return classifier.text_lemmas([text])[0]
+
+
+def test_keywords_match_every_form_of_their_words():
+    matcher = classifier.KeywordMatcher(
+        {
+            "B": ["brukerråd", "boligsosial handlingsplan"],
+            "O": ["Husbanken", "NAV"],
+        }
+    )
+    assert matcher.match(lemmas("Brukerrådet møtes i dag.")) == {"B": ["brukerråd"]}
+    assert matcher.match(lemmas("Den boligsosiale handlingsplanen er ny.")) == {
+        "B": ["boligsosial handlingsplan"]
+    }
+    # A name inside a sentence is kept as written by the lemmatizer; it still matches.
+    assert matcher.match(lemmas("Vi har møter med Husbanken og NAV.")) == {
+        "O": ["Husbanken", "NAV"]
+    }
+    assert matcher.match(lemmas("Ingen treff her.")) == {}
+
+
+def test_keyword_suggestions_are_made_at_import(project, case, money):
+    t = make_transcript(case, ["I: Og pengene?", "IP: " + MONEY[0], "IP: " + OTHER[0]])
+    (s,) = Suggestion.objects.filter(transcript=t)
+    assert s.code == money and s.source == SuggestionSource.KEYWORD
+    assert s.keywords == "budsjett"
+    assert t.text[s.start : s.end] == MONEY[0]
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+def test_too_few_codings_give_a_message_not_a_model():
+    examples = [(lemmas(t), {"E"}) for t in MONEY] + [(lemmas(t), set()) for t in OTHER]
+    with pytest.raises(classifier.TooFewCodings) as info:
+        classifier.train(examples)
+    assert info.value.coded == 4
+    assert "Too few codings to learn from: 4 coded passages" in suggestions.too_few_message(
+        info.value
+    )
+
+
+def training_set(n: int = 16) -> list[tuple[list[str], set[str]]]:
+    out = []
+    for i in range(n):
+        out.append((lemmas(MONEY[i % 4] + " " + OTHER[i % 3]), {"E"}))
+        out.append((lemmas(LEARNING[i % 4] + " " + OTHER[(i + 1) % 3]), {"K"}))
+        out.append((lemmas(OTHER[i % 3]), set()))
+    return out
+
+
+def test_the_model_learns_codes_from_examples_and_predicts_unseen_text():
+    model = classifier.train(training_set())
+    assert model.labels == ["E", "K"]
+    assert 0.1 <= model.threshold <= 0.7
+    got = model.predict(
+        [
+            lemmas("Budsjettet og pengene fra staten holder ikke."),
+            lemmas("Vi trenger mer kurs og opplæring for de ansatte."),
+            lemmas("Bussen kom for sent i dag."),
+        ]
+    )
+    assert set(got[0]) == {"E"}
+    assert set(got[1]) == {"K"}
+    assert got[2] == {}
+
+
+def test_a_code_with_too_few_examples_is_left_out():
+    data = training_set() + [(lemmas("Brukerrådet møtes."), {"B"})]
+    model = classifier.train(data)
+    assert "B" not in model.labels and model.skipped == {"B": 1}
+
+
+def test_scores_compute_precision_recall_and_f1():
+    gold = [{"A"}, {"A", "B"}, set(), {"B"}]
+    pred = [{"A"}, {"A"}, {"A"}, set()]
+    s = classifier.scores(gold, pred, ["A", "B"])
+    assert s["per_code"]["A"] == {
+        "precision": pytest.approx(0.6667, abs=1e-4),
+        "recall": 1.0,
+        "f1": 0.8,
+        "support": 2,
+        "predicted": 3,
+    }
+    assert s["per_code"]["B"]["recall"] == 0.0
+    assert s["micro"] == {
+        "precision": pytest.approx(0.6667, abs=1e-4),
+        "recall": 0.5,
+        "f1": pytest.approx(0.5714, abs=1e-4),
+    }
+    assert s["macro_f1"] == 0.4
+
+
+def coded_project(case, coder, money, learning, n: int = 16):
+    """Transcripts whose money and learning turns the coder coded, with plain turns between."""
+    t = make_transcript(
+        case,
+        [
+            line
+            for i in range(n)
+            for line in (
+                "IP: " + MONEY[i % 4] + " " + OTHER[i % 3],
+                "IP: " + LEARNING[i % 4] + " " + OTHER[(i + 1) % 3],
+                "IP: " + OTHER[i % 3],
+            )
+        ],
+    )
+    for turn in t.turns.filter(is_interviewer=False):
+        body = t.text[turn.content_start : turn.end]
+        code = (
+            money
+            if body.startswith(tuple(MONEY))
+            else learning
+            if body.startswith(tuple(LEARNING))
+            else None
+        )
+        if code:
+            services.excerpt_code(
+                transcript=t, start=turn.content_start, end=turn.end, codes=[code], coder=coder
+            )
+    return t
+
+
+def test_a_train_job_without_enough_codings_says_so(project, case, alice, money):
+    make_transcript(case, ["IP: " + MONEY[0]])
+    job = services.language_job_start(project=project, user=alice, kind=JobKind.TRAIN)
+    job = Job.objects.get(pk=job.pk)
+    assert job.status == JobStatus.DONE
+    assert job.message.startswith("Too few codings to learn from")
+    assert not CodeClassifier.objects.exists()
+
+
+def test_a_train_job_stores_a_model_version_and_suggests_for_new_text(
+    project, case, alice, money, learning, settings
+):
+    coded_project(case, alice, money, learning)
+    job = services.language_job_start(project=project, user=alice, kind=JobKind.TRAIN)
+    job = Job.objects.get(pk=job.pk)
+    assert job.status == JobStatus.DONE, job.message
+    row = CodeClassifier.objects.get(project=project)
+    assert row.version == 1 and {c["name"] for c in row.codes} == {
+        "Kompetanse",
+        "Økonomiske ressurser",
+    }
+    assert (settings.MEDIA_ROOT / row.path / "meta.json").exists()
+    assert "Learned 2 codes" in job.message
+
+    fresh = make_transcript(case, ["IP: Pengene fra staten og budsjettet rekker ikke."], title="Ny")
+    (s,) = Suggestion.objects.filter(transcript=fresh)
+    assert s.code == money
+    assert s.source == SuggestionSource.BOTH  # "budsjett" is a keyword, and the model agrees
+    assert s.classifier == row and s.score > row.metrics["threshold"] - 1e-9
+
+
+def test_refresh_keeps_decided_suggestions_and_drops_stale_ones(project, case, bob, money):
+    t = make_transcript(case, ["IP: " + MONEY[0], "IP: " + MONEY[2]])
+    first, second = Suggestion.objects.filter(transcript=t).order_by("start")
+    services.suggestion_reject(suggestion=first, user=bob)
+    money.keywords = "kompetanse"
+    money.save()
+    suggestions.refresh(project)
+    assert list(Suggestion.objects.filter(transcript=t)) == [first]
+    assert SuggestionDecision.objects.get().verdict == SuggestionVerdict.REJECTED
+    assert second.pk not in Suggestion.objects.values_list("pk", flat=True)
+
+
+# --- the JSON API ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def suggested(project, case, money):
+    t = make_transcript(case, ["I: Og pengene?", "IP: " + MONEY[0] + " 😀", "IP: " + MONEY[1]])
+    return t, list(Suggestion.objects.filter(transcript=t).order_by("start"))
+
+
+def test_the_api_lists_open_suggestions_with_both_offset_units(bob_client, suggested):
+    t, (first, second) = suggested
+    data = bob_client.get(reverse("coding:transcript-suggestions", args=[t.pk])).json()
+    assert [s["id"] for s in data["suggestions"]] == [first.pk, second.pk]
+    one, two = data["suggestions"]
+    assert one["code"]["name"] == "Økonomiske ressurser" and one["source"] == "keyword"
+    assert one["start"] == one["start16"]
+    # The emoji before the second passage is two UTF-16 code units.
+    assert two["start16"] == two["start"] + 1
+    assert one["keywords"] == ["budsjett"] and "budsjett" in one["why"]
+    assert data["can_write"] is True
+    assert one["open_url"].endswith(f"?start={one['start']}&end={one['end']}#pos-{one['start']}")
+
+
+def test_accepting_makes_the_researchers_coding_and_is_counted(bob_client, bob, project, suggested):
+    t, (first, second) = suggested
+    response = bob_client.post(reverse("coding:suggestion-accept", args=[first.pk]))
+    assert response.status_code == 200 and response.json()["ok"]
+    coding = Coding.objects.get()
+    assert coding.coder == bob and coding.source == CodingSource.SUGGESTION
+    assert (coding.content_object.start, coding.content_object.end) == (first.start, first.end)
+    decision = SuggestionDecision.objects.get()
+    assert decision.verdict == SuggestionVerdict.ACCEPTED and decision.coding == coding
+    data = bob_client.get(reverse("coding:transcript-suggestions", args=[t.pk])).json()
+    assert [s["id"] for s in data["suggestions"]] == [second.pk]
+    (row,) = suggestions.usefulness(project)
+    assert row["keyword"]["accepted"] == 1 and row["keyword"]["rejected"] == 0
+    assert row["waiting"] == 1
+
+
+def test_rejecting_hides_it_from_that_researcher_only(bob_client, alice_client, suggested, project):
+    t, (first, _second) = suggested
+    response = bob_client.post(reverse("coding:suggestion-reject", args=[first.pk]))
+    assert response.json() == {"ok": True}
+    assert SuggestionDecision.objects.get().verdict == SuggestionVerdict.REJECTED
+    url = reverse("coding:transcript-suggestions", args=[t.pk])
+    assert first.pk not in [s["id"] for s in bob_client.get(url).json()["suggestions"]]
+    assert first.pk in [s["id"] for s in alice_client.get(url).json()["suggestions"]]
+    assert Coding.objects.count() == 0
+    (row,) = suggestions.usefulness(project)
+    assert row["keyword"] == {**row["keyword"], "accepted": 0, "rejected": 1, "rate": 0.0}
+
+
+def test_a_suggestion_already_coded_by_the_researcher_is_not_shown(alice_client, alice, suggested):
+    t, (first, second) = suggested
+    s, e = span_of(t, MONEY[0])
+    services.excerpt_code(transcript=t, start=s, end=e, codes=[first.code], coder=alice)
+    data = alice_client.get(reverse("coding:transcript-suggestions", args=[t.pk])).json()
+    assert [x["id"] for x in data["suggestions"]] == [second.pk]
+
+
+def test_the_overview_shows_usefulness_per_code(alice_client, bob_client, project, suggested):
+    _t, (first, second) = suggested
+    bob_client.post(reverse("coding:suggestion-accept", args=[first.pk]))
+    bob_client.post(reverse("coding:suggestion-reject", args=[second.pk]))
+    html = alice_client.get(reverse("coding:suggestions", args=[project.pk])).content.decode()
+    assert "Økonomiske ressurser" in html
+    assert 'aria-label="50 % accepted"' in html
+
+
+def test_enough_new_codings_start_training_when_the_view_asks(
+    bob_client, bob, project, case, money, learning, settings
+):
+    settings.SUGGESTIONS_RETRAIN_AFTER = 5
+    t = coded_project(case, bob, money, learning)
+    bob_client.get(reverse("coding:transcript-suggestions", args=[t.pk]))
+    job = Job.objects.get(kind=JobKind.TRAIN)
+    assert job.status == JobStatus.DONE and job.params["codings"] == 32
+    bob_client.get(reverse("coding:transcript-suggestions", args=[t.pk]))
+    assert Job.objects.filter(kind=JobKind.TRAIN).count() == 1  # nothing new since
+
+
+def test_the_supervisor_sees_suggestions_but_may_not_decide_or_train(
+    sue_client, project, suggested
+):
+    t, (first, _second) = suggested
+    data = sue_client.get(reverse("coding:transcript-suggestions", args=[t.pk])).json()
+    assert data["can_write"] is False and len(data["suggestions"]) == 2
+    assert sue_client.get(reverse("coding:suggestions", args=[project.pk])).status_code == 200
+    assert sue_client.post(reverse("coding:suggestion-accept", args=[first.pk])).status_code == 403
+    assert sue_client.post(reverse("coding:suggestion-reject", args=[first.pk])).status_code == 403
+    assert (
+        sue_client.post(reverse("coding:suggestions-train", args=[project.pk])).status_code == 403
+    )
+    assert (
+        sue_client.post(reverse("coding:suggestions-refresh", args=[project.pk])).status_code == 403
+    )
+    assert not SuggestionDecision.objects.exists() and not Job.objects.exists()
+
+
+def test_charlie_gets_404_everywhere(charlie_client, project, suggested):
+    t, (first, _second) = suggested
+    for method, url in [
+        ("get", reverse("coding:transcript-suggestions", args=[t.pk])),
+        ("get", reverse("coding:transcript-suggestions-review", args=[t.pk])),
+        ("get", reverse("coding:suggestions", args=[project.pk])),
+        ("post", reverse("coding:suggestion-accept", args=[first.pk])),
+        ("post", reverse("coding:suggestion-reject", args=[first.pk])),
+        ("post", reverse("coding:suggestions-train", args=[project.pk])),
+        ("post", reverse("coding:suggestions-refresh", args=[project.pk])),
+    ]:
+        assert getattr(charlie_client, method)(url).status_code == 404, url
+    assert not SuggestionDecision.objects.exists()
+
+
+def test_train_and_refresh_buttons_start_jobs(alice_client, project, suggested):
+    response = alice_client.post(reverse("coding:suggestions-refresh", args=[project.pk]))
+    job = Job.objects.get(kind=JobKind.SUGGEST)
+    assert response.url == reverse("coding:job-detail", args=[job.pk])
+    assert job.status == JobStatus.DONE and "2 suggestions are waiting" in job.message
+    response = alice_client.post(reverse("coding:suggestions-train", args=[project.pk]))
+    train = Job.objects.get(kind=JobKind.TRAIN)
+    assert response.url == reverse("coding:job-detail", args=[train.pk])
+    assert train.created_by.username == "alice" and train.params == {"codings": 0}
