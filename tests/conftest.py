@@ -39,6 +39,9 @@ def _eager_jobs_and_tmp_media(settings, tmp_path):
     # PBKDF2 takes ~0.6 s per persona; tests do not test the hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.DEMO_PASSWORD_FILE = str(tmp_path / "demo-passwords")
+    # Tests read the interface in English (the msgids); tests/test_i18n.py checks that users get
+    # Norwegian by default.
+    settings.LANGUAGE_CODE = "en"
 
 
 @pytest.fixture
