@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from coding import importers, services
 from coding.models import Coding, Membership
@@ -38,11 +39,13 @@ def test_a_short_run_browses_codes_reports_and_cleans_up(live_server, transactio
         "I: Hvordan samarbeider dere?\nIP: Vi samarbeider tett. Det går bra. Vi lærer mye.", "x"
     )
     services.transcript_create(case=case, doc=doc, title="Intervju", speakers={})
+    # The live server shares one in-memory SQLite connection between its threads: one user there.
+    users = 1 if connection.vendor == "sqlite" else 3
     out = io.StringIO()
     call_command(
         "loadtest",
         url=live_server.url,
-        users=3,
+        users=users,
         seconds=4,
         think=0.05,
         max_requests=200,
@@ -51,9 +54,9 @@ def test_a_short_run_browses_codes_reports_and_cleans_up(live_server, transactio
     )
     report = json.loads(out.getvalue())
     assert report["errors"] == 0, report["error_samples"]
-    assert 10 <= report["requests"] <= 200
-    assert report["actions"]["log in"]["requests"] == 3
+    assert 5 <= report["requests"] <= 200
+    assert report["actions"]["log in"]["requests"] == users
     assert report["actions"]["code a passage"]["requests"] > 0
     assert 0 < report["p50_ms"] <= report["p95_ms"]
-    assert Membership.objects.filter(user__username__startswith="lasttest").count() == 3
+    assert Membership.objects.filter(user__username__startswith="lasttest").count() == users
     assert not Coding.objects.filter(coder__username__startswith="lasttest").exists()
