@@ -45,6 +45,7 @@ from .models import (
     SuggestionVerdict,
     Transcript,
     Turn,
+    job_fail_if_stale,
 )
 
 log = logging.getLogger(__name__)
@@ -1615,7 +1616,7 @@ def language_job_start(*, project: Project, user, kind: str, **params) -> Job:
     running = Job.objects.filter(
         project=project, kind=kind, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
     ).first()
-    if running is not None:
+    if running is not None and not job_fail_if_stale(running):
         return running
     if kind == JobKind.TRAIN:
         params = {**params, "codings": Coding.objects.for_project(project).count()}

@@ -42,6 +42,7 @@ from .models import (
     SuggestionSource,
     SuggestionVerdict,
     Transcript,
+    job_fail_if_stale,
 )
 
 MAX_PASSAGE_CHARS = 1500
@@ -390,7 +391,8 @@ def retrain_due(project: Project) -> bool:
         return False
     last = Job.objects.filter(project=project, kind=JobKind.TRAIN).order_by("-created_at").first()
     if last is not None and last.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-        return False
+        if not job_fail_if_stale(last):
+            return False
     since = int(last.params.get("codings", 0)) if last is not None else 0
     return n - since >= settings.SUGGESTIONS_RETRAIN_AFTER
 

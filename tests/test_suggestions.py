@@ -351,3 +351,20 @@ def test_train_and_refresh_buttons_start_jobs(alice_client, project, suggested):
     train = Job.objects.get(kind=JobKind.TRAIN)
     assert response.url == reverse("coding:job-detail", args=[train.pk])
     assert train.created_by.username == "alice" and train.params == {"codings": 0}
+
+
+def test_a_training_job_whose_worker_died_does_not_block_the_next(project, alice, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    dead = Job.objects.create(
+        project=project,
+        kind=JobKind.TRAIN,
+        status=JobStatus.RUNNING,
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 5),
+    )
+    job = services.language_job_start(project=project, user=alice, kind=JobKind.TRAIN)
+    assert job.pk != dead.pk
+    dead.refresh_from_db()
+    assert dead.status == JobStatus.FAILED

@@ -178,7 +178,11 @@ def _running(project: Project, kind: str) -> Job | None:
 @require_GET
 def search_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
-    form = SearchForm(request.GET or None, project=project)
+    data = None
+    if request.GET:
+        data = request.GET.copy()
+        data.setdefault("mode", "lemma")
+    form = SearchForm(data, project=project)
     result = None
     if form.is_bound and form.is_valid() and form.cleaned_data["q"].strip():
         try:

@@ -30,6 +30,7 @@ from ..models import (
     Suggestion,
     SuggestionSource,
     Transcript,
+    job_fail_if_stale,
 )
 
 SNIPPET_CHARS = 220
@@ -62,6 +63,8 @@ def _status(project: Project) -> tuple[dict | None, str]:
     """The model in use, and a sentence on where suggestions come from."""
     row = suggestions.latest_classifier(project)
     job = project.jobs.filter(kind=JobKind.TRAIN).order_by("-created_at").first()
+    if job is not None:
+        job_fail_if_stale(job)
     if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
         message = _("Learning from the coding now; suggestions follow when it is done.")
     elif row is None:
