@@ -7,6 +7,9 @@
 // opens a small panel: Accept (the passage becomes the researcher's coding), Reject (not shown to
 // them again), or Close (ignore it for now). Nothing is ever coded without a click.
 //
+// A page may offer a [data-suggestions-bar] element for the count and the show/hide switch;
+// without one the bar floats in the lower right corner.
+//
 // Where a passage begins is found, in this order, by: `.t[data-o]` elements (UTF-16 offset of
 // their first character, as the coding view renders paragraphs), `[data-start]` elements (code
 // point offsets), `[id^="pos-"]` anchors. After an accept the container receives a
@@ -32,6 +35,7 @@
 
   let data = null;
   let layer = null;
+  let pane = null;
   let bar = null;
   let pop = null;
   let hidden = false;
@@ -116,11 +120,20 @@
     return byAnchor;
   }
 
+  // The bar goes into the page's [data-suggestions-bar] slot, or floats in a corner: it never
+  // takes a place in the page's own layout.
+  function barSlot() {
+    const slot = document.querySelector("[data-suggestions-bar]");
+    if (slot) return { parent: slot, floating: false };
+    return { parent: document.body, floating: true };
+  }
+
   function drawBar() {
     if (!bar) {
-      bar = el("div", "sg-bar");
+      const slot = barSlot();
+      bar = el("div", slot.floating ? "sg-bar sg-floating" : "sg-bar");
       bar.setAttribute("role", "status");
-      root.parentNode.insertBefore(bar, root);
+      slot.parent.appendChild(bar);
     }
     bar.replaceChildren();
     const n = data.suggestions.length;
@@ -144,21 +157,41 @@
     }
   }
 
+  // Marks live in the element that scrolls the text (or the container itself), so they move
+  // with the text; they are positioned absolutely and never enter the page's layout.
+  function scrollPane(from) {
+    for (let node = from; node && node !== document.body; node = node.parentElement) {
+      const style = getComputedStyle(node);
+      if (/(auto|scroll)/.test(style.overflowY) && node.scrollHeight > node.clientHeight) {
+        return node;
+      }
+      if (node === root) break;
+    }
+    return root;
+  }
+
   function drawMarks() {
+    const byAnchor = groups();
     if (!layer) {
+      const first = byAnchor.keys().next().value || root;
+      pane = scrollPane(first);
+      if (getComputedStyle(pane).position === "static") pane.classList.add("sg-host");
       layer = el("div", "sg-layer");
       layer.setAttribute("aria-label", label("layer"));
-      root.classList.add("sg-host");
-      root.appendChild(layer);
+      Object.assign(layer.style, { position: "absolute", top: "0", right: "0", height: "0" });
+      pane.appendChild(layer);
+      // Blocks rendered lazily (content-visibility) get their real height only when scrolled
+      // into view: place the marks again as the text scrolls or changes size.
+      pane.addEventListener("scroll", placeSoon, { passive: true });
+      if ("ResizeObserver" in window) new ResizeObserver(placeSoon).observe(pane);
     }
     layer.replaceChildren();
+    marks = [];
     if (hidden) return;
-    const rootBox = root.getBoundingClientRect();
-    for (const [anchor, items] of groups()) {
-      const box = anchor.getBoundingClientRect();
+    for (const [anchor, items] of byAnchor) {
       const mark = el("button", "sg-mark");
       mark.type = "button";
-      mark.style.top = `${box.top - rootBox.top + root.scrollTop}px`;
+      mark.style.position = "absolute";
       mark.setAttribute("aria-haspopup", "dialog");
       mark.setAttribute(
         "aria-label",
@@ -173,9 +206,30 @@
       if (items.length > 4) mark.appendChild(el("span", "sg-more", `+${items.length - 4}`));
       mark.addEventListener("mouseenter", () => anchor.classList.add("sg-target"));
       mark.addEventListener("mouseleave", () => anchor.classList.remove("sg-target"));
-      mark.addEventListener("click", () => openPop(mark, anchor, items));
+      mark.addEventListener("click", (event) => {
+        event.stopPropagation(); // the page's own click handlers need not see it
+        openPop(mark, anchor, items);
+      });
       layer.appendChild(mark);
+      marks.push({ mark, anchor });
     }
+    placeMarks();
+  }
+
+  let marks = [];
+  function placeMarks() {
+    if (!pane) return;
+    const paneTop = pane.getBoundingClientRect().top - pane.scrollTop;
+    for (const { mark, anchor } of marks) {
+      mark.style.top = `${anchor.getBoundingClientRect().top - paneTop}px`;
+    }
+    placePop();
+  }
+
+  let placing = 0;
+  function placeSoon() {
+    cancelAnimationFrame(placing);
+    placing = requestAnimationFrame(placeMarks);
   }
 
   function draw() {
@@ -189,6 +243,8 @@
     if (pop) {
       pop.remove();
       pop = null;
+      popMark = null;
+      popAnchor = null;
     }
     root.querySelectorAll(".sg-target").forEach((n) => n.classList.remove("sg-target"));
   }
@@ -212,14 +268,38 @@
     pop.appendChild(head);
     for (const s of items) pop.appendChild(item(s));
     document.body.appendChild(pop);
-    const box = mark.getBoundingClientRect();
+    pop.addEventListener("click", (event) => event.stopPropagation());
+    popMark = mark;
+    popAnchor = anchor;
+    placePop();
+    const first = pop.querySelector(".sg-accept, .sg-reject, .sg-close");
+    if (first) first.focus({ preventScroll: true });
+  }
+
+  // Fixed to the viewport beside its mark (the text may scroll inside its own pane); it follows
+  // the mark when the text scrolls and closes when the mark leaves the view.
+  let popMark = null;
+  let popAnchor = null;
+  function placePop() {
+    // A mark redrawn after a decision is another element: follow it; the panel of a block with
+    // nothing left to decide stays where it is until it is closed.
+    if (pop && popMark && !popMark.isConnected) {
+      const again = marks.find((m) => m.anchor === popAnchor);
+      popMark = again ? again.mark : null;
+    }
+    if (!pop || !popMark) return;
+    const box = popMark.getBoundingClientRect();
+    if (box.bottom < 0 || box.top > window.innerHeight) {
+      closePop();
+      return;
+    }
     const width = Math.min(380, window.innerWidth - 16);
     pop.style.width = `${width}px`;
-    const left = Math.max(8, Math.min(box.right - width, window.innerWidth - width - 8));
-    pop.style.left = `${left + window.scrollX}px`;
-    pop.style.top = `${box.bottom + window.scrollY + 4}px`;
-    const first = pop.querySelector(".sg-accept, .sg-reject, .sg-close");
-    if (first) first.focus();
+    pop.style.left = `${Math.max(8, Math.min(box.right - width, window.innerWidth - width - 8))}px`;
+    const below = box.bottom + 4;
+    const height = pop.getBoundingClientRect().height;
+    const top = below + height > window.innerHeight ? box.top - height - 4 : below;
+    pop.style.top = `${Math.max(8, top)}px`;
   }
 
   function item(s) {
@@ -284,6 +364,14 @@
     }
   }
 
+  document.addEventListener(
+    "scroll",
+    (event) => {
+      if (pop && !pop.contains(event.target)) placePop();
+    },
+    true,
+  );
+
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && pop) closePop();
   });
@@ -291,14 +379,8 @@
     if (pop && !pop.contains(event.target) && !event.target.closest(".sg-mark")) closePop();
   });
 
-  let pending = 0;
-  function redrawSoon() {
-    if (!data) return;
-    cancelAnimationFrame(pending);
-    pending = requestAnimationFrame(drawMarks);
-  }
-  window.addEventListener("resize", redrawSoon);
-  if ("ResizeObserver" in window) new ResizeObserver(redrawSoon).observe(root);
+  window.addEventListener("resize", placeSoon);
+  if ("ResizeObserver" in window) new ResizeObserver(placeSoon).observe(root);
 
   fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
     .then((r) => {
@@ -311,7 +393,8 @@
     })
     .catch(() => {
       const message = root.dataset.suggestionsError || "Suggestions could not be loaded.";
-      bar = el("div", "sg-bar sg-failed", message);
-      root.parentNode.insertBefore(bar, root);
+      const slot = barSlot();
+      bar = el("div", `sg-bar sg-failed${slot.floating ? " sg-floating" : ""}`, message);
+      slot.parent.appendChild(bar);
     });
 })();
