@@ -118,3 +118,57 @@ def sue_client(sue):
 @pytest.fixture
 def charlie_client(charlie):
     return _client(charlie)
+
+
+# --- the browser tests' Chromium (Playwright, Debian's chromium) ------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery"  # the factories' password
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module; skipped without it unless REQUIRE_SERVICES=1."""
+    if not os.path.exists(CHROMIUM):
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{CHROMIUM} is required (REQUIRE_SERVICES=1) but not installed")
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # between browser steps are still plain synchronous calls. Restored afterwards so later
+    # tests (e.g. the deploy check in a subprocess) do not inherit it.
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+            )
+            yield b
+            b.close()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
+
+@pytest.fixture
+def viewport() -> dict:
+    """Override in a module for another window size."""
+    return {"width": 1360, "height": 900}
+
+
+@pytest.fixture
+def page(browser, viewport):
+    """A fresh browser page; any uncaught script error on it fails the test."""
+    context = browser.new_context(viewport=viewport, locale="en-GB")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.errors = errors
+    yield pg
+    context.close()
+    assert not errors, errors

@@ -4,51 +4,15 @@ explained, and a supervisor's page without controls."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.urls import reverse
 
 from coding import services
 from coding.models import Code
 
-from .conftest import REQUIRE_SERVICES
-
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse battery"
+from .conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{CHROMIUM} is required (REQUIRE_SERVICES=1) but not installed")
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls between browser
-    # steps are still plain synchronous calls.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB")
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, errors
 
 
 def open_editor(page, live_server, username: str, project) -> None:

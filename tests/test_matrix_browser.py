@@ -3,58 +3,15 @@ cell, read its excerpts, open one in the transcript."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 from django.urls import reverse
 
 from . import analysis_data as ad
-from .conftest import REQUIRE_SERVICES
-
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse battery"
+from .conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{CHROMIUM} is required (REQUIRE_SERVICES=1) but not installed")
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls between browser
-    # steps are still plain synchronous calls. Restored afterwards: the variable must not leak
-    # into later tests (manage.py check --deploy refuses it).
-    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as p:
-            b = p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-            )
-            yield b
-            b.close()
-    finally:
-        if before is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB")
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, errors
 
 
 def log_in(page, live_server, username: str) -> None:

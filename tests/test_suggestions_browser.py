@@ -3,51 +3,23 @@ mark, accepts one suggestion and rejects another; a supervisor sees marks withou
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from coding.models import Coding, CodingSource, SuggestionDecision, SuggestionVerdict
 
-from .conftest import REQUIRE_SERVICES
+from .conftest import PASSWORD
 from .factories import CodeFactory
 from .language_data import make_transcript
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse battery"
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{CHROMIUM} is required (REQUIRE_SERVICES=1) but not installed")
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield b
-        b.close()
-
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, errors
+def viewport() -> dict:
+    return {"width": 1280, "height": 900}
+
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -16,47 +16,18 @@ from django.urls import reverse
 from coding import demo
 from coding.models import Coding, Excerpt, Memo, Role
 
-from .conftest import REQUIRE_SERVICES
+from .conftest import PASSWORD
 from .workspace_data import COMBINING, EMOJI, make_transcript
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse battery"
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{CHROMIUM} is required (REQUIRE_SERVICES=1) but not installed")
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-    # between browser steps are still plain synchronous calls.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield b
-        b.close()
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
-    pg = context.new_page()
-    pg.set_default_timeout(8000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.errors = errors
-    yield pg
-    context.close()
-    assert not errors, errors
+def viewport() -> dict:
+    return {"width": 1440, "height": 900}
+
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
