@@ -52,7 +52,14 @@ class ImportPreviewForm(forms.Form):
     )
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate with commas"))
 
-    def __init__(self, *args, case: Case, labels: list[tuple[str, int]], **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        case: Case,
+        labels: list[tuple[str, int]],
+        question_shares: dict[str, float] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         informants = list(case.informants.all())
         self.fields["informants"].queryset = case.informants.all()
@@ -65,20 +72,26 @@ class ImportPreviewForm(forms.Form):
         for n, (label, count) in enumerate(labels):
             key = f"speaker_{n}"
             self.fields[key] = forms.ChoiceField(
-                label=label, choices=choices, initial=self._guess(label, informants)
+                label=label,
+                choices=choices,
+                initial=self._guess(label, informants, (question_shares or {}).get(label, 0.0)),
             )
             self.label_fields.append((key, label, count))
 
     @staticmethod
-    def _guess(label: str, informants: list[Informant]) -> str:
-        if guess_interviewer(label):
-            return SPEAKER_INTERVIEWER
+    def _guess(label: str, informants: list[Informant], question_share: float) -> str:
+        """A name or role that matches an informant wins; then the interviewer by name or by
+        asking most of the questions; then the case's only informant."""
         low = label.lower()
         for i in informants:
             names = {i.pseudonym.lower(), *i.pseudonym.lower().split()}
-            if low in names or low in i.role_title.lower():
+            if low in names or (len(low) > 3 and low in i.role_title.lower()):
                 return f"informant:{i.pk}"
-        return SPEAKER_INTERVIEWER if len(informants) == 0 else f"informant:{informants[0].pk}"
+        if guess_interviewer(label, question_share) or not informants:
+            return SPEAKER_INTERVIEWER
+        if len(informants) == 1:
+            return f"informant:{informants[0].pk}"
+        return SPEAKER_NONE
 
     def speaker_mapping(self) -> dict[str, dict]:
         mapping: dict[str, dict] = {}
@@ -175,18 +188,6 @@ class MemoForm(forms.Form):
     text = forms.CharField(label=_("Memo"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
-class FrameworkSummaryForm(forms.Form):
-    """A framework matrix cell's summary; ``version`` is the one the author started from."""
-
-    text = forms.CharField(
-        label=_("Summary"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 12}),
-        help_text=_("What this case shows for this factor, in your words."),
-    )
-    version = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
-
-
 class MemberAddForm(forms.Form):
     """Add an existing account, or create one for a new colleague (``new_account``)."""
 
@@ -203,3 +204,15 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class FrameworkSummaryForm(forms.Form):
+    """A framework matrix cell's summary; ``version`` is the one the author started from."""
+
+    text = forms.CharField(
+        label=_("Summary"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text=_("What this case shows for this factor, in your words."),
+    )
+    version = forms.IntegerField(min_value=0, widget=forms.HiddenInput)

@@ -473,78 +473,6 @@ def memo_save(
     return memo
 
 
-# --- framework matrix -----------------------------------------------------------------------
-
-
-@transaction.atomic
-def framework_summary_save(
-    *,
-    project: Project,
-    case: Case,
-    code: Code,
-    author,
-    text: str,
-    base_version: int,
-) -> FrameworkSummary:
-    """Save the summary of what ``case`` shows for ``code``; every saved text is kept.
-
-    ``base_version`` is the version the author started from (0 for a cell without a summary):
-    when someone saved the cell since, nothing is written and a ValidationError with code
-    "stale" asks the author to merge their text with the newer one.
-    """
-    if case.project_id != project.pk or code.codebook.project_id != project.pk:
-        raise ValidationError(
-            _("The case or the code belongs to another project."), code="framework_foreign"
-        )
-    text = (text or "").strip()
-    if len(text) > settings.MEMO_MAX_CHARS:
-        raise ValidationError(
-            _("A summary may hold at most %(n)s characters."),
-            code="framework_too_long",
-            params={"n": settings.MEMO_MAX_CHARS},
-        )
-    stale = ValidationError(
-        _(
-            "Someone saved this summary while you were writing. Their text is shown below; "
-            "merge yours into it and save again."
-        ),
-        code="stale",
-    )
-    now = timezone.now()
-    summary = FrameworkSummary.objects.select_for_update().filter(case=case, code=code).first()
-    if summary is None:
-        if base_version:
-            raise stale
-        try:
-            with transaction.atomic():
-                summary = FrameworkSummary.objects.create(
-                    project=project,
-                    case=case,
-                    code=code,
-                    text=text,
-                    author=author,
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-        except IntegrityError as exc:  # another author created the cell a moment ago
-            raise stale from exc
-    else:
-        if summary.version != base_version:
-            raise stale
-        if summary.text == text:
-            return summary
-        summary.text = text
-        summary.author = author
-        summary.version += 1
-        summary.updated_at = now
-        summary.save(update_fields=["text", "author", "version", "updated_at"])
-    FrameworkSummaryRevision.objects.create(
-        summary=summary, version=summary.version, text=text, author=author, saved_at=now
-    )
-    return summary
-
-
 # --- codebook -------------------------------------------------------------------------------
 
 CODE_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -989,31 +917,6 @@ def code_delete(*, code: Code, actor) -> dict[str, int]:
     return {**impact, "excerpts": excerpts}
 
 
-# --- Word export ----------------------------------------------------------------------------
-
-
-@transaction.atomic
-def export_start(*, project: Project, user, params: dict, template: bytes | None = None) -> Job:
-    """Queue a Word export of ``project`` (see coding/exports); any member may export.
-
-    ``params`` hold the layout, options, language and selection; ``template`` is a .docx already
-    checked by ``coding.exports.template.check_template``. The job reads the codings when it
-    runs, so the file shows the coding as it is then.
-    """
-    job = Job(
-        project=project,
-        kind=JobKind.EXPORT,
-        status=JobStatus.QUEUED,
-        created_by=user,
-        params=params,
-    )
-    if template:
-        job.input_file.save("template.docx", ContentFile(template), save=False)
-    job.save()
-    job_enqueue(job)
-    return job
-
-
 # --- members --------------------------------------------------------------------------------
 
 
@@ -1148,6 +1051,140 @@ def member_remove(*, membership: Membership, actor) -> int:
         codings_kept=codings,
     )
     return codings
+
+
+# --- cases, informants and their attributes ----------------------------------------------------
+
+
+def _set_attribute_values(*, owner_field: str, owner, values: dict[int, object]) -> None:
+    """Store typed values for one case or informant; None/"" removes the value."""
+    from .models import AttributeDefinition, AttributeValue
+
+    definitions = {d.pk: d for d in AttributeDefinition.objects.filter(pk__in=values.keys())}
+    for def_id, value in values.items():
+        d = definitions[def_id]
+        lookup = {"definition": d, owner_field: owner}
+        if value in (None, ""):
+            AttributeValue.objects.filter(**lookup).delete()
+            continue
+        AttributeValue.objects.update_or_create(**lookup, defaults={f"value_{d.kind}": value})
+
+
+@transaction.atomic
+def case_save(*, project: Project, form, actor) -> Case:
+    """Save a CaseForm (fields, tags and typed attribute values) for ``project``."""
+    case = form.save(commit=False)
+    case.project = project
+    case.save()
+    case.tags.set(form.tag_list())
+    _set_attribute_values(owner_field="case", owner=case, values=form.attribute_values())
+    return case
+
+
+@transaction.atomic
+def informant_save(*, case: Case, form, actor) -> Informant:
+    informant = form.save(commit=False)
+    informant.case = case
+    informant.save()
+    _set_attribute_values(owner_field="informant", owner=informant, values=form.attribute_values())
+    return informant
+
+
+# --- framework matrix -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def framework_summary_save(
+    *,
+    project: Project,
+    case: Case,
+    code: Code,
+    author,
+    text: str,
+    base_version: int,
+) -> FrameworkSummary:
+    """Save the summary of what ``case`` shows for ``code``; every saved text is kept.
+
+    ``base_version`` is the version the author started from (0 for a cell without a summary):
+    when someone saved the cell since, nothing is written and a ValidationError with code
+    "stale" asks the author to merge their text with the newer one.
+    """
+    if case.project_id != project.pk or code.codebook.project_id != project.pk:
+        raise ValidationError(
+            _("The case or the code belongs to another project."), code="framework_foreign"
+        )
+    text = (text or "").strip()
+    if len(text) > settings.MEMO_MAX_CHARS:
+        raise ValidationError(
+            _("A summary may hold at most %(n)s characters."),
+            code="framework_too_long",
+            params={"n": settings.MEMO_MAX_CHARS},
+        )
+    stale = ValidationError(
+        _(
+            "Someone saved this summary while you were writing. Their text is shown below; "
+            "merge yours into it and save again."
+        ),
+        code="stale",
+    )
+    now = timezone.now()
+    summary = FrameworkSummary.objects.select_for_update().filter(case=case, code=code).first()
+    if summary is None:
+        if base_version:
+            raise stale
+        try:
+            with transaction.atomic():
+                summary = FrameworkSummary.objects.create(
+                    project=project,
+                    case=case,
+                    code=code,
+                    text=text,
+                    author=author,
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+        except IntegrityError as exc:  # another author created the cell a moment ago
+            raise stale from exc
+    else:
+        if summary.version != base_version:
+            raise stale
+        if summary.text == text:
+            return summary
+        summary.text = text
+        summary.author = author
+        summary.version += 1
+        summary.updated_at = now
+        summary.save(update_fields=["text", "author", "version", "updated_at"])
+    FrameworkSummaryRevision.objects.create(
+        summary=summary, version=summary.version, text=text, author=author, saved_at=now
+    )
+    return summary
+
+
+# --- Word export ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def export_start(*, project: Project, user, params: dict, template: bytes | None = None) -> Job:
+    """Queue a Word export of ``project`` (see coding/exports); any member may export.
+
+    ``params`` hold the layout, options, language and selection; ``template`` is a .docx already
+    checked by ``coding.exports.template.check_template``. The job reads the codings when it
+    runs, so the file shows the coding as it is then.
+    """
+    job = Job(
+        project=project,
+        kind=JobKind.EXPORT,
+        status=JobStatus.QUEUED,
+        created_by=user,
+        params=params,
+    )
+    if template:
+        job.input_file.save("template.docx", ContentFile(template), save=False)
+    job.save()
+    job_enqueue(job)
+    return job
 
 
 # --- the transcript view: resize, in-vivo codes, memo delete, undo ---------------------------

@@ -3,6 +3,7 @@ from django.urls import path
 from .views import (
     analysis,
     audit,
+    cases,
     codebook,
     dashboard,
     exports,
@@ -20,6 +21,20 @@ urlpatterns = [
     path("projects/<int:project_id>/", projects.project_detail, name="project-detail"),
     path("projects/<int:project_id>/import/", projects.import_upload, name="import-upload"),
     path("cases/<int:case_id>/", projects.case_detail, name="case-detail"),
+    path("projects/<int:project_id>/cases/new/", cases.case_edit, name="case-create"),
+    path("projects/<int:project_id>/cases/<int:case_id>/edit/", cases.case_edit, name="case-edit"),
+    path("cases/<int:case_id>/informants/new/", cases.informant_edit, name="informant-create"),
+    path(
+        "cases/<int:case_id>/informants/<int:informant_id>/edit/",
+        cases.informant_edit,
+        name="informant-edit",
+    ),
+    path("projects/<int:project_id>/attributes/", cases.attribute_list, name="attribute-list"),
+    path(
+        "projects/<int:project_id>/attributes/<int:definition_id>/delete/",
+        cases.attribute_delete,
+        name="attribute-delete",
+    ),
     path("imports/<uuid:job_id>/", projects.import_preview, name="import-preview"),
     path("jobs/<uuid:job_id>/", projects.job_detail, name="job-detail"),
     path("jobs/<uuid:job_id>/download/", projects.job_download, name="job-download"),
@@ -37,6 +52,17 @@ urlpatterns = [
     path("codebook/codes/<int:code_id>/move/", codebook.code_move, name="codebook-move"),
     path("codebook/codes/<int:code_id>/merge/", codebook.code_merge, name="codebook-merge"),
     path("codebook/codes/<int:code_id>/delete/", codebook.code_delete, name="codebook-delete"),
+    # Members and history (production and trust).
+    path("projects/<int:project_id>/members/", members.member_list, name="member-list"),
+    path("projects/<int:project_id>/members/add/", members.member_add, name="member-add"),
+    path("members/<int:membership_id>/role/", members.member_role, name="member-role"),
+    path("members/<int:membership_id>/remove/", members.member_remove, name="member-remove"),
+    path("projects/<int:project_id>/history/", audit.project_history, name="project-history"),
+    path(
+        "transcripts/<int:transcript_id>/history/",
+        audit.transcript_history,
+        name="transcript-history",
+    ),
     # Cross-case analysis and the supervisors' dashboard.
     path("projects/<int:project_id>/analysis/matrix/", analysis.matrix, name="analysis-matrix"),
     path(
@@ -80,17 +106,6 @@ urlpatterns = [
         name="analysis-framework-cell",
     ),
     path("projects/<int:project_id>/dashboard/", dashboard.dashboard, name="dashboard"),
-    # Members and history (production and trust).
-    path("projects/<int:project_id>/members/", members.member_list, name="member-list"),
-    path("projects/<int:project_id>/members/add/", members.member_add, name="member-add"),
-    path("members/<int:membership_id>/role/", members.member_role, name="member-role"),
-    path("members/<int:membership_id>/remove/", members.member_remove, name="member-remove"),
-    path("projects/<int:project_id>/history/", audit.project_history, name="project-history"),
-    path(
-        "transcripts/<int:transcript_id>/history/",
-        audit.transcript_history,
-        name="transcript-history",
-    ),
     # The transcript view's endpoints (JSON, offsets in UTF-16 code units).
     path(
         "transcripts/<int:transcript_id>/codings.json",

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .. import access, progress, services
 from ..forms import ImportPreviewForm, ImportUploadForm, MemoForm
-from ..importers import detect_speakers
+from ..importers import detect_speakers, question_shares
 from ..models import (
     AttributeValue,
     Case,
@@ -181,7 +181,11 @@ def import_preview(request: HttpRequest, job_id) -> HttpResponse:
     labels = detect_speakers(doc)
     title = job.params.get("title") or job.input_name.rsplit(".", 1)[0]
     form = ImportPreviewForm(
-        request.POST or None, case=case, labels=labels, initial={"title": title}
+        request.POST or None,
+        case=case,
+        labels=labels,
+        question_shares=question_shares(doc, {label for label, _n in labels}),
+        initial={"title": title},
     )
     if request.method == "POST" and form.is_valid():
         try:
