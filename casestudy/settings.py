@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Refuses request bodies far beyond the upload limit before Django spools them to disk.
     "coding.middleware.RequestSizeLimitMiddleware",
+    # No job starts while a GET (or HEAD, OPTIONS) is answered: reading a page never runs work.
+    "coding.middleware.SafeRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "coding.middleware.DefaultLanguageMiddleware",
@@ -227,6 +229,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "coding.maintenance.purge_old_job_files_task",
         "schedule": 3600.0,
     },
+    "retrain-suggestion-models": {
+        "task": "coding.maintenance.retrain_due_models_task",
+        "schedule": 60.0,
+    },
 }
 JOB_RUNNER = os.environ.get("JOB_RUNNER") or ("celery" if CELERY_BROKER_URL else "thread")
 if JOB_RUNNER not in ("celery", "thread", "eager"):
@@ -237,6 +243,8 @@ if JOB_RUNNER == "celery" and not CELERY_BROKER_URL:
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120)
 # The suggestion model is trained again after this many new codings in a project.
 SUGGESTIONS_RETRAIN_AFTER = env_int("SUGGESTIONS_RETRAIN_AFTER", 50)
+# With the thread runner the web process runs the housekeeping (coding/maintenance.py) this often.
+MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 60)
 
 # Security headers. HTTPS settings follow SECURE_SSL_REDIRECT so a plain-HTTP dev server works.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not _TESTING)

@@ -4,3 +4,12 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casestudy.settings")
 application = get_wsgi_application()
+
+# One machine without a broker: this process also runs the housekeeping schedule that celery
+# beat runs elsewhere (stale jobs, old files, due suggestion training).
+from django.conf import settings  # noqa: E402
+
+if settings.JOB_RUNNER == "thread":
+    from coding.maintenance import start_ticker  # noqa: E402
+
+    start_ticker()

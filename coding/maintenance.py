@@ -3,18 +3,25 @@
 - A job whose worker died (SIGKILL, power loss) is marked failed even if nobody opens its page.
 - Export files and the input files of abandoned imports are deleted after a while: they hold
   confidential interview text and must not pile up in MEDIA_ROOT.
+- A project's suggestion model is retrained once SUGGESTIONS_RETRAIN_AFTER codings were added
+  since its last training. This schedule is the only automatic start of that work: no page
+  starts a job when it is read.
+
+With Celery, beat runs these (CELERY_BEAT_SCHEDULE); with the thread runner (one machine, no
+broker) the web process runs ``run_schedule`` in a thread of its own (``start_ticker``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from .models import Job, JobKind, JobStatus, Transcript, job_fail_if_stale
+from .models import Job, JobKind, JobStatus, Project, Transcript, job_fail_if_stale
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +69,64 @@ def purge_old_job_files(now: dt.datetime | None = None) -> dict[str, int]:
             Job.objects.filter(pk=job.pk).update(input_file="")
             inputs += 1
     return {"results": results, "drafts": drafts, "failed_inputs": inputs}
+
+
+def retrain_due_models() -> list[int]:
+    """Queue a TRAIN job for each project whose model is due; returns their project ids."""
+    from . import services, suggestions
+
+    started = []
+    for project in Project.objects.filter(codebooks__isnull=False).distinct():
+        if suggestions.retrain_due(project):
+            services.language_job_start(project=project, user=None, kind=JobKind.TRAIN)
+            started.append(project.pk)
+    if started:
+        log.info("queued suggestion training for project(s) %s", started)
+    return started
+
+
+def run_schedule() -> None:
+    """One round of the housekeeping above (the thread runner's ticker)."""
+    fail_stale_jobs()
+    purge_old_job_files()
+    retrain_due_models()
+
+
+_ticker: threading.Thread | None = None
+
+
+def start_ticker(interval: float | None = None) -> threading.Thread:
+    """Run the schedule every ``interval`` seconds in a daemon thread of this process (once).
+
+    For the thread runner only: with Celery, beat does this and web processes must not.
+    """
+    global _ticker
+    if _ticker is not None and _ticker.is_alive():
+        return _ticker
+    every = interval if interval is not None else settings.MAINTENANCE_INTERVAL_SECONDS
+    stop = threading.Event()
+
+    def loop() -> None:
+        from django.db import close_old_connections, connection
+
+        while not stop.wait(every):
+            close_old_connections()
+            try:
+                run_schedule()
+            except Exception:  # the next round tries again; the web process must not die
+                log.exception("maintenance round failed")
+            finally:
+                connection.close()
+
+    _ticker = threading.Thread(target=loop, name="maintenance", daemon=True)
+    _ticker.stop = stop  # type: ignore[attr-defined]
+    _ticker.start()
+    return _ticker
+
+
+@shared_task(ignore_result=True)
+def retrain_due_models_task() -> list[int]:
+    return retrain_due_models()
 
 
 @shared_task(ignore_result=True)

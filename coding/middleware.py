@@ -1,6 +1,8 @@
 """Security middleware: the Content Security Policy (scripts only from our own static files,
 never inline) and a limit on request size."""
 
+import contextvars
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
@@ -74,3 +76,29 @@ class DefaultLanguageMiddleware(LocaleMiddleware):
             language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+# The method while a GET, HEAD or OPTIONS request is answered (SafeRequestMiddleware), else None.
+safe_request: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "safe_request", default=None
+)
+
+
+class SafeRequestMiddleware:
+    """Marks the answering of a GET, HEAD or OPTIONS request, during which no job may start
+    (``tasks.assert_may_start_jobs``): reading a page never runs work, in any runner mode, and
+    a cross-site link cannot start any."""
+
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in self.SAFE:
+            return self.get_response(request)
+        token = safe_request.set(request.method)
+        try:
+            return self.get_response(request)
+        finally:
+            safe_request.reset(token)

@@ -215,6 +215,7 @@ def job_enqueue(job: Job) -> None:
     """Hand a queued job to the runner once the surrounding transaction commits."""
     from . import tasks
 
+    tasks.assert_may_start_jobs(job.kind)
     runner = settings.JOB_RUNNER
     if runner == "eager":
         tasks.run_job(str(job.pk))

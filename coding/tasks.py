@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from celery import shared_task
 from django.core.exceptions import ValidationError
@@ -17,9 +18,52 @@ from django.db import OperationalError, close_old_connections, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .middleware import safe_request
 from .models import Job, JobKind, JobStatus
 
 log = logging.getLogger(__name__)
+
+# The jobs this process is running now (any runner), and a flag that asks them to stop at their
+# next progress report. Tests wait on these before their database is torn down.
+_active: dict[str, str] = {}
+_active_lock = threading.Lock()
+_stop_requested = threading.Event()
+
+
+class JobStopped(Exception):
+    """Raised at a progress report when the process asked its jobs to stop (tests, shutdown)."""
+
+
+def active_jobs() -> dict[str, str]:
+    """The ids (and kinds) of the jobs running in this process right now."""
+    with _active_lock:
+        return dict(_active)
+
+
+def request_stop(stop: bool = True) -> None:
+    """Ask the jobs of this process to stop at their next progress report (or no longer)."""
+    if stop:
+        _stop_requested.set()
+    else:
+        _stop_requested.clear()
+
+
+@contextmanager
+def _running(job: Job) -> Iterator[None]:
+    with _active_lock:
+        _active[str(job.pk)] = job.kind
+    try:
+        yield
+    finally:
+        with _active_lock:
+            _active.pop(str(job.pk), None)
+
+
+def assert_may_start_jobs(kind: str) -> None:
+    """The one rule: reading a page never starts work. Views that start jobs answer POSTs."""
+    method = safe_request.get()
+    if method is not None:
+        raise RuntimeError(f"a {method} request may not start a job ({kind}); use a POST")
 
 
 def _job_functions() -> dict[str, Callable]:
@@ -57,6 +101,8 @@ def _progress_updater(job: Job) -> Callable[[int], None]:
 
     def progress(pct: int) -> None:
         pct = max(0, min(100, int(pct)))
+        if _stop_requested.is_set():
+            raise JobStopped(job.pk)
         if pct == last["pct"]:
             return
         last["pct"] = pct
@@ -80,7 +126,10 @@ def run_job(job_id: str) -> None:
         _finish(job, JobStatus.FAILED, _("This kind of job is not available."))
         return
     try:
-        message = fn(job, _progress_updater(job))
+        with _running(job):
+            message = fn(job, _progress_updater(job))
+    except JobStopped:
+        _finish(job, JobStatus.FAILED, _("The job was stopped before it finished."))
     except ValidationError as exc:
         _finish(job, JobStatus.FAILED, " ".join(exc.messages))
     except OperationalError:

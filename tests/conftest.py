@@ -3,11 +3,13 @@ supervises it, charlie has no access. Each has a logged-in client fixture."""
 
 import os
 import socket
+import time
 
 import pytest
 from django.test import Client
 
-from coding.models import Membership, Role
+from coding import tasks
+from coding.models import Job, JobStatus, Membership, Role
 
 from .factories import CaseFactory, CodebookFactory, CodeFactory, ProjectFactory, UserFactory
 
@@ -42,6 +44,66 @@ def _eager_jobs_and_tmp_media(settings, tmp_path):
     # Tests read the interface in English (the msgids); tests/test_i18n.py checks that users get
     # Norwegian by default.
     settings.LANGUAGE_CODE = "en"
+
+
+class BackgroundWorkLeft(AssertionError):
+    pass
+
+
+def settle_background_jobs(
+    *, timeout: float = 90.0, stop_grace: float = 30.0, check_db: bool = True
+) -> None:
+    """Wait for the jobs this process runs (eager ones inside live-server requests, thread
+    runner jobs) to end; past ``timeout`` ask them to stop, and raise naming what was left.
+
+    Queued or running Job rows are checked only once no job runs here, so the test thread never
+    reads the database while the live server's thread writes to it.
+    """
+    deadline = time.monotonic() + timeout
+    while tasks.active_jobs() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = tasks.active_jobs()
+    if left:
+        tasks.request_stop()
+        try:
+            deadline = time.monotonic() + stop_grace
+            while tasks.active_jobs() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            tasks.request_stop(False)
+        still = tasks.active_jobs()
+        raise BackgroundWorkLeft(
+            f"the test left {len(left)} job(s) running after {timeout:.0f} s "
+            f"({', '.join(f'{kind} {pk}' for pk, kind in left.items())}); "
+            + ("they did not stop when asked. " if still else "they were stopped. ")
+            + "Wait in the test for the work it starts (e.g. for the job page to say done)."
+        )
+    if check_db:
+        pending = list(
+            Job.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).values_list(
+                "kind", "pk"
+            )
+        )
+        if pending:
+            raise BackgroundWorkLeft(
+                f"the test left job(s) queued or running in the database: {pending}"
+            )
+
+
+@pytest.fixture(autouse=True)
+def _live_server_work_settles(request):
+    """Every live-server (browser, load) test: the background work its requests started ends
+    before its database is flushed, or the test fails saying which job was left."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    # Set up after the database, so torn down before it (and after the browser page).
+    request.getfixturevalue("transactional_db")
+    yield
+    try:
+        settle_background_jobs()
+    except BackgroundWorkLeft as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture

@@ -297,16 +297,28 @@ def test_the_overview_shows_usefulness_per_code(alice_client, bob_client, projec
     assert 'aria-label="50 % accepted"' in html
 
 
-def test_enough_new_codings_start_training_when_the_view_asks(
+def test_reading_suggestions_never_starts_training_however_many_codings_are_new(
     bob_client, bob, project, case, money, learning, settings
 ):
     settings.SUGGESTIONS_RETRAIN_AFTER = 5
     t = coded_project(case, bob, money, learning)
-    bob_client.get(reverse("coding:transcript-suggestions", args=[t.pk]))
+    assert suggestions.retrain_due(project)
+    response = bob_client.get(reverse("coding:transcript-suggestions", args=[t.pk]))
+    assert response.status_code == 200
+    assert not Job.objects.exists()
+
+
+def test_the_schedule_trains_a_due_model_once(bob, project, case, money, learning, settings):
+    from coding import maintenance
+
+    settings.SUGGESTIONS_RETRAIN_AFTER = 5
+    coded_project(case, bob, money, learning)
+    assert maintenance.retrain_due_models() == [project.pk]
     job = Job.objects.get(kind=JobKind.TRAIN)
     assert job.status == JobStatus.DONE and job.params["codings"] == 32
-    bob_client.get(reverse("coding:transcript-suggestions", args=[t.pk]))
-    assert Job.objects.filter(kind=JobKind.TRAIN).count() == 1  # nothing new since
+    assert job.created_by is None
+    assert maintenance.retrain_due_models() == []  # nothing new since
+    assert Job.objects.filter(kind=JobKind.TRAIN).count() == 1
 
 
 def test_the_supervisor_sees_suggestions_but_may_not_decide_or_train(

@@ -111,8 +111,8 @@ def transcript_suggestions(request: HttpRequest, transcript_id: int) -> JsonResp
     transcript = access.get_transcript_for_user(request.user, transcript_id)
     project = transcript.case.project
     can_write = transcript.membership.can_write
-    if can_write and suggestions.retrain_due(project):
-        services.language_job_start(project=project, user=request.user, kind=JobKind.TRAIN)
+    # Reading never starts work: the model is retrained by the schedule
+    # (maintenance.retrain_due_models) or on a POST from the suggestions page.
     text = transcript.text
     items = suggestions.open_for(transcript, request.user)
     model, message = _status(project)
