@@ -67,11 +67,16 @@ def test_the_arrow_buttons_move_a_code_and_a_refused_drag_is_explained(
         c.name,
         a.name,
     ]
-    # The page never offers a drop inside the code's own sub-codes: nothing is posted.
+    # The page never offers a drop inside the code's own sub-codes: it says why, and nothing
+    # is posted.
     handle = page.locator(f"#code-{a.pk} > .code-row .handle")
     handle.drag_to(page.locator(f"#code-{b.pk} > .code-row"))
     assert parent_and_order(a)[0] is None
-    assert page.locator("[data-codebook-status]").text_content() == ""
+    assert (
+        page.locator("[data-codebook-status]").text_content()
+        == "A code cannot be placed inside its own sub-codes."
+    )
+    assert parent_and_order(b)[0] == a.pk
 
 
 def test_a_supervisor_sees_definitions_but_no_handles_or_buttons(

@@ -557,9 +557,19 @@ def test_undo_events_record_what_they_undid(transcript, codes, bob_client):
     assert back.details["undo_of"] == [add.pk]
 
 
-def test_undo_is_refused_to_supervisors_and_outsiders(transcript, sue_client, charlie_client):
+def test_undo_is_refused_to_supervisors_and_outsiders(
+    transcript, codes, sue, bob, sue_client, charlie_client
+):
+    # Sue coded before she became a supervisor, so undo would have something of hers to take
+    # back; bob's coding is the newest in the transcript.
+    mine = code_directly(transcript, "Vi samarbeider tett", [codes[0]], sue)
+    assert services.undoable_event(transcript=transcript, actor=sue) is not None
+    bobs = code_directly(transcript, "ærlige møter", [codes[1]], bob)
+    events = AuditEvent.objects.count()
     assert undo(sue_client, transcript).status_code == 403
     assert undo(charlie_client, transcript).status_code == 404
+    assert mine.codings.filter(coder=sue).exists() and bobs.codings.filter(coder=bob).exists()
+    assert Coding.objects.count() == 2 and AuditEvent.objects.count() == events
 
 
 # --- the module behind the page ---------------------------------------------------------------

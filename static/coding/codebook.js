@@ -68,11 +68,13 @@
     if (!dragged) return;
     const row = event.target.closest(".code-row");
     const node = nodeOf(row);
-    // Nothing can go inside itself or its own sub-codes.
+    // Nothing can go inside itself or its own sub-codes: say so over its sub-codes.
     if (!row || !node || dragged.contains(node)) {
       unmark();
+      if (node && node !== dragged) say(tree.dataset.refuseNestedText || "", false);
       return;
     }
+    if (status && status.textContent === tree.dataset.refuseNestedText) say("", false);
     event.preventDefault();
     event.dataTransfer.dropEffect = "move";
     const zone = zoneOf(row, event.clientY);
