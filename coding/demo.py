@@ -208,8 +208,12 @@ def resolve_codings(text: str, transcript_id: str) -> list[ResolvedCoding]:
 # --- loading the demo project -----------------------------------------------------------------
 
 
-def ensure_users() -> dict[str, tuple[object, str | None]]:
-    """Create the demo users; returns username -> (user, new password or None if it existed)."""
+def ensure_users(*, new_passwords: bool = False) -> dict[str, tuple[object, str | None]]:
+    """Create the demo users; returns username -> (user, new password or None if unchanged).
+
+    ``new_passwords`` gives the demo users that exist already a new password too (how a lost
+    ``.demo-passwords`` is recovered: ``load_demo --new-passwords``).
+    """
     User = get_user_model()
     out = {}
     for username, full_name, _role, _coder in DEMO_USERS:
@@ -221,8 +225,35 @@ def ensure_users() -> dict[str, tuple[object, str | None]]:
             user = User.objects.create_user(
                 username, password=password, first_name=first, last_name=last
             )
+        elif new_passwords:
+            password = secrets.token_urlsafe(9)
+            user.set_password(password)
+            user.save(update_fields=["password"])
         out[username] = (user, password)
     return out
+
+
+def read_passwords() -> dict[str, str]:
+    """The demo passwords kept in the password file (user name -> password)."""
+    stored: dict[str, str] = {}
+    if password_file().exists():
+        for line in password_file().read_text(encoding="utf-8").splitlines():
+            user, _sp, pw = line.partition(" ")
+            if user and pw:
+                stored[user] = pw
+    return stored
+
+
+def remember_passwords(new: dict[str, str]) -> dict[str, str]:
+    """Add ``new`` to the password file, keeping every other user's line; returns them all."""
+    stored = read_passwords()
+    if not new:
+        return stored
+    stored.update(new)
+    path = password_file()
+    path.write_text("".join(f"{u} {pw}\n" for u, pw in stored.items()), encoding="utf-8")
+    path.chmod(0o600)
+    return stored
 
 
 def _create_codes(codebook: Codebook, specs: list[dict], parent: Code | None = None) -> None:

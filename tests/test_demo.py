@@ -1,4 +1,5 @@
 import io
+import re
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -10,6 +11,8 @@ from django.core.management import call_command
 from coding import demo, importers
 from coding.models import Code, Coding, Project, Transcript
 from coding.nlp import paragraphs_to_text
+
+from .conftest import REQUIRE_SERVICES
 
 MANIFEST = demo.load_manifest()
 ENTRIES = MANIFEST["transcripts"]
@@ -98,6 +101,8 @@ def test_the_cases_have_the_interviews_facts_gives():
 def test_the_project_repeats_nothing_of_the_source_report_word_for_word(tmp_path):
     checker = SHARED / "tools" / "verbatim-check"
     if not checker.exists():
+        if REQUIRE_SERVICES:
+            pytest.fail(f"the shared verbatim check is required (REQUIRE_SERVICES=1): no {checker}")
         pytest.skip("the shared verbatim check is not beside this checkout")
     # The checker reads text files; give it the text inside the .docx and .odt files too.
     for e in ENTRIES:
@@ -130,3 +135,51 @@ def test_load_demo_imports_and_codes_the_whole_study(settings, tmp_path):
     out2 = io.StringIO()
     call_command("load_demo", stdout=out2)
     assert Project.objects.count() == 1 and "exists already" in out2.getvalue()
+
+
+def _listed_passwords(output: str) -> dict[str, str]:
+    users = "|".join(u for u, *_ in demo.DEMO_USERS)
+    return dict(re.findall(rf"^  ({users}) +(\(not known\)|\S+)", output, re.MULTILINE))
+
+
+@pytest.mark.django_db
+def test_lost_demo_passwords_are_recovered_with_new_passwords(settings):
+    from django.contrib.auth import authenticate
+
+    out = io.StringIO()
+    call_command("load_demo", "--no-transcripts", stdout=out)
+    first = _listed_passwords(out.getvalue())
+    assert len(first) == 4 and "(not known)" not in first.values()
+    assert authenticate(username="eier", password=first["eier"]) is not None
+
+    demo.password_file().unlink()
+    out = io.StringIO()
+    call_command("load_demo", "--no-transcripts", stdout=out)
+    assert set(_listed_passwords(out.getvalue()).values()) == {"(not known)"}
+    assert "load_demo --new-passwords" in out.getvalue()
+
+    out = io.StringIO()
+    call_command("load_demo", "--no-transcripts", "--new-passwords", stdout=out)
+    new = _listed_passwords(out.getvalue())
+    assert "(not known)" not in new.values() and new["eier"] != first["eier"]
+    for username, password in new.items():
+        assert authenticate(username=username, password=password) is not None
+    assert demo.read_passwords() == new
+
+
+@pytest.mark.django_db
+def test_a_recreated_demo_user_never_drops_the_others_from_the_password_file(settings):
+    from django.contrib.auth import get_user_model
+
+    call_command("load_demo", "--no-transcripts", stdout=io.StringIO())
+    before = demo.read_passwords()
+    get_user_model().objects.filter(username="veileder").delete()
+    out = io.StringIO()
+    call_command("load_demo", "--no-transcripts", stdout=out)
+    after = demo.read_passwords()
+    assert set(after) == {u for u, *_ in demo.DEMO_USERS}
+    assert {u: after[u] for u in before if u != "veileder"} == {
+        u: pw for u, pw in before.items() if u != "veileder"
+    }
+    assert after["veileder"] != before["veileder"]
+    assert _listed_passwords(out.getvalue()) == after

@@ -12,6 +12,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--reset", action="store_true", help="Delete the demo project first.")
         parser.add_argument("--no-transcripts", action="store_true")
+        parser.add_argument(
+            "--new-passwords",
+            action="store_true",
+            help="Give every demo user a new password (e.g. when .demo-passwords was lost).",
+        )
 
     def handle(self, *args, **opts) -> None:
         study_name = demo.json.loads(demo.STUDY.read_text(encoding="utf-8"))["project"]["name"]
@@ -19,12 +24,8 @@ class Command(BaseCommand):
         if existing and opts["reset"]:
             existing.delete()
             existing = None
-        users = demo.ensure_users()
-        new_passwords = {u: pw for u, (_user, pw) in users.items() if pw}
-        if new_passwords:
-            lines = [f"{u} {pw}" for u, pw in new_passwords.items()]
-            demo.password_file().write_text("\n".join(lines) + "\n", encoding="utf-8")
-            demo.password_file().chmod(0o600)
+        users = demo.ensure_users(new_passwords=opts["new_passwords"])
+        stored = demo.remember_passwords({u: pw for u, (_user, pw) in users.items() if pw})
         if existing:
             self.stdout.write(f"The demo project exists already (id {existing.pk}).")
         else:
@@ -50,11 +51,15 @@ class Command(BaseCommand):
                 f"in {elapsed:.1f} s ({wpm:,.0f} words per minute)."
             )
         self.stdout.write("Demo users (user name, password):")
-        stored = {}
-        if demo.password_file().exists():
-            for line in demo.password_file().read_text(encoding="utf-8").splitlines():
-                user, _sp, pw = line.partition(" ")
-                stored[user] = pw
+        unknown = False
         for username, full_name, role, _coder in demo.DEMO_USERS:
-            pw = new_passwords.get(username) or stored.get(username) or "(unchanged)"
-            self.stdout.write(f"  {username:10s} {pw:14s} {role.label} – {full_name}")
+            pw = stored.get(username)
+            unknown |= pw is None
+            self.stdout.write(
+                f"  {username:10s} {pw or '(not known)':14s} {role.label} – {full_name}"
+            )
+        if unknown:
+            self.stdout.write(
+                f"Some passwords are not in {demo.password_file()}: "
+                "run `manage.py load_demo --new-passwords` to set new ones."
+            )
