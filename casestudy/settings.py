@@ -274,5 +274,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # spaCy logs each model initialisation at INFO (training runs several per job).
-    "loggers": {"axes": {"level": "WARNING"}, "spacy": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "spacy": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print each of its lines a second time
+        # beside the root's: its records go to the root handler alone.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
