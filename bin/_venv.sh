@@ -32,8 +32,10 @@ venv_sync() {
     .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION" \
       2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   fi
-  # --locked: refuse a uv.lock that no longer matches pyproject.toml; --inexact: keep pip and uv.
+  # --locked: refuse a uv.lock that no longer matches pyproject.toml; --inexact: keep pip and uv;
+  # --compile-bytecode: every later start reads .pyc files (where PYTHONDONTWRITEBYTECODE is set,
+  # Python would otherwise compile all of Django and spaCy again on each start).
   UV_PROJECT_ENVIRONMENT=.venv UV_PYTHON_DOWNLOADS=never \
-    .venv/bin/uv sync --locked --inexact --quiet --python .venv/bin/python "$@"
+    .venv/bin/uv sync --locked --inexact --compile-bytecode --quiet --python .venv/bin/python "$@"
   echo "$key" > "$stamp"
 }
