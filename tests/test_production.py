@@ -240,5 +240,6 @@ def test_celery_beat_schedules_the_housekeeping(settings):
     assert tasks == {
         "coding.maintenance.fail_stale_jobs_task",
         "coding.maintenance.purge_old_job_files_task",
+        "coding.maintenance.retrain_due_models_task",
     }
     assert tasks <= set(app.tasks)
