@@ -16,8 +16,10 @@ import docx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from ..importers import _check_zip, _fail, sniff_format
+from ..importers import _fail, open_zip_safely, sniff_format
 
+# python-docx holds a template's parts in memory: the real unpacked size is what bounds it.
+TEMPLATE_MAX_UNPACKED_BYTES = 40 * 1024 * 1024
 DOCX_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 DOTX_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
 
@@ -42,12 +44,8 @@ def check_template(fh: BinaryIO, name: str) -> bytes:
         )
     if kind != "zip":
         raise _fail(name, _("a template must be a Word file (.docx or .dotx)."), "wrong_type")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _fail(name, _("the file is damaged (not a readable Word file)."), "corrupt") from exc
-    _check_zip(zf, name)
+    safe = open_zip_safely(data, name, max_unpacked=TEMPLATE_MAX_UNPACKED_BYTES)
+    zf, names = safe.zf, safe.names
     if "word/document.xml" not in names:
         raise _fail(name, _("a template must be a Word file (.docx or .dotx)."), "wrong_type")
     if any(n.endswith("vbaProject.bin") for n in names):
