@@ -294,7 +294,15 @@ def run_import(job: Job, progress: Callable[[int], None]) -> Transcript:
         original=job.input_file,
         original_name=job.input_name,
         progress=progress,
+        job=job,
     )
+
+
+def import_done_message(transcript: Transcript) -> str:
+    return _("Imported “%(title)s”: %(words)s words.") % {
+        "title": transcript.title,
+        "words": transcript.word_count,
+    }
 
 
 def transcript_create(
@@ -312,11 +320,15 @@ def transcript_create(
     original=None,
     original_name: str = "",
     progress: Callable[[int], None] | None = None,
+    job: Job | None = None,
 ) -> Transcript:
     """Build a transcript with its turns and sentences; nothing is saved unless all of it is.
 
     ``speakers`` maps each speaker label to {"kind": "interviewer"|"informant"|"none",
-    "informant_id": id}. Informant ids must belong to ``case``.
+    "informant_id": id}. Informant ids must belong to ``case``. With ``job`` (the import job),
+    the one transaction that saves also claims the job first (raising ``JobSuperseded`` if it
+    was marked failed or re-run meanwhile) and marks it done last: the job's state and the rows
+    commit together or not at all.
     """
     progress = progress or (lambda pct: None)
     labels = {label for label, v in speakers.items() if v.get("kind") != "none"}
@@ -342,6 +354,8 @@ def transcript_create(
     )
     progress(80)
     with transaction.atomic():
+        if job is not None:
+            job.claim_final_commit()
         transcript = Transcript(
             case=case,
             title=title[:300],
@@ -403,7 +417,8 @@ def transcript_create(
         )
         progress(90)
         lemma_index.after_import(transcript)
-    progress(100)
+        if job is not None:
+            job.settle(JobStatus.DONE, import_done_message(transcript), transcript=transcript)
     return transcript
 
 
