@@ -442,6 +442,9 @@ def memo_save(
     text = (text or "").strip()
     if not text:
         raise ValidationError(_("A memo needs some text."), code="memo_empty")
+    if "\x00" in text or "\x00" in title:
+        # Every path, JSON ones included: PostgreSQL refuses NUL in text, SQLite would keep it.
+        raise ValidationError(_("Null characters are not allowed."), code="null_characters")
     if len(text) > settings.MEMO_MAX_CHARS:
         raise ValidationError(
             _("A memo may hold at most %(n)s characters."),

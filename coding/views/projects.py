@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .. import access, progress, services
 from ..forms import ImportPreviewForm, ImportUploadForm, MemoForm
-from ..importers import detect_speakers, question_shares
+from ..importers import detect_speakers, header_metadata, question_shares
 from ..models import (
     AttributeValue,
     Case,
@@ -185,7 +185,7 @@ def import_preview(request: HttpRequest, job_id) -> HttpResponse:
         case=case,
         labels=labels,
         question_shares=question_shares(doc, {label for label, _n in labels}),
-        initial={"title": title},
+        initial={"title": title, **header_metadata(doc)},
     )
     if request.method == "POST" and form.is_valid():
         try:
