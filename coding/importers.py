@@ -7,6 +7,7 @@ Every error is a ``ValidationError`` whose message names the file and the proble
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 import zipfile
@@ -216,8 +217,12 @@ def open_zip_safely(data: bytes, name: str, *, max_unpacked: int | None = None) 
         is_xml = info.filename.endswith((".xml", ".rels")) or "." not in info.filename
         seen = 0
         tail = b""
+        # zipfile stops at the declared size (then fails on the CRC); read as if the size were
+        # unbounded so the real size is counted, and a lie is named as what it is.
+        probe = copy.copy(info)
+        probe.file_size = limit + 1
         try:
-            with zf.open(info) as fh:
+            with zf.open(probe) as fh:
                 while chunk := fh.read(_ZIP_CHUNK):
                     seen += len(chunk)
                     total += len(chunk)
