@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import re
 import zipfile
 from collections import Counter
@@ -53,6 +54,74 @@ class ParsedDocument:
     fmt: str  # "docx", "odt", "txt", "paste"
     paragraphs: list[Paragraph] = field(default_factory=list)
     encoding: str | None = None
+    # Bytes that were not valid UTF-8 in a file that otherwise is: it was read as Windows-1252,
+    # and the preview says so and offers UTF-8 instead.
+    bad_utf8_bytes: int = 0
+
+
+# Encodings a researcher may choose for a text file in the preview.
+TEXT_ENCODINGS = ("utf-8", "cp1252")
+
+
+@dataclass
+class ParsedPreview:
+    """What the import's parse stage keeps on the job: the document and what the preview shows."""
+
+    doc: ParsedDocument
+    labels: list[tuple[str, int]]
+    shares: dict[str, float]
+    header: dict
+
+    @classmethod
+    def of(cls, doc: ParsedDocument) -> ParsedPreview:
+        labels = detect_speakers(doc)
+        return cls(
+            doc=doc,
+            labels=labels,
+            shares=question_shares(doc, {label for label, _n in labels}),
+            header=header_metadata(doc),
+        )
+
+    def to_json(self) -> str:
+        header = dict(self.header)
+        if header.get("interview_date"):
+            header["interview_date"] = header["interview_date"].isoformat()
+        d = self.doc
+        return json.dumps(
+            {
+                "name": d.name,
+                "fmt": d.fmt,
+                "encoding": d.encoding,
+                "bad_utf8_bytes": d.bad_utf8_bytes,
+                "paragraphs": [[p.text, p.bold_label] for p in d.paragraphs],
+                "labels": self.labels,
+                "shares": self.shares,
+                "header": header,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> ParsedPreview:
+        import datetime as dt
+
+        data = json.loads(raw)
+        doc = ParsedDocument(
+            name=data["name"],
+            fmt=data["fmt"],
+            paragraphs=[Paragraph(t, b) for t, b in data["paragraphs"]],
+            encoding=data.get("encoding"),
+            bad_utf8_bytes=data.get("bad_utf8_bytes", 0),
+        )
+        header = data.get("header", {})
+        if header.get("interview_date"):
+            header["interview_date"] = dt.date.fromisoformat(header["interview_date"])
+        return cls(
+            doc=doc,
+            labels=[(label, n) for label, n in data["labels"]],
+            shares=data["shares"],
+            header=header,
+        )
 
 
 def _fail(name: str, message: str, code: str) -> ValidationError:
@@ -75,8 +144,11 @@ def sniff_format(head: bytes) -> str:
     return "text"
 
 
-def read_document(fh: BinaryIO, name: str) -> ParsedDocument:
-    """Validate and parse an uploaded transcript. Raises ValidationError naming the file."""
+def read_document(fh: BinaryIO, name: str, *, encoding: str | None = None) -> ParsedDocument:
+    """Validate and parse an uploaded transcript. Raises ValidationError naming the file.
+
+    ``encoding`` (one of TEXT_ENCODINGS) reads a text file so, instead of guessing; "utf-8"
+    then turns bytes that are not UTF-8 into U+FFFD."""
     data = fh.read(settings.UPLOAD_MAX_BYTES + 1)
     if len(data) > settings.UPLOAD_MAX_BYTES:
         limit_mb = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
@@ -99,7 +171,7 @@ def read_document(fh: BinaryIO, name: str) -> ParsedDocument:
         raise _fail(name, _("this is a program, not a transcript."), "wrong_type")
     if kind == "zip":
         return _read_zip(data, name)
-    return ParsedDocument(name=name, fmt="txt", **_read_text(data, name))
+    return ParsedDocument(name=name, fmt="txt", **_read_text(data, name, encoding))
 
 
 def parse_pasted(text: str, name: str = "") -> ParsedDocument:
@@ -116,22 +188,38 @@ def _lines(text: str, name: str) -> list[Paragraph]:
     return out.paragraphs
 
 
-def _read_text(data: bytes, name: str) -> dict:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+def _read_text(data: bytes, name: str, chosen: str | None = None) -> dict:
+    errors = "strict"
+    if chosen in TEXT_ENCODINGS:
+        candidates = ["utf-8-sig" if chosen == "utf-8" else chosen]
+        errors = "replace"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         candidates = ["utf-16"]
     else:
         candidates = ["utf-8-sig", "cp1252"]
+    bad_utf8 = 0
     for enc in candidates:
         try:
-            text = data.decode(enc)
+            text = data.decode(enc, errors)
         except UnicodeDecodeError:
+            if enc == "utf-8-sig":
+                # Mostly UTF-8 with a few broken bytes (a cut copy, one stray byte) is not the
+                # same as a Windows-1252 file: count them, so the preview can say so.
+                bad = data.decode("utf-8", "replace").count("\ufffd")
+                non_ascii = sum(1 for b in data[:1_000_000] if b >= 0x80)
+                if bad and non_ascii > 2 * bad:
+                    bad_utf8 = bad
             continue
         if _looks_binary(text):
             break
         text = normalize_text(text)
         if not text.strip():
             raise _fail(name, _("the file is empty."), "empty")
-        return {"paragraphs": _lines(text, name), "encoding": enc}
+        return {
+            "paragraphs": _lines(text, name),
+            "encoding": enc,
+            "bad_utf8_bytes": bad_utf8 if enc == "cp1252" else 0,
+        }
     raise _fail(
         name,
         _("the file is not text in UTF-8, UTF-16 or Windows-1252 (it may be a binary file)."),

@@ -886,6 +886,13 @@ class Job(models.Model):
     def is_finished(self) -> bool:
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
 
+    @property
+    def is_unconfirmed_import(self) -> bool:
+        """An import whose file is being read or waits as a draft for its preview."""
+        return self.kind == JobKind.IMPORT and (
+            self.status == JobStatus.DRAFT or self.params.get("stage") == "parse"
+        )
+
     def claim_final_commit(self) -> None:
         """Call first inside a job's final transaction: go on only while this attempt owns the
         job (still running, not marked failed as stale, not re-run by another worker).

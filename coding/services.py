@@ -227,38 +227,121 @@ def job_enqueue(job: Job) -> None:
 # --- import ---------------------------------------------------------------------------------
 
 
+IMPORT_PARSE = "parse"  # Job.params["stage"] of an import whose file is being read
+
+
 @transaction.atomic
 def import_prepare(
-    *, project: Project, case: Case, user, upload=None, pasted: str = "", title: str = ""
-) -> tuple[Job, importers.ParsedDocument]:
-    """Check an upload (or pasted text) and keep it on a draft Job for the preview page."""
+    *,
+    project: Project,
+    case: Case,
+    user,
+    upload=None,
+    pasted: str = "",
+    title: str = "",
+    enqueue: bool = True,
+) -> Job:
+    """Keep an upload (or pasted text) on an import job that reads it in the background.
+
+    Nothing is parsed in the request: the job reads the file once (``run_import_parse``),
+    keeps what it found on the job and waits as a draft for the researcher's preview.
+    ``enqueue=False`` leaves the queued job to the caller (the demo loader runs it itself).
+    """
     if upload is not None:
         name = upload.name or "upload"
-        doc = importers.read_document(upload, name)
-        upload.seek(0)
-        content = ContentFile(upload.read(), name=name)
+        if (upload.size or 0) > settings.UPLOAD_MAX_BYTES:
+            limit_mb = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
+            raise importers._fail(
+                name, _("the file is larger than %(mb)s MB.") % {"mb": limit_mb}, "too_big"
+            )
+        content = upload
+        fmt = "file"
     else:
         name = title or _("pasted text")
-        doc = importers.parse_pasted(pasted, name)
+        if not (pasted or "").strip():
+            raise importers._fail(name, _("the text is empty."), "empty")
         content = ContentFile(pasted.encode("utf-8"), name="pasted.txt")
+        fmt = "paste"
     job = Job(
         project=project,
         kind=JobKind.IMPORT,
-        status=JobStatus.DRAFT,
+        status=JobStatus.QUEUED,
         created_by=user,
         input_name=name,
-        params={"case_id": case.pk, "format": doc.fmt},
+        params={"case_id": case.pk, "format": fmt, "stage": IMPORT_PARSE, "title": title},
     )
-    job.input_file.save(content.name, content, save=False)
+    job.input_file.save(content.name or "upload", content, save=False)
     job.save()
-    return job, doc
+    if enqueue:
+        job_enqueue(job)
+    return job
+
+
+def import_discard(*, job: Job) -> None:
+    """Forget an import whose file was refused before it became a draft."""
+    if job.status != JobStatus.FAILED or job.params.get("stage") != IMPORT_PARSE:
+        raise ValidationError(_("This import was already started."), code="not_draft")
+    for f in (job.input_file, job.result_file):
+        if f:
+            f.delete(save=False)
+    job.delete()
+
+
+def import_reread(*, job: Job, encoding: str) -> Job:
+    """Read a draft import's file again in another encoding (the preview's choice)."""
+    if job.status != JobStatus.DRAFT:
+        raise ValidationError(_("This import was already started."), code="not_draft")
+    if encoding not in importers.TEXT_ENCODINGS:
+        raise ValidationError(_("Unknown encoding."), code="encoding")
+    with transaction.atomic():
+        job.params = {**job.params, "stage": IMPORT_PARSE, "encoding": encoding}
+        job.status = JobStatus.QUEUED
+        job.progress = 0
+        job.save(update_fields=["params", "status", "progress"])
+        job_enqueue(job)
+    return job
 
 
 def parse_job_input(job: Job) -> importers.ParsedDocument:
     with job.input_file.open("rb") as fh:
         if job.params.get("format") == "paste":
             return importers.parse_pasted(fh.read().decode("utf-8"), job.input_name)
-        return importers.read_document(fh, job.input_name)
+        return importers.read_document(fh, job.input_name, encoding=job.params.get("encoding"))
+
+
+def run_import_parse(job: Job, progress: Callable[[int], None]) -> str:
+    """The import job's first stage: read the file once, keep what the preview needs (and the
+    paragraphs the import will store) on the job, and leave it as a draft. A refused file is
+    not kept."""
+    try:
+        doc = parse_job_input(job)
+    except ValidationError:
+        job.input_file.delete(save=False)
+        Job.objects.filter(pk=job.pk).update(input_file="")
+        raise
+    progress(60)
+    found = importers.ParsedPreview.of(doc)
+    content = ContentFile(found.to_json().encode("utf-8"), name="parsed.json")
+    with transaction.atomic():
+        job.claim_final_commit()
+        old = job.result_file.name
+        job.result_file.save(content.name, content, save=False)
+        job.settle(JobStatus.DRAFT, "", result_file=job.result_file.name, progress=100)
+    if old:
+        job.result_file.storage.delete(old)
+    return ""
+
+
+def import_parsed(job: Job) -> importers.ParsedPreview:
+    """What the parse stage found (a draft made before imports were parsed in a job is read
+    now)."""
+    if job.result_file:
+        try:
+            with job.result_file.open("rb") as fh:
+                return importers.ParsedPreview.from_json(fh.read().decode("utf-8"))
+        except (FileNotFoundError, ValueError, KeyError):
+            pass
+    return importers.ParsedPreview.of(parse_job_input(job))
 
 
 @transaction.atomic
@@ -266,7 +349,7 @@ def import_confirm(*, job: Job, metadata: dict, speakers: dict[str, dict]) -> Jo
     """Fix the metadata and speaker mapping of a draft import and queue it."""
     if job.status != JobStatus.DRAFT:
         raise ValidationError(_("This import was already started."), code="not_draft")
-    job.params = {**job.params, "metadata": metadata, "speakers": speakers}
+    job.params = {**job.params, "metadata": metadata, "speakers": speakers, "stage": "build"}
     job.status = JobStatus.QUEUED
     job.save(update_fields=["params", "status"])
     job_enqueue(job)
@@ -274,8 +357,9 @@ def import_confirm(*, job: Job, metadata: dict, speakers: dict[str, dict]) -> Jo
 
 
 def run_import(job: Job, progress: Callable[[int], None]) -> Transcript:
-    """The import job's body: parse, segment, then save everything in one transaction."""
-    doc = parse_job_input(job)
+    """The import job's second stage: segment what the parse stage read, then save everything
+    in one transaction."""
+    doc = import_parsed(job).doc
     progress(10)
     case = Case.objects.select_related("project").get(pk=job.params["case_id"], project=job.project)
     meta = job.params.get("metadata", {})
@@ -418,7 +502,16 @@ def transcript_create(
         progress(90)
         lemma_index.after_import(transcript)
         if job is not None:
-            job.settle(JobStatus.DONE, import_done_message(transcript), transcript=transcript)
+            parsed = job.result_file.name
+            job.settle(
+                JobStatus.DONE,
+                import_done_message(transcript),
+                transcript=transcript,
+                result_file="",  # the parse stage's notes; the result is the transcript
+            )
+            if parsed:
+                storage = job.result_file.storage
+                transaction.on_commit(lambda: storage.delete(parsed))
     return transcript
 
 

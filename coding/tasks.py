@@ -43,6 +43,8 @@ def _job_functions() -> dict[str, Callable]:
 
 def _import_job(services) -> Callable:
     def run(job: Job, progress: Callable[[int], None]) -> str:
+        if job.params.get("stage") == services.IMPORT_PARSE:
+            return services.run_import_parse(job, progress)  # ends as a draft, for the preview
         # run_import marks the job done inside its own transaction (see transcript_create).
         transcript = services.run_import(job, progress)
         job.transcript = transcript
