@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from coding import importers, nlp, services, tasks
+from coding.benchmarks import hostile_files as huge
 from coding.models import (
     AuditEvent,
     Coding,
@@ -41,7 +42,6 @@ from coding.models import (
 )
 
 from ..factories import InformantFactory, UserFactory
-from . import huge
 
 TABLES = (Job, Transcript, Turn, Sentence, Excerpt, Coding, Memo, AuditEvent)
 ROOT = Path(__file__).resolve().parents[2]

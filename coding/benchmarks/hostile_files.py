@@ -1,7 +1,9 @@
 """Generators of huge and hostile files that a researcher may upload by accident or on purpose.
 
+Shared by the hostile tests (tests/hostile/test_huge_files.py) and ``benchmark import``.
+
 Each builds its bytes in a few hundred milliseconds at most (streamed deflate, no temp files), so
-the hostile suite needs no binary fixtures. Used by the tests and by ``benchmark import``.
+the hostile suite needs no binary fixtures.
 """
 
 from __future__ import annotations
