@@ -597,3 +597,30 @@ def test_a_missing_informant_is_added_from_the_preview_and_offered_back_there(
         {"pseudonym": "Ola", "level": Level.choices[0][0]},
     )
     assert r.url == case.get_absolute_url(), "no open redirect"
+
+
+def test_a_word_template_whose_zip_lies_about_its_sizes_is_refused():
+    from coding.exports.template import check_template
+
+    with pytest.raises(ValidationError) as exc:
+        check_template(io.BytesIO(huge.lying_docx()), "mal.docx")
+    assert exc.value.code == "zip_bomb" and exc.value.messages[0].startswith("mal.docx: ")
+
+
+def test_a_word_template_is_held_to_a_smaller_real_unpacked_size(settings):
+    from coding.exports import template
+
+    data = huge.docx_paragraphs(300_000)  # about 14 MB of XML, honestly declared
+    with pytest.raises(ValidationError) as exc:
+        with mock.patch.object(template, "TEMPLATE_MAX_UNPACKED_BYTES", 5 * 1024 * 1024):
+            template.check_template(io.BytesIO(data), "stor.docx")
+    assert exc.value.code == "zip_bomb"
+
+
+def test_open_zip_safely_is_the_public_check_other_importers_call():
+    safe = importers.open_zip_safely(huge.docx_paragraphs(3), "ok.docx")
+    assert "word/document.xml" in safe.names and not safe.declares_dtd
+    assert b"<w:t>2 " in safe.read("word/document.xml")
+    with pytest.raises(ValidationError) as exc:
+        importers.open_zip_safely(huge.lying_docx(), "x.qdpx")
+    assert exc.value.code == "zip_bomb"
