@@ -358,8 +358,8 @@ def _read_zip(data: bytes, name: str) -> ParsedDocument:
 
 # A two-hour interview has a few hundred paragraphs and ~100,000 characters; these bounds are
 # far above any transcript and keep an import's memory, time and write transaction bounded.
-MAX_PARAGRAPHS = 30_000
-MAX_TEXT_CHARS = 3_000_000
+MAX_PARAGRAPHS = 20_000
+MAX_TEXT_CHARS = 1_500_000
 MAX_PARAGRAPH_CHARS = 100_000
 MAX_XML_DEPTH = 100
 MAX_XML_ELEMENTS = 3_000_000

@@ -436,7 +436,13 @@ def transcript_create(
     sentences = nlp.split_sentences(
         text, [(t.content_start, t.end) for t in turn_spans], progress=sentence_progress
     )
-    progress(80)
+    flat = [s for sents in sentences for s in sents]
+    words = lemma_index.words_of_sentences(
+        text, [(s.start, s.end) for s in flat], progress=lambda frac: progress(80 + int(frac * 5))
+    )
+    progress(85)
+    # The one write transaction: only inserts of rows computed above, so it holds the
+    # database's write lock briefly (every NLP step ran before it).
     with transaction.atomic():
         if job is not None:
             job.claim_final_commit()
@@ -488,6 +494,7 @@ def transcript_create(
                 )
                 n += 1
         Sentence.objects.bulk_create(rows, batch_size=2000)
+        lemma_index.index_new_transcript(transcript, rows, words)
         transcript.informants.set([informants[i] for i in wanted])
         if tags:
             transcript.tags.set(list(tags))
@@ -500,7 +507,6 @@ def transcript_create(
             words=transcript.word_count,
         )
         progress(90)
-        lemma_index.after_import(transcript)
         if job is not None:
             parsed = job.result_file.name
             job.settle(
@@ -512,6 +518,7 @@ def transcript_create(
             if parsed:
                 storage = job.result_file.storage
                 transaction.on_commit(lambda: storage.delete(parsed))
+    lemma_index.after_import(transcript)
     return transcript
 
 
