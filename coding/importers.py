@@ -248,11 +248,18 @@ class SafeZip:
     ``declares_dtd`` names the XML members with a DOCTYPE or ENTITY anywhere in them.
     """
 
-    def __init__(self, zf: zipfile.ZipFile, name: str, declares_dtd: set[str]) -> None:
+    def __init__(
+        self, zf: zipfile.ZipFile, name: str, declares_dtd: set[str], sizes: dict[str, int]
+    ) -> None:
         self.zf = zf
         self.name = name
         self.names = set(zf.namelist())
         self.declares_dtd = declares_dtd
+        self.sizes = sizes  # member name -> bytes really decompressed
+
+    def xml_bytes(self) -> int:
+        """Unpacked bytes of the XML parts: what a DOM parser (python-docx) holds in memory."""
+        return sum(n for part, n in self.sizes.items() if _is_xml(part))
 
     def open(self, part: str) -> BinaryIO:
         try:
@@ -299,10 +306,11 @@ def open_zip_safely(data: bytes, name: str, *, max_unpacked: int | None = None) 
             raise _zip_bomb(name)
     total = 0
     declares_dtd: set[str] = set()
+    sizes: dict[str, int] = {}
     for info in infos:
         if info.is_dir():
             continue
-        is_xml = info.filename.endswith((".xml", ".rels")) or "." not in info.filename
+        is_xml = _is_xml(info.filename)
         seen = 0
         tail = b""
         # zipfile stops at the declared size (then fails on the CRC); read as if the size were
@@ -330,7 +338,12 @@ def open_zip_safely(data: bytes, name: str, *, max_unpacked: int | None = None) 
             ) from exc
         if seen != info.file_size:
             raise _zip_bomb(name)
-    return SafeZip(zf, name, declares_dtd)
+        sizes[info.filename] = seen
+    return SafeZip(zf, name, declares_dtd, sizes)
+
+
+def _is_xml(part: str) -> bool:
+    return part.endswith((".xml", ".rels")) or "." not in part.rsplit("/", 1)[-1]
 
 
 def _read_zip(data: bytes, name: str) -> ParsedDocument:

@@ -607,14 +607,52 @@ def test_a_word_template_whose_zip_lies_about_its_sizes_is_refused():
     assert exc.value.code == "zip_bomb" and exc.value.messages[0].startswith("mal.docx: ")
 
 
-def test_a_word_template_is_held_to_a_smaller_real_unpacked_size(settings):
-    from coding.exports import template
+def test_a_word_template_with_a_long_text_is_refused_before_python_docx_parses_it():
+    from coding.exports.template import check_template
 
     data = huge.docx_paragraphs(300_000)  # about 14 MB of XML, honestly declared
     with pytest.raises(ValidationError) as exc:
-        with mock.patch.object(template, "TEMPLATE_MAX_UNPACKED_BYTES", 5 * 1024 * 1024):
-            template.check_template(io.BytesIO(data), "stor.docx")
-    assert exc.value.code == "zip_bomb"
+        check_template(io.BytesIO(data), "stor.docx")
+    assert exc.value.code == "too_big"
+    assert "a template may hold at most 8 MB" in exc.value.messages[0]
+
+
+TEMPLATE_PROBE = r"""
+import io, json, os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casestudy.settings")
+os.environ["DEBUG"] = "1"
+import django
+django.setup()
+import docx
+from coding.exports.template import check_template
+
+def kb(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")
+start = kb("VmRSS")
+with open(sys.argv[1], "rb") as fh:
+    docx.Document(io.BytesIO(check_template(fh, "mal.docx")))
+print(json.dumps({"mb": (kb("VmHWM") - start) / 1024}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
+def test_the_largest_accepted_word_template_stays_within_the_memory_bound(tmp_path):
+    path = tmp_path / "mal.docx"
+    path.write_bytes(huge.docx_paragraphs(170_000))  # just under the 8 MB of XML
+    out = subprocess.run(
+        [sys.executable, "-c", TEMPLATE_PROBE, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=True,
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1])["mb"] <= MEMORY_BOUND_MB
 
 
 def test_open_zip_safely_is_the_public_check_other_importers_call():
