@@ -156,7 +156,10 @@ PASSWORD_RESET_TIMEOUT = env_int("INVITE_LINK_SECONDS", 3 * 24 * 3600)
 
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# One lock per (user name, address) pair: wrong passwords from elsewhere cannot lock a user out
+# (the owner included), and one person's typos do not lock everyone behind the same address.
+# Lift a lock early with `manage.py axes_reset_username NAME` (deploy/README.md).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True

@@ -21,6 +21,7 @@ from .models import (
     Excerpt,
     Informant,
     Job,
+    JobKind,
     Membership,
     Memo,
     Project,
@@ -133,7 +134,17 @@ def get_memo_for_user(user, memo_id, need: str = READ) -> Memo:
 
 
 def get_job_for_user(user, job_id, need: str = READ) -> Job:
-    return _get(Job.objects.select_related("project"), job_id, "project_id", user, need)
+    """A job of the user's project. An import not yet confirmed (being read, or a draft
+    waiting for its preview) belongs to its uploader and the project's owners: 404 for others."""
+    job = _get(Job.objects.select_related("project"), job_id, "project_id", user, need)
+    if (
+        job.kind == JobKind.IMPORT
+        and job.is_unconfirmed_import
+        and job.created_by_id != user.pk
+        and job.membership.role != Role.OWNER
+    ):
+        raise Http404
+    return job
 
 
 def codes_of_codebook(codebook_id: int, code_ids) -> list[Code]:

@@ -318,9 +318,13 @@ def import_transcript(project: Project, entry: dict, user, note: str) -> Transcr
     informants = {i.pseudonym: i.pk for i in case.informants.all()}
     path = TRANSCRIPTS / entry["file"]
     with path.open("rb") as fh:
-        job, _doc = services.import_prepare(
-            project=project, case=case, user=user, upload=File(fh, name=path.name)
+        job = services.import_prepare(
+            project=project, case=case, user=user, upload=File(fh, name=path.name), enqueue=False
         )
+    tasks.run_job(str(job.pk))  # the parse stage: the file is read once, kept on the job
+    job.refresh_from_db()
+    if job.status != JobStatus.DRAFT:
+        raise RuntimeError(f"{entry['file']}: reading failed: {job.message}")
     speakers = {
         label: {"kind": "interviewer"}
         if who == "interviewer"
@@ -338,6 +342,7 @@ def import_transcript(project: Project, entry: dict, user, note: str) -> Transcr
             "tags": ["syntetisk", entry["format"]],
         },
         "speakers": speakers,
+        "stage": "build",
     }
     job.status = JobStatus.QUEUED
     job.save(update_fields=["params", "status"])

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +35,10 @@ class ImportUploadForm(forms.Form):
         return data
 
 
+MAX_SPEAKER_LABELS = 60
+INFORMANT_LABEL_RE = re.compile(
+    r"^(ip|informant|respondent|deltaker|r|b)\s*(?P<n>\d*)$", re.IGNORECASE
+)
 SPEAKER_NONE = "none"
 SPEAKER_INTERVIEWER = "interviewer"
 
@@ -69,7 +75,10 @@ class ImportPreviewForm(forms.Form):
             (SPEAKER_NONE, _("Not a speaker (keep as text)")),
         ]
         self.label_fields: list[tuple[str, str, int]] = []
-        for n, (label, count) in enumerate(labels):
+        # Beyond MAX_SPEAKER_LABELS the rarest labels stay text: a focus group has a few dozen
+        # speakers, and every label is a form field (Django refuses over 1,000 of them).
+        self.labels_left_as_text = max(0, len(labels) - MAX_SPEAKER_LABELS)
+        for n, (label, count) in enumerate(labels[:MAX_SPEAKER_LABELS]):
             key = f"speaker_{n}"
             self.fields[key] = forms.ChoiceField(
                 label=label,
@@ -91,7 +100,17 @@ class ImportPreviewForm(forms.Form):
             return SPEAKER_INTERVIEWER
         if len(informants) == 1:
             return f"informant:{informants[0].pk}"
+        shape = INFORMANT_LABEL_RE.match(label)
+        if shape:
+            # "IP", "IP2", "Informant 3": an informant, never "not a speaker" (that would merge
+            # the answers into the questions). The number picks the case's n-th informant.
+            n = int(shape.group("n") or 1)
+            return f"informant:{informants[min(n, len(informants)) - 1].pk}"
         return SPEAKER_NONE
+
+    def speaker_rows(self):
+        """(bound field, label, turns) per label, for the template (one pass, no lookup)."""
+        return [(self[key], label, count) for key, label, count in self.label_fields]
 
     def speaker_mapping(self) -> dict[str, dict]:
         mapping: dict[str, dict] = {}

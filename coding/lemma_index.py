@@ -145,10 +145,54 @@ def run_reindex_job(job: Job, progress: Callable[[int], None]) -> str:
     }
 
 
+def words_of_sentences(
+    text: str, spans: list[tuple[int, int]], progress: Callable[[float], None] | None = None
+) -> list[list[tuple]]:
+    """The index's words of each (start, end) sentence, computed before the import's write
+    transaction so that the spaCy work does not hold the database's write lock."""
+    out: list[list[tuple]] = []
+    for i, words in sentence_tokens(text, ((i, s, e) for i, (s, e) in enumerate(spans))):
+        out.append(words)
+        if progress and i % 500 == 0:
+            progress(i / max(1, len(spans)))
+    return out
+
+
+def index_new_transcript(
+    transcript: Transcript, sentences: list[Sentence], words: list[list[tuple]]
+) -> int:
+    """Inside ``services.transcript_create``'s transaction: write the tokens computed by
+    ``words_of_sentences`` for the just inserted ``sentences`` (whose pks bulk_create set).
+    The same rows ``index_transcript`` would write, without running the pipeline again."""
+    if any(s.pk is None for s in sentences):  # a database that returns no ids from bulk inserts
+        return index_transcript(transcript)
+    tokens: list[tuple] = []
+    position = 0
+    for sentence, sentence_words in zip(sentences, words, strict=True):
+        for start, end, form, lemma in sentence_words:
+            tokens.append(
+                (
+                    transcript.pk,
+                    sentence.pk,
+                    position,
+                    start,
+                    end,
+                    form[:FIELD_MAX],
+                    lemma[:FIELD_MAX],
+                )
+            )
+            position += 1
+    _insert(tokens)
+    LemmaIndex.objects.update_or_create(
+        transcript=transcript, defaults={"version": INDEX_VERSION, "built_at": timezone.now()}
+    )
+    return len(tokens)
+
+
 def after_import(transcript: Transcript) -> None:
-    """Called at the end of ``services.transcript_create``, inside its transaction: index the
-    new transcript's words and propose codes for its passages."""
+    """Called by ``services.transcript_create`` after its write transaction: propose codes for
+    the new transcript's passages (each transcript's suggestions are stored in a transaction of
+    their own; a crash before this leaves a transcript without suggestions, not half of one)."""
     from . import suggestions  # suggestions uses this module's INDEX_VERSION
 
-    index_transcript(transcript)
     suggestions.refresh(transcript.case.project, transcript_ids=[transcript.pk])

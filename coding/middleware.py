@@ -6,6 +6,7 @@ import contextvars
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
+from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -45,6 +46,7 @@ class RequestSizeLimitMiddleware:
 
     # Room for the multipart envelope and the other fields of the form.
     MARGIN = 1024 * 1024
+    DRAIN_FACTOR = 4
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -56,11 +58,37 @@ class RequestSizeLimitMiddleware:
             length = 0
         limit = max(settings.UPLOAD_MAX_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE) + self.MARGIN
         if length > limit:
-            message = _("The request is too large: files may be at most %(mb)s MB.") % {
-                "mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024)
-            }
-            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+            return self.refuse(request, length, limit)
         return self.get_response(request)
+
+    def refuse(self, request: HttpRequest, length: int, limit: int) -> HttpResponse:
+        """The app's own page, decided from Content-Length before the body is read.
+
+        A body up to DRAIN_FACTOR × the limit is read and thrown away first: a server that
+        answers while the browser still sends makes the browser (and TLS proxies) show a cut
+        connection instead of the page. Anything larger is answered at once.
+        """
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        translation.activate(
+            language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        )
+        message = _(
+            "The upload is %(got)s MB; files may be at most %(mb)s MB. Nothing was saved."
+        ) % {
+            "got": f"{length / (1024 * 1024):.1f}",
+            "mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024),
+        }
+        if length <= self.DRAIN_FACTOR * limit:
+            stream = request.META.get("wsgi.input")
+            left = length
+            while stream is not None and left > 0:
+                chunk = stream.read(min(left, 256 * 1024))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        response = render(request, "413.html", {"message": message}, status=413)
+        response["Connection"] = "close"
+        return response
 
 
 class DefaultLanguageMiddleware(LocaleMiddleware):

@@ -886,6 +886,51 @@ class Job(models.Model):
     def is_finished(self) -> bool:
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
 
+    @property
+    def is_unconfirmed_import(self) -> bool:
+        """An import whose file is being read or waits as a draft for its preview."""
+        return self.kind == JobKind.IMPORT and (
+            self.status == JobStatus.DRAFT or self.params.get("stage") == "parse"
+        )
+
+    def claim_final_commit(self) -> None:
+        """Call first inside a job's final transaction: go on only while this attempt owns the
+        job (still running, not marked failed as stale, not re-run by another worker).
+
+        The UPDATE locks the row (PostgreSQL) or takes the write lock (SQLite) until the
+        transaction ends, so the stale check cannot mark the job failed while it commits, and a
+        job already marked failed never commits afterwards: its "nothing was saved" stays true.
+        """
+        claimed = Job.objects.filter(
+            pk=self.pk, status=JobStatus.RUNNING, attempts=self.attempts
+        ).update(heartbeat_at=timezone.now())
+        if not claimed:
+            raise JobSuperseded(str(self.pk))
+
+    def settle(self, status: str, message: str, **fields) -> bool:
+        """Record how this attempt ended, unless the job is no longer this attempt's.
+
+        Inside the final transaction (after ``claim_final_commit``) the end commits with the
+        work; elsewhere it only touches a job still running under this attempt.
+        """
+        now = timezone.now()
+        values = {"status": status, "message": message, "finished_at": now, **fields}
+        if status == JobStatus.DONE:
+            values["progress"] = 100
+        if status == JobStatus.DRAFT:
+            values["finished_at"] = None
+        updated = Job.objects.filter(
+            pk=self.pk, status=JobStatus.RUNNING, attempts=self.attempts
+        ).update(**values)
+        if updated:
+            for key, value in values.items():
+                setattr(self, key, value)
+        return bool(updated)
+
+
+class JobSuperseded(Exception):
+    """This attempt of a job lost it (marked failed as stale, or run again elsewhere)."""
+
 
 def coded_chars(spans: list[tuple[int, int]]) -> int:
     """Characters covered by the union of [start, end) spans (overlaps counted once)."""

@@ -87,9 +87,14 @@ def lemmatize(word: str, table: dict[str, str] | None = None) -> str:
     "startlån", "boligsosiale" -> "boligsosial", "ROP-tjenesten" -> "rop-tjeneste")."""
     table = table if table is not None else lemma_table()
     w = word.lower()
+    if len(w) > MAX_LEMMA_CHARS:
+        return w  # no word is this long; splitting it would cost time quadratic in its length
     return _lookup(w, table) or _compound_lemma(w, table) or w
 
 
+# The longest Norwegian compounds in use have about 40 letters; a longer "word" (a URL, a row of
+# letters) is its own lemma, so lemmatizing stays linear in the length of the text.
+MAX_LEMMA_CHARS = 64
 # Bump when lemmas change (table, rules, compounds): stored lemma indexes are then rebuilt.
 LEMMATIZER_VERSION = 2
 _MIN_PART = 3

@@ -228,38 +228,121 @@ def job_enqueue(job: Job) -> None:
 # --- import ---------------------------------------------------------------------------------
 
 
+IMPORT_PARSE = "parse"  # Job.params["stage"] of an import whose file is being read
+
+
 @transaction.atomic
 def import_prepare(
-    *, project: Project, case: Case, user, upload=None, pasted: str = "", title: str = ""
-) -> tuple[Job, importers.ParsedDocument]:
-    """Check an upload (or pasted text) and keep it on a draft Job for the preview page."""
+    *,
+    project: Project,
+    case: Case,
+    user,
+    upload=None,
+    pasted: str = "",
+    title: str = "",
+    enqueue: bool = True,
+) -> Job:
+    """Keep an upload (or pasted text) on an import job that reads it in the background.
+
+    Nothing is parsed in the request: the job reads the file once (``run_import_parse``),
+    keeps what it found on the job and waits as a draft for the researcher's preview.
+    ``enqueue=False`` leaves the queued job to the caller (the demo loader runs it itself).
+    """
     if upload is not None:
         name = upload.name or "upload"
-        doc = importers.read_document(upload, name)
-        upload.seek(0)
-        content = ContentFile(upload.read(), name=name)
+        if (upload.size or 0) > settings.UPLOAD_MAX_BYTES:
+            limit_mb = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
+            raise importers._fail(
+                name, _("the file is larger than %(mb)s MB.") % {"mb": limit_mb}, "too_big"
+            )
+        content = upload
+        fmt = "file"
     else:
         name = title or _("pasted text")
-        doc = importers.parse_pasted(pasted, name)
+        if not (pasted or "").strip():
+            raise importers._fail(name, _("the text is empty."), "empty")
         content = ContentFile(pasted.encode("utf-8"), name="pasted.txt")
+        fmt = "paste"
     job = Job(
         project=project,
         kind=JobKind.IMPORT,
-        status=JobStatus.DRAFT,
+        status=JobStatus.QUEUED,
         created_by=user,
         input_name=name,
-        params={"case_id": case.pk, "format": doc.fmt},
+        params={"case_id": case.pk, "format": fmt, "stage": IMPORT_PARSE, "title": title},
     )
-    job.input_file.save(content.name, content, save=False)
+    job.input_file.save(content.name or "upload", content, save=False)
     job.save()
-    return job, doc
+    if enqueue:
+        job_enqueue(job)
+    return job
+
+
+def import_discard(*, job: Job) -> None:
+    """Forget an import whose file was refused before it became a draft."""
+    if job.status != JobStatus.FAILED or job.params.get("stage") != IMPORT_PARSE:
+        raise ValidationError(_("This import was already started."), code="not_draft")
+    for f in (job.input_file, job.result_file):
+        if f:
+            f.delete(save=False)
+    job.delete()
+
+
+def import_reread(*, job: Job, encoding: str) -> Job:
+    """Read a draft import's file again in another encoding (the preview's choice)."""
+    if job.status != JobStatus.DRAFT:
+        raise ValidationError(_("This import was already started."), code="not_draft")
+    if encoding not in importers.TEXT_ENCODINGS:
+        raise ValidationError(_("Unknown encoding."), code="encoding")
+    with transaction.atomic():
+        job.params = {**job.params, "stage": IMPORT_PARSE, "encoding": encoding}
+        job.status = JobStatus.QUEUED
+        job.progress = 0
+        job.save(update_fields=["params", "status", "progress"])
+        job_enqueue(job)
+    return job
 
 
 def parse_job_input(job: Job) -> importers.ParsedDocument:
     with job.input_file.open("rb") as fh:
         if job.params.get("format") == "paste":
             return importers.parse_pasted(fh.read().decode("utf-8"), job.input_name)
-        return importers.read_document(fh, job.input_name)
+        return importers.read_document(fh, job.input_name, encoding=job.params.get("encoding"))
+
+
+def run_import_parse(job: Job, progress: Callable[[int], None]) -> str:
+    """The import job's first stage: read the file once, keep what the preview needs (and the
+    paragraphs the import will store) on the job, and leave it as a draft. A refused file is
+    not kept."""
+    try:
+        doc = parse_job_input(job)
+    except ValidationError:
+        job.input_file.delete(save=False)
+        Job.objects.filter(pk=job.pk).update(input_file="")
+        raise
+    progress(60)
+    found = importers.ParsedPreview.of(doc)
+    content = ContentFile(found.to_json().encode("utf-8"), name="parsed.json")
+    with transaction.atomic():
+        job.claim_final_commit()
+        old = job.result_file.name
+        job.result_file.save(content.name, content, save=False)
+        job.settle(JobStatus.DRAFT, "", result_file=job.result_file.name, progress=100)
+    if old:
+        job.result_file.storage.delete(old)
+    return ""
+
+
+def import_parsed(job: Job) -> importers.ParsedPreview:
+    """What the parse stage found (a draft made before imports were parsed in a job is read
+    now)."""
+    if job.result_file:
+        try:
+            with job.result_file.open("rb") as fh:
+                return importers.ParsedPreview.from_json(fh.read().decode("utf-8"))
+        except (FileNotFoundError, ValueError, KeyError):
+            pass
+    return importers.ParsedPreview.of(parse_job_input(job))
 
 
 @transaction.atomic
@@ -267,7 +350,7 @@ def import_confirm(*, job: Job, metadata: dict, speakers: dict[str, dict]) -> Jo
     """Fix the metadata and speaker mapping of a draft import and queue it."""
     if job.status != JobStatus.DRAFT:
         raise ValidationError(_("This import was already started."), code="not_draft")
-    job.params = {**job.params, "metadata": metadata, "speakers": speakers}
+    job.params = {**job.params, "metadata": metadata, "speakers": speakers, "stage": "build"}
     job.status = JobStatus.QUEUED
     job.save(update_fields=["params", "status"])
     job_enqueue(job)
@@ -275,8 +358,9 @@ def import_confirm(*, job: Job, metadata: dict, speakers: dict[str, dict]) -> Jo
 
 
 def run_import(job: Job, progress: Callable[[int], None]) -> Transcript:
-    """The import job's body: parse, segment, then save everything in one transaction."""
-    doc = parse_job_input(job)
+    """The import job's second stage: segment what the parse stage read, then save everything
+    in one transaction."""
+    doc = import_parsed(job).doc
     progress(10)
     case = Case.objects.select_related("project").get(pk=job.params["case_id"], project=job.project)
     meta = job.params.get("metadata", {})
@@ -295,7 +379,15 @@ def run_import(job: Job, progress: Callable[[int], None]) -> Transcript:
         original=job.input_file,
         original_name=job.input_name,
         progress=progress,
+        job=job,
     )
+
+
+def import_done_message(transcript: Transcript) -> str:
+    return _("Imported “%(title)s”: %(words)s words.") % {
+        "title": transcript.title,
+        "words": transcript.word_count,
+    }
 
 
 def transcript_create(
@@ -313,11 +405,15 @@ def transcript_create(
     original=None,
     original_name: str = "",
     progress: Callable[[int], None] | None = None,
+    job: Job | None = None,
 ) -> Transcript:
     """Build a transcript with its turns and sentences; nothing is saved unless all of it is.
 
     ``speakers`` maps each speaker label to {"kind": "interviewer"|"informant"|"none",
-    "informant_id": id}. Informant ids must belong to ``case``.
+    "informant_id": id}. Informant ids must belong to ``case``. With ``job`` (the import job),
+    the one transaction that saves also claims the job first (raising ``JobSuperseded`` if it
+    was marked failed or re-run meanwhile) and marks it done last: the job's state and the rows
+    commit together or not at all.
     """
     progress = progress or (lambda pct: None)
     labels = {label for label, v in speakers.items() if v.get("kind") != "none"}
@@ -341,8 +437,16 @@ def transcript_create(
     sentences = nlp.split_sentences(
         text, [(t.content_start, t.end) for t in turn_spans], progress=sentence_progress
     )
-    progress(80)
+    flat = [s for sents in sentences for s in sents]
+    words = lemma_index.words_of_sentences(
+        text, [(s.start, s.end) for s in flat], progress=lambda frac: progress(80 + int(frac * 5))
+    )
+    progress(85)
+    # The one write transaction: only inserts of rows computed above, so it holds the
+    # database's write lock briefly (every NLP step ran before it).
     with transaction.atomic():
+        if job is not None:
+            job.claim_final_commit()
         transcript = Transcript(
             case=case,
             title=title[:300],
@@ -391,6 +495,7 @@ def transcript_create(
                 )
                 n += 1
         Sentence.objects.bulk_create(rows, batch_size=2000)
+        lemma_index.index_new_transcript(transcript, rows, words)
         transcript.informants.set([informants[i] for i in wanted])
         if tags:
             transcript.tags.set(list(tags))
@@ -403,8 +508,18 @@ def transcript_create(
             words=transcript.word_count,
         )
         progress(90)
-        lemma_index.after_import(transcript)
-    progress(100)
+        if job is not None:
+            parsed = job.result_file.name
+            job.settle(
+                JobStatus.DONE,
+                import_done_message(transcript),
+                transcript=transcript,
+                result_file="",  # the parse stage's notes; the result is the transcript
+            )
+            if parsed:
+                storage = job.result_file.storage
+                transaction.on_commit(lambda: storage.delete(parsed))
+    lemma_index.after_import(transcript)
     return transcript
 
 
@@ -428,6 +543,9 @@ def memo_save(
     text = (text or "").strip()
     if not text:
         raise ValidationError(_("A memo needs some text."), code="memo_empty")
+    if "\x00" in text or "\x00" in title:
+        # Every path, JSON ones included: PostgreSQL refuses NUL in text, SQLite would keep it.
+        raise ValidationError(_("Null characters are not allowed."), code="null_characters")
     if len(text) > settings.MEMO_MAX_CHARS:
         raise ValidationError(
             _("A memo may hold at most %(n)s characters."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .middleware import safe_request
-from .models import Job, JobKind, JobStatus
+from .models import Job, JobKind, JobStatus, JobSuperseded
 
 log = logging.getLogger(__name__)
 
@@ -86,27 +87,36 @@ def _job_functions() -> dict[str, Callable]:
 
 def _import_job(services) -> Callable:
     def run(job: Job, progress: Callable[[int], None]) -> str:
+        if job.params.get("stage") == services.IMPORT_PARSE:
+            return services.run_import_parse(job, progress)  # ends as a draft, for the preview
+        # run_import marks the job done inside its own transaction (see transcript_create).
         transcript = services.run_import(job, progress)
         job.transcript = transcript
-        return _("Imported “%(title)s”: %(words)s words.") % {
-            "title": transcript.title,
-            "words": transcript.word_count,
-        }
+        return services.import_done_message(transcript)
 
     return run
 
 
+HEARTBEAT_SECONDS = 5
+
+
 def _progress_updater(job: Job) -> Callable[[int], None]:
-    last = {"pct": -1}
+    """The job functions' progress callback, also their heartbeat: a changed percentage is
+    written at once, an unchanged one at most every HEARTBEAT_SECONDS (long steps call it
+    often, so the stale check sees a live job)."""
+    last = {"pct": -1, "at": 0.0}
 
     def progress(pct: int) -> None:
         pct = max(0, min(100, int(pct)))
         if _stop_requested.is_set():
             raise JobStopped(job.pk)
-        if pct == last["pct"]:
+        now = time.monotonic()
+        if pct == last["pct"] and now - last["at"] < HEARTBEAT_SECONDS:
             return
-        last["pct"] = pct
-        Job.objects.filter(pk=job.pk).update(progress=pct, heartbeat_at=timezone.now())
+        last["pct"], last["at"] = pct, now
+        Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts).update(
+            progress=pct, heartbeat_at=timezone.now()
+        )
 
     return progress
 
@@ -130,6 +140,10 @@ def run_job(job_id: str) -> None:
             message = fn(job, _progress_updater(job))
     except JobStopped:
         _finish(job, JobStatus.FAILED, _("The job was stopped before it finished."))
+    except JobSuperseded:
+        # Marked failed (stale) or re-run while this attempt worked: its work was rolled back
+        # by claim_final_commit, and the job's record belongs to whoever took it.
+        log.warning("job %s attempt %s lost the job; nothing committed", job.pk, job.attempts)
     except ValidationError as exc:
         _finish(job, JobStatus.FAILED, " ".join(exc.messages))
     except OperationalError:
@@ -148,21 +162,14 @@ def run_job(job_id: str) -> None:
 
 
 def _finish(job: Job, status: str, message: str) -> None:
-    job.status = status
-    job.message = message
-    job.finished_at = timezone.now()
-    if status == JobStatus.DONE:
-        job.progress = 100
-    job.save(
-        update_fields=[
-            "status",
-            "message",
-            "finished_at",
-            "progress",
-            "transcript",
-            "result_file",
-            "result_name",
-        ]
+    """Record the end, unless the job function settled it already (in its final transaction)
+    or the job is no longer this attempt's."""
+    job.settle(
+        status,
+        message,
+        transcript=job.transcript,
+        result_file=job.result_file.name or "",
+        result_name=job.result_name,
     )
 
 

@@ -157,6 +157,11 @@ def render_document(rows: list[TurnRow]) -> SafeString:
                 head += f'<span class="who">{interviewer}</span>'
             elif turn.informant is not None:
                 i = turn.informant
+                # A mapped turn is headed by who speaks; the file's label ("IP") is the tooltip.
+                head = (
+                    f'<span class="speaker" title="{escape(turn.label)}">'
+                    f"{escape(i.pseudonym)}</span>"
+                )
                 if i.role_title:
                     head += f'<span class="who">{escape(i.role_title)}</span>'
                 if i.level:

@@ -150,7 +150,7 @@ def world(db) -> World:
         source=Suggestion._meta.get_field("source").choices[0][0],
         score=0.9,
     )
-    draft, _doc = services.import_prepare(
+    draft = services.import_prepare(
         project=project, case=case, user=users["bob"], pasted="I: Hei.\nIP: Hallo."
     )
     export = Job(

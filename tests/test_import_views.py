@@ -185,10 +185,17 @@ def test_the_thread_runner_runs_the_job_beside_the_web_process(
 ):
     from coding import services
 
-    job, _doc = services.import_prepare(
+    job = services.import_prepare(
         project=project, case=case, user=bob, pasted="I: Hei.\nIP: Hallo."
     )
-    job.params = {**job.params, "speakers": {"I": {"kind": "interviewer"}}, "metadata": {}}
+    job.refresh_from_db()
+    assert job.status == JobStatus.DRAFT, "the test runner read the file at once"
+    job.params = {
+        **job.params,
+        "speakers": {"I": {"kind": "interviewer"}},
+        "metadata": {},
+        "stage": "build",
+    }
     job.status = JobStatus.QUEUED
     job.save()
     tasks.run_in_thread(str(job.pk)).join(timeout=60)

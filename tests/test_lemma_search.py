@@ -246,6 +246,31 @@ def test_import_builds_the_word_index(project, case):
     assert lemma_index.stale_transcript_ids(project) == []
 
 
+def test_the_index_written_at_import_is_the_one_a_rebuild_writes(project, case):
+    """Import computes the tokens before its write transaction; a rebuild from the stored
+    sentences must find exactly the same rows."""
+    t = make_transcript(
+        case,
+        [
+            "I: Hvordan gikk det med Husbanken?",
+            "IP: Startlånet kom. Vi fikk f.eks. 3 boliger.",
+            "IP: Drammen og NAV samarbeidet – også om ROP-tjenesten.",
+        ],
+    )
+
+    def rows():
+        return list(
+            Token.objects.filter(transcript=t)
+            .order_by("position")
+            .values_list("sentence_id", "position", "start", "end", "form", "lemma")
+        )
+
+    at_import = rows()
+    assert at_import
+    lemma_index.index_transcript(t)
+    assert rows() == at_import
+
+
 def test_reindex_job_rebuilds_stale_transcripts_and_their_sentence_lemmas(project, case, alice):
     t = make_transcript(case, ["IP: Startlånet kom."])
     Token.objects.filter(transcript=t).delete()

@@ -122,6 +122,15 @@ def upload(b: live.Browser, stack, data: bytes, name: str) -> str:
     )
     assert r.status_code == 302, r.text[:2000]
     preview_path = r.headers["Location"]
+    if preview_path.startswith("/jobs/"):
+        # The worker reads the file; once read, the job page sends on to the preview.
+        job_page = preview_path
+        live.wait_for(
+            lambda: b.get(job_page, allow_redirects=False).status_code == 302,
+            60,
+            "the worker to read the file",
+        )
+        preview_path = b.get(job_page, allow_redirects=False).headers["Location"]
     assert preview_path.startswith("/imports/")
     page = b.get(preview_path)
     assert page.status_code == 200
@@ -186,7 +195,8 @@ def test_import_code_export_and_download_over_http_with_a_real_worker(stack, wor
     job_path = upload(bob, stack, docs.make_docx(INTERVIEW), "drammen-intervju.docx")
     assert wait_job(bob, job_path) == "done", job_row(stack, job_path)
     status, message, attempts, transcript_id, _f = job_row(stack, job_path)
-    assert attempts == 1 and transcript_id and "drammen-intervju" in message
+    # Two runs of one job: the parse stage, then (after the preview) the build.
+    assert attempts == 2 and transcript_id and "drammen-intervju" in message
     page = bob.get(f"/transcripts/{transcript_id}/")
     assert page.status_code == 200 and "samarbeidet med NAV" in page.text
 
@@ -218,9 +228,9 @@ def test_import_code_export_and_download_over_http_with_a_real_worker(stack, wor
 
 
 def test_a_bad_file_sent_through_the_worker_fails_cleanly_and_the_worker_goes_on(stack, worker):
-    """Uploads are checked in the web process; a job whose input is broken anyway (a file
-    swapped on disk, a check that missed) must fail in the worker with a message, save nothing,
-    and leave the worker serving the next job."""
+    """Uploads are read in the worker: a broken upload, and a job whose input is broken
+    anyway (a file swapped on disk after it was read), fail in the worker with a message naming
+    the file, save nothing, and leave the worker serving the next job."""
     ids = stack["ids"]
     before = count(stack, "coding_transcript")
     bad_jobs = live.django_run(
@@ -253,6 +263,16 @@ for name, data in bad.items():
         assert wait_job(bob, f"/jobs/{jid}/") == "failed"
         status, message, *_ = job_row(stack, f"/jobs/{jid}/")
         assert message and ".docx" in message, message
+    assert count(stack, "coding_transcript") == before
+    # Through the real upload: the job page shows the refusal.
+    r = bob.post(
+        f"/projects/{ids['project']}/import/",
+        {"case": ids["case"], "title": ""},
+        files={"file": ("bombe.docx", docs.zip_bomb())},
+    )
+    assert r.status_code == 302 and r.headers["Location"].startswith("/jobs/")
+    assert wait_job(bob, r.headers["Location"]) == "failed"
+    assert "bombe.docx" in job_row(stack, r.headers["Location"])[1]
     assert count(stack, "coding_transcript") == before
     assert worker.alive()
     job_path = upload(bob, stack, docs.make_docx(INTERVIEW[:2]), "etterpå.docx")
@@ -292,7 +312,7 @@ def test_a_worker_killed_inside_the_import_transaction_is_retried_to_completion(
         os.kill(child, signal.SIGKILL)
         assert wait_job(bob, job_path, timeout=120) == "done", job_row(stack, job_path)
         status, message, attempts, transcript_id, _f = job_row(stack, job_path)
-        assert attempts == 2, "the job ran a second time"
+        assert attempts == 3, "parse, build, and the build a second time"
         assert count(stack, "coding_transcript") == before + 1, "exactly one transcript"
         n_turns = stack["db"].scalar(
             "SELECT count(*) FROM coding_turn WHERE transcript_id = %s", transcript_id

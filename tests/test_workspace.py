@@ -59,7 +59,10 @@ def test_the_page_shows_turns_with_speaker_role_and_level_and_numbered_paragraph
     r = bob_client.get(reverse("coding:transcript-detail", args=[transcript.pk]))
     assert r.status_code == 200
     html = r.content.decode()
-    assert '<span class="speaker">IP</span>' in html
+    # A mapped turn is headed by the informant's pseudonym and role; the file's label is a tooltip.
+    assert '<span class="speaker" title="IP">Tone Berg</span>' in html
+    assert '<span class="speaker">IP</span>' not in html
+    assert '<span class="speaker">I</span><span class="who">' in html
     assert "Boligleder" in html
     assert "Operative" in html or "Operativ" in html
     assert 'id="p7"' in html and 'id="p8"' not in html

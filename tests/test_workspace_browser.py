@@ -148,7 +148,7 @@ def test_a_researcher_codes_reloads_removes_overlaps_writes_a_memo_and_undoes(
 ):
     log_in(page, live_server, "bob")
     open_transcript(page, live_server, transcript)
-    assert page.locator(".turn-head .speaker", has_text="IP").count() >= 2
+    assert page.locator(".turn-head .speaker", has_text="Tone Berg").count() >= 2
 
     # Select by mouse; the picker opens at the selection; apply two codes at once.
     drag_select(page, "Vi samarbeider tett med NAV om boliger")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from xml.sax.saxutils import escape
 
 import docx
 from django.contrib.auth import get_user_model
@@ -15,7 +16,7 @@ from coding import importers, nlp, services
 from coding.demo import TRANSCRIPTS, load_manifest, source_paragraphs
 from coding.models import Case, CaseKind, Codebook, Project
 
-from . import figure, timed
+from . import figure, hostile_files, timed
 
 
 def corpus_paragraphs() -> list[str]:
@@ -87,6 +88,7 @@ def run(scale: str) -> dict:
             docx_bytes=len(data),
             words_per_second=round(words / t_import),
         )
+    figures["worst_case"] = worst_case(scale, user)
     return {
         "area": "import",
         "scale": scale,
@@ -94,3 +96,110 @@ def run(scale: str) -> dict:
         "baseline": "bare spaCy blank('nb') + sentencizer over the same paragraphs",
         "figures": figures,
     }
+
+
+def _import_bytes(data: bytes, name: str, user) -> None:
+    """The whole import of one file (read, speakers, segmentation, writes), rolled back."""
+    try:
+        with transaction.atomic():
+            project = Project.objects.create(name="benchmark")
+            Codebook.objects.create(project=project, name="b")
+            case = Case.objects.create(project=project, name="b", kind=CaseKind.IN_DEPTH)
+            doc = importers.read_document(io.BytesIO(data), name)
+            labels = importers.detect_speakers(doc)[:60]
+            speakers = {lab: {"kind": "interviewer"} for lab, _n in labels}
+            services.transcript_create(case=case, doc=doc, title="b", speakers=speakers, user=user)
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+def _normal_text(nbytes: int) -> bytes:
+    """An ordinary transcript (demo paragraphs, I:/IP:) of about ``nbytes`` bytes."""
+    out, n = [], 0
+    for i, par in enumerate(itertools.cycle(corpus_paragraphs())):
+        body = par.split(": ", 1)[1] if ": " in par[:40] else par
+        line = f"{'I' if i % 2 == 0 else 'IP'}: {body}\n\n".encode()
+        out.append(line)
+        n += len(line)
+        if n >= nbytes:
+            break
+    return b"".join(out)[:nbytes]
+
+
+def _normal_docx(nbytes: int) -> bytes:
+    """An ordinary .docx of about ``nbytes`` bytes (bisection on the word count)."""
+    lo, hi = 50, max(100, nbytes)
+    best = generated_docx(lo)[0]
+    for _ in range(12):
+        mid = (lo + hi) // 2
+        data, _ = generated_docx(mid)
+        if abs(len(data) - nbytes) < abs(len(best) - nbytes):
+            best = data
+        if len(data) < nbytes:
+            lo = mid + 1
+        else:
+            hi = mid - 1
+        if lo > hi or abs(len(data) - nbytes) < nbytes // 50:
+            break
+    return best
+
+
+def _normal_odt(nbytes: int) -> bytes:
+    """An ordinary .odt of about ``nbytes`` bytes."""
+
+    def build(n: int) -> bytes:
+        paras = [p for p in _normal_text(n).decode("utf-8", "ignore").split("\n\n") if p]
+        return hostile_files.odt("".join(f"<text:p>{escape(p)}</text:p>" for p in paras))
+
+    lo, hi = 10, max(100, nbytes * 8)
+    best = build(lo)
+    for _ in range(16):
+        mid = (lo + hi) // 2
+        data = build(mid)
+        if abs(len(data) - nbytes) < abs(len(best) - nbytes):
+            best = data
+        if len(data) < nbytes:
+            lo = mid + 1
+        else:
+            hi = mid - 1
+        if lo > hi:
+            break
+    return best
+
+
+def worst_case(scale: str, user) -> dict:
+    """The slowest accepted hostile file, as a ratio to an ordinary transcript of the same size
+    in bytes and format, both through the whole import (goal: at most 3×)."""
+    n = {"small": 5_000, "full": importers.MAX_PARAGRAPHS - 1}[scale]
+    cases = {
+        "tiny-paragraphs.txt": (b"IP: ja\n\n" * n, "txt"),
+        "numbered-paragraphs.docx": (hostile_files.docx_paragraphs(n), "docx"),
+        "one-90000-letter-word.txt": (hostile_files.long_word(90_000), "txt"),
+        "1500-speaker-labels.txt": (hostile_files.many_labels(1500), "txt"),
+        "nested-to-the-limit.odt": (
+            hostile_files.odt(
+                "".join(
+                    "<text:p>"
+                    + "<text:span>" * 50
+                    + f"IP: ord {i}"
+                    + "</text:span>" * 50
+                    + "</text:p>"
+                    for i in range(n // 40)  # under 1 MB unpacked: a denser file is a zip bomb
+                )
+            ),
+            "odt",
+        ),
+    }
+    results = {}
+    for name, (data, fmt) in cases.items():
+        normal = {"docx": _normal_docx, "odt": _normal_odt}.get(fmt, _normal_text)(len(data))
+        normal_name = f"normal.{fmt}"
+        t_bad, _ = timed(lambda data=data, name=name: _import_bytes(data, name, user), 1)
+        t_ok, _ = timed(
+            lambda normal=normal, normal_name=normal_name: _import_bytes(normal, normal_name, user),
+            1,
+        )
+        results[name] = figure(t_bad, t_ok, bytes=len(data), normal_bytes=len(normal))
+    slowest = max(results, key=lambda k: results[k]["ratio"] or 0)
+    return {"slowest": slowest, "ratio": results[slowest]["ratio"], "files": results}

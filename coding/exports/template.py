@@ -16,8 +16,12 @@ import docx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from ..importers import _check_zip, _fail, sniff_format
+from ..importers import _fail, open_zip_safely, sniff_format
 
+# python-docx holds a template's parts in memory, its XML as a tree of about 25 times the XML's
+# size: the real unpacked sizes are what bound it (a template is styles, not a long text).
+TEMPLATE_MAX_UNPACKED_BYTES = 40 * 1024 * 1024
+TEMPLATE_MAX_XML_BYTES = 8 * 1024 * 1024
 DOCX_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 DOTX_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
 
@@ -42,12 +46,21 @@ def check_template(fh: BinaryIO, name: str) -> bytes:
         )
     if kind != "zip":
         raise _fail(name, _("a template must be a Word file (.docx or .dotx)."), "wrong_type")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _fail(name, _("the file is damaged (not a readable Word file)."), "corrupt") from exc
-    _check_zip(zf, name)
+    safe = open_zip_safely(data, name, max_unpacked=TEMPLATE_MAX_UNPACKED_BYTES)
+    zf, names = safe.zf, safe.names
+    if safe.xml_bytes() > TEMPLATE_MAX_XML_BYTES:
+        raise _fail(
+            name,
+            _(
+                "the template holds %(mb)s MB of document text and styles; a template may hold "
+                "at most %(max)s MB. Delete the text from the template and upload it again."
+            )
+            % {
+                "mb": f"{safe.xml_bytes() / (1024 * 1024):.0f}",
+                "max": TEMPLATE_MAX_XML_BYTES // (1024 * 1024),
+            },
+            "too_big",
+        )
     if "word/document.xml" not in names:
         raise _fail(name, _("a template must be a Word file (.docx or .dotx)."), "wrong_type")
     if any(n.endswith("vbaProject.bin") for n in names):

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -66,6 +67,9 @@ def informant_edit(
     form = InformantForm(
         request.POST or None,
         instance=informant,
+        initial={"pseudonym": request.GET.get("pseudonym", "")[:100]}
+        if informant is None
+        else None,
         definitions=definitions,
         values=_values("informant", informant),
     )
@@ -76,6 +80,11 @@ def informant_edit(
             form.add_error("pseudonym", _("This case has an informant with that pseudonym."))
         else:
             messages.success(request, _("The informant was saved."))
+            back = request.GET.get("next", "")
+            if back and url_has_allowed_host_and_scheme(
+                back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                return redirect(back)  # e.g. back to the import preview that asked for it
             return redirect(case.get_absolute_url())
     return render(
         request,

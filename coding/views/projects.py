@@ -8,16 +8,17 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import access, progress, services
 from ..forms import ImportPreviewForm, ImportUploadForm, MemoForm
-from ..importers import detect_speakers, question_shares
 from ..models import (
     AttributeValue,
     Case,
     Job,
+    JobKind,
     JobStatus,
     Memo,
     Project,
@@ -147,7 +148,7 @@ def import_upload(request: HttpRequest, project_id: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            job, _doc = services.import_prepare(
+            job = services.import_prepare(
                 project=project,
                 case=form.cleaned_data["case"],
                 user=request.user,
@@ -159,11 +160,22 @@ def import_upload(request: HttpRequest, project_id: int) -> HttpResponse:
             for m in exc.messages:
                 form.add_error(None, m)
         else:
-            if form.cleaned_data.get("title"):
-                job.params["title"] = form.cleaned_data["title"]
-                job.save(update_fields=["params"])
-            return redirect("coding:import-preview", job_id=job.pk)
+            job.refresh_from_db()
+            if job.status == JobStatus.FAILED:
+                # Refused as soon as it was read (the eager runner): say why on this page, and
+                # keep no record of a file that never became a draft.
+                form.add_error(None, job.message)
+                services.import_discard(job=job)
+            else:
+                return redirect(_import_next(job))
     return render(request, "coding/import_upload.html", {"project": project, "form": form})
+
+
+def _import_next(job: Job) -> str:
+    """Where an import goes next: its preview once read, else its job page (which polls)."""
+    if job.status == JobStatus.DRAFT:
+        return reverse("coding:import-preview", args=[job.pk])
+    return reverse("coding:job-detail", args=[job.pk])
 
 
 @login_required
@@ -173,19 +185,26 @@ def import_preview(request: HttpRequest, job_id) -> HttpResponse:
     if job.status != JobStatus.DRAFT:
         return redirect("coding:job-detail", job_id=job.pk)
     case = Case.objects.get(pk=job.params["case_id"], project=job.project)
+    if request.method == "POST" and request.POST.get("encoding"):
+        try:
+            services.import_reread(job=job, encoding=request.POST["encoding"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        job.refresh_from_db()
+        return redirect(_import_next(job))
     try:
-        doc = services.parse_job_input(job)
+        parsed = services.import_parsed(job)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("coding:import-upload", project_id=job.project_id)
-    labels = detect_speakers(doc)
+    doc = parsed.doc
     title = job.params.get("title") or job.input_name.rsplit(".", 1)[0]
     form = ImportPreviewForm(
         request.POST or None,
         case=case,
-        labels=labels,
-        question_shares=question_shares(doc, {label for label, _n in labels}),
-        initial={"title": title},
+        labels=parsed.labels,
+        question_shares=parsed.shares,
+        initial={"title": title, **parsed.header},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -208,6 +227,7 @@ def import_preview(request: HttpRequest, job_id) -> HttpResponse:
             "form": form,
             "preview": preview,
             "n_paragraphs": len(doc.paragraphs),
+            "doc": doc,
         },
     )
 
@@ -217,6 +237,12 @@ def import_preview(request: HttpRequest, job_id) -> HttpResponse:
 def job_detail(request: HttpRequest, job_id) -> HttpResponse:
     job = access.get_job_for_user(request.user, job_id)
     job_fail_if_stale(job)
+    if job.status == JobStatus.DRAFT and job.kind == JobKind.IMPORT:
+        # The file is read: on to the preview (htmx follows HX-Redirect, a reload the 302).
+        url = reverse("coding:import-preview", args=[job.pk])
+        if request.headers.get("HX-Request"):
+            return HttpResponse(headers={"HX-Redirect": url})
+        return redirect(url)
     template = (
         "coding/_job_status.html" if request.headers.get("HX-Request") else "coding/job_detail.html"
     )
@@ -237,4 +263,9 @@ def job_download(request: HttpRequest, job_id) -> FileResponse:
 
 
 def job_list_for(project: Project):
-    return Job.objects.filter(project=project).exclude(status=JobStatus.DRAFT)[:20]
+    # Imports not yet confirmed belong to their uploader (see access.get_job_for_user).
+    return (
+        Job.objects.filter(project=project)
+        .exclude(status=JobStatus.DRAFT)
+        .exclude(kind=JobKind.IMPORT, params__stage="parse")[:20]
+    )
