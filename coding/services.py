@@ -156,6 +156,93 @@ def excerpt_code(
     return excerpt, new
 
 
+@dataclass(frozen=True)
+class ImportedSpan:
+    """One passage of an imported project: its span, who marked it and when, and its codings
+    as (code, coder, created_at)."""
+
+    start: int
+    end: int
+    created_by: object
+    created_at: dt.datetime | None
+    codings: tuple[tuple[Code, object, dt.datetime | None], ...]
+
+
+@transaction.atomic
+def excerpts_import(
+    *, transcript: Transcript, spans: Iterable[ImportedSpan], actor
+) -> dict[tuple[int, int], Excerpt]:
+    """Store the passages and codings of an imported source in a few queries (REFI-QDA import).
+
+    The same rules as ``excerpt_code`` (``check_span`` on every span, codes of the transcript's
+    codebook only, one excerpt per span and one coding per code and coder) but in bulk; the
+    codings have source "import" and are not undoable. Returns the excerpts by span.
+    """
+    spans = list(spans)
+    for sp in spans:
+        check_span(transcript, sp.start, sp.end)
+    _code_check(transcript, {c for sp in spans for c, _coder, _at in sp.codings})
+    starts = transcript.paragraph_starts()
+    now = timezone.now()
+    first: dict[tuple[int, int], ImportedSpan] = {}
+    for sp in spans:
+        first.setdefault((sp.start, sp.end), sp)
+    have = {(x.start, x.end): x for x in Excerpt.objects.filter(transcript=transcript)}
+    Excerpt.objects.bulk_create(
+        [
+            Excerpt(
+                transcript=transcript,
+                start=s,
+                end=e,
+                text=transcript.text[s:e],
+                paragraph=_paragraph(transcript, s, starts),
+                word_count=nlp.count_words(transcript.text[s:e]),
+                created_by=sp.created_by,
+                created_at=sp.created_at or now,
+            )
+            for (s, e), sp in first.items()
+            if (s, e) not in have
+        ],
+        batch_size=1000,
+    )
+    by_span = {(x.start, x.end): x for x in Excerpt.objects.filter(transcript=transcript)}
+    done = set(
+        Coding.objects.filter(content_object__transcript=transcript).values_list(
+            "content_object_id", "tag_id", "coder_id"
+        )
+    )
+    new = []
+    for sp in spans:
+        x = by_span[(sp.start, sp.end)]
+        for code, coder, at in sp.codings:
+            key = (x.pk, code.pk, coder.pk)
+            if key in done:
+                continue
+            done.add(key)
+            new.append(
+                Coding(
+                    tag=code,
+                    content_object=x,
+                    coder=coder,
+                    source=CodingSource.IMPORT,
+                    created_at=at or now,
+                )
+            )
+    _lock_codes_in_use(sorted({c.tag_id for c in new}))
+    Coding.objects.bulk_create(new, batch_size=1000)
+    if new:
+        audit(
+            project_id=transcript.case.project_id,
+            actor=actor,
+            action=AuditAction.CODING_ADD,
+            transcript_id=transcript.pk,
+            source=CodingSource.IMPORT,
+            codings=len(new),
+            excerpts=len(first),
+        )
+    return by_span
+
+
 def _lock_codes_in_use(code_ids: list[int]) -> None:
     """Hold the codes about to be applied against a concurrent merge or delete.
 
