@@ -358,8 +358,10 @@ def build_project_xml(
             }
             if t.original_file and t.original_file.storage.exists(t.original_file.name):
                 ext = PurePosixPath(t.original_file.name).suffix.lower() or ".bin"
-                attrs["richTextPath"] = f"internal://{guid}{ext}"
-                files.append((f"sources/{guid}{ext}", t.original_file))
+                # A .txt original must not take the plain text's name.
+                stem = f"{guid}.original" if ext == ".txt" else guid
+                attrs["richTextPath"] = f"internal://{stem}{ext}"
+                files.append((f"sources/{stem}{ext}", t.original_file))
             src = _el(sources_el, "TextSource", **attrs)
             desc = fold(
                 "",

@@ -41,6 +41,7 @@ KINDS = {
     "Date": "date",
     "DateTime": "date",
 }
+DOCUMENT_SUFFIXES = (".docx", ".odt")
 NESTED_ARCHIVE_SUFFIXES = (".zip", ".qdpx", ".jar", ".7z", ".rar", ".gz")
 
 
@@ -238,7 +239,17 @@ def _open_zip(data: bytes, name: str) -> tuple[zipfile.ZipFile, dict[str, str]]:
                 "nested_zip",
             )
         with zf.open(info) as member:
-            if member.read(4) == importers.ZIP_MAGIC:
+            head = member.read(4)
+        if head == importers.ZIP_MAGIC:
+            if path.lower().endswith(DOCUMENT_SUFFIXES):
+                # A .docx/.odt original is a zip by nature: it gets the same bomb checks.
+                try:
+                    importers.check_zip(zipfile.ZipFile(io.BytesIO(zf.read(info))), raw)
+                except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                    raise _fail(
+                        name, _("the file is damaged (%(path)s).") % {"path": raw}, "corrupt"
+                    ) from exc
+            else:
                 raise _fail(
                     name,
                     _("the zip file holds another archive (%(path)s).") % {"path": raw},
