@@ -629,7 +629,7 @@ def _read_source(s, sname, zf, members, plan, code_guids) -> RSource | None:
     )
     whole = _kids(s, "Coding")
     selections = list(_kids(s, "PlainTextSelection"))
-    bad_range = bad_text = unknown_code = 0
+    bad_range = bad_text = unknown_code = blank = 0
     for el in selections + ([None] if whole else []):
         if el is None:  # codings of the whole source: a selection of all of its text
             start, end, sel_el = 0, len(raw), s
@@ -643,6 +643,9 @@ def _read_source(s, sname, zf, members, plan, code_guids) -> RSource | None:
                 continue
         if not (0 <= start < end <= len(raw)):
             bad_range += 1
+            continue
+        if not OffsetMap.bare(raw[start:end]):
+            blank += 1
             continue
         span = mapping.span(start, end)
         if span is None:
@@ -688,6 +691,13 @@ def _read_source(s, sname, zf, members, plan, code_guids) -> RSource | None:
             (
                 _("%(label)s: %(n)s selections") % {"label": label, "n": bad_text},
                 _("their text no longer matches after line ends and spaces were normalised"),
+            )
+        )
+    if blank:
+        plan.left_out.append(
+            (
+                _("%(label)s: %(n)s selections") % {"label": label, "n": blank},
+                _("they hold only white space"),
             )
         )
     if unknown_code:
@@ -748,7 +758,7 @@ class OffsetMap:
         self.nxt, self.prv = nxt, prv
 
     @staticmethod
-    def _bare(s: str) -> str:
+    def bare(s: str) -> str:
         s = unicodedata.normalize("NFC", s)
         return "".join(
             ch for ch in s if not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf")
@@ -759,6 +769,6 @@ class OffsetMap:
         if s < 0 or e < 0 or e + 1 <= s:
             return None
         e += 1
-        if self._bare(self.raw[start:end]) != self._bare(self.text[s:e]):
+        if self.bare(self.raw[start:end]) != self.bare(self.text[s:e]):
             return None
         return s, e
