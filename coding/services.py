@@ -494,6 +494,58 @@ def transcript_create(
     return transcript
 
 
+# --- REFI-QDA exchange (coding.exchange) -----------------------------------------------------
+
+
+@transaction.atomic
+def exchange_import_prepare(*, project: Project, user, upload) -> tuple[Job, object]:
+    """Check a .qdpx/.qdc upload and keep it on a draft Job for the preview page."""
+    from .exchange import read_exchange
+
+    name = upload.name or "upload.qdpx"
+    plan = read_exchange(upload, name)
+    upload.seek(0)
+    job = Job(
+        project=project,
+        kind=JobKind.EXCHANGE_IMPORT,
+        status=JobStatus.DRAFT,
+        created_by=user,
+        input_name=name,
+        params={"kind": plan.kind},
+    )
+    job.input_file.save(name, ContentFile(upload.read(), name=name), save=False)
+    job.save()
+    return job, plan
+
+
+@transaction.atomic
+def exchange_import_confirm(
+    *,
+    job: Job,
+    new_project_name: str,
+    merge_codes: bool,
+    user_map: dict[str, dict],
+) -> Job:
+    """Fix the target, the code rule and the user mapping of a draft import and queue it.
+    An empty ``new_project_name`` imports into the job's project."""
+    if job.status != JobStatus.DRAFT:
+        raise ValidationError(_("This import was already started."), code="not_draft")
+    members = set(job.project.memberships.values_list("user_id", flat=True))
+    for choice in user_map.values():
+        if choice.get("mode") == "existing" and int(choice["user_id"]) not in members:
+            raise ValidationError(_("Map users to members of this project only."), code="map")
+    job.params = {
+        **job.params,
+        "new_project_name": new_project_name.strip()[:200],
+        "merge_codes": merge_codes,
+        "user_map": user_map,
+    }
+    job.status = JobStatus.QUEUED
+    job.save(update_fields=["params", "status"])
+    job_enqueue(job)
+    return job
+
+
 # --- memos ----------------------------------------------------------------------------------
 
 

@@ -25,10 +25,12 @@ TEXT_A = (
 TEXT_B = "Notat fra befaring i bydelen. Beboerne ønsker flere små leiligheter nær sentrum."
 
 
-def build(owner, coder2):
-    project = services.Project.objects.create(name="Bolig for velferd – utveksling 🏘️")
-    services.Membership.objects.create(project=project, user=owner, role="owner")
-    services.Membership.objects.create(project=project, user=coder2, role="researcher")
+def build(owner, coder2, project=None):
+    """The study in ``project`` (owner and coder2 already members) or in a new project."""
+    if project is None:
+        project = services.Project.objects.create(name="Bolig for velferd – utveksling 🏘️")
+        services.Membership.objects.create(project=project, user=owner, role="owner")
+        services.Membership.objects.create(project=project, user=coder2, role="researcher")
     owner.first_name, owner.last_name = "Åsmund", "Ødegård"
     owner.save()
     cb = Codebook.objects.create(project=project, name="Kodebok")

@@ -7,7 +7,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from lxml import etree
 

@@ -41,7 +41,7 @@ def test_the_demo_study_survives_export_import_export(settings, tmp_path):
         del tree.attrib["creationDateTime"]
     a = etree.tostring(root, encoding="unicode").splitlines()
     b = etree.tostring(second_root, encoding="unicode").splitlines()
-    assert [x for x in difflib.unified_diff(a, b, lineterm="", n=0)][:20] == []
+    assert list(difflib.unified_diff(a, b, lineterm="", n=0))[:20] == []
     assert Coding.objects.filter(tag__codebook__project=copy).count() == (
         Coding.objects.filter(tag__codebook__project=demo).count()
     )

@@ -119,14 +119,17 @@ def import_plan(
     new_project_name: str = "",
     user_map: dict[str, dict] | None = None,
     merge_codes: bool = True,
+    mappable_user_ids: set[int] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Write ``plan`` into ``project`` (or a new project called ``new_project_name``).
 
     ``user_map``: REFI user GUID -> {"mode": "existing", "user_id": id} (a member of the
     project, or ``actor``) or {"mode": "coder"} (a new account that cannot log in yet; the
-    default). ``merge_codes``: a code whose name the codebook has already is that code;
-    otherwise both are kept and the imported one is renamed "name (2)".
+    default); ``mappable_user_ids`` widens who may be chosen (the members of the project the
+    import was started from, when it makes a new one). ``merge_codes``: a code whose name the
+    codebook has already is that code; otherwise both are kept, the imported one renamed
+    "name (2)".
     """
     progress = progress or (lambda pct: None)
     user_map = user_map or {}
@@ -156,7 +159,8 @@ def import_plan(
         choice = user_map.get(guid, {"mode": "coder"})
         if choice.get("mode") == "existing":
             uid = int(choice["user_id"])
-            if uid not in members and not (actor is not None and uid == actor.pk):
+            allowed = members | (mappable_user_ids or set()) | ({actor.pk} if actor else set())
+            if uid not in allowed:
                 raise ValidationError(
                     _("%(name)s can only be mapped to a member of the project.") % {"name": name},
                     code="map_member",

@@ -21,6 +21,7 @@ from ..models import (
     JobStatus,
     Memo,
     Project,
+    Role,
     Transcript,
     job_fail_if_stale,
 )
@@ -83,6 +84,7 @@ def _project_home(
             "memos": memos,
             "memo_form": memo_form or (MemoForm() if can_write else None),
             "can_write": can_write,
+            "is_owner": project.membership.role == Role.OWNER,
             "jobs": job_list_for(project),
         },
         status=status,
