@@ -399,11 +399,14 @@ def transcript_create(
     original=None,
     original_name: str = "",
     progress: Callable[[int], None] | None = None,
+    sentences: list | None = None,
 ) -> Transcript:
     """Build a transcript with its turns and sentences; nothing is saved unless all of it is.
 
     ``speakers`` maps each speaker label to {"kind": "interviewer"|"informant"|"none",
-    "informant_id": id}. Informant ids must belong to ``case``.
+    "informant_id": id}. Informant ids must belong to ``case``. ``sentences``: the result of
+    ``nlp.split_sentences`` over these turns, when the caller segmented the text before its
+    transaction (the REFI-QDA import does, so its progress shows while it runs).
     """
     progress = progress or (lambda pct: None)
     labels = {label for label, v in speakers.items() if v.get("kind") != "none"}
@@ -424,9 +427,10 @@ def transcript_create(
     def sentence_progress(frac: float) -> None:
         progress(20 + int(frac * 60))
 
-    sentences = nlp.split_sentences(
-        text, [(t.content_start, t.end) for t in turn_spans], progress=sentence_progress
-    )
+    if sentences is None or len(sentences) != len(turn_spans):
+        sentences = nlp.split_sentences(
+            text, [(t.content_start, t.end) for t in turn_spans], progress=sentence_progress
+        )
     progress(80)
     with transaction.atomic():
         transcript = Transcript(

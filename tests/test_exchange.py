@@ -150,3 +150,12 @@ def test_export_command_writes_a_qdpx_and_a_qdc(study, tmp_path):
     assert zipfile.is_zipfile(tmp_path / "p.qdpx")
     assert etree.parse(str(tmp_path / "c.qdc")).getroot().tag.endswith("CodeBook")
     assert "7 codings" in out.getvalue()
+
+
+def test_the_import_reports_progress_while_it_segments_and_writes(study, alice):
+    plan = read_exchange(io.BytesIO(_qdpx(study)), "study.qdpx")
+    seen: list[int] = []
+    import_plan(plan, actor=alice, new_project_name="Kopi", progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 100
+    # The segmentation (before the writing transaction) reports its own steps.
+    assert [p for p in seen if 0 < p <= 60] != []

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from .. import importers, services
+from .. import importers, nlp, services
 from ..models import (
     AttributeDefinition,
     AttributeValue,
@@ -93,16 +93,17 @@ def _coder_account(name: str):
     return user
 
 
-def _speakers(text: str, name: str, pseudonyms: dict[str, int]) -> dict[str, dict]:
+def _speakers(text: str, name: str, pseudonyms: set[str]) -> dict[str, dict]:
     """The speaker mapping ordinary import would propose: labels found in the text, the
-    interviewer guessed, informants matched by pseudonym, others kept as unnamed speakers."""
+    interviewer guessed, informants matched by pseudonym (case-folded; the id is filled in
+    when the informant exists), others kept as unnamed speakers."""
     doc = importers.parse_pasted(text, name)
     labels = importers.detect_speakers(doc)
     shares = importers.question_shares(doc, {label for label, _n in labels})
     out: dict[str, dict] = {}
     for label, _n in labels:
         if label.casefold() in pseudonyms:
-            out[label] = {"kind": "informant", "informant_id": pseudonyms[label.casefold()]}
+            out[label] = {"kind": "informant", "pseudonym": label.casefold()}
         elif importers.guess_interviewer(label, shares.get(label, 0.0)):
             out[label] = {"kind": "interviewer"}
         else:
@@ -110,8 +111,46 @@ def _speakers(text: str, name: str, pseudonyms: dict[str, int]) -> dict[str, dic
     return out
 
 
-@transaction.atomic
 def import_plan(
+    plan: ExchangePlan,
+    *,
+    progress: Callable[[int], None] | None = None,
+    **kwargs,
+) -> ImportResult:
+    """Segment every source (the slow part, outside any transaction, reporting progress),
+    then write everything in one transaction (``write_plan``, whose arguments these are)."""
+    progress = progress or (lambda pct: None)
+    prepared: dict[str, tuple[dict[str, dict], list]] = {}
+    informant_names: dict[str, set[str]] = {}
+    for rc in plan.cases:
+        if rc.informant_of:
+            for g in rc.sources:
+                informant_names.setdefault(g, set()).add(rc.name[:100].casefold())
+    n = max(1, len(plan.sources))
+    for k, src in enumerate(plan.sources):
+        speakers = _speakers(src.text, src.name, informant_names.get(src.guid, set()))
+        doc = importers.parse_pasted(src.text, src.name)
+        labels = {label for label, v in speakers.items() if v.get("kind") != "none"}
+        text, turns = importers.build_text_and_turns(doc, labels)
+        sentences = nlp.split_sentences(text, [(t.content_start, t.end) for t in turns])
+        prepared[src.guid] = (speakers, sentences)
+        progress(int(60 * (k + 1) / n))
+    return write_plan(
+        plan, prepared=prepared, progress=lambda pct: progress(60 + pct * 40 // 100), **kwargs
+    )
+
+
+def _resolve_speaker(v: dict, by_name: dict[str, int]) -> dict:
+    """An informant label names its informant's id, or stays an unnamed speaker's turn."""
+    if v.get("kind") != "informant":
+        return v
+    if v.get("pseudonym") in by_name:
+        return {"kind": "informant", "informant_id": by_name[v["pseudonym"]]}
+    return {"kind": "speaker"}
+
+
+@transaction.atomic
+def write_plan(
     plan: ExchangePlan,
     *,
     actor,
@@ -120,6 +159,7 @@ def import_plan(
     user_map: dict[str, dict] | None = None,
     merge_codes: bool = True,
     mappable_user_ids: set[int] | None = None,
+    prepared: dict[str, tuple[dict[str, dict], list]] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Write ``plan`` into ``project`` (or a new project called ``new_project_name``).
@@ -351,13 +391,18 @@ def import_plan(
             except ValueError:
                 date = None
             mode = src.meta.get("mode", "")
+            by_name = {i.pseudonym.casefold(): i.pk for i in infs}
+            speakers, sentences = (prepared or {}).get(src.guid) or (
+                _speakers(src.text, src.name, set(by_name)),
+                None,
+            )
+            speakers = {label: _resolve_speaker(v, by_name) for label, v in speakers.items()}
             transcript = services.transcript_create(
                 case=case,
                 doc=importers.parse_pasted(src.text, src.name),
                 title=src.name,
-                speakers=_speakers(
-                    src.text, src.name, {i.pseudonym.casefold(): i.pk for i in infs}
-                ),
+                speakers=speakers,
+                sentences=sentences,
                 user=user_of(src.user),
                 interview_date=date,
                 mode=mode if mode in Mode.values else "",
@@ -422,7 +467,7 @@ def import_plan(
                         remember("coding", pk, c.guid)
             created["sources"] = created.get("sources", 0) + 1
             created["codings"] = created.get("codings", 0) + len(codings)
-            progress(10 + int(80 * (k + 1) / n_sources))
+            progress(10 + int(85 * (k + 1) / n_sources))
 
         # Notes, attached to what refers to them.
         target: dict[str, dict] = {}
