@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import uuid
 
@@ -25,8 +26,19 @@ GUID_RE = re.compile(
 )
 
 
+_NS_BYTES = GUID_NAMESPACE.bytes
+
+
 def derived_guid(project_id: int, kind: str, object_id: int) -> str:
-    return str(uuid.uuid5(GUID_NAMESPACE, f"{project_id}/{kind}/{object_id}"))
+    """``str(uuid.uuid5(GUID_NAMESPACE, "project/kind/id"))``, computed directly: an export
+    derives one per selection and coding, and the uuid module's objects cost more than the hash."""
+    # RFC 4122 name-based UUIDs (version 5) are SHA-1 by definition; no secret is involved.
+    name = _NS_BYTES + f"{project_id}/{kind}/{object_id}".encode()
+    digest = bytearray(hashlib.sha1(name, usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def norm_guid(raw: str | None) -> str | None:

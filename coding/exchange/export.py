@@ -76,6 +76,16 @@ class Guids:
         return self.stored.get((kind, object_id)) or derived_guid(self.project_id, kind, object_id)
 
 
+@dataclass(frozen=True)
+class _ExcerptRow:
+    pk: int
+    transcript_id: int
+    start: int
+    end: int
+    created_by_id: int | None
+    created_at: object
+
+
 @dataclass
 class ExportStats:
     users: int = 0
@@ -196,11 +206,13 @@ def build_project_xml(
         .prefetch_related("informants")
         .order_by("case__order", "case__name", "interview_date", "title", "pk")
     )
-    excerpts = list(
-        Excerpt.objects.filter(transcript__case__project=project).order_by(
-            "transcript_id", "start", "end"
-        )
-    )
+    # Plain rows, not models: an export reads every passage and coding of the project.
+    excerpts = [
+        _ExcerptRow(*row)
+        for row in Excerpt.objects.filter(transcript__case__project=project)
+        .order_by("transcript_id", "start", "end")
+        .values_list("pk", "transcript_id", "start", "end", "created_by_id", "created_at")
+    ]
     codings = list(
         Coding.objects.filter(content_object__transcript__case__project=project).values_list(
             "pk", "content_object_id", "tag_id", "coder_id", "created_at"
@@ -225,8 +237,8 @@ def build_project_xml(
     user_ids |= {t.created_by_id for t in transcripts if t.created_by_id}
     users = {u.pk: u for u in User.objects.filter(pk__in=user_ids)}
 
-    def ug(uid):
-        return guids("user", uid) if uid in users else None
+    user_guid = {uid: guids("user", uid) for uid in users}
+    ug = user_guid.get
 
     owner = project.memberships.filter(role=Role.OWNER).order_by("created_at", "pk").first()
     root = etree.Element(
