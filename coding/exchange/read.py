@@ -721,6 +721,10 @@ class OffsetMap:
 
     def __init__(self, raw: str, text: str) -> None:
         self.raw, self.text = raw, text
+        if raw == text:  # already in the stored form (our own exports): nothing moves
+            self.identity = True
+            return
+        self.identity = False
         keep = [-1] * len(raw)
         i = j = 0
         n, m = len(raw), len(text)
@@ -765,6 +769,8 @@ class OffsetMap:
         )
 
     def span(self, start: int, end: int) -> tuple[int, int] | None:
+        if self.identity:
+            return start, end
         s, e = self.nxt[start], self.prv[end]
         if s < 0 or e < 0 or e + 1 <= s:
             return None
