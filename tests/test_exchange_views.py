@@ -75,6 +75,8 @@ def test_an_owner_uploads_previews_maps_users_and_confirms(alice, bob, alice_cli
     job.refresh_from_db()
     assert job.status == JobStatus.DONE, job.message
     new = Project.objects.get(name="Fra NVivo")
+    page = alice_client.get(reverse("coding:job-detail", args=[job.pk])).content.decode()
+    assert reverse("coding:project-detail", args=[new.pk]) in page and "Opptak" in page
     assert new.memberships.get(user=alice).role == "owner"
     coders = sorted(
         c.coder.first_name or c.coder.username

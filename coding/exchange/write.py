@@ -327,10 +327,13 @@ def write_plan(
     orphans = [s for s in plan.sources if s.guid not in source_case]
     if orphans:
         name = _("Without case (imported)")
-        case = cases_by_name.get(name) or Case.objects.create(
-            project=project, name=name, kind=CaseKind.CASE_STUDY, order=order0
-        )
-        created["cases"] = created.get("cases", 0) + 1
+        case = cases_by_name.get(name)
+        if case is None:
+            case = Case.objects.create(
+                project=project, name=name, kind=CaseKind.CASE_STUDY, order=order0
+            )
+            cases_by_name[name] = case
+            created["cases"] = created.get("cases", 0) + 1
         for s in orphans:
             source_case[s.guid] = case
     informants_of: dict[str, list[Informant]] = {}
