@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 MAP_CODER = "coder"
+MAP_NAME = "name"
 
 
 class ExchangeUploadForm(forms.Form):
@@ -36,7 +37,10 @@ class ExchangePreviewForm(forms.Form):
 
     def __init__(self, *args, users: dict[str, str], members: list, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        choices = [(MAP_CODER, _("new coder account (can log in once invited)"))] + [
+        choices = [
+            (MAP_CODER, _("new researcher (can log in once invited)")),
+            (MAP_NAME, _("coder name only (no member)")),
+        ] + [
             (
                 str(u.pk),
                 _("existing member: %(name)s") % {"name": u.get_full_name() or u.get_username()},
@@ -68,9 +72,8 @@ class ExchangePreviewForm(forms.Form):
         out = {}
         for key, guid in self.user_fields:
             value = self.cleaned_data[key]
-            out[guid] = (
-                {"mode": "coder"}
-                if value == MAP_CODER
-                else {"mode": "existing", "user_id": int(value)}
-            )
+            if value in (MAP_CODER, MAP_NAME):
+                out[guid] = {"mode": value}
+            else:
+                out[guid] = {"mode": "existing", "user_id": int(value)}
         return out

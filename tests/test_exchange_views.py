@@ -68,7 +68,7 @@ def test_an_owner_uploads_previews_maps_users_and_confirms(alice, bob, alice_cli
             "new_project_name": "Fra NVivo",
             "codes": "merge",
             keys["Kari Nordmann"]: str(bob.pk),
-            keys["Ola"]: "coder",
+            keys["Ola"]: "name",
         },
     )
     assert r.status_code == 302
@@ -83,6 +83,8 @@ def test_an_owner_uploads_previews_maps_users_and_confirms(alice, bob, alice_cli
         for c in Coding.objects.filter(tag__codebook__project=new)
     )
     assert coders == ["Ola", "bob"]
+    # "Coder name only": Ola's codings carry an account that is no member of the project.
+    assert not new.memberships.filter(user__first_name="Ola").exists()
     t = Transcript.objects.get(case__project=new)
     assert t.turns.filter(label="Kari").exists()
 

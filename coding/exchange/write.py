@@ -165,11 +165,12 @@ def write_plan(
     """Write ``plan`` into ``project`` (or a new project called ``new_project_name``).
 
     ``user_map``: REFI user GUID -> {"mode": "existing", "user_id": id} (a member of the
-    project, or ``actor``) or {"mode": "coder"} (a new account that cannot log in yet; the
-    default); ``mappable_user_ids`` widens who may be chosen (the members of the project the
-    import was started from, when it makes a new one). ``merge_codes``: a code whose name the
-    codebook has already is that code; otherwise both are kept, the imported one renamed
-    "name (2)".
+    project, or ``actor``), {"mode": "coder"} (a new researcher account that cannot log in
+    until an owner invites it; the default) or {"mode": "name"} (the same account, but not a
+    member: the coder's name on the codings only). ``mappable_user_ids`` widens who may be
+    chosen (the members of the project the import was started from, when it makes a new one).
+    ``merge_codes``: a code whose name the codebook has already is that code; otherwise both
+    are kept, the imported one renamed "name (2)".
     """
     progress = progress or (lambda pct: None)
     user_map = user_map or {}
@@ -211,7 +212,8 @@ def write_plan(
             users[guid] = _coder_account(name)
             result.users[name] = users[guid].get_username()
             created["accounts"] = created.get("accounts", 0) + 1
-        if users[guid].pk not in members:
+        # "name": the coder's name on the codings only; not a member, so never invited.
+        if users[guid].pk not in members and choice.get("mode") != "name":
             services.member_add(
                 project=project, actor=actor, user=users[guid], role=Role.RESEARCHER
             )
