@@ -326,3 +326,48 @@ def test_hostile_files_are_refused_and_nothing_is_saved(db, tmp_path, data, mess
         call_command("import_qdpx", str(path), "--new-project", "Hostile")
     assert not Project.objects.filter(name="Hostile").exists()
     assert Transcript.objects.count() == 0
+
+
+def test_a_file_another_writer_changed_imports(db, alice, tmp_path):
+    """pyqdpx (BeautifulSoup-based, another writer) adds a user, a nested code and codings."""
+    pyqdpx = pytest.importorskip("pyqdpx")
+    text = "Åse: Vi møtes hver uke 🏠 med NAV.\r\nI: Og kompetansen?\r\nÅse: Den vokser."
+    # pyqdpx reads lower-case GUIDs only.
+    u1, c1, c2, s1 = U1.lower(), C1.lower(), C2.lower(), S1.lower()
+    users = f'<Users><User guid="{u1}" name="Kari Nordmann"/></Users>'
+    codes = (
+        f'<CodeBook><Codes><Code guid="{c1}" name="Samarbeid" isCodable="true"/>'
+        f'<Code guid="{c2}" name="Kompetanse" isCodable="true"/></Codes></CodeBook>'
+    )
+    body = source(f'plainTextPath="internal://{s1}.txt"', guid=s1)
+    path = tmp_path / "annen.qdpx"
+    path.write_bytes(
+        qdpx(qde(body, users=users, codes=codes), {f"Sources/{s1}.txt": text.encode()}).getvalue()
+    )
+    book = pyqdpx.QDPX(str(path))
+    project = book.get_project()
+    user = pyqdpx.User("Per Skriver")
+    project.add_user(user)
+    child = pyqdpx.Code("Samarbeid med NAV", project, parent=project.codes[c1])
+    src = project.sources[s1]
+    src.text_content = book.get_source(s1)
+    s, e = _span(text, "hver uke 🏠")
+    src.add_selection(s, e, child, user)
+    s2, e2 = _span(text, "Den vokser.")
+    src.add_selection(s2, e2, project.codes[c2], project.users[u1])
+    book.save_project()
+    with path.open("rb") as fh:
+        plan = read_exchange(fh, path.name)
+    result = import_plan(plan, actor=alice, new_project_name="Fra pyqdpx")
+    got = sorted(
+        (c.content_object.text, c.tag.name, c.coder.first_name)
+        for c in Coding.objects.filter(tag__codebook__project=result.project)
+    )
+    assert got == [
+        ("Den vokser.", "Kompetanse", "Kari Nordmann"),
+        ("hver uke 🏠", "Samarbeid med NAV", "Per Skriver"),
+    ]
+    assert (
+        Code.objects.get(name="Samarbeid med NAV", codebook__project=result.project).parent.name
+        == "Samarbeid"
+    )
