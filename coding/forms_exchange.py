@@ -7,6 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 MAP_CODER = "coder"
 MAP_NAME = "name"
+SPEAKER_INTERVIEWER = "interviewer"
+SPEAKER_OTHER = "speaker"
+SPEAKER_NONE = "none"
+INFORMANT_PREFIX = "informant:"
 
 
 class ExchangeUploadForm(forms.Form):
@@ -35,8 +39,34 @@ class ExchangePreviewForm(forms.Form):
         initial="merge",
     )
 
-    def __init__(self, *args, users: dict[str, str], members: list, **kwargs) -> None:
+    def __init__(
+        self, *args, users: dict[str, str], members: list, sources: list | None = None, **kwargs
+    ) -> None:
+        """``sources``: (guid, name, [(label, turns)], proposed mapping, {folded: informant})
+        for each source whose speaker labels the owner may map."""
         super().__init__(*args, **kwargs)
+        self.speaker_fields: list[tuple[str, list[tuple[str, str, str]]]] = []
+        for i, (guid, name, labels, proposed, informants) in enumerate(sources or []):
+            rows = []
+            for j, (label, n) in enumerate(labels):
+                key = f"spk_{i}_{j}"
+                choices = [
+                    (SPEAKER_INTERVIEWER, _("Interviewer")),
+                    *[(f"{INFORMANT_PREFIX}{k}", v) for k, v in sorted(informants.items())],
+                    (SPEAKER_OTHER, _("Speaker (no informant)")),
+                    (SPEAKER_NONE, _("Not a speaker label")),
+                ]
+                p = proposed.get(label, {})
+                initial = (
+                    f"{INFORMANT_PREFIX}{p['pseudonym']}"
+                    if p.get("kind") == "informant"
+                    else p.get("kind", SPEAKER_OTHER)
+                )
+                self.fields[key] = forms.ChoiceField(
+                    label=f"{label} ({n})", choices=choices, initial=initial
+                )
+                rows.append((key, label, guid))
+            self.speaker_fields.append((name, rows))
         choices = [
             (MAP_CODER, _("new researcher (can log in once invited)")),
             (MAP_NAME, _("coder name only (no member)")),
@@ -76,4 +106,17 @@ class ExchangePreviewForm(forms.Form):
                 out[guid] = {"mode": value}
             else:
                 out[guid] = {"mode": "existing", "user_id": int(value)}
+        return out
+
+    def speakers(self) -> dict[str, dict[str, dict]]:
+        """Per source GUID, label -> the mapping coding.exchange.write.import_plan takes."""
+        out: dict[str, dict[str, dict]] = {}
+        for _name, rows in self.speaker_fields:
+            for key, label, guid in rows:
+                value = self.cleaned_data[key]
+                if value.startswith(INFORMANT_PREFIX):
+                    choice = {"kind": "informant", "pseudonym": value[len(INFORMANT_PREFIX) :]}
+                else:
+                    choice = {"kind": value}
+                out.setdefault(guid, {})[label] = choice
         return out

@@ -529,6 +529,7 @@ def exchange_import_confirm(
     new_project_name: str,
     merge_codes: bool,
     user_map: dict[str, dict],
+    speakers: dict[str, dict[str, dict]] | None = None,
 ) -> Job:
     """Fix the target, the code rule and the user mapping of a draft import and queue it.
     An empty ``new_project_name`` imports into the job's project."""
@@ -543,6 +544,7 @@ def exchange_import_confirm(
         "new_project_name": new_project_name.strip()[:200],
         "merge_codes": merge_codes,
         "user_map": user_map,
+        "speakers": speakers or {},
     }
     job.status = JobStatus.QUEUED
     job.save(update_fields=["params", "status"])

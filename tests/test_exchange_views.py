@@ -58,9 +58,14 @@ def test_an_owner_uploads_previews_maps_users_and_confirms(alice, bob, alice_cli
     page = r.content.decode()
     assert "1 source" in page and "2 codings" in page and "Kari Nordmann 1" in page
     assert "Opptak" in page and "only text sources" in page  # left out, and why
-    assert "Kari" in page  # the speaker label found in the source
+    assert "Kari (2)" in page  # the speaker label found in the source, with its turns
     form = r.context["form"]
     keys = {form.fields[k].label: k for k, _g in form.user_fields}
+    # The speaker labels of the source, proposed as ordinary import would: "I" asks.
+    ((_name, rows),) = form.speaker_fields
+    spk = {label: key for key, label, _guid in rows}
+    assert form.fields[spk["I"]].initial == "interviewer"
+    assert form.fields[spk["Kari"]].initial == "speaker"
     r = alice_client.post(
         reverse("coding:exchange-preview", args=[job.pk]),
         {
@@ -69,6 +74,8 @@ def test_an_owner_uploads_previews_maps_users_and_confirms(alice, bob, alice_cli
             "codes": "merge",
             keys["Kari Nordmann"]: str(bob.pk),
             keys["Ola"]: "name",
+            spk["I"]: "interviewer",
+            spk["Kari"]: "none",  # the owner says "Kari:" is no speaker label after all
         },
     )
     assert r.status_code == 302
@@ -86,7 +93,8 @@ def test_an_owner_uploads_previews_maps_users_and_confirms(alice, bob, alice_cli
     # "Coder name only": Ola's codings carry an account that is no member of the project.
     assert not new.memberships.filter(user__first_name="Ola").exists()
     t = Transcript.objects.get(case__project=new)
-    assert t.turns.filter(label="Kari").exists()
+    assert t.turns.filter(label="I", is_interviewer=True).exists()
+    assert not t.turns.filter(label="Kari").exists()
 
 
 def test_a_hostile_upload_is_refused_on_the_upload_page(alice, alice_client, project):

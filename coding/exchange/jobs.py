@@ -24,6 +24,7 @@ def run_import_job(job: Job, progress: Callable[[int], None]) -> str:
         new_project_name=new_name,
         user_map=p.get("user_map") or {},
         merge_codes=p.get("merge_codes", True),
+        speakers=p.get("speakers") or None,
         mappable_user_ids=set(job.project.memberships.values_list("user_id", flat=True)),
         progress=lambda pct: progress(5 + pct * 95 // 100),
     )

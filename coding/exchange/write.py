@@ -93,7 +93,7 @@ def _coder_account(name: str):
     return user
 
 
-def _speakers(text: str, name: str, pseudonyms: set[str]) -> dict[str, dict]:
+def proposed_speakers(text: str, name: str, pseudonyms: set[str]) -> dict[str, dict]:
     """The speaker mapping ordinary import would propose: labels found in the text, the
     interviewer guessed, informants matched by pseudonym (case-folded; the id is filled in
     when the informant exists), others kept as unnamed speakers."""
@@ -111,29 +111,43 @@ def _speakers(text: str, name: str, pseudonyms: set[str]) -> dict[str, dict]:
     return out
 
 
+def informant_names(plan: ExchangePlan) -> dict[str, dict[str, str]]:
+    """For each source GUID, the informants of the file who speak in it: folded name -> name."""
+    out: dict[str, dict[str, str]] = {}
+    for rc in plan.cases:
+        if rc.informant_of:
+            for g in rc.sources:
+                out.setdefault(g, {})[rc.name[:100].casefold()] = rc.name[:100]
+    return out
+
+
 def import_plan(
     plan: ExchangePlan,
     *,
     progress: Callable[[int], None] | None = None,
+    speakers: dict[str, dict[str, dict]] | None = None,
     **kwargs,
 ) -> ImportResult:
     """Segment every source (the slow part, outside any transaction, reporting progress),
-    then write everything in one transaction (``write_plan``, whose arguments these are)."""
+    then write everything in one transaction (``write_plan``, whose arguments these are).
+
+    ``speakers``: per source GUID, the speaker mapping chosen in the preview (label ->
+    {"kind": "interviewer" | "speaker" | "none"} or {"kind": "informant", "pseudonym":
+    folded name}); sources without one get ``proposed_speakers``."""
     progress = progress or (lambda pct: None)
     prepared: dict[str, tuple[dict[str, dict], list]] = {}
-    informant_names: dict[str, set[str]] = {}
-    for rc in plan.cases:
-        if rc.informant_of:
-            for g in rc.sources:
-                informant_names.setdefault(g, set()).add(rc.name[:100].casefold())
+    names = informant_names(plan)
+    chosen = speakers or {}
     n = max(1, len(plan.sources))
     for k, src in enumerate(plan.sources):
-        speakers = _speakers(src.text, src.name, informant_names.get(src.guid, set()))
+        mapping = chosen.get(src.guid) or proposed_speakers(
+            src.text, src.name, set(names.get(src.guid, {}))
+        )
         doc = importers.parse_pasted(src.text, src.name)
-        labels = {label for label, v in speakers.items() if v.get("kind") != "none"}
+        labels = {label for label, v in mapping.items() if v.get("kind") != "none"}
         text, turns = importers.build_text_and_turns(doc, labels)
         sentences = nlp.split_sentences(text, [(t.content_start, t.end) for t in turns])
-        prepared[src.guid] = (speakers, sentences)
+        prepared[src.guid] = (mapping, sentences)
         progress(int(60 * (k + 1) / n))
     return write_plan(
         plan, prepared=prepared, progress=lambda pct: progress(60 + pct * 40 // 100), **kwargs
@@ -398,7 +412,7 @@ def write_plan(
             mode = src.meta.get("mode", "")
             by_name = {i.pseudonym.casefold(): i.pk for i in infs}
             speakers, sentences = (prepared or {}).get(src.guid) or (
-                _speakers(src.text, src.name, set(by_name)),
+                proposed_speakers(src.text, src.name, set(by_name)),
                 None,
             )
             speakers = {label: _resolve_speaker(v, by_name) for label, v in speakers.items()}

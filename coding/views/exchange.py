@@ -16,10 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import access, importers, services
 from ..exchange import export_qdc, export_qdpx, read_exchange
+from ..exchange.write import informant_names, proposed_speakers
 from ..forms_exchange import ExchangePreviewForm, ExchangeUploadForm
 from ..models import JobKind, JobStatus
 
 SPOOL_BYTES = 16 * 1024 * 1024
+# Sources whose speaker labels the preview lets the owner map (the rest: as proposed).
+PREVIEW_SOURCES = 50
 
 
 def _file_name(project, ext: str) -> str:
@@ -97,10 +100,18 @@ def import_preview(request: HttpRequest, job_id) -> HttpResponse:
     members = [
         m.user for m in project.memberships.select_related("user").order_by("user__username")
     ]
+    names = informant_names(plan)
+    sources = []
+    for src in plan.sources[:PREVIEW_SOURCES]:
+        informants = names.get(src.guid, {})
+        doc = importers.parse_pasted(src.text, src.name)
+        proposed = proposed_speakers(src.text, src.name, set(informants))
+        sources.append((src.guid, src.name, importers.detect_speakers(doc), proposed, informants))
     form = ExchangePreviewForm(
         request.POST or None,
         users=plan.users,
         members=members,
+        sources=sources,
         initial={"new_project_name": plan.name or job.input_name.rsplit(".", 1)[0]},
     )
     if request.method == "POST" and form.is_valid():
@@ -111,26 +122,13 @@ def import_preview(request: HttpRequest, job_id) -> HttpResponse:
                 new_project_name=data["new_project_name"] if data["target"] == "new" else "",
                 merge_codes=data["codes"] == "merge",
                 user_map=form.user_map(),
+                speakers=form.speakers(),
             )
         except ValidationError as exc:
             for m in exc.messages:
                 form.add_error(None, m)
         else:
             return redirect("coding:job-detail", job_id=job.pk)
-    speakers = []
-    for src in plan.sources[:50]:
-        doc = importers.parse_pasted(src.text, src.name)
-        labels = importers.detect_speakers(doc)
-        shares = importers.question_shares(doc, {label for label, _n in labels})
-        speakers.append(
-            {
-                "source": src.name,
-                "labels": [
-                    (label, n, importers.guess_interviewer(label, shares.get(label, 0.0)))
-                    for label, n in labels
-                ],
-            }
-        )
     return render(
         request,
         "coding/exchange/preview.html",
@@ -141,6 +139,10 @@ def import_preview(request: HttpRequest, job_id) -> HttpResponse:
             "summary": plan.summary(),
             "form": form,
             "user_fields": [form[key] for key, _guid in form.user_fields],
-            "speakers": speakers,
+            "speaker_rows": [
+                (name, [form[key] for key, _label, _guid in rows])
+                for name, rows in form.speaker_fields
+                if rows
+            ],
         },
     )
