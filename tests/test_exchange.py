@@ -159,3 +159,14 @@ def test_the_import_reports_progress_while_it_segments_and_writes(study, alice):
     assert seen == sorted(seen) and seen[-1] == 100
     # The segmentation (before the writing transaction) reports its own steps.
     assert [p for p in seen if 0 < p <= 60] != []
+
+
+def test_characters_xml_cannot_hold_are_dropped_from_names_and_memos(study, alice):
+    Memo.objects.filter(project=study).update(text="Før\x0bEtter\x01.")
+    Code.objects.filter(codebook__project=study, name="Kompetanse").update(name="Kompe\x07tanse")
+    tree = etree.fromstring(_qde(_qdpx(study)))
+    assert _schema("Project-mrt2019.xsd").validate(tree)
+    assert tree.find(".//q:Code[@name='Kompetanse']", NS) is not None
+    assert "FørEtter." in {
+        n.findtext("q:PlainTextContent", namespaces=NS) for n in tree.iterfind(".//q:Note", NS)
+    }

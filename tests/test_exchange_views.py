@@ -105,3 +105,14 @@ def test_a_hostile_upload_is_refused_on_the_upload_page(alice, alice_client, pro
     )
     assert r.status_code == 200 and "leads outside" in r.content.decode()
     assert not Job.objects.filter(kind="exchange_import").exists()
+
+
+def test_a_researcher_cannot_reach_an_exchange_draft_through_the_transcript_preview(
+    alice, bob, alice_client, bob_client, project
+):
+    upload = SimpleUploadedFile("fra-nvivo.qdpx", _two_user_file())
+    alice_client.post(reverse("coding:exchange-import", args=[project.pk]), {"file": upload})
+    job = Job.objects.get(kind="exchange_import")
+    r = bob_client.get(reverse("coding:import-preview", args=[job.pk]))
+    assert r.status_code == 302 and r.url == reverse("coding:exchange-preview", args=[job.pk])
+    assert bob_client.get(r.url).status_code == 403

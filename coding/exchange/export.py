@@ -7,6 +7,7 @@ trip (codebook order, case order, spans, GUIDs), never by database id.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
@@ -99,7 +100,18 @@ class ExportStats:
     sets: int = 0
 
 
+# Characters XML 1.0 cannot hold. Transcript text is stored without them; names, memos and
+# definitions typed or imported elsewhere might not be, and lxml refuses them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _NOT_XML.sub("", text) if text else text
+
+
 def _el(parent, tag: str, ns: str = PROJECT_NS, **attrs) -> etree._Element:
+    if attrs.get("name"):
+        attrs["name"] = xml_safe(attrs["name"])
     return etree.SubElement(
         parent, f"{{{ns}}}{tag}", {k: v for k, v in attrs.items() if v is not None}
     )
@@ -107,7 +119,7 @@ def _el(parent, tag: str, ns: str = PROJECT_NS, **attrs) -> etree._Element:
 
 def _text_el(parent, tag: str, text: str, ns: str = PROJECT_NS) -> None:
     if text:
-        _el(parent, tag, ns).text = text
+        _el(parent, tag, ns).text = xml_safe(text)
 
 
 def user_name(user) -> str:
@@ -245,7 +257,7 @@ def build_project_xml(
         f"{{{PROJECT_NS}}}Project",
         nsmap={None: PROJECT_NS, "xsi": XSI_NS},
         attrib={
-            "name": project.name,
+            "name": xml_safe(project.name),
             "origin": ORIGIN,
             f"{{{XSI_NS}}}schemaLocation": f"{PROJECT_NS} {PROJECT_SCHEMA}",
         },
@@ -428,7 +440,7 @@ def build_project_xml(
             )
             # A case memo: REFI's Case has no NoteRef, so the case is named in the Description.
             _text_el(el, "Description", fold("", [("case", case_name.get(m.case_id, ""))]))
-            _el(el, "PlainTextContent").text = m.text
+            _el(el, "PlainTextContent").text = xml_safe(m.text)
         stats.notes = len(memos)
 
     tag_rows = TaggedItem.objects.filter(

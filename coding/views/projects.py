@@ -18,6 +18,7 @@ from ..models import (
     AttributeValue,
     Case,
     Job,
+    JobKind,
     JobStatus,
     Memo,
     Project,
@@ -172,6 +173,8 @@ def import_upload(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def import_preview(request: HttpRequest, job_id) -> HttpResponse:
     job = access.get_job_for_user(request.user, job_id, access.WRITE)
+    if job.kind == JobKind.EXCHANGE_IMPORT:  # a REFI-QDA draft has its own (owners') preview
+        return redirect("coding:exchange-preview", job_id=job.pk)
     if job.status != JobStatus.DRAFT:
         return redirect("coding:job-detail", job_id=job.pk)
     case = Case.objects.get(pk=job.params["case_id"], project=job.project)
