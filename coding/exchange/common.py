@@ -50,7 +50,10 @@ def norm_guid(raw: str | None) -> str | None:
 def xml_datetime(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.utcoffset() != dt.timedelta(0):
+        value = value.astimezone(dt.UTC)
+    # isoformat is C code; an export formats one per selection and coding.
+    return value.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def parse_datetime(raw: str | None) -> dt.datetime | None:
