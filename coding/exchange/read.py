@@ -644,7 +644,8 @@ def _read_source(s, sname, zf, members, plan, code_guids) -> RSource | None:
         if not (0 <= start < end <= len(raw)):
             bad_range += 1
             continue
-        if not OffsetMap.bare(raw[start:end]):
+        piece = raw[start:end]
+        if not piece.strip() or (not piece.isprintable() and not OffsetMap.bare(piece)):
             blank += 1
             continue
         span = mapping.span(start, end)
