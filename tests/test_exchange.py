@@ -170,3 +170,17 @@ def test_characters_xml_cannot_hold_are_dropped_from_names_and_memos(study, alic
     assert "FørEtter." in {
         n.findtext("q:PlainTextContent", namespaces=NS) for n in tree.iterfind(".//q:Note", NS)
     }
+
+
+def test_import_command_adds_to_an_existing_project_keeping_both_codes(study, tmp_path):
+    path = tmp_path / "study.qdpx"
+    path.write_bytes(_qdpx(study))
+    before = Code.objects.filter(codebook__project=study).count()
+    out = io.StringIO()
+    call_command("import_qdpx", str(path), "--project", str(study.pk), "--keep-both", stdout=out)
+    assert "Imported into project" in out.getvalue() and "Nothing was left out." in out.getvalue()
+    assert Code.objects.filter(codebook__project=study).count() == 2 * before
+    assert Code.objects.filter(codebook__project=study, name="Kompetanse (2)").exists()
+    # Cases are matched by name: the transcripts join the cases they came from.
+    assert study.cases.count() == 2
+    assert Transcript.objects.filter(case__project=study).count() == 4
