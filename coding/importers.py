@@ -826,3 +826,8 @@ def header_metadata(doc: ParsedDocument) -> dict:
                     found["mode"] = mode
                     break
     return found
+
+
+def fail(name: str, message: str, code: str) -> ValidationError:
+    """A ValidationError naming the file, as every import error does."""
+    return _fail(name, message, code)

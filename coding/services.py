@@ -156,6 +156,93 @@ def excerpt_code(
     return excerpt, new
 
 
+@dataclass(frozen=True)
+class ImportedSpan:
+    """One passage of an imported project: its span, who marked it and when, and its codings
+    as (code, coder, created_at)."""
+
+    start: int
+    end: int
+    created_by: object
+    created_at: dt.datetime | None
+    codings: tuple[tuple[Code, object, dt.datetime | None], ...]
+
+
+@transaction.atomic
+def excerpts_import(
+    *, transcript: Transcript, spans: Iterable[ImportedSpan], actor
+) -> dict[tuple[int, int], Excerpt]:
+    """Store the passages and codings of an imported source in a few queries (REFI-QDA import).
+
+    The same rules as ``excerpt_code`` (``check_span`` on every span, codes of the transcript's
+    codebook only, one excerpt per span and one coding per code and coder) but in bulk; the
+    codings have source "import" and are not undoable. Returns the excerpts by span.
+    """
+    spans = list(spans)
+    for sp in spans:
+        check_span(transcript, sp.start, sp.end)
+    _code_check(transcript, {c for sp in spans for c, _coder, _at in sp.codings})
+    starts = transcript.paragraph_starts()
+    now = timezone.now()
+    first: dict[tuple[int, int], ImportedSpan] = {}
+    for sp in spans:
+        first.setdefault((sp.start, sp.end), sp)
+    have = {(x.start, x.end): x for x in Excerpt.objects.filter(transcript=transcript)}
+    Excerpt.objects.bulk_create(
+        [
+            Excerpt(
+                transcript=transcript,
+                start=s,
+                end=e,
+                text=transcript.text[s:e],
+                paragraph=_paragraph(transcript, s, starts),
+                word_count=nlp.count_words(transcript.text[s:e]),
+                created_by=sp.created_by,
+                created_at=sp.created_at or now,
+            )
+            for (s, e), sp in first.items()
+            if (s, e) not in have
+        ],
+        batch_size=1000,
+    )
+    by_span = {(x.start, x.end): x for x in Excerpt.objects.filter(transcript=transcript)}
+    done = set(
+        Coding.objects.filter(content_object__transcript=transcript).values_list(
+            "content_object_id", "tag_id", "coder_id"
+        )
+    )
+    new = []
+    for sp in spans:
+        x = by_span[(sp.start, sp.end)]
+        for code, coder, at in sp.codings:
+            key = (x.pk, code.pk, coder.pk)
+            if key in done:
+                continue
+            done.add(key)
+            new.append(
+                Coding(
+                    tag=code,
+                    content_object=x,
+                    coder=coder,
+                    source=CodingSource.IMPORT,
+                    created_at=at or now,
+                )
+            )
+    _lock_codes_in_use(sorted({c.tag_id for c in new}))
+    Coding.objects.bulk_create(new, batch_size=1000)
+    if new:
+        audit(
+            project_id=transcript.case.project_id,
+            actor=actor,
+            action=AuditAction.CODING_ADD,
+            transcript_id=transcript.pk,
+            source=CodingSource.IMPORT,
+            codings=len(new),
+            excerpts=len(first),
+        )
+    return by_span
+
+
 def _lock_codes_in_use(code_ids: list[int]) -> None:
     """Hold the codes about to be applied against a concurrent merge or delete.
 
@@ -406,6 +493,7 @@ def transcript_create(
     original_name: str = "",
     progress: Callable[[int], None] | None = None,
     job: Job | None = None,
+    sentences: list | None = None,
 ) -> Transcript:
     """Build a transcript with its turns and sentences; nothing is saved unless all of it is.
 
@@ -413,7 +501,9 @@ def transcript_create(
     "informant_id": id}. Informant ids must belong to ``case``. With ``job`` (the import job),
     the one transaction that saves also claims the job first (raising ``JobSuperseded`` if it
     was marked failed or re-run meanwhile) and marks it done last: the job's state and the rows
-    commit together or not at all.
+    commit together or not at all. ``sentences``: the result of ``nlp.split_sentences`` over
+    these turns, when the caller segmented the text already (the REFI-QDA import does, so its
+    progress shows while it runs).
     """
     progress = progress or (lambda pct: None)
     labels = {label for label, v in speakers.items() if v.get("kind") != "none"}
@@ -434,9 +524,10 @@ def transcript_create(
     def sentence_progress(frac: float) -> None:
         progress(20 + int(frac * 60))
 
-    sentences = nlp.split_sentences(
-        text, [(t.content_start, t.end) for t in turn_spans], progress=sentence_progress
-    )
+    if sentences is None or len(sentences) != len(turn_spans):
+        sentences = nlp.split_sentences(
+            text, [(t.content_start, t.end) for t in turn_spans], progress=sentence_progress
+        )
     flat = [s for sents in sentences for s in sents]
     words = lemma_index.words_of_sentences(
         text, [(s.start, s.end) for s in flat], progress=lambda frac: progress(80 + int(frac * 5))
@@ -521,6 +612,60 @@ def transcript_create(
                 transaction.on_commit(lambda: storage.delete(parsed))
     lemma_index.after_import(transcript)
     return transcript
+
+
+# --- REFI-QDA exchange (coding.exchange) -----------------------------------------------------
+
+
+@transaction.atomic
+def exchange_import_prepare(*, project: Project, user, upload) -> tuple[Job, object]:
+    """Check a .qdpx/.qdc upload and keep it on a draft Job for the preview page."""
+    from .exchange import read_exchange
+
+    name = upload.name or "upload.qdpx"
+    plan = read_exchange(upload, name)
+    upload.seek(0)
+    job = Job(
+        project=project,
+        kind=JobKind.EXCHANGE_IMPORT,
+        status=JobStatus.DRAFT,
+        created_by=user,
+        input_name=name,
+        params={"kind": plan.kind},
+    )
+    job.input_file.save(name, ContentFile(upload.read(), name=name), save=False)
+    job.save()
+    return job, plan
+
+
+@transaction.atomic
+def exchange_import_confirm(
+    *,
+    job: Job,
+    new_project_name: str,
+    merge_codes: bool,
+    user_map: dict[str, dict],
+    speakers: dict[str, dict[str, dict]] | None = None,
+) -> Job:
+    """Fix the target, the code rule and the user mapping of a draft import and queue it.
+    An empty ``new_project_name`` imports into the job's project."""
+    if job.status != JobStatus.DRAFT:
+        raise ValidationError(_("This import was already started."), code="not_draft")
+    members = set(job.project.memberships.values_list("user_id", flat=True))
+    for choice in user_map.values():
+        if choice.get("mode") == "existing" and int(choice["user_id"]) not in members:
+            raise ValidationError(_("Map users to members of this project only."), code="map")
+    job.params = {
+        **job.params,
+        "new_project_name": new_project_name.strip()[:200],
+        "merge_codes": merge_codes,
+        "user_map": user_map,
+        "speakers": speakers or {},
+    }
+    job.status = JobStatus.QUEUED
+    job.save(update_fields=["params", "status"])
+    job_enqueue(job)
+    return job
 
 
 # --- memos ----------------------------------------------------------------------------------

@@ -78,6 +78,9 @@ def _job_functions() -> dict[str, Callable]:
     else:
         functions[JobKind.EXPORT] = run_export_job
     from . import lemma_index, suggestions
+    from .exchange.jobs import run_import_job
+
+    functions[JobKind.EXCHANGE_IMPORT] = run_import_job
 
     functions[JobKind.REINDEX] = lemma_index.run_reindex_job
     functions[JobKind.TRAIN] = suggestions.run_train_job

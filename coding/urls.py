@@ -6,6 +6,7 @@ from .views import (
     cases,
     codebook,
     dashboard,
+    exchange,
     exports,
     members,
     projects,
@@ -39,6 +40,22 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/", projects.job_detail, name="job-detail"),
     path("jobs/<uuid:job_id>/download/", projects.job_download, name="job-download"),
     path("projects/<int:project_id>/export/", exports.export_start, name="export"),
+    path(
+        "projects/<int:project_id>/exchange/project.qdpx",
+        exchange.project_export,
+        name="exchange-export",
+    ),
+    path(
+        "projects/<int:project_id>/exchange/codebook.qdc",
+        exchange.codebook_export,
+        name="exchange-codebook-export",
+    ),
+    path(
+        "projects/<int:project_id>/exchange/import/",
+        exchange.import_upload,
+        name="exchange-import",
+    ),
+    path("exchange/imports/<uuid:job_id>/", exchange.import_preview, name="exchange-preview"),
     path("projects/<int:project_id>/export/count/", exports.export_count, name="export-count"),
     path("transcripts/<int:transcript_id>/", workspace.transcript_detail, name="transcript-detail"),
     path(

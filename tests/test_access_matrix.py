@@ -47,6 +47,11 @@ from .factories import (
     UserFactory,
 )
 
+EXCHANGE_QDC = (
+    b'<?xml version="1.0"?><CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>'
+    b'<Code guid="c0de0001-0000-4000-8000-000000000001" name="Ny" isCodable="true"/>'
+    b"</Codes></CodeBook>"
+)
 PUBLIC = "public"  # anyone, logged in or not
 AUTH = "auth"  # any logged-in user; nothing project-specific
 READ = "read"
@@ -179,7 +184,15 @@ def world(db) -> World:
         draft_import=draft,
         export_job=export,
         bob_membership=Membership.objects.get(project=project, user=users["bob"]),
-        extra={"batch": batch, "suggestion": suggestion},
+        extra={
+            "batch": batch,
+            "suggestion": suggestion,
+            "exchange_draft": services.exchange_import_prepare(
+                project=project,
+                user=users["alice"],
+                upload=ContentFile(EXCHANGE_QDC, name="kodebok.qdc"),
+            )[0],
+        },
     )
 
 
@@ -250,6 +263,13 @@ ACCESS: dict[str, Entry] = {
         {"GET": WRITE, "POST": WRITE}, kwargs=lambda w: {"job_id": w.draft_import.pk}
     ),
     "coding:job-detail": R(),
+    # REFI-QDA exchange: every member may export; only owners import.
+    "coding:exchange-export": R(),
+    "coding:exchange-codebook-export": R(),
+    "coding:exchange-import": Entry({"GET": OWN, "POST": OWN}),
+    "coding:exchange-preview": Entry(
+        {"GET": OWN, "POST": OWN}, kwargs=lambda w: {"job_id": w.extra["exchange_draft"].pk}
+    ),
     "coding:job-download": R(),
     # Codebook.
     "coding:codebook": R(),

@@ -22,6 +22,7 @@ from ..models import (
     JobStatus,
     Memo,
     Project,
+    Role,
     Transcript,
     job_fail_if_stale,
 )
@@ -84,6 +85,7 @@ def _project_home(
             "memos": memos,
             "memo_form": memo_form or (MemoForm() if can_write else None),
             "can_write": can_write,
+            "is_owner": project.membership.role == Role.OWNER,
             "jobs": job_list_for(project),
         },
         status=status,
@@ -182,6 +184,8 @@ def _import_next(job: Job) -> str:
 @require_http_methods(["GET", "POST"])
 def import_preview(request: HttpRequest, job_id) -> HttpResponse:
     job = access.get_job_for_user(request.user, job_id, access.WRITE)
+    if job.kind == JobKind.EXCHANGE_IMPORT:  # a REFI-QDA draft has its own (owners') preview
+        return redirect("coding:exchange-preview", job_id=job.pk)
     if job.status != JobStatus.DRAFT:
         return redirect("coding:job-detail", job_id=job.pk)
     case = Case.objects.get(pk=job.params["case_id"], project=job.project)

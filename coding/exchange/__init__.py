@@ -1,0 +1,12 @@
+"""REFI-QDA exchange (QDA-XML 1.0 as in REFI-QDA 1.5) with NVivo, MAXQDA, ATLAS.ti, QualCoder.
+
+Plain functions over file objects, like coding.exports: ``export_qdpx`` / ``export_qdc`` write a
+project or its codebook; ``read_exchange`` checks and reads an upload into an ``ExchangePlan``
+(what would be created and what is left out, nothing written); ``import_plan`` writes a plan
+all-or-nothing through coding.services. The Job body is ``run_import_job``.
+"""
+
+from .export import export_qdc, export_qdpx
+from .read import ExchangePlan, read_exchange
+
+__all__ = ["ExchangePlan", "export_qdc", "export_qdpx", "read_exchange"]

@@ -1,0 +1,543 @@
+"""Carry out an ExchangePlan: one transaction, so an import is all or nothing.
+
+Writes go through coding.services (transcript_create, code_create, excerpts_import, memo_save,
+member_add); the objects that have no service of their own (cases, informants, attribute
+definitions and values) are created here inside the same transaction. Every object keeps the
+GUID it came with (ExchangeGuid), so exporting the import gives the file back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from .. import importers, nlp, services
+from ..models import (
+    AttributeDefinition,
+    AttributeValue,
+    Case,
+    CaseKind,
+    Code,
+    Codebook,
+    Coding,
+    ExchangeGuid,
+    Informant,
+    Level,
+    Membership,
+    Memo,
+    Mode,
+    Project,
+    Role,
+    Transcript,
+)
+from .read import ExchangePlan
+
+CODER_NAME_MAX = 150
+
+
+@dataclass
+class ImportResult:
+    project: Project
+    created: dict[str, int] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)  # REFI name -> account
+    left_out: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "project": self.project.pk,
+            "project_name": self.project.name,
+            "created": self.created,
+            "users": self.users,
+            "left_out": [{"what": w, "why": y} for w, y in self.left_out],
+        }
+
+
+def _unique(name: str, taken: set[str], limit: int) -> str:
+    """``name``, or "name (2)", "name (3)" … where the name is taken (compared case-folded)."""
+    name = name[:limit]
+    if name.casefold() not in taken:
+        taken.add(name.casefold())
+        return name
+    i = 2
+    while True:
+        suffix = f" ({i})"
+        candidate = name[: limit - len(suffix)] + suffix
+        if candidate.casefold() not in taken:
+            taken.add(candidate.casefold())
+            return candidate
+        i += 1
+
+
+def _coder_account(name: str):
+    """A new account for a REFI user: it cannot log in until an owner invites it."""
+    User = get_user_model()
+    base = slugify(name).replace("-", "_")[:120] or "coder"
+    username, i = base, 1
+    while User.objects.filter(username__iexact=username).exists():
+        i += 1
+        username = f"{base}_{i}"
+    user = User(username=username, first_name=name[:CODER_NAME_MAX])
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def proposed_speakers(text: str, name: str, pseudonyms: set[str]) -> dict[str, dict]:
+    """The speaker mapping ordinary import would propose: labels found in the text, the
+    interviewer guessed, informants matched by pseudonym (case-folded; the id is filled in
+    when the informant exists), others kept as unnamed speakers."""
+    doc = importers.parse_pasted(text, name)
+    labels = importers.detect_speakers(doc)
+    shares = importers.question_shares(doc, {label for label, _n in labels})
+    out: dict[str, dict] = {}
+    for label, _n in labels:
+        if label.casefold() in pseudonyms:
+            out[label] = {"kind": "informant", "pseudonym": label.casefold()}
+        elif importers.guess_interviewer(label, shares.get(label, 0.0)):
+            out[label] = {"kind": "interviewer"}
+        else:
+            out[label] = {"kind": "speaker"}
+    return out
+
+
+def informant_names(plan: ExchangePlan) -> dict[str, dict[str, str]]:
+    """For each source GUID, the informants of the file who speak in it: folded name -> name."""
+    out: dict[str, dict[str, str]] = {}
+    for rc in plan.cases:
+        if rc.informant_of:
+            for g in rc.sources:
+                out.setdefault(g, {})[rc.name[:100].casefold()] = rc.name[:100]
+    return out
+
+
+def import_plan(
+    plan: ExchangePlan,
+    *,
+    progress: Callable[[int], None] | None = None,
+    speakers: dict[str, dict[str, dict]] | None = None,
+    **kwargs,
+) -> ImportResult:
+    """Segment every source (the slow part, outside any transaction, reporting progress),
+    then write everything in one transaction (``write_plan``, whose arguments these are).
+
+    ``speakers``: per source GUID, the speaker mapping chosen in the preview (label ->
+    {"kind": "interviewer" | "speaker" | "none"} or {"kind": "informant", "pseudonym":
+    folded name}); sources without one get ``proposed_speakers``."""
+    progress = progress or (lambda pct: None)
+    prepared: dict[str, tuple[dict[str, dict], list]] = {}
+    names = informant_names(plan)
+    chosen = speakers or {}
+    n = max(1, len(plan.sources))
+    for k, src in enumerate(plan.sources):
+        mapping = chosen.get(src.guid) or proposed_speakers(
+            src.text, src.name, set(names.get(src.guid, {}))
+        )
+        doc = importers.parse_pasted(src.text, src.name)
+        labels = {label for label, v in mapping.items() if v.get("kind") != "none"}
+        text, turns = importers.build_text_and_turns(doc, labels)
+        sentences = nlp.split_sentences(text, [(t.content_start, t.end) for t in turns])
+        prepared[src.guid] = (mapping, sentences)
+        progress(int(60 * (k + 1) / n))
+    return write_plan(
+        plan, prepared=prepared, progress=lambda pct: progress(60 + pct * 40 // 100), **kwargs
+    )
+
+
+def _resolve_speaker(v: dict, by_name: dict[str, int]) -> dict:
+    """An informant label names its informant's id, or stays an unnamed speaker's turn."""
+    if v.get("kind") != "informant":
+        return v
+    if v.get("pseudonym") in by_name:
+        return {"kind": "informant", "informant_id": by_name[v["pseudonym"]]}
+    return {"kind": "speaker"}
+
+
+@transaction.atomic
+def write_plan(
+    plan: ExchangePlan,
+    *,
+    actor,
+    project: Project | None = None,
+    new_project_name: str = "",
+    user_map: dict[str, dict] | None = None,
+    merge_codes: bool = True,
+    mappable_user_ids: set[int] | None = None,
+    prepared: dict[str, tuple[dict[str, dict], list]] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Write ``plan`` into ``project`` (or a new project called ``new_project_name``).
+
+    ``user_map``: REFI user GUID -> {"mode": "existing", "user_id": id} (a member of the
+    project, or ``actor``), {"mode": "coder"} (a new researcher account that cannot log in
+    until an owner invites it; the default) or {"mode": "name"} (the same account, but not a
+    member: the coder's name on the codings only). ``mappable_user_ids`` widens who may be
+    chosen (the members of the project the import was started from, when it makes a new one).
+    ``merge_codes``: a code whose name the codebook has already is that code; otherwise both
+    are kept, the imported one renamed "name (2)".
+    """
+    progress = progress or (lambda pct: None)
+    user_map = user_map or {}
+    User = get_user_model()
+    if project is None:
+        project = Project.objects.create(
+            name=(new_project_name or plan.name or plan.file_name)[:200],
+            description=plan.description,
+        )
+        Codebook.objects.create(project=project, name=_("Codebook"))
+        if actor is not None:
+            Membership.objects.create(project=project, user=actor, role=Role.OWNER)
+    result = ImportResult(project=project, left_out=list(plan.left_out))
+    created = result.created
+    guid_rows: list[ExchangeGuid] = []
+
+    def remember(kind: str, object_id: int, guid: str | None) -> None:
+        if guid:
+            guid_rows.append(
+                ExchangeGuid(project=project, kind=kind, object_id=object_id, guid=guid)
+            )
+
+    # Users.
+    members = set(project.memberships.values_list("user_id", flat=True))
+    users: dict[str, object] = {}
+    for guid, name in plan.users.items():
+        choice = user_map.get(guid, {"mode": "coder"})
+        if choice.get("mode") == "existing":
+            uid = int(choice["user_id"])
+            allowed = members | (mappable_user_ids or set()) | ({actor.pk} if actor else set())
+            if uid not in allowed:
+                raise ValidationError(
+                    _("%(name)s can only be mapped to a member of the project.") % {"name": name},
+                    code="map_member",
+                )
+            users[guid] = User.objects.get(pk=uid)
+            result.users[name] = users[guid].get_username()
+        else:
+            users[guid] = _coder_account(name)
+            result.users[name] = users[guid].get_username()
+            created["accounts"] = created.get("accounts", 0) + 1
+        # "name": the coder's name on the codings only; not a member, so never invited.
+        if users[guid].pk not in members and choice.get("mode") != "name":
+            services.member_add(
+                project=project, actor=actor, user=users[guid], role=Role.RESEARCHER
+            )
+            members.add(users[guid].pk)
+        remember("user", users[guid].pk, guid)
+    fallback = actor
+
+    def user_of(guid: str | None):
+        nonlocal fallback
+        if guid and guid in users:
+            return users[guid]
+        if fallback is None:
+            fallback = _coder_account(_("Unknown coder"))
+            services.member_add(project=project, actor=None, user=fallback, role=Role.RESEARCHER)
+        return fallback
+
+    # The codebook.
+    codebook = project.codebook
+    existing_codes = {c.name.casefold(): c for c in Code.objects.filter(codebook=codebook)}
+    taken = set(existing_codes)
+    codes: dict[str, Code] = {}
+    for rc in plan.codes:
+        if merge_codes and rc.name.casefold() in existing_codes:
+            codes[rc.guid] = existing_codes[rc.name.casefold()]
+            continue
+        f = rc.fields
+        code = services.code_create(
+            codebook=codebook,
+            actor=actor,
+            name=_unique(rc.name, taken, services.CODE_NAME_MAX),
+            color=rc.color,
+            parent=codes.get(rc.parent) if rc.parent else None,
+            short_name=f.get("short_name", "")[:30],
+            definition=rc.definition,
+            inclusion=f.get("inclusion", ""),
+            exclusion=f.get("exclusion", ""),
+            example=f.get("example", ""),
+            keywords=f.get("keywords", ""),
+        )
+        codes[rc.guid] = code
+        remember("code", code.pk, rc.guid)
+    created["codes"] = sum(1 for r in guid_rows if r.kind == "code")
+    progress(5)
+
+    # Variables.
+    defs: dict[str, AttributeDefinition] = {}
+    have = {(d.target, d.name.casefold()): d for d in project.attributes.all()}
+    for order, v in enumerate(plan.variables):
+        d = have.get((v.target, v.name.casefold()))
+        if d is None or d.kind != v.kind:
+            taken_names = {n for t, n in have if t == v.target}
+            d = AttributeDefinition.objects.create(
+                project=project,
+                target=v.target,
+                name=_unique(v.name, taken_names, 100),
+                kind=v.kind,
+                order=order,
+            )
+            have[(v.target, d.name.casefold())] = d
+            remember("variable", d.pk, v.guid)
+            created["variables"] = created.get("variables", 0) + 1
+        defs[v.guid] = d
+
+    def set_values(owner_field: str, owner, values) -> None:
+        for vguid, value in values:
+            d = defs.get(vguid)
+            if d is None:
+                continue
+            if (
+                owner_field == "informant"
+                and d.target != "informant"
+                or (owner_field == "case" and d.target != "case")
+            ):
+                continue
+            AttributeValue.objects.update_or_create(
+                definition=d, **{owner_field: owner}, defaults={f"value_{d.kind}": value}
+            )
+
+    # Cases: REFI cases, and informants (cases marked "Informant of:").
+    cases_by_name = {c.name: c for c in project.cases.all()}
+    order0 = len(cases_by_name)
+    source_case: dict[str, Case] = {}
+    case_of_guid: dict[str, Case] = {}
+    for rc in [c for c in plan.cases if not c.informant_of]:
+        case = cases_by_name.get(rc.name)
+        if case is None:
+            kind = rc.fields.get("kind", "")
+            case = Case.objects.create(
+                project=project,
+                name=rc.name,
+                kind=kind if kind in CaseKind.values else CaseKind.CASE_STUDY,
+                description=rc.description,
+                order=order0,
+            )
+            order0 += 1
+            cases_by_name[case.name] = case
+            remember("case", case.pk, rc.guid)
+            created["cases"] = created.get("cases", 0) + 1
+        set_values("case", case, rc.values)
+        case_of_guid[rc.guid] = case
+        for sg in rc.sources:
+            if sg in source_case and source_case[sg] != case:
+                result.left_out.append(
+                    (
+                        _("Source in case “%(case)s”") % {"case": case.name},
+                        _("a transcript belongs to one case here; it stays in “%(first)s”")
+                        % {"first": source_case[sg].name},
+                    )
+                )
+                continue
+            source_case.setdefault(sg, case)
+    plan_sources = {s.guid for s in plan.sources}
+    orphans = [s for s in plan.sources if s.guid not in source_case]
+    if orphans:
+        name = _("Without case (imported)")
+        case = cases_by_name.get(name)
+        if case is None:
+            case = Case.objects.create(
+                project=project, name=name, kind=CaseKind.CASE_STUDY, order=order0
+            )
+            cases_by_name[name] = case
+            created["cases"] = created.get("cases", 0) + 1
+        for s in orphans:
+            source_case[s.guid] = case
+    informants_of: dict[str, list[Informant]] = {}
+    for rc in [c for c in plan.cases if c.informant_of]:
+        case = cases_by_name.get(rc.informant_of)
+        if case is None:
+            case = next((source_case[g] for g in rc.sources if g in source_case), None)
+        if case is None:
+            result.left_out.append(
+                (_("Informant “%(name)s”") % {"name": rc.name}, _("its case is not in the file"))
+            )
+            continue
+        level = rc.fields.get("level", "")
+        informant, made = Informant.objects.get_or_create(
+            case=case,
+            pseudonym=rc.name[:100],
+            defaults={
+                "role_title": rc.fields.get("role_title", "")[:200],
+                "level": level if level in Level.values else Level.OPERATIVE,
+                "org_unit": rc.fields.get("org_unit", "")[:200],
+            },
+        )
+        if made:
+            remember("informant", informant.pk, rc.guid)
+            created["informants"] = created.get("informants", 0) + 1
+        set_values("informant", informant, rc.values)
+        for sg in rc.sources:
+            if sg in plan_sources and source_case.get(sg) == case:
+                informants_of.setdefault(sg, []).append(informant)
+    tags_of: dict[str, list[str]] = {}
+    for _guid, set_name, members_ in plan.sets:
+        for sg in members_:
+            tags_of.setdefault(sg, []).append(set_name)
+    progress(10)
+
+    # Sources, their passages and codings.
+    excerpt_of: dict[str, object] = {}
+    transcript_of: dict[str, Transcript] = {}
+    saved_files: list[str] = []
+    n_sources = max(1, len(plan.sources))
+    try:
+        for k, src in enumerate(plan.sources):
+            case = source_case[src.guid]
+            infs = informants_of.get(src.guid, [])
+            original = None
+            if src.rich is not None:
+                ext, data = src.rich
+                path = default_storage.save(
+                    f"originals/{timezone.now():%Y/%m}/{src.guid}{ext}", ContentFile(data)
+                )
+                saved_files.append(path)
+                original = default_storage.open(path)
+                original.name = path
+            date = None
+            try:
+                if src.meta.get("interview_date"):
+                    date = dt.date.fromisoformat(src.meta["interview_date"])
+            except ValueError:
+                date = None
+            mode = src.meta.get("mode", "")
+            by_name = {i.pseudonym.casefold(): i.pk for i in infs}
+            speakers, sentences = (prepared or {}).get(src.guid) or (
+                proposed_speakers(src.text, src.name, set(by_name)),
+                None,
+            )
+            speakers = {label: _resolve_speaker(v, by_name) for label, v in speakers.items()}
+            transcript = services.transcript_create(
+                case=case,
+                doc=importers.parse_pasted(src.text, src.name),
+                title=src.name,
+                speakers=speakers,
+                sentences=sentences,
+                user=user_of(src.user),
+                interview_date=date,
+                mode=mode if mode in Mode.values else "",
+                interviewers=src.meta.get("interviewers", "")[:300],
+                informant_ids=[i.pk for i in infs],
+                tags=tags_of.get(src.guid, []),
+                original=original,
+                original_name=f"{src.name}{src.rich[0]}" if src.rich else "",
+            )
+            if original is not None:
+                original.close()
+            if transcript.text != src.text:  # the one rule for the stored text changed
+                raise ValidationError(
+                    _("%(file)s: the text of “%(name)s” changed on import.")
+                    % {"file": plan.file_name, "name": src.name},
+                    code="text_changed",
+                )
+            fields = {}
+            if src.meta.get("language"):
+                fields["language"] = src.meta["language"][:10]
+            if src.created_at:
+                fields["created_at"] = src.created_at
+            if fields:
+                Transcript.objects.filter(pk=transcript.pk).update(**fields)
+            transcript_of[src.guid] = transcript
+            remember("source", transcript.pk, src.guid)
+            by_span = services.excerpts_import(
+                transcript=transcript,
+                spans=[
+                    services.ImportedSpan(
+                        start=sel.start,
+                        end=sel.end,
+                        created_by=user_of(
+                            sel.user or (sel.codings[0].user if sel.codings else None)
+                        ),
+                        created_at=sel.created_at,
+                        codings=tuple(
+                            (codes[c.code], user_of(c.user), c.created_at) for c in sel.codings
+                        ),
+                    )
+                    for sel in src.selections
+                ],
+                actor=actor,
+            )
+            seen_spans: set[tuple[int, int]] = set()
+            for sel in src.selections:
+                x = by_span[(sel.start, sel.end)]
+                if sel.guid:
+                    excerpt_of[sel.guid] = x
+                if (sel.start, sel.end) not in seen_spans:
+                    seen_spans.add((sel.start, sel.end))
+                    remember("selection", x.pk, sel.guid)
+            codings = {
+                (c.content_object_id, c.tag_id, c.coder_id): c.pk
+                for c in Coding.objects.filter(content_object__transcript=transcript)
+            }
+            for sel in src.selections:
+                x = by_span[(sel.start, sel.end)]
+                for c in sel.codings:
+                    pk = codings.get((x.pk, codes[c.code].pk, user_of(c.user).pk))
+                    if pk is not None:
+                        remember("coding", pk, c.guid)
+            created["sources"] = created.get("sources", 0) + 1
+            created["codings"] = created.get("codings", 0) + len(codings)
+            progress(10 + int(85 * (k + 1) / n_sources))
+
+        # Notes, attached to what refers to them.
+        target: dict[str, dict] = {}
+        for src in plan.sources:
+            for sel in src.selections:
+                for g in sel.notes:
+                    if sel.guid in excerpt_of:
+                        target.setdefault(g, {"excerpt": excerpt_of[sel.guid]})
+            for g in src.notes:
+                target.setdefault(g, {"transcript": transcript_of[src.guid]})
+        for rc in plan.codes:
+            for g in rc.notes:
+                target.setdefault(g, {"code": codes[rc.guid]})
+        for rn in plan.notes:
+            if rn.guid not in target and rn.case_name in cases_by_name:
+                target[rn.guid] = {"case": cases_by_name[rn.case_name]}
+        for rn in plan.notes:
+            if len(rn.text) > settings.MEMO_MAX_CHARS:
+                result.left_out.append(
+                    (
+                        _("Note “%(name)s”") % {"name": rn.title or rn.guid[:8]},
+                        _("it is longer than a memo may be"),
+                    )
+                )
+                continue
+            memo = services.memo_save(
+                project=project,
+                author=user_of(rn.user),
+                text=rn.text,
+                title=rn.title,
+                **target.get(rn.guid, {}),
+            )
+            stamps = {}
+            if rn.created_at:
+                stamps["created_at"] = rn.created_at
+            if rn.modified_at:
+                stamps["updated_at"] = rn.modified_at
+            if stamps:
+                Memo.objects.filter(pk=memo.pk).update(**stamps)
+            remember("note", memo.pk, rn.guid)
+            created["notes"] = created.get("notes", 0) + 1
+        from taggit.models import Tag
+
+        for set_guid, set_name, _m in plan.sets:
+            tag = Tag.objects.filter(name=set_name).first()
+            if tag is not None:
+                remember("tag", tag.pk, set_guid)
+        ExchangeGuid.objects.bulk_create(guid_rows, ignore_conflicts=True)
+    except BaseException:
+        for path in saved_files:  # the rows are rolled back; the files go too
+            default_storage.delete(path)
+        raise
+    progress(100)
+    return result
