@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .views import (
+    agreement,
     analysis,
     audit,
     cases,
@@ -106,6 +107,16 @@ urlpatterns = [
         name="analysis-framework-cell",
     ),
     path("projects/<int:project_id>/dashboard/", dashboard.dashboard, name="dashboard"),
+    path(
+        "projects/<int:project_id>/analysis/agreement/",
+        agreement.agreement_view,
+        name="analysis-agreement",
+    ),
+    path(
+        "projects/<int:project_id>/analysis/agreement.xlsx",
+        agreement.agreement_export,
+        name="analysis-agreement-export",
+    ),
     # The transcript view's endpoints (JSON, offsets in UTF-16 code units).
     path(
         "transcripts/<int:transcript_id>/codings.json",

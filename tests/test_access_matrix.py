@@ -292,6 +292,9 @@ ACCESS: dict[str, Entry] = {
         {"GET": READ, "POST": WRITE}, data=lambda w: {"text": "Sterk forankring.", "version": 0}
     ),
     "coding:dashboard": R(),
+    # Intercoder agreement (bob and alice both coded the transcript).
+    "coding:analysis-agreement": R(),
+    "coding:analysis-agreement-export": R(),
     # Lemma search, coding from search, and suggestions.
     "coding:search": R(query=lambda w: {"q": "samarbeide"}),
     "coding:search-code-preview": W(

@@ -344,6 +344,7 @@ class CodeRow:
     frequency_equal: int
     frequency_transcripts: int
     cells: list[Figure]  # one per transcript
+    position: int = 0  # in codebook order
 
     @property
     def frequency_percent(self) -> float | None:
@@ -455,6 +456,7 @@ def report_of(
                 frequency_equal=equal,
                 frequency_transcripts=int(used.sum()),
                 cells=[figure(counts[i, j], m, unit, need) for j in range(n_t)],
+                position=i,
             )
         )
     rows.sort(key=_sort_key)
