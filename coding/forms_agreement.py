@@ -34,11 +34,10 @@ class AgreementForm(forms.Form):
     )
 
     def __init__(self, data, *, project: Project) -> None:
-        super().__init__(data)
         coded = Q(codings__tag__codebook__project=project)
         # Members who may code, and anyone who did (a former member's codings still count),
         # the busiest first: one query.
-        self.coder_list = list(
+        self.coder_list: list = list(
             get_user_model()
             .objects.filter(
                 Q(memberships__project=project, memberships__role__in=WRITE_ROLES) | coded
@@ -47,14 +46,17 @@ class AgreementForm(forms.Form):
             .distinct()
             .order_by("-n", "username")
         )
+        if data is not None and not data.getlist("coders"):
+            # None chosen: the two who coded most, shown ticked.
+            data = data.copy()
+            data.setlist("coders", [str(u.pk) for u in self.coder_list[:2]])
+        super().__init__(data)
         self.fields["coders"].choices = [
             (str(u.pk), u.get_full_name() or u.username) for u in self.coder_list
         ]
 
     def clean_coders(self) -> list[int]:
         chosen = [int(pk) for pk in self.cleaned_data["coders"]]
-        if not chosen:
-            chosen = [u.pk for u in self.coder_list[:2]]
         if len(chosen) < 2:
             raise ValidationError(_("Choose two or more coders."), code="one_coder")
         if len(chosen) > 8:

@@ -142,7 +142,17 @@ def test_unit_patterns_use_any_overlap_or_the_threshold():
     assert stats.unit_patterns([a, b], units).tolist() == [0, 1, 1, 1]
     # At 90 %: b's 9 of 10 characters of unit 0 still count, a's 1 of unit 1 does not.
     assert stats.unit_patterns([a, b], units, 0.9).tolist() == [1, 0, 1, 1]
-    assert stats.passages([a, b]).tolist() == [[0, 10], [15, 16], [20, 30]]
+
+
+def test_passages_match_by_their_shared_text_over_both_as_maxqda_does():
+    a = np.array([[0, 100], [200, 210], [300, 400]])
+    b = np.array([[5, 100], [205, 215], [300, 350], [350, 400], [500, 510]])
+    # a's passages: [0,100) matches b's [5,100) (95 %); [200,210) does not (5/15); [300,400)
+    # matches b's stretch [300,400) (b's two touching codings are one passage).
+    # b's passages: [5,100) yes, [205,215) no, [300,400) yes, [500,510) only b.
+    assert stats.passage_patterns([a, b], 0.9).tolist() == [0, 1, 2, 4]
+    assert stats.passage_patterns([a, b], 0.3).tolist() == [0, 0, 1, 6]
+    assert stats.passage_patterns([np.zeros((0, 2)), b], 0.9).tolist() == [0, 0, 4, 0]
 
 
 def test_the_bootstrap_resamples_whole_transcripts():
@@ -281,17 +291,30 @@ def test_segment_agreement_equals_the_references_on_its_units(two_coded, unit):
     sb = [_code(t, code, b, "Det går fint 😀 med æøå"[1:]), _code(t, code, b, "Hva skjer")]
     report = agreement.build(project, coder_ids=[a.pk, b.pk], unit=unit, resamples=10)
     if unit == "passage":
-        units = [(s, e) for s, e in stats.passages([np.array(sa), np.array(sb)]).tolist()]
-        expect_units = 3  # "Hvordan går det", the æøå passage, "Hva skjer"
+        # Each coder's passages; a coder has one when theirs shares ≥ 90 % with it.
+        def share(x, y):
+            inter = max(0, min(x[1], y[1]) - max(x[0], y[0]))
+            return inter / (x[1] - x[0] + y[1] - y[0] - inter)
+
+        units = [(u, k) for k, spans in enumerate((sa, sb)) for u in spans]
+        values = np.array(
+            [
+                [
+                    1 if k == j else int(max(share(u, v) for v in (sa, sb)[j]) >= 0.9)
+                    for u, k in units
+                ]
+                for j in range(2)
+            ]
+        )
+        expect_units = 4
     else:
         model = Sentence if unit == "sentence" else Turn
         units = list(model.objects.filter(transcript=t).values_list("start", "end"))
         expect_units = 4
-    values = np.zeros((2, len(units)), dtype=np.int64)
-    for k, spans in enumerate((sa, sb)):
-        for i, (us, ue) in enumerate(units):
-            inside = sum(1 for x in range(us, ue) if any(s <= x < e for s, e in spans))
-            values[k, i] = inside >= 0.9 * (ue - us) if unit == "passage" else inside > 0
+        values = np.zeros((2, len(units)), dtype=np.int64)
+        for k, spans in enumerate((sa, sb)):
+            for i, (us, ue) in enumerate(units):
+                values[k, i] = any(s < ue and us < e for s, e in spans)
     got = report.rows[0].figure
     assert got.units == expect_units and got.unit == unit
     ref = reference(values)
@@ -303,8 +326,8 @@ def test_segment_agreement_equals_the_references_on_its_units(two_coded, unit):
         else:
             assert got.values[name] == pytest.approx(ref[name], abs=TOL), name
     if unit == "passage":
-        # 22 of 23 characters is above 90 %: the æøå passage agrees; the other two do not.
-        assert values.tolist() == [[1, 1, 0], [0, 1, 1]]
+        # 22 of 23 characters is above 90 %: the æøå passages agree; the other two do not.
+        assert values.tolist() == [[1, 1, 1, 0], [0, 1, 1, 1]]
 
 
 def test_existence_and_frequency_per_transcript(two_coded):

@@ -107,6 +107,8 @@ def test_a_former_member_who_coded_can_still_be_chosen(coded, project, codebook)
     services.excerpt_code(transcript=coded, start=0, end=20,
                           codes=[codebook.codes.first()], coder=gone)  # fmt: skip
     m.delete()
+    from django.http import QueryDict
+
     from coding.forms_agreement import AgreementForm
 
-    assert gone in AgreementForm({}, project=project).coder_list
+    assert gone in AgreementForm(QueryDict(), project=project).coder_list

@@ -11,9 +11,9 @@ sentences or the turns when they are the unit) and computes everything from nump
   transcript and left a code out said "not this code" there;
 - the unit, stated with every figure: each character of the text (NVivo's unit), each sentence,
   each speaker turn (a coder coded a sentence or turn when their coding of the code covers any of
-  its characters), or each passage (a stretch of text any coder coded with the code; a coder
-  coded it when their codings cover at least ``threshold`` of it, 90 % by default, after MAXQDA's
-  segment overlap);
+  its characters), or each coded passage of each coder (another coder coded it when one of
+  their passages overlaps it by at least ``threshold``, intersection over union, 90 % by
+  default: MAXQDA's segment criterion);
 - per code, per transcript (all chosen codes) and pooled: the number of units, percent
   agreement, Cohen's kappa (two coders), Fleiss' kappa, Brennan and Prediger's kappa,
   Krippendorff's nominal alpha, and a 95 % bootstrap interval of kappa and alpha that resamples
@@ -38,6 +38,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.db.models.functions import Length
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..filters import bound_form
@@ -76,8 +77,11 @@ DEFINITIONS = [
     (
         _("Coded passages"),
         _(
-            "A passage is a stretch of text any coder coded with the code. A coder coded it when "
-            "their codings cover at least the overlap threshold of it (MAXQDA's segment overlap)."
+            "Each coder's coded passage (a stretch of their coding of the code) is a unit. Another "
+            "coder coded it when one of their passages overlaps it by at least the threshold: the "
+            "shared text over the text of the two together (MAXQDA's segment criterion). No "
+            "passage is uncoded by all coders, so Cohen's kappa and alpha read low there: read "
+            "percent agreement and Brennan–Prediger."
         ),
     ),
     (_("Percent agreement"), _("The share of units on which all chosen coders agree.")),
@@ -218,7 +222,8 @@ def load_scope(
     rolled up, so pooled figures count each character of each code once).
     """
     data = dict(data.lists()) if hasattr(data, "lists") else dict(data or {})
-    if not data.get("codes"):
+    all_codes = not data.get("codes")
+    if all_codes:
         data["codes"] = [
             str(pk)
             for pk in Code.objects.filter(codebook__project=project).values_list("pk", flat=True)
@@ -279,7 +284,10 @@ def load_scope(
         transcripts=transcripts,
         spans=dict(spans),
         finished=finished,
-        described=form.describe(view=()),
+        described=[
+            (label, gettext("all codes") if all_codes and label == gettext("Codes") else value)
+            for label, value in form.describe(view=())
+        ],
     )
 
 
@@ -311,7 +319,7 @@ def pattern_counts(scope: Scope, unit: str, threshold: float = DEFAULT_THRESHOLD
             if unit == "character":
                 out[i, j] = stats.char_patterns(by_coder, t["length"])
             elif unit == "passage":
-                out[i, j] = stats.unit_patterns(by_coder, stats.passages(by_coder), threshold)
+                out[i, j] = stats.passage_patterns(by_coder, threshold)
             else:
                 out[i, j] = stats.unit_patterns(by_coder, segments.get(t["pk"], empty))
     return out
@@ -375,6 +383,10 @@ class Report:
     @property
     def unit_label(self) -> str:
         return str(UNIT_LABELS[self.unit])
+
+    @property
+    def coder_names(self) -> str:
+        return ", ".join(u.get_full_name() or u.username for u in self.coders)
 
     @property
     def two_coders(self) -> bool:

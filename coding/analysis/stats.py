@@ -177,10 +177,39 @@ def unit_patterns(
     return np.bincount(pattern, minlength=2**m).astype(np.float64)
 
 
-def passages(by_coder: list[np.ndarray]) -> np.ndarray:
-    """The passages of a code: the connected stretches of text any coder coded with it."""
-    spans = [np.asarray(s, dtype=np.int64).reshape(-1, 2) for s in by_coder]
-    return union(np.concatenate(spans) if spans else np.zeros((0, 2), dtype=np.int64))
+def passages(by_coder: list[np.ndarray]) -> list[np.ndarray]:
+    """Each coder's passages of a code: the connected stretches of their coding of it."""
+    return [union(np.asarray(s, dtype=np.int64).reshape(-1, 2)) for s in by_coder]
+
+
+def overlap_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every span of ``a`` with every span of ``b`` (|a| × |b|)."""
+    a = np.asarray(a, dtype=np.int64).reshape(-1, 2)[:, None, :]
+    b = np.asarray(b, dtype=np.int64).reshape(-1, 2)[None, :, :]
+    inter = np.maximum(0, np.minimum(a[..., 1], b[..., 1]) - np.maximum(a[..., 0], b[..., 0]))
+    whole = (a[..., 1] - a[..., 0]) + (b[..., 1] - b[..., 0]) - inter
+    return inter / whole
+
+
+def passage_patterns(by_coder: list[np.ndarray], threshold: float) -> np.ndarray:
+    """MAXQDA's segment criterion: every passage of every coder is a unit; another coder
+    coded it when one of their passages overlaps it by at least ``threshold`` (intersection
+    over union of the two). The passage's own coder coded it."""
+    m = len(by_coder)
+    own = passages(by_coder)
+    patterns = []
+    for k, units in enumerate(own):
+        if not len(units):
+            continue
+        pattern = np.full(len(units), 1 << k, dtype=np.int64)
+        for j, theirs in enumerate(own):
+            if j != k and len(theirs):
+                hit = overlap_share(units, theirs).max(axis=1) >= threshold - 1e-9
+                pattern |= hit.astype(np.int64) << j
+        patterns.append(pattern)
+    if not patterns:
+        return np.zeros(2**m)
+    return np.bincount(np.concatenate(patterns), minlength=2**m).astype(np.float64)
 
 
 def bootstrap_weights(n_items: int, n_resamples: int, seed: int = 13) -> np.ndarray:

@@ -63,6 +63,7 @@ def agreement_view(request: HttpRequest, project_id: int) -> HttpResponse:
             "rows": agreement_page.rows(report, request.GET.get("order", "alpha")),
             "line": agreement_page.line(report),
             "pooled": agreement_page.pooled(report),
+            "threshold": agreement_page.pct(report.threshold),
             "kappa_label": _("Cohen's kappa") if report.two_coders else _("Fleiss' kappa"),
         }
     return render(request, "coding/analysis/agreement.html", context)
