@@ -400,3 +400,12 @@ def test_the_demo_study_equals_the_references_and_the_command_prints_them(demo_s
     assert {"percent", "cohen_kappa", "krippendorff_alpha", "unit", "units"} <= set(some)
     assert data["pooled"]["cohen_kappa"] == pytest.approx(report.pooled.values["cohen_kappa"])
     assert 0 < data["pooled"]["cohen_kappa"] < 1
+
+
+@pytest.mark.django_db
+def test_the_benchmark_agrees_with_its_bare_numpy_baseline():
+    from coding.benchmarks import agreement as bench
+
+    result = bench.run("small")  # raises when a figure differs from numpy's by more than 1e-9
+    assert result["codings"] == 2500 and result["figures"]["agreement"]["ratio"] > 0
+    assert not Project.objects.filter(name="agreement benchmark").exists()  # rolled back

@@ -10,7 +10,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-AREAS = ("import", "coding", "matrix", "export", "search")
+AREAS = ("import", "coding", "matrix", "export", "search", "agreement")
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, list[float]]:
