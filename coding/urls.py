@@ -117,6 +117,11 @@ urlpatterns = [
         agreement.agreement_export,
         name="analysis-agreement-export",
     ),
+    path(
+        "analysis/agreement/transcripts/<int:transcript_id>/",
+        agreement.agreement_compare,
+        name="analysis-agreement-compare",
+    ),
     # The transcript view's endpoints (JSON, offsets in UTF-16 code units).
     path(
         "transcripts/<int:transcript_id>/codings.json",

@@ -295,6 +295,9 @@ ACCESS: dict[str, Entry] = {
     # Intercoder agreement (bob and alice both coded the transcript).
     "coding:analysis-agreement": R(),
     "coding:analysis-agreement-export": R(),
+    "coding:analysis-agreement-compare": R(
+        query=lambda w: {"code": w.codes[1].pk, "coders": [w.bob.pk, w.alice.pk]}
+    ),
     # Lemma search, coding from search, and suggestions.
     "coding:search": R(query=lambda w: {"q": "samarbeide"}),
     "coding:search-code-preview": W(

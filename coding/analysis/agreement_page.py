@@ -56,6 +56,7 @@ class Cell:
     text: str
     colour: str
     title: str
+    transcript_id: int
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Row:
     existence: str
     frequency: str
     cells: list[Cell]
+    weakest_transcript: int | None  # where to compare the coders first
 
 
 @dataclass
@@ -121,8 +123,16 @@ def rows(report: Report, order: str = "alpha") -> list[Row]:
                     colour=shade(c.alpha),
                     title=f"{r.code.name} · {t['title']}: "
                     + (status_text(c) or f"α = {num(c.alpha)}, {c.coded} / {c.units}"),
+                    transcript_id=t["pk"],
                 )
             )
+        # The transcript with the lowest alpha, else the one with the most coding.
+        scored = [
+            (c.alpha, -c.coded, t["pk"])
+            for t, c in zip(report.transcripts, r.cells, strict=True)
+            if c.coded
+        ]
+        weakest = min(scored, key=lambda x: (x[0] is None, x[0] or 0, x[1]), default=None)
         out.append(
             Row(
                 name=r.code.name,
@@ -141,6 +151,7 @@ def rows(report: Report, order: str = "alpha") -> list[Row]:
                 existence=pct(r.existence.shown("percent")),
                 frequency=pct(r.frequency_percent),
                 cells=cells,
+                weakest_transcript=weakest[2] if weakest else None,
             )
         )
     return out

@@ -6,7 +6,7 @@ import io
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from .. import access
-from ..analysis import agreement, agreement_page
+from ..analysis import agreement, agreement_page, comparison
+from ..filters import CodeTree
 from ..forms_agreement import AgreementForm
 from ..models import Project
 
@@ -36,6 +37,14 @@ def _report(request: HttpRequest, project: Project) -> tuple[AgreementForm, obje
     except ValidationError as exc:
         return form, None, list(exc.messages)
     return form, report, []
+
+
+def _compare_query(request: HttpRequest, report: agreement.Report) -> str:
+    """The comparison view's query string: these coders, the sub-code choice, the way back."""
+    q = request.GET.copy()
+    q.setlist("coders", [str(u.pk) for u in report.coders])
+    q.pop("code", None)
+    return q.urlencode()
 
 
 def _without(request: HttpRequest, name: str) -> str:
@@ -64,6 +73,7 @@ def agreement_view(request: HttpRequest, project_id: int) -> HttpResponse:
             "line": agreement_page.line(report),
             "pooled": agreement_page.pooled(report),
             "threshold": agreement_page.pct(report.threshold),
+            "compare_query": _compare_query(request, report),
             "kappa_label": _("Cohen's kappa") if report.two_coders else _("Fleiss' kappa"),
         }
     return render(request, "coding/analysis/agreement.html", context)
@@ -92,3 +102,43 @@ def agreement_export(request: HttpRequest, project_id: int) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@login_required
+@require_GET
+def agreement_compare(request: HttpRequest, transcript_id: int) -> HttpResponse:
+    """One code on one transcript, the chosen coders' passages side by side."""
+    transcript = access.get_transcript_for_user(request.user, transcript_id)
+    project = transcript.case.project
+    project.membership = transcript.membership
+    codebook = project.codebooks.get()
+    (code,) = access.codes_of_codebook(codebook.pk, [request.GET.get("code")])
+    form = AgreementForm(request.GET, project=project)
+    if not form.is_valid():
+        raise Http404
+    coder_ids = form.cleaned_data["coders"]
+    users = {u.pk: u for u in form.coder_list}
+    coders = [users[pk] for pk in coder_ids if pk in users]
+    members = (
+        CodeTree.of(project).subtree(code.pk)
+        if request.GET.get("subcodes") == "rollup"
+        else {code.pk}
+    )
+    passages = comparison.compare(transcript, members, coders)
+    back = request.GET.copy()
+    for name in ("code",):
+        back.pop(name, None)
+    return render(
+        request,
+        "coding/analysis/agreement_compare.html",
+        {
+            "project": project,
+            "tab": "agreement",
+            "transcript": transcript,
+            "code": code,
+            "coders": coders,
+            "passages": passages,
+            "disagreements": sum(1 for p in passages if p.disagreement),
+            "back": back.urlencode(),
+        },
+    )
