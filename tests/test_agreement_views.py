@@ -112,3 +112,61 @@ def test_a_former_member_who_coded_can_still_be_chosen(coded, project, codebook)
     from coding.forms_agreement import AgreementForm
 
     assert gone in AgreementForm(QueryDict(), project=project).coder_list
+
+
+# --- the comparison view --------------------------------------------------------------------
+
+
+def _compare(project, t, code, coders, **q):
+    return _url(project, "coding:analysis-agreement-compare", code=code.pk,
+                coders=[u.pk for u in coders], **q).replace(
+        reverse("coding:analysis-agreement-compare", args=[project.pk]),
+        reverse("coding:analysis-agreement-compare", args=[t.pk]),
+    )  # fmt: skip
+
+
+def test_the_comparison_marks_agreeing_boundary_and_one_coder_passages(
+    project, codebook, case, alice, bob, sue_client
+):
+    text = "Første del. <b>Andre</b> del 😀 her. Tredje del kommer. Fjerde og siste del."
+    t = TranscriptFactory(case=case, text=text)
+    code = CodeFactory(codebook=codebook, name="K")
+
+    def both(phrase, coders):
+        s = text.index(phrase)
+        for u in coders:
+            services.excerpt_code(transcript=t, start=s, end=s + len(phrase), codes=[code],
+                                  coder=u)  # fmt: skip
+
+    both("Første del.", [alice, bob])  # agree
+    both("<b>Andre</b> del 😀", [alice])  # boundary: bob codes a longer stretch
+    both("<b>Andre</b> del 😀 her.", [bob])
+    both("Fjerde", [bob])  # only bob
+    from coding.analysis.comparison import compare
+
+    passages = compare(t, {code.pk}, [alice, bob])
+    assert [p.kind for p in passages] == ["agree", "boundary", "only"]
+    assert "".join(x.text for x in passages[1].lanes[0]) == "<b>Andre</b> del 😀 her."
+    assert [x.coded for x in passages[1].lanes[0]] == [True, False]
+    assert passages[2].coders == [bob.pk]
+
+    html = sue_client.get(_compare(project, t, code, [alice, bob])).content.decode()
+    assert html.count("data-disagreement") == 2
+    assert "&lt;b&gt;Andre&lt;/b&gt;" in html and "<b>Andre" not in html  # text is escaped
+    boundary = html[html.index('id="passage-1"') : html.index('id="passage-2"')]
+    alice_lane, bob_lane = boundary.split('<div class="lane">')[1:]
+    assert '<span class="uncoded"> her.</span>' in alice_lane
+    assert '<mark class="compare-boundary"> her.</mark>' in bob_lane
+    assert '<mark class="compare-agree">&lt;b&gt;Andre' in alice_lane
+
+
+def test_the_comparison_refuses_outsiders_and_foreign_codes(
+    coded, project, alice, bob, charlie_client, sue_client
+):
+    code = project.codebooks.get().codes.get(name="Enig")
+    url = _compare(project, coded, code, [alice, bob])
+    assert sue_client.get(url).status_code == 200
+    assert charlie_client.get(url).status_code == 404
+    foreign = CodeFactory(name="Fremmed")  # another project's codebook
+    assert sue_client.get(_compare(project, coded, foreign, [alice, bob])).status_code == 404
+    assert sue_client.get(url.replace(f"code={code.pk}", "code=x")).status_code == 404
