@@ -170,3 +170,24 @@ def test_the_comparison_refuses_outsiders_and_foreign_codes(
     foreign = CodeFactory(name="Fremmed")  # another project's codebook
     assert sue_client.get(_compare(project, coded, foreign, [alice, bob])).status_code == 404
     assert sue_client.get(url.replace(f"code={code.pk}", "code=x")).status_code == 404
+
+
+def test_chosen_codes_and_rolled_up_sub_codes(coded, project, codebook, alice, bob, sue_client):
+    enig = codebook.codes.get(name="Enig")
+    child = CodeFactory(codebook=codebook, name="Underkode", parent=enig, order=2)
+    half = len(TEXT) // 2
+    services.excerpt_code(transcript=coded, start=half, end=len(TEXT), codes=[child], coder=bob)
+    r = sue_client.get(_url(project, codes=[enig.pk], cases=[coded.case_id]))
+    html = r.content.decode()
+    table = html[html.index('id="agreement-codes"') : html.index('id="agreement-heat"')]
+    assert "Enig" in table and "Uenig" not in table and "Underkode" not in table
+    assert f'name="cases" value="{coded.case_id}"' in html  # the other filters travel along
+    own = agreement.build(project, coder_ids=[bob.pk, alice.pk], data={"codes": [enig.pk]},
+                          resamples=10)  # fmt: skip
+    rollup = {"codes": [enig.pk], "subcodes": "rollup"}
+    rolled = agreement.build(project, coder_ids=[bob.pk, alice.pk], data=rollup, resamples=10)
+    assert own.rows[0].figure.values["percent"] == pytest.approx(1.0)
+    # Rolled up, bob's sub-code coding of the second half counts as Enig: half disagrees.
+    assert rolled.rows[0].figure.values["percent"] == pytest.approx(
+        1 - (len(TEXT) - half) / len(TEXT)
+    )

@@ -218,8 +218,8 @@ def load_scope(
 ) -> Scope:
     """The codings of ``coder_ids`` that ``data`` (the matrix filters) selects.
 
-    Without chosen codes every code of the codebook counts, each on its own (sub-codes not
-    rolled up, so pooled figures count each character of each code once).
+    Without chosen codes every code of the codebook counts. Sub-codes stay on their own unless
+    ``subcodes`` is "rollup" (so pooled figures count each character of each code once).
     """
     data = dict(data.lists()) if hasattr(data, "lists") else dict(data or {})
     all_codes = not data.get("codes")
@@ -228,7 +228,8 @@ def load_scope(
             str(pk)
             for pk in Code.objects.filter(codebook__project=project).values_list("pk", flat=True)
         ]
-        data.setdefault("subcodes", "own")
+    if not data.get("subcodes"):
+        data["subcodes"] = "own"
     data["coders"] = [str(pk) for pk in coder_ids]
     form = bound_form(project, data)
     users = {u.pk: u for u in get_user_model().objects.filter(pk__in=coder_ids)}

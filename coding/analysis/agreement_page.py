@@ -157,6 +157,19 @@ def rows(report: Report, order: str = "alpha") -> list[Row]:
     return out
 
 
+def transcript_cells(report: Report) -> list[Cell]:
+    """The heat map's last row: each transcript's alpha over all chosen codes."""
+    return [
+        Cell(
+            text=num(f.alpha) if f.alpha is not None else "",
+            colour=shade(f.alpha),
+            title=f"{t['title']}: " + (status_text(f) or f"α = {num(f.alpha)}"),
+            transcript_id=t["pk"],
+        )
+        for t, f in zip(report.transcripts, report.per_transcript, strict=True)
+    ]
+
+
 def pooled(report: Report) -> dict[str, str]:
     """The pooled figures (all codes, all transcripts), formatted."""
     f = report.pooled

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from .. import access
 from ..analysis import agreement, agreement_page, comparison
-from ..filters import CodeTree
+from ..filters import AnalysisFilterForm, CodeTree
 from ..forms_agreement import AgreementForm
 from ..models import Project
 
@@ -37,6 +37,16 @@ def _report(request: HttpRequest, project: Project) -> tuple[AgreementForm, obje
     except ValidationError as exc:
         return form, None, list(exc.messages)
     return form, report, []
+
+
+def _filter_form(request: HttpRequest, project: Project) -> AnalysisFilterForm:
+    """The matrix filters' code choice, for the sidebar (sub-codes on their own by default)."""
+    data = request.GET.copy()
+    if not data.get("subcodes"):
+        data["subcodes"] = "own"
+    form = AnalysisFilterForm(data, project=project)
+    form.is_valid()
+    return form
 
 
 def _compare_query(request: HttpRequest, report: agreement.Report) -> str:
@@ -67,11 +77,19 @@ def agreement_view(request: HttpRequest, project_id: int) -> HttpResponse:
         "definitions": agreement.DEFINITIONS,
         "query": _without(request, "order"),
     }
+    context["filter_form"] = _filter_form(request, project)
+    context["passed_on"] = [
+        (k, v)
+        for k, values in request.GET.lists()
+        if k not in ("coders", "unit", "threshold", "codes", "subcodes", "order")
+        for v in values
+    ]
     if report is not None:
         context |= {
             "rows": agreement_page.rows(report, request.GET.get("order", "alpha")),
             "line": agreement_page.line(report),
             "pooled": agreement_page.pooled(report),
+            "transcript_cells": agreement_page.transcript_cells(report),
             "threshold": agreement_page.pct(report.threshold),
             "compare_query": _compare_query(request, report),
             "kappa_label": _("Cohen's kappa") if report.two_coders else _("Fleiss' kappa"),
