@@ -409,3 +409,34 @@ def test_the_benchmark_agrees_with_its_bare_numpy_baseline():
     result = bench.run("small")  # raises when a figure differs from numpy's by more than 1e-9
     assert result["codings"] == 2500 and result["figures"]["agreement"]["ratio"] > 0
     assert not Project.objects.filter(name="agreement benchmark").exists()  # rolled back
+
+
+def test_the_report_takes_the_same_number_of_queries_for_more_transcripts(two_coded):
+    project, t = two_coded
+    code = CodeFactory(codebook=project.codebooks.get(), name="K")
+    a, b = _coder(project, "kari"), _coder(project, "per")
+    _code(t, code, a, "Hva skjer")
+    _code(t, code, b, "Hva")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(unit):
+        with CaptureQueriesContext(connection) as ctx:
+            agreement.build(project, coder_ids=[a.pk, b.pk], unit=unit, resamples=10)
+        return len(ctx.captured_queries)
+
+    before = {u: queries(u) for u in agreement.UNITS}
+    for _ in range(3):
+        more = TranscriptFactory(case=t.case, text=TEXT)
+        Sentence.objects.create(transcript=more, turn=Turn.objects.create(
+            transcript=more, index=0, start=0, content_start=0, end=len(TEXT)),
+            index=0, start=0, end=len(TEXT))  # fmt: skip
+        _code(more, code, a, "bøkene")
+        _code(more, code, b, "Hva skjer")
+    after = {u: queries(u) for u in agreement.UNITS}
+    assert before == after
+    report = agreement.build(project, coder_ids=[a.pk, b.pk], resamples=10)
+    assert len(report.transcripts) == 4
+    assert [x["id"] for x in report.as_json()["per_transcript"]] == [
+        x["pk"] for x in report.transcripts
+    ]

@@ -410,10 +410,10 @@ class Report:
                 }
                 for r in self.rows
             },
-            "per_transcript": {
-                t["title"]: f.as_json()
+            "per_transcript": [
+                {"id": t["pk"], "title": t["title"], **f.as_json()}
                 for t, f in zip(self.transcripts, self.per_transcript, strict=True)
-            },
+            ],
         }
 
 

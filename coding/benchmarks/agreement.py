@@ -11,7 +11,8 @@ codings), character level.
   transcripts) from the same spans already in memory: one boolean array per code and coder over
   all the text, filled by slices. The two must agree to 1e-9, or the benchmark fails.
 
-The comparison view is not built yet, so its render time is not measured.
+- ``comparison_view``: GET of the comparison view (all three coders, the transcript's most
+  used code) through the test Client, against the transcript view of the same transcript.
 
 Everything is written inside one transaction that is rolled back, so any database can be used.
 """
@@ -25,7 +26,9 @@ from itertools import combinations
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.test import override_settings
+from django.db.models import Count
+from django.test import Client, override_settings
+from django.urls import reverse
 
 from coding.analysis import agreement
 from coding.models import (
@@ -144,7 +147,8 @@ def bare(scope: agreement.Scope) -> dict[int, dict[str, float]]:
 def run(scale: str) -> dict:
     rng = random.Random(13)  # noqa: S311 (reproducible test data, not secrets)
     repeat = REPEAT[scale]
-    with override_settings(DEBUG=False):
+    # No query log (DEBUG), no HTTPS redirect, and the test Client's host.
+    with override_settings(DEBUG=False, ALLOWED_HOSTS=["testserver"], SECURE_SSL_REDIRECT=False):
         try:
             with transaction.atomic():
                 started = time.perf_counter()
@@ -188,11 +192,41 @@ def _measure(project: Project, coder_ids: list[int], repeat: int) -> dict:
     seconds, _ = timed(ours, repeat)
     no_boot, _ = timed(lambda: ours(0), repeat)
     baseline, _ = timed(lambda: bare(scope), repeat)
+    view, transcript_view = _views(project, coder_ids, repeat)
     return {
         "codings": Coding.objects.filter(tag__codebook__project=project).count(),
         "characters": sum(t["length"] for t in scope.transcripts),
         "figures": {
             "agreement": figure(seconds, baseline),
             "agreement_no_bootstrap": figure(no_boot, baseline),
+            "comparison_view": figure(view, transcript_view),
         },
     }
+
+
+def _views(project: Project, coder_ids: list[int], repeat: int) -> tuple[float, float]:
+    """Median render of the comparison view and of the transcript view, same transcript."""
+    busiest = (
+        Coding.objects.filter(tag__codebook__project=project)
+        .values("content_object__transcript_id", "tag_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    t_id, code_id = busiest["content_object__transcript_id"], busiest["tag_id"]
+    client = Client()
+    client.force_login(get_user_model().objects.get(pk=coder_ids[0]))
+    compare = reverse("coding:analysis-agreement-compare", args=[t_id])
+    query = {"code": code_id, "coders": coder_ids}
+    transcript = reverse("coding:transcript-detail", args=[t_id])
+
+    def get(url: str, data: dict | None = None) -> None:
+        response = client.get(url, data)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: HTTP {response.status_code}")
+
+    get(compare, query)  # warm
+    get(transcript)
+    seconds, _ = timed(lambda: get(compare, query), repeat)
+    baseline, _ = timed(lambda: get(transcript), repeat)
+    return seconds, baseline
