@@ -113,7 +113,7 @@ urlpatterns = [
         name="analysis-agreement",
     ),
     path(
-        "projects/<int:project_id>/analysis/agreement.xlsx",
+        "projects/<int:project_id>/analysis/agreement.<str:fmt>",
         agreement.agreement_export,
         name="analysis-agreement-export",
     ),

@@ -294,7 +294,7 @@ ACCESS: dict[str, Entry] = {
     "coding:dashboard": R(),
     # Intercoder agreement (bob and alice both coded the transcript).
     "coding:analysis-agreement": R(),
-    "coding:analysis-agreement-export": R(),
+    "coding:analysis-agreement-export": R(kwargs=lambda w: {"fmt": "docx"}),
     "coding:analysis-agreement-compare": R(
         query=lambda w: {"code": w.codes[1].pk, "coders": [w.bob.pk, w.alice.pk]}
     ),

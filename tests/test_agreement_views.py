@@ -32,9 +32,11 @@ def coded(project, codebook, alice, bob, sue, charlie):
     return t
 
 
-def _url(project, name="coding:analysis-agreement", **q):
+def _url(project, name="coding:analysis-agreement", fmt=None, **q):
     from urllib.parse import urlencode
 
+    if name == "coding:analysis-agreement-export":
+        return reverse(name, args=[project.pk, fmt or "xlsx"]) + "?" + urlencode(q, doseq=True)
     return reverse(name, args=[project.pk]) + ("?" + urlencode(q, doseq=True) if q else "")
 
 
@@ -98,7 +100,9 @@ def test_the_spreadsheet_holds_the_figures_and_the_definitions(coded, project, b
 
 def test_outsiders_get_404_and_a_lone_member_too_little(coded, project, charlie_client):
     assert charlie_client.get(_url(project)).status_code == 404
-    assert charlie_client.get(_url(project, "coding:analysis-agreement-export")).status_code == 404
+    for fmt in ("xlsx", "docx"):
+        url = _url(project, "coding:analysis-agreement-export", fmt=fmt)
+        assert charlie_client.get(url).status_code == 404
 
 
 def test_a_former_member_who_coded_can_still_be_chosen(coded, project, codebook):
@@ -190,4 +194,22 @@ def test_chosen_codes_and_rolled_up_sub_codes(coded, project, codebook, alice, b
     # Rolled up, bob's sub-code coding of the second half counts as Enig: half disagrees.
     assert rolled.rows[0].figure.values["percent"] == pytest.approx(
         1 - (len(TEXT) - half) / len(TEXT)
+    )
+
+
+def test_the_word_report_holds_the_figures_and_the_definitions(coded, project, sue_client):
+    import docx
+
+    r = sue_client.get(_url(project, "coding:analysis-agreement-export", fmt="docx"))
+    assert r.status_code == 200 and r["Content-Type"].endswith("wordprocessingml.document")
+    document = docx.Document(io.BytesIO(r.content))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Krippendorff" in text and "Brennan" in text  # the definitions
+    names = [row.cells[0].text for row in document.tables[1].rows[1:]]
+    assert names == ["=Uenig", "Enig"]  # weakest first
+    assert (
+        sue_client.get(
+            reverse("coding:analysis-agreement-export", args=[project.pk, "pdf"])
+        ).status_code
+        == 404
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+import docx
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -249,6 +250,68 @@ def _sheet(ws, header: list[str], body: list[list[Any]], fills: list[list[str]] 
         ws.column_dimensions[get_column_letter(j)].width = min(50, max(8, longest + 2))
 
 
+def _scope(report: Report, described: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    scope = [
+        (_("Coders"), report.coder_names),
+        (_("Unit"), report.unit_label),
+        (_("Transcripts"), str(len(report.transcripts))),
+        *described,
+    ]
+    if report.unit == "passage":
+        scope.insert(2, (_("Overlap threshold"), pct(report.threshold)))
+    return scope
+
+
+def write_docx(fh: BinaryIO, report: Report, described: list[tuple[str, str]]) -> None:
+    """The report as a Word document: scope, pooled figures, per code, definitions."""
+    document = docx.Document()
+    document.add_heading(_("Intercoder agreement"), level=0)
+    table = document.add_table(rows=0, cols=2)
+    for label, value in _scope(report, described):
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text = str(label), str(value)
+    p = pooled(report)
+    kappa_label = _("Cohen's kappa") if report.two_coders else _("Fleiss' kappa")
+    alpha_label = _("Krippendorff's alpha")
+    document.add_heading(_("All codes (pooled)"), level=1)
+    document.add_paragraph(
+        f"{alpha_label}: {p['alpha']}"
+        + (f" ({p['interval']})" if p["interval"] else "")
+        + f"; {kappa_label}: {p['kappa']}; {_('Percent agreement')}: {p['percent']}; "
+        + f"{_('Units (%(unit)s)') % {'unit': report.unit_label}}: {p['units']}"
+        + (f" — {p['status']}" if p["status"] else "")
+    )
+    document.add_heading(_("Per code"), level=1)
+    header = [
+        _("Code"),
+        _("Units (%(unit)s)") % {"unit": report.unit_label},
+        _("Coded by any coder"),
+        _("Percent agreement"),
+        kappa_label,
+        _("Brennan–Prediger kappa"),
+        _("Krippendorff's alpha"),
+        _("95 % interval"),
+    ]
+    grid = document.add_table(rows=1, cols=len(header))
+    grid.style = "Table Grid"
+    for cell, text in zip(grid.rows[0].cells, header, strict=True):
+        cell.text = str(text)
+    for r in rows(report):
+        values = [r.name, f"{r.units}", f"{r.coded}"]
+        if r.status:
+            values += [r.status, "", "", "", ""]
+        else:
+            values += [r.percent, r.kappa, r.bp, r.alpha, r.interval]
+        for cell, text in zip(grid.add_row().cells, values, strict=True):
+            cell.text = text
+    document.add_heading(_("Definitions"), level=1)
+    for term, text in DEFINITIONS:
+        para = document.add_paragraph()
+        para.add_run(f"{term}. ").bold = True
+        para.add_run(str(text))
+    document.save(fh)
+
+
 def write_xlsx(fh: BinaryIO, report: Report, described: list[tuple[str, str]]) -> None:
     """Per code, codes × transcripts, over time, and the definitions with the scope."""
     wb = Workbook()
@@ -314,14 +377,7 @@ def write_xlsx(fh: BinaryIO, report: Report, described: list[tuple[str, str]]) -
     meta = wb.create_sheet(_("Definitions")[:31])
     bold = Font(bold=True)
     _put(meta, 1, 1, _("Intercoder agreement")).font = Font(bold=True, size=13)
-    scope = [
-        (_("Coders"), ", ".join(u.get_full_name() or u.username for u in report.coders)),
-        (_("Unit"), report.unit_label),
-        (_("Transcripts"), str(len(report.transcripts))),
-        *described,
-    ]
-    if report.unit == "passage":
-        scope.insert(2, (_("Overlap threshold"), pct(report.threshold)))
+    scope = _scope(report, described)
     i = 3
     for label, value in [*scope, ("", ""), *[(str(a), str(b)) for a, b in DEFINITIONS]]:
         _put(meta, i, 1, label).font = bold

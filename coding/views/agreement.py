@@ -1,4 +1,4 @@
-"""The supervisors' agreement page and its spreadsheet: every member may read them."""
+"""The supervisors' agreement page, its comparison view and its exports: every member reads them."""
 
 from __future__ import annotations
 
@@ -18,6 +18,17 @@ from ..analysis import agreement, agreement_page, comparison
 from ..filters import AnalysisFilterForm, CodeTree
 from ..forms_agreement import AgreementForm
 from ..models import Project
+
+EXPORTS = {
+    "xlsx": (
+        agreement_page.write_xlsx,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    "docx": (
+        agreement_page.write_docx,
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+}
 
 
 def _report(request: HttpRequest, project: Project) -> tuple[AgreementForm, object, list[str]]:
@@ -99,8 +110,10 @@ def agreement_view(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def agreement_export(request: HttpRequest, project_id: int) -> HttpResponse:
+def agreement_export(request: HttpRequest, project_id: int, fmt: str) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
+    if fmt not in EXPORTS:
+        raise Http404
     _form, report, errors = _report(request, project)
     if report is None:
         return HttpResponse("\n".join(errors), status=400, content_type="text/plain")
@@ -111,13 +124,11 @@ def agreement_export(request: HttpRequest, project_id: int) -> HttpResponse:
         (_("Exported by"), request.user.get_full_name() or request.user.username),
     ]
     out = io.BytesIO()
-    agreement_page.write_xlsx(out, report, described)
+    writer, content_type = EXPORTS[fmt]
+    writer(out, report, described)
     stamp = timezone.localdate().isoformat()
-    filename = f"{slugify(project.name)[:40] or 'project'}-agreement-{stamp}.xlsx"
-    response = HttpResponse(
-        out.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    filename = f"{slugify(project.name)[:40] or 'project'}-agreement-{stamp}.{fmt}"
+    response = HttpResponse(out.getvalue(), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
