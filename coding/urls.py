@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .views import (
+    agreement,
     analysis,
     audit,
     cases,
@@ -123,6 +124,21 @@ urlpatterns = [
         name="analysis-framework-cell",
     ),
     path("projects/<int:project_id>/dashboard/", dashboard.dashboard, name="dashboard"),
+    path(
+        "projects/<int:project_id>/analysis/agreement/",
+        agreement.agreement_view,
+        name="analysis-agreement",
+    ),
+    path(
+        "projects/<int:project_id>/analysis/agreement.<str:fmt>",
+        agreement.agreement_export,
+        name="analysis-agreement-export",
+    ),
+    path(
+        "analysis/agreement/transcripts/<int:transcript_id>/",
+        agreement.agreement_compare,
+        name="analysis-agreement-compare",
+    ),
     # The transcript view's endpoints (JSON, offsets in UTF-16 code units).
     path(
         "transcripts/<int:transcript_id>/codings.json",

@@ -312,6 +312,12 @@ ACCESS: dict[str, Entry] = {
         {"GET": READ, "POST": WRITE}, data=lambda w: {"text": "Sterk forankring.", "version": 0}
     ),
     "coding:dashboard": R(),
+    # Intercoder agreement (bob and alice both coded the transcript).
+    "coding:analysis-agreement": R(),
+    "coding:analysis-agreement-export": R(kwargs=lambda w: {"fmt": "docx"}),
+    "coding:analysis-agreement-compare": R(
+        query=lambda w: {"code": w.codes[1].pk, "coders": [w.bob.pk, w.alice.pk]}
+    ),
     # Lemma search, coding from search, and suggestions.
     "coding:search": R(query=lambda w: {"q": "samarbeide"}),
     "coding:search-code-preview": W(

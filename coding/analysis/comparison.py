@@ -1,0 +1,89 @@
+"""The comparison of coders on one transcript and one code: passages side by side.
+
+``compare(transcript, code_ids, coders)`` reads the chosen coders' codings of the code (and the
+codes counted with it) in one query and cuts the text into *passages*: the connected stretches
+any coder coded. Each passage is one of
+
+- ``agree``: every coder coded all of it;
+- ``boundary``: the coders overlap but not everywhere (they differ on where it begins or ends,
+  or one coded a part of another's passage);
+- ``only``: some coders coded it and the others nothing of it.
+
+Each passage has one lane per coder: the passage's text in pieces, each piece marked with
+whether that coder coded it, so the page shows the coders' coding stripes side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..models import Coding, Transcript
+from . import stats
+
+CONTEXT = 60  # characters shown before and after a passage
+
+
+@dataclass
+class Piece:
+    text: str
+    coded: bool
+    agreed: bool  # every coder coded this piece
+
+
+@dataclass
+class Passage:
+    index: int
+    start: int
+    end: int
+    kind: str  # "agree" | "boundary" | "only"
+    coders: list[int]  # who coded any of it
+    lanes: list[list[Piece]]  # one per coder, in the order given
+    before: str
+    after: str
+
+    @property
+    def disagreement(self) -> bool:
+        return self.kind != "agree"
+
+
+def compare(
+    transcript: Transcript, code_ids: Iterable[int], coders: Sequence[Any]
+) -> list[Passage]:
+    """The passages of ``code_ids`` on ``transcript`` by ``coders`` (users), in text order."""
+    code_ids = set(code_ids)
+    spans: dict[int, list[tuple[int, int]]] = {u.pk: [] for u in coders}
+    for coder_id, start, end in Coding.objects.filter(
+        content_object__transcript=transcript, coder_id__in=spans, tag_id__in=code_ids
+    ).values_list("coder_id", "content_object__start", "content_object__end"):
+        spans[coder_id].append((start, end))
+    text = transcript.text
+    unions = [stats.union(np.array(spans[u.pk], dtype=np.int64)) for u in coders]
+    m = len(coders)
+    out = []
+    for start, end in stats.union(np.concatenate(unions)).tolist():
+        cuts = sorted({start, end} | {int(x) for u in unions for x in u.ravel() if start < x < end})
+        pieces = list(zip(cuts, cuts[1:], strict=False))
+        inside = [[bool(stats.covered(u, [s], [e])[0] > 0) for s, e in pieces] for u in unions]
+        agreed = [all(inside[k][i] for k in range(m)) for i in range(len(pieces))]
+        who = [k for k in range(m) if any(inside[k])]
+        kind = "only" if len(who) < m else "agree" if all(agreed) else "boundary"
+        out.append(
+            Passage(
+                index=len(out),
+                start=start,
+                end=end,
+                kind=kind,
+                coders=[coders[k].pk for k in who],
+                lanes=[
+                    [Piece(text[s:e], inside[k][i], agreed[i]) for i, (s, e) in enumerate(pieces)]
+                    for k in range(m)
+                ],
+                before=text[max(0, start - CONTEXT) : start],
+                after=text[end : end + CONTEXT],
+            )
+        )
+    return out

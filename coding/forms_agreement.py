@@ -1,0 +1,71 @@
+"""The agreement page's form: which coders, which unit, and the passage overlap threshold.
+
+The codes and transcripts come from the matrix filters (coding/filters.py), passed along in the
+same query string.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
+
+from .analysis.agreement import DEFAULT_THRESHOLD, UNIT_LABELS, UNITS
+from .models import WRITE_ROLES, Project
+
+UNIT_CHOICES = [(u, UNIT_LABELS[u]) for u in UNITS]
+
+
+class AgreementForm(forms.Form):
+    coders = forms.MultipleChoiceField(
+        label=_("Coders"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Two or more. None chosen: the two who coded most."),
+    )
+    unit = forms.ChoiceField(label=_("Unit"), choices=UNIT_CHOICES, required=False)
+    threshold = forms.IntegerField(
+        label=_("Overlap threshold for passages (%)"),
+        min_value=1,
+        max_value=100,
+        required=False,
+    )
+
+    def __init__(self, data, *, project: Project) -> None:
+        coded = Q(codings__tag__codebook__project=project)
+        # Members who may code, and anyone who did (a former member's codings still count),
+        # the busiest first: one query.
+        self.coder_list: list = list(
+            get_user_model()
+            .objects.filter(
+                Q(memberships__project=project, memberships__role__in=WRITE_ROLES) | coded
+            )
+            .annotate(n=Count("codings", filter=coded, distinct=True))
+            .distinct()
+            .order_by("-n", "username")
+        )
+        if data is not None and not data.getlist("coders"):
+            # None chosen: the two who coded most, shown ticked.
+            data = data.copy()
+            data.setlist("coders", [str(u.pk) for u in self.coder_list[:2]])
+        super().__init__(data)
+        self.fields["coders"].choices = [
+            (str(u.pk), u.get_full_name() or u.username) for u in self.coder_list
+        ]
+
+    def clean_coders(self) -> list[int]:
+        chosen = [int(pk) for pk in self.cleaned_data["coders"]]
+        if len(chosen) < 2:
+            raise ValidationError(_("Choose two or more coders."), code="one_coder")
+        if len(chosen) > 8:
+            raise ValidationError(_("Choose at most eight coders."), code="many_coders")
+        return chosen
+
+    def clean_unit(self) -> str:
+        return self.cleaned_data["unit"] or "character"
+
+    def clean_threshold(self) -> float:
+        value = self.cleaned_data["threshold"]
+        return DEFAULT_THRESHOLD if value is None else value / 100

@@ -1,0 +1,105 @@
+"""manage.py agreement PROJECT --coders A B [--codes ...] [--unit ...] [--json]
+
+The intercoder agreement of the agreement page (coding.analysis.agreement), for scripts and for
+the record: per code (weakest first) and pooled, over the transcripts every chosen coder coded.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from coding.analysis import agreement
+from coding.models import Code, Project
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+class Command(BaseCommand):
+    help = "Print intercoder agreement per code and pooled (JSON with --json)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("project", help="project id or name")
+        parser.add_argument("--coders", nargs="+", required=True, help="two or more usernames")
+        parser.add_argument("--codes", nargs="*", default=[], help="code names (default: all)")
+        parser.add_argument("--rollup", action="store_true", help="count sub-codes in parents")
+        parser.add_argument("--unit", choices=agreement.UNITS, default="character")
+        parser.add_argument(
+            "--threshold",
+            type=float,
+            default=agreement.DEFAULT_THRESHOLD * 100,
+            help="overlap percentage for --unit passage (default 90)",
+        )
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, **opts) -> None:
+        project = self._project(opts["project"])
+        users = {
+            u.username: u for u in get_user_model().objects.filter(username__in=opts["coders"])
+        }
+        missing = [name for name in opts["coders"] if name not in users]
+        if missing:
+            raise CommandError(f"no such user: {', '.join(missing)}")
+        data: dict = {}
+        if opts["codes"]:
+            codes = {c.name: c for c in Code.objects.filter(codebook__project=project)}
+            unknown = [n for n in opts["codes"] if n not in codes]
+            if unknown:
+                raise CommandError(f"no such code in the project: {', '.join(unknown)}")
+            data["codes"] = [str(codes[n].pk) for n in opts["codes"]]
+            data["subcodes"] = "rollup" if opts["rollup"] else "own"
+        elif opts["rollup"]:
+            data["subcodes"] = "rollup"
+        try:
+            report = agreement.build(
+                project,
+                coder_ids=[users[n].pk for n in opts["coders"]],
+                data=data,
+                unit=opts["unit"],
+                threshold=opts["threshold"] / 100,
+            )
+        except (ValueError, ValidationError) as exc:
+            raise CommandError(str(exc)) from exc
+        if opts["json"]:
+            self.stdout.write(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+            return
+        self._table(report)
+
+    def _project(self, ref: str) -> Project:
+        qs = Project.objects.filter(pk=int(ref)) if ref.isdigit() else Project.objects.none()
+        project = qs.first() or Project.objects.filter(name=ref).first()
+        if project is None:
+            raise CommandError(f"no such project: {ref}")
+        return project
+
+    def _table(self, report: agreement.Report) -> None:
+        two = report.two_coders
+        w = self.stdout.write
+        w(
+            f"{len(report.transcripts)} transcripts coded by "
+            f"{', '.join(u.username for u in report.coders)}; unit: {report.unit}"
+            + (f" (overlap ≥ {report.threshold:.0%})" if report.unit == "passage" else "")
+        )
+        head = "kappa" if two else "fleiss"
+        w(f"{'code':40} {'units':>9} {'coded':>8} {'percent':>8} {head:>7} {'alpha':>7}  95 % CI")
+        for r in report.rows + [None]:
+            fig = report.pooled if r is None else r.figure
+            name = "(pooled)" if r is None else r.code.name
+            kappa = fig.shown("cohen_kappa" if two else "fleiss_kappa")
+            ci = fig.intervals.get("krippendorff_alpha")
+            note = (
+                "too little coding"
+                if fig.too_little
+                else (f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "")
+            )
+            pct = fig.shown("percent")
+            w(
+                f"{name[:40]:40} {fig.units:>9} {fig.coded:>8} "
+                f"{'—' if pct is None else f'{100 * pct:.1f}':>8} {_fmt(kappa):>7} "
+                f"{_fmt(fig.alpha):>7}  {note}"
+            )
