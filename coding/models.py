@@ -524,8 +524,9 @@ class ExcerptQuerySet(models.QuerySet):
 class Excerpt(models.Model):
     """A coded passage: [start, end) in the transcript's text, with a copy of the text.
 
-    Create excerpts through coding.services.excerpt_create, which checks the offsets against the
-    text (the database cannot compare with another table's column).
+    Create excerpts through the services (``excerpt_code`` and its bulk siblings), which check
+    the offsets against the text with ``check_span`` (the database cannot compare with another
+    table's column) and fill what the span decides with ``span_fields``.
     """
 
     transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="excerpts")
@@ -565,6 +566,22 @@ class Excerpt(models.Model):
         if update_fields is not None and "text" in update_fields:
             kwargs["update_fields"] = {*update_fields, "word_count"}
         super().save(*args, **kwargs)
+
+    @staticmethod
+    def span_fields(
+        transcript: Transcript, start: int, end: int, paragraph_starts: list[int] | None = None
+    ) -> dict:
+        """What an excerpt derives from its span: the text copy, its paragraph and its words.
+        Every way of making or moving an excerpt takes these from here (bulk_create skips
+        save(), which would otherwise count the words)."""
+        from .nlp import count_words  # spaCy loads with nlp: not at model import
+
+        text = transcript.text[start:end]
+        return {
+            "text": text,
+            "paragraph": transcript.paragraph_of(start, paragraph_starts),
+            "word_count": count_words(text),
+        }
 
 
 class CodingSource(models.TextChoices):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import logging
 import re
@@ -124,8 +123,7 @@ def excerpt_code(
         start=start,
         end=end,
         defaults={
-            "text": transcript.text[start:end],
-            "paragraph": _paragraph(transcript, start, paragraph_starts),
+            **Excerpt.span_fields(transcript, start, end, paragraph_starts),
             "created_by": coder,
         },
     )
@@ -194,9 +192,7 @@ def excerpts_import(
                 transcript=transcript,
                 start=s,
                 end=e,
-                text=transcript.text[s:e],
-                paragraph=_paragraph(transcript, s, starts),
-                word_count=nlp.count_words(transcript.text[s:e]),
+                **Excerpt.span_fields(transcript, s, e, starts),
                 created_by=sp.created_by,
                 created_at=sp.created_at or now,
             )
@@ -266,11 +262,6 @@ def _lock_codes_in_use(code_ids: list[int]) -> None:
             _("A code was merged or deleted meanwhile. Reload the page and code again."),
             code="code_gone",
         )
-
-
-def _paragraph(transcript: Transcript, start: int, starts: list[int] | None) -> int:
-    starts = starts if starts is not None else transcript.paragraph_starts()
-    return max(1, bisect.bisect_right(starts, start))
 
 
 @transaction.atomic
@@ -1486,9 +1477,10 @@ def excerpt_resize(
     target = Excerpt.objects.filter(transcript=transcript, start=start, end=end).first()
     if target is None and not shared:
         excerpt.start, excerpt.end = start, end
-        excerpt.text = transcript.text[start:end]
-        excerpt.paragraph = _paragraph(transcript, start, paragraph_starts)
-        excerpt.save(update_fields=["start", "end", "text", "paragraph"])
+        fields = Excerpt.span_fields(transcript, start, end, paragraph_starts)
+        for name, value in fields.items():
+            setattr(excerpt, name, value)
+        excerpt.save(update_fields=["start", "end", *fields])
         result = excerpt
     else:
         if target is None:
@@ -1496,8 +1488,7 @@ def excerpt_resize(
                 transcript=transcript,
                 start=start,
                 end=end,
-                text=transcript.text[start:end],
-                paragraph=_paragraph(transcript, start, paragraph_starts),
+                **Excerpt.span_fields(transcript, start, end, paragraph_starts),
                 created_by=actor,
             )
         taken = set(target.codings.filter(coder=actor).values_list("tag_id", flat=True))
@@ -1688,13 +1679,13 @@ def coding_undo(*, transcript: Transcript, actor) -> UndoResult | None:
                 _("The code or its coder was deleted since, so this cannot be undone."),
                 code="undo_gone",
             )
+        check_span(transcript, d["start"], d["end"])
         excerpt, _created = Excerpt.objects.get_or_create(
             transcript=transcript,
             start=d["start"],
             end=d["end"],
             defaults={
-                "text": transcript.text[d["start"] : d["end"]],
-                "paragraph": _paragraph(transcript, d["start"], None),
+                **Excerpt.span_fields(transcript, d["start"], d["end"]),
                 "created_by": coder,
             },
         )
@@ -1776,16 +1767,13 @@ def search_code_apply(
                 transcript=transcript, start__in={s for s, _e in spans}
             ).only("start", "end")
         }
-        # Excerpt.save keeps word_count; bulk_create does not call it, so it is set here.
         Excerpt.objects.bulk_create(
             [
                 Excerpt(
                     transcript=transcript,
                     start=s,
                     end=e,
-                    text=transcript.text[s:e],
-                    paragraph=_paragraph(transcript, s, starts),
-                    word_count=nlp.count_words(transcript.text[s:e]),
+                    **Excerpt.span_fields(transcript, s, e, starts),
                     created_by=coder,
                 )
                 for s, e in sorted(spans - have)

@@ -84,3 +84,36 @@ def test_memos_are_limited_in_size_and_scoped_to_the_project(transcript, project
     other = TranscriptFactory()
     with pytest.raises(ValidationError):
         services.memo_save(project=project, author=bob, transcript=other, text="ok")
+
+
+def test_every_way_of_making_or_moving_an_excerpt_fills_its_span_fields_alike(
+    transcript, codes, bob, alice, project
+):
+    """The text copy, paragraph and word count come from one rule (Excerpt.span_fields) on
+    every path: hand coding, a search batch, an imported project, a resize and an undo."""
+    from coding import nlp
+
+    text = transcript.text
+    at = text.index("Blåbær")
+    services.excerpt_code(transcript=transcript, start=0, end=7, codes=codes[:1], coder=bob)
+    services.search_code_apply(
+        project=project, code=codes[1], passages=[(transcript, at, at + 9)], coder=bob
+    )
+    services.excerpts_import(
+        transcript=transcript,
+        spans=[services.ImportedSpan(at, len(text), alice, None, ((codes[2], alice, None),))],
+        actor=alice,
+    )
+    moved, _c = services.excerpt_code(
+        transcript=transcript, start=3, end=7, codes=codes[2:], coder=bob
+    )
+    services.excerpt_resize(excerpt=moved, start=3, end=at + 6, actor=bob)
+    services.coding_remove(coding=Coding.objects.get(tag=codes[0]), actor=bob)
+    services.coding_undo(transcript=transcript, actor=bob)  # re-creates the removed excerpt
+    excerpts = list(Excerpt.objects.filter(transcript=transcript))
+    spans = {(x.start, x.end) for x in excerpts}
+    assert spans == {(0, 7), (3, at + 6), (at, at + 9), (at, len(text))}
+    for x in excerpts:
+        assert x.text == text[x.start : x.end]
+        assert x.word_count == nlp.count_words(x.text) > 0
+        assert x.paragraph == transcript.paragraph_of(x.start)
