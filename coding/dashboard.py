@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from .charts import BarChart, Progress, series_colour, stacked_bars
@@ -249,11 +248,10 @@ def build(project: Project) -> Dashboard:
                 "transcript__case__kind", "transcript__case__order", "transcript_id", "start"
             )[:MEMOLESS_SHOWN]
         ):
-            url = reverse("coding:transcript-detail", args=[e.transcript_id])
             board.memoless.append(
                 {
                     "excerpt": e,
-                    "url": f"{url}?excerpt={e.pk}#excerpt-{e.pk}",
+                    "url": e.get_absolute_url(),
                 }
             )
     return board

@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db.models import Prefetch, Sum
 from django.db.models.functions import Length
-from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
@@ -549,7 +548,6 @@ def drilldown(
         for c in e.codings.all():
             codes.setdefault(c.tag_id, c.tag)
             coders.setdefault(c.coder_id, c.coder.get_full_name() or c.coder.username)
-        url = reverse("coding:transcript-detail", args=[e.transcript_id])
         items.append(
             DrillItem(
                 excerpt=e,
@@ -557,7 +555,7 @@ def drilldown(
                 coders=list(coders.values()),
                 memos=list(e.memos.all()),
                 speaker=speakers.get(e.speaker_id),
-                url=f"{url}?excerpt={e.pk}#excerpt-{e.pk}",
+                url=e.get_absolute_url(),
                 highlighted=highlighted,
             )
         )

@@ -255,6 +255,15 @@ class Mode(models.TextChoices):
     PHONE = "phone", _("Telephone")
 
 
+def passage_url(transcript_id: int, start: int, end: int) -> str:
+    """The one link to a passage, from every page and export: the transcript view reads
+    ``?start=&end=`` (code points) and opens the passage scrolled into view, marked and, when an
+    excerpt has exactly that span, in the inspector. ``#pos-`` lets the read-only pages that
+    number their turns by offset (the suggestion review) jump there too."""
+    url = reverse("coding:transcript-detail", args=[transcript_id])
+    return f"{url}?start={start}&end={end}#pos-{start}"
+
+
 class TranscriptQuerySet(models.QuerySet):
     def with_text_length(self) -> TranscriptQuerySet:
         """Annotate ``chars``, the length of the text, computed by the database."""
@@ -300,6 +309,9 @@ class Transcript(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("coding:transcript-detail", args=[self.pk])
+
+    def passage_url(self, start: int, end: int) -> str:
+        return passage_url(self.pk, start, end)
 
     def paragraph_starts(self) -> list[int]:
         """Start offsets of the paragraphs (non-empty lines), in order."""
@@ -565,6 +577,10 @@ class Excerpt(models.Model):
         if update_fields is not None and "text" in update_fields:
             kwargs["update_fields"] = {*update_fields, "word_count"}
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        """The transcript opened at this passage (scrolled to, marked, in the inspector)."""
+        return passage_url(self.transcript_id, self.start, self.end)
 
 
 class CodingSource(models.TextChoices):

@@ -25,11 +25,20 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q, QuerySet
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from . import nlp
-from .models import Case, Code, Excerpt, Project, Sentence, Token, Transcript, Turn
+from .models import (
+    Case,
+    Code,
+    Excerpt,
+    Project,
+    Sentence,
+    Token,
+    Transcript,
+    Turn,
+    passage_url,
+)
 
 DEFAULT_NEAR = 10
 MAX_NEAR = 50
@@ -178,10 +187,7 @@ class Hit:
 
     @property
     def url(self) -> str:
-        return (
-            reverse("coding:transcript-detail", args=[self.transcript_id])
-            + f"?start={self.start}&end={self.end}#pos-{self.start}"
-        )
+        return passage_url(self.transcript_id, self.start, self.end)
 
 
 @dataclass

@@ -119,7 +119,8 @@ def test_a_cell_opens_its_excerpts_with_everything_about_them(sue_client, study)
     assert "bob" in html and "alice" in html  # both coded F on e1
     assert "Forankret i kommunestyret." in html  # the memo
     link = reverse("coding:transcript-detail", args=[e1.transcript_id])
-    assert f'href="{link}?excerpt={e1.pk}#excerpt-{e1.pk}"' in html
+    # The link the transcript view reads (models.passage_url), not ?excerpt=.
+    assert f'href="{link}?start={e1.start}&amp;end={e1.end}#pos-{e1.start}"' in html
 
 
 def test_a_cell_without_htmx_is_a_page_of_its_own(bob_client, study):

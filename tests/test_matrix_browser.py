@@ -53,6 +53,21 @@ def test_filter_by_coder_click_a_cell_and_open_an_excerpt(
     e1 = study.excerpts["e1"]
     cards.first.get_by_role("link", name=re.compile("Open in the transcript")).click()
     page.wait_for_url(
-        re.compile(rf"/transcripts/{e1.transcript_id}/\?excerpt={e1.pk}#excerpt-{e1.pk}$")
+        re.compile(rf"/transcripts/{e1.transcript_id}/\?start={e1.start}&end={e1.end}")
     )
     assert "Drammen: rådmannen" in page.title()
+    # The passage opens in the inspector, scrolled into view (not the top of the transcript).
+    page.wait_for_selector("body[data-ws-ready='1']", state="attached")
+    quote = page.locator("#ws-inspector-body:not([hidden]) .ws-quote")
+    quote.wait_for()
+    assert quote.inner_text() == e1.text
+    assert page.evaluate(PASSAGE_IN_VIEW, [e1.start, e1.end])
+
+
+# The passage [s, e) (code points; the test text has no astral characters) lies inside the
+# visible part of the transcript pane.
+PASSAGE_IN_VIEW = """([s, e]) => {
+  const r = window.wsDebug.idx.range(s, e).getBoundingClientRect();
+  const box = document.getElementById("ws-doc").getBoundingClientRect();
+  return r.height > 0 && r.top >= box.top && r.bottom <= box.bottom;
+}"""

@@ -509,3 +509,41 @@ def test_a_link_from_search_opens_the_transcript_at_the_passage(
     page.keyboard.press("2")
     wait_for_codings(page, 1)
     assert Excerpt.objects.get().text == "en avtale med utleierne"
+
+
+IN_VIEW = """([s, e]) => {
+  const doc = document.getElementById("ws-doc");
+  const r = window.wsDebug.idx.range(s, e).getBoundingClientRect();
+  const box = doc.getBoundingClientRect();
+  return {inView: r.height > 0 && r.top >= box.top && r.bottom <= box.bottom,
+          scrolled: doc.scrollTop};
+}"""
+
+
+@pytest.mark.parametrize("link", ["passage", "legacy"])
+def test_a_link_to_a_passage_opens_it_in_view_and_in_the_inspector(
+    page, live_server, transcript, codes, bob, sue, link
+):
+    """Matrix cells, the framework, the dashboard, search and suggestions all link with
+    Excerpt.get_absolute_url (models.passage_url); older pages carried ?excerpt=ID."""
+    from coding import services
+
+    from .workspace_data import span_of, u16
+
+    s, e = span_of(transcript, "en avtale med utleierne")  # after the 20,000-character line
+    excerpt, _ = services.excerpt_code(
+        transcript=transcript, start=s, end=e, codes=[codes[1]], coder=bob
+    )
+    url = (
+        excerpt.get_absolute_url()
+        if link == "passage"
+        else f"{transcript.get_absolute_url()}?excerpt={excerpt.pk}#excerpt-{excerpt.pk}"
+    )
+    log_in(page, live_server, "sue")
+    page.goto(live_server.url + url)
+    page.wait_for_selector("body[data-ws-ready='1']", state="attached")
+    quote = page.locator("#ws-inspector-body:not([hidden]) .ws-quote")
+    quote.wait_for()
+    assert quote.inner_text() == "en avtale med utleierne"
+    where = page.evaluate(IN_VIEW, [u16(transcript, s), u16(transcript, e)])
+    assert where["scrolled"] > 0 and where["inView"], where
