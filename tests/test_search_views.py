@@ -171,6 +171,25 @@ def test_one_undo_takes_back_the_whole_batch(alice_client, alice, project, codes
     assert {e.details["source"] for e in undone} == {CodingSource.SEARCH}
 
 
+def test_undo_in_the_transcript_skips_a_batch_already_undone(
+    alice_client, alice, project, codes, transcript
+):
+    """Pressing U after undoing a search batch re-added one of its codings: the batch undo's
+    removals now undo the batch's own events, so undo reaches the coder's earlier action."""
+    s, e = span_of(transcript, "Det tar tid.")
+    services.excerpt_code(transcript=transcript, start=s, end=e, codes=[codes[1]], coder=alice)
+    post_code(alice_client, project, "apply", code=codes[1].pk)
+    batch = Coding.objects.exclude(batch=None).first().batch
+    alice_client.post(reverse("coding:search-batch-undo", args=[project.pk, batch]))
+    assert Coding.objects.count() == 1
+
+    assert services.undoable_event(transcript=transcript, actor=alice).details.get("batch") is None
+    result = services.coding_undo(transcript=transcript, actor=alice)
+    assert result is not None and result.event.details["start"] == s
+    assert Coding.objects.count() == 0  # the hand coding went; no batch coding came back
+    assert services.coding_undo(transcript=transcript, actor=alice) is None
+
+
 def test_a_researcher_cannot_undo_anothers_batch_but_the_owner_can(
     alice_client, bob_client, project, codes, transcript
 ):

@@ -94,3 +94,22 @@ def test_a_supervisor_sees_the_marks_without_buttons(page, live_server, sue, tra
     assert page.locator(".sg-pop .sg-item").count() == 2
     assert page.locator(".sg-pop button.sg-accept").count() == 0
     assert page.locator(".sg-pop .sg-readonly").first.is_visible()
+
+
+def test_accepting_a_suggestion_in_the_transcript_view_can_be_undone_by_the_button(
+    page, live_server, bob, transcript
+):
+    """The Undo button stayed disabled ("Nothing to undo") after an accepted suggestion,
+    though Ctrl+Z undid it."""
+    login(page, live_server, "bob", reverse("coding:transcript-detail", args=[transcript.pk]))
+    page.wait_for_selector("body[data-ws-ready='1']", state="attached")
+    undo = page.locator("#ws-undo")
+    expect(undo).to_be_disabled()
+    page.click(".sg-mark")
+    page.locator(".sg-item", has_text="Økonomiske ressurser").locator(".sg-accept").click()
+    expect(page.locator(".sg-done")).to_have_count(1)
+    expect(undo).to_be_enabled()
+    assert "Økonomiske ressurser" in undo.get_attribute("title")
+    undo.click()
+    expect(undo).to_be_disabled()
+    assert Coding.objects.count() == 0

@@ -47,17 +47,26 @@ def _role(value: str | None) -> str:
         return value or ""
 
 
+def _code_names(d: dict) -> str:
+    """The codes an event names: a list under "codes" (applying, undo) or one "code"."""
+    names = d.get("codes") or ([d["code"]] if d.get("code") else [])
+    return ", ".join(str(n) for n in names) or "?"
+
+
 def describe(event: AuditEvent) -> str:
     """One readable line for an event; unknown detail keys are listed as they are."""
     d = event.details or {}
-    a = event.action
+    line = _describe(event.action, d)
+    if d.get("undo_of"):
+        return _("undid: %(change)s") % {"change": line}
+    return line
+
+
+def _describe(a: str, d: dict) -> str:
     if a == AuditAction.CODING_ADD:
-        return _("applied %(codes)s to %(span)s") % {
-            "codes": ", ".join(d.get("codes", [])),
-            "span": _span(d),
-        }
+        return _("applied %(codes)s to %(span)s") % {"codes": _code_names(d), "span": _span(d)}
     if a == AuditAction.CODING_REMOVE:
-        return _("removed %(code)s from %(span)s") % {"code": d.get("code", "?"), "span": _span(d)}
+        return _("removed %(code)s from %(span)s") % {"code": _code_names(d), "span": _span(d)}
     if a == AuditAction.EXCERPT_RESIZE:
         old, new = d.get("old") or ["?", "?"], d.get("new") or ["?", "?"]
         return _("moved a passage from %(o1)s–%(o2)s to %(n1)s–%(n2)s (%(codes)s)") % {

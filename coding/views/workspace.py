@@ -206,7 +206,19 @@ def transcript_codings(request: HttpRequest, transcript_id: int) -> JsonResponse
     transcript = access.get_transcript_for_user(request.user, transcript_id)
     umap = Utf16Map(transcript.text)
     excerpts = workspace.excerpt_rows(transcript.pk, umap)
-    return JsonResponse({"excerpts": excerpts, "coders": workspace.coders_of(excerpts)})
+    undo = (
+        services.undoable_event(transcript=transcript, actor=request.user)
+        if transcript.membership.can_write
+        else None
+    )
+    return JsonResponse(
+        {
+            "excerpts": excerpts,
+            "coders": workspace.coders_of(excerpts),
+            # Another script (the suggestions margin) coded: the undo button follows.
+            "undo": workspace.undo_label(undo),
+        }
+    )
 
 
 @login_required

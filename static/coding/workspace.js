@@ -1288,6 +1288,7 @@ async function resync() {
   excerpts.clear();
   d.excerpts.forEach(putExcerpt);
   for (const [k, v] of Object.entries(d.coders || {})) coders.set(Number(k), v);
+  setUndo(d.undo);
   rebuildParaIndex();
   recount();
   repaint();
