@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Prefetch, Sum
@@ -50,11 +51,18 @@ def heat_style(t: float | None) -> str:
     return f"background:#{rgb[0]:02x}{rgb[1]:02x}{rgb[2]:02x};color:{ink}"
 
 
+def round_percent(value: float) -> Decimal:
+    """The one rounding rule for percentages, on pages and in exports: one decimal, halves
+    away from zero (11.76 → 11.8, 0.25 → 0.3). number_format alone cuts digits off, and
+    round() on a float rounds halves to even and trips on binary fractions."""
+    return Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
 def fmt(value: float | int | None, percent: bool) -> str:
     if value is None:
         return "–"
     if percent:
-        return number_format(value, decimal_pos=1, use_l10n=True) + " %"
+        return number_format(round_percent(value), decimal_pos=1, use_l10n=True) + " %"
     return number_format(value, decimal_pos=0, use_l10n=True, force_grouping=True)
 
 
@@ -140,7 +148,7 @@ def _fill_of(style: str) -> str | None:
 def _export_value(shown: float | int | None, percent: bool) -> float | int | None:
     if shown is None:
         return None
-    return round(shown, 1) if percent else shown
+    return float(round_percent(shown)) if percent else shown
 
 
 def _pct(part: float | int | None, whole: float | int | None) -> float | None:

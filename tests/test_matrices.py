@@ -399,3 +399,23 @@ def test_cooccurrence_framework_and_drilldown_are_constant_too(study, bob):
     before = [count_queries(f) for f in (cooc_all, framework, drill)]
     _grow(study, bob)
     assert [count_queries(f) for f in (cooc_all, framework, drill)] == before
+
+
+@pytest.mark.parametrize(
+    ("value", "page_nb", "file"),
+    [
+        (20 / 170 * 100, "11,8 %", 11.8),  # Drammen × Overordnet strategi: 11.76 %
+        (0.25, "0,3 %", 0.3),  # a half rounds up, as in the spreadsheet, not to even
+        (2.675, "2,7 %", 2.7),  # a binary fraction just under the half
+        (99.96, "100,0 %", 100.0),
+        (12.0, "12,0 %", 12.0),
+    ],
+)
+def test_a_percentage_rounds_the_same_on_the_page_and_in_the_file(value, page_nb, file):
+    from django.utils import translation
+
+    from coding.matrices import _export_value, fmt
+
+    with translation.override("nb"):
+        assert fmt(value, True) == page_nb
+    assert _export_value(value, True) == file
