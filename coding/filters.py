@@ -69,6 +69,8 @@ DISPLAY_CHOICES = [
     ("row", _("Row percentages")),
     ("col", _("Column percentages")),
 ]
+# What the "Show" line says for the share measure (not a choice: the measure decides it).
+SHARE_DISPLAY = [("share", _("Percent of the row's text"))]
 SUBCODE_CHOICES = [
     ("rollup", _("Rolled up into their parent")),
     ("own", _("Shown on their own")),
@@ -500,6 +502,13 @@ class AnalysisFilterForm(forms.Form):
         return RowSpec(f"{prefix}_attr", labels[value], d)
 
     @property
+    def cell_display(self) -> str:
+        """How the cells show the measure: "count", "row", "col", or "share" for the share
+        measure, which is a percentage of each row's text whatever the display field says."""
+        d = self.cleaned_data
+        return "share" if d["measure"] == "share" else d["display"]
+
+    @property
     def row_spec(self) -> RowSpec:
         return self.row_spec_for(self.cleaned_data["rows"])
 
@@ -653,7 +662,7 @@ class AnalysisFilterForm(forms.Form):
         shown = {
             "rows": lambda: self.row_spec.label,
             "measure": lambda: str(dict(MEASURE_CHOICES)[d["measure"]]),
-            "display": lambda: str(dict(DISPLAY_CHOICES)[d["display"]]),
+            "display": lambda: str(dict(DISPLAY_CHOICES + SHARE_DISPLAY)[self.cell_display]),
             "mode": lambda: str(dict(COOCCURRENCE_CHOICES)[d["mode"]]),
         }
         out = [(str(self.fields[name].label), shown[name]()) for name in view]

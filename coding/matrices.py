@@ -172,7 +172,7 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
     measure = d["measure"]
     share = measure == "share"
     base = "coverage" if share else measure
-    display = "share" if share else d["display"]
+    display = form.cell_display
     qs = form.codings()
     layers = columns.layers()
     row_expr = spec.expression()

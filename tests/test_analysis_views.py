@@ -342,3 +342,17 @@ def test_a_project_without_codes_or_codings_shows_empty_pages(bob_client, projec
     for name in ("coding:analysis-matrix-export", "coding:analysis-cooccurrence-export"):
         assert bob_client.get(reverse(name, args=[project.pk, "xlsx"]), query).status_code == 200
     assert bob_client.get(reverse("coding:dashboard", args=[project.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("display", ["count", "row", "col"])
+def test_the_show_line_names_the_share_for_the_share_measure(bob_client, study, display):
+    """It said "Counts" or "Row percentages" for a share of the text, on the page and in the
+    export's filters."""
+    query = {"measure": "share", "display": display}
+    page = bob_client.get(url("coding:analysis-matrix", study), query)
+    assert ("Show", "Percent of the row's text") in page.context["described"]
+    csv_text = bob_client.get(url("coding:analysis-matrix-export", study, "csv"), query)
+    body = b"".join(csv_text.streaming_content if csv_text.streaming else [csv_text.content])
+    assert "Percent of the row's text" in body.decode("utf-8-sig")
+    for wrong in ("Counts", "Row percentages", "Column percentages"):
+        assert wrong not in body.decode("utf-8-sig")
