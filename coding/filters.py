@@ -669,7 +669,9 @@ class AnalysisFilterForm(forms.Form):
         cols = self.columns
         default = not d.get("codes")
         codes = ", ".join(c.name for c in cols.codes)
-        out.append((gettext("Codes"), codes + (f" ({gettext('default')})" if default else "")))
+        if default:
+            codes = gettext("%(codes)s (the default)") % {"codes": codes}
+        out.append((gettext("Codes"), codes))
         out.append((gettext("Sub-codes"), str(dict(SUBCODE_CHOICES)[d["subcodes"]])))
 
         def names(field: str, chosen: Iterable[str]) -> str:

@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from .. import access
@@ -81,10 +82,11 @@ def _describe(a: str, d: dict) -> str:
     if a == AuditAction.MEMO_DELETE:
         return _("deleted a memo")
     if a == AuditAction.CODE_MERGE:
-        return _("merged the code %(source)s into %(target)s (%(moved)s codings moved)") % {
+        moved = d.get("moved", 0)
+        return _("merged the code %(source)s into %(target)s (%(moved)s moved)") % {
             "source": d.get("source", "?"),
             "target": d.get("target", "?"),
-            "moved": d.get("moved", 0),
+            "moved": ngettext("%(n)s coding", "%(n)s codings", moved) % {"n": moved},
         }
     if a == AuditAction.CODE_DELETE:
         return _("deleted the code %(name)s with its %(codings)s codings") % {
