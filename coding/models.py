@@ -7,6 +7,7 @@ is stored normalised: NFC, LF line ends, no BOM, no control characters but tab a
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,7 +21,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Length
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
@@ -238,13 +239,19 @@ class AttributeValue(models.Model):
         return getattr(self, f"value_{self.definition.kind}")
 
     def display(self) -> str:
+        """The value as pages and exports show it, in the active language: 100 581 and 1,1
+        in Norwegian, 100,581 and 1.1 in English; dates in the language's short form."""
         v = self.value
         if v is None:
             return ""
         if isinstance(v, bool):
             return str(_("Yes") if v else _("No"))
         if isinstance(v, Decimal):
-            return f"{v.normalize():f}"
+            return formats.number_format(Decimal(f"{v.normalize():f}"), force_grouping=True)
+        if isinstance(v, int):
+            return formats.number_format(v, force_grouping=True)
+        if isinstance(v, dt.date):
+            return formats.date_format(v, "SHORT_DATE_FORMAT")
         return str(v)
 
 

@@ -356,3 +356,24 @@ def test_the_show_line_names_the_share_for_the_share_measure(bob_client, study, 
     assert "Percent of the row's text" in body.decode("utf-8-sig")
     for wrong in ("Counts", "Row percentages", "Column percentages"):
         assert wrong not in body.decode("utf-8-sig")
+
+
+def test_a_norwegian_csv_opens_in_columns_in_norwegian_excel(bob_client, study, bob, settings):
+    """Semicolons between fields and decimal commas, as Norwegian Excel reads CSV."""
+    settings.LANGUAGE_CODE = "nb"
+    r = bob_client.get(
+        url("coding:analysis-matrix-export", study, "csv"), {"coders": [bob.pk], "display": "row"}
+    )
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[rows.index([]) + 1][:2] == ["Gruppe", "Case"]
+    sandnes = next(row for row in rows if row[1:2] == ["Sandnes"])
+    assert sandnes[2:] == ["50,0", "50,0", "0,0", "100,0"]
+
+
+def test_the_xlsx_prints_landscape_fitted_to_width_with_the_header_on_every_page(bob_client, study):
+    r = bob_client.get(url("coding:analysis-matrix-export", study, "xlsx"))
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0]
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+    assert sheet.print_title_rows == "$1:$1"

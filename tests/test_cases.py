@@ -196,3 +196,19 @@ def test_owners_define_and_delete_attributes(alice_client, bob_client, project):
     assert bob_client.post(delete).status_code == 403
     assert alice_client.post(delete).status_code == 302
     assert not AttributeDefinition.objects.exists()
+
+
+def test_the_case_page_shows_numbers_and_dates_the_norwegian_way(
+    bob_client, project, case, settings
+):
+    settings.LANGUAGE_CODE = "nb"
+    for name, kind, column, value in (
+        ("Innbyggere", "integer", "value_integer", 100581),
+        ("Andel", "decimal", "value_decimal", Decimal("27.800000")),
+        ("Start", "date", "value_date", dt.date(2016, 3, 1)),
+    ):
+        d = AttributeDefinition.objects.create(project=project, target="case", name=name, kind=kind)
+        AttributeValue.objects.create(definition=d, case=case, **{column: value})
+    html = bob_client.get(reverse("coding:case-detail", args=[case.pk])).content.decode()
+    assert "<dd>100\xa0581</dd>" in html and "<dd>27,8</dd>" in html
+    assert "<dd>01.03.2016</dd>" in html

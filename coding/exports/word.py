@@ -90,6 +90,13 @@ def write_word(
         raise ValueError(f"unknown layout {options.layout!r}")
     doc = _Document(DocxWriter(template), data, options, progress or (lambda pct: None))
     doc.write()
+    # File > Properties names the study and the person, not the template's author.
+    doc.writer.set_properties(
+        title=f"{data.project_name} – {layout_title(options.layout)}",
+        author=options.made_by,
+        language=options.text_language,
+        when=options.made_at or timezone.now(),
+    )
     doc.writer.save(fh)
     doc.progress(100)
     return doc.stats
