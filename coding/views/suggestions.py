@@ -93,6 +93,8 @@ def _labels() -> dict[str, str]:
         "hide": _("Hide the marks"),
         "show": _("Show the marks"),
         "overview": _("How useful are suggestions?"),
+        "fold": _("Fold the suggestions bar"),
+        "unfold": _("Unfold the suggestions bar"),
         "layer": _("Suggested codes"),
         "accept": _("Accept"),
         "reject": _("Reject"),
