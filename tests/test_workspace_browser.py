@@ -547,3 +547,58 @@ def test_a_link_to_a_passage_opens_it_in_view_and_in_the_inspector(
     assert quote.inner_text() == "en avtale med utleierne"
     where = page.evaluate(IN_VIEW, [u16(transcript, s), u16(transcript, e)])
     assert where["scrolled"] > 0 and where["inView"], where
+
+
+PICKER_TOP = """() => {
+  const list = document.getElementById("ws-picker-list");
+  const head = list.querySelector(".ws-picker-heading").getBoundingClientRect();
+  const active = list.querySelector(".ws-pick.is-active").getBoundingClientRect();
+  const box = list.getBoundingClientRect();
+  return {top: list.scrollTop, heading: head.top >= box.top && head.bottom <= box.bottom,
+          active: active.top >= box.top && active.bottom <= box.bottom};
+}"""
+
+PLACEHOLDER_FITS = """() => {
+  const input = document.getElementById("ws-picker-search");
+  const style = getComputedStyle(input);
+  const ctx = document.createElement("canvas").getContext("2d");
+  ctx.font = `${style.fontSize} ${style.fontFamily}`;
+  const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return ctx.measureText(input.placeholder).width <= room;
+}"""
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_the_code_picker_reopens_at_the_top_with_recent_codes_in_view(
+    page, live_server, transcript, codes, bob, language
+):
+    """It reopened scrolled to where it was left, with "Recently used" and the row Enter would
+    apply out of view; its placeholder was cut off."""
+    from .factories import CodeFactory
+
+    for i in range(25):
+        CodeFactory(codebook=codes[0].codebook, name=f"Tema {i:02d}", order=10 + i)
+    page.context.add_cookies(
+        [{"name": "django_language", "value": language, "url": live_server.url}]
+    )
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    drag_select(page, "Vi samarbeider tett")
+    page.wait_for_selector("#ws-picker:not([hidden])")
+    assert page.evaluate(PLACEHOLDER_FITS)
+    page.keyboard.press("1")  # codes[0]: now recently used
+    wait_for_codings(page, 1)
+
+    drag_select(page, "Det går bra nå")
+    page.wait_for_selector("#ws-picker:not([hidden])")
+    page.evaluate(
+        "() => { const l = document.getElementById('ws-picker-list'); "
+        "l.scrollTop = l.scrollHeight; }"
+    )
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#ws-picker", state="hidden")
+
+    drag_select(page, "ærlige møter")
+    page.wait_for_selector("#ws-picker:not([hidden])")
+    where = page.evaluate(PICKER_TOP)
+    assert where == {"top": 0, "heading": True, "active": True}, where

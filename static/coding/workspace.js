@@ -708,6 +708,9 @@ function openPicker(span) {
   renderPicker();
   picker.hidden = false;
   placePicker(selectionRect() || idx.range(span.start, span.end).getBoundingClientRect());
+  // Each opening starts at the top: "Recently used" and the row Enter applies are in view (the
+  // list kept where it was last scrolled to).
+  pickerList.scrollTop = 0;
   pickerSearch.focus({ preventScroll: true });
 }
 
