@@ -602,3 +602,27 @@ def test_the_code_picker_reopens_at_the_top_with_recent_codes_in_view(
     page.wait_for_selector("#ws-picker:not([hidden])")
     where = page.evaluate(PICKER_TOP)
     assert where == {"top": 0, "heading": True, "active": True}, where
+
+
+def test_clicking_a_code_in_the_codebook_codes_the_selected_words(
+    page, live_server, transcript, codes, bob
+):
+    """The NVivo/MAXQDA habit: the click used to drop the selection and jump to that code's
+    next passage."""
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    drag_select(page, "Vi samarbeider tett")
+    page.wait_for_selector("#ws-picker:not([hidden])")  # the picker opens; the click ignores it
+    page.click(f".ws-codebook .ws-code[data-code='{codes[2].pk}'] .name")
+    wait_for_codings(page, 1)
+    excerpt = Excerpt.objects.get()
+    assert excerpt.text == "Vi samarbeider tett"
+    assert [c.tag_id for c in excerpt.codings.all()] == [codes[2].pk]
+    assert page.locator("#ws-picker").is_hidden()
+
+    # Without a selection the click still jumps to the code's passage.
+    page.click(f".ws-codebook .ws-code[data-code='{codes[2].pk}'] .name")
+    quote = page.locator("#ws-inspector-body:not([hidden]) .ws-quote")
+    quote.wait_for()
+    assert quote.inner_text() == "Vi samarbeider tett"
+    assert Coding.objects.count() == 1

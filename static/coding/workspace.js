@@ -366,12 +366,52 @@ document.querySelector(".ws-codebook").addEventListener("click", (ev) => {
   if (!name) return;
   ev.preventDefault();
   const id = Number(name.closest(".ws-code").dataset.code);
-  const span = currentSpan();
+  const span = codebookSpan;
+  codebookSpan = null;
   if (span && canWrite) {
     applyCodes(span, [id]);
   } else {
     jumpToCode(id);
   }
+});
+
+// Coding from the codebook (the NVivo/MAXQDA habit): with words selected, a click on a code's
+// name, or dropping the dragged selection on a code, codes them. The selection is read at
+// mousedown, before the click would drop it (and before the picker, which holds it while it
+// is open, closes).
+let codebookSpan = null;
+codeList.addEventListener("mousedown", (ev) => {
+  if (!ev.target.closest(".ws-code .name")) return;
+  ev.preventDefault(); // keep the text selection
+  codebookSpan = currentSpan() || (picker.hidden ? null : pick.span);
+});
+
+let dragSpan = null;
+docEl.addEventListener("dragstart", () => {
+  dragSpan = canWrite ? currentSpan() : null;
+});
+docEl.addEventListener("dragend", () => {
+  dragSpan = null;
+  codeList.querySelector(".is-drop")?.classList.remove("is-drop");
+});
+codeList.addEventListener("dragover", (ev) => {
+  const li = ev.target.closest(".ws-code");
+  if (!dragSpan || !li) return;
+  ev.preventDefault();
+  ev.dataTransfer.dropEffect = "copy";
+  if (!li.classList.contains("is-drop")) {
+    codeList.querySelector(".is-drop")?.classList.remove("is-drop");
+    li.classList.add("is-drop");
+  }
+});
+codeList.addEventListener("drop", (ev) => {
+  const li = ev.target.closest(".ws-code");
+  if (!dragSpan || !li) return;
+  ev.preventDefault();
+  li.classList.remove("is-drop");
+  const span = dragSpan;
+  dragSpan = null;
+  applyCodes(span, [Number(li.dataset.code)]);
 });
 
 let jumpFrom = -1;
