@@ -179,6 +179,10 @@ class Hit:
     right: str = ""
     cut_left: bool = False
     cut_right: bool = False
+    # Whether white space parts the hit from its context ("bolig, noen": not on the right), so
+    # the line shows the text's own spacing rather than a gap on each side.
+    spaced_left: bool = True
+    spaced_right: bool = True
 
     @property
     def key(self) -> str:
@@ -483,6 +487,8 @@ def search(
         text = texts[h.transcript_id]
         h.match = text[h.start : h.end]
         h.left, h.right, h.cut_left, h.cut_right = kwic(text, h.start, h.end)
+        h.spaced_left = h.start == 0 or text[h.start - 1].isspace()
+        h.spaced_right = h.end >= len(text) or text[h.end].isspace()
         if not groups or groups[-1].transcript.pk != h.transcript_id:
             groups.append(
                 TranscriptGroup(transcripts[h.transcript_id], [], totals[h.transcript_id])

@@ -264,3 +264,25 @@ def test_a_stale_index_is_announced_and_rebuilt_by_a_job(alice_client, project, 
     assert response.url == reverse("coding:job-detail", args=[job.pk])
     html = alice_client.get(reverse("coding:search", args=[project.pk])).content.decode()
     assert "older language pipeline" not in html
+
+
+def test_kwic_shows_punctuation_right_after_the_hit(alice_client, project, transcript):
+    """ "bolig , noen": the context was set off by a gap on both sides even where the text has
+    none."""
+    r = alice_client.get(reverse("coding:search", args=[project.pk]), {"q": "tid"})
+    hits = [h for g in r.context["result"].groups for h in g.hits]
+    glued = [h for h in hits if h.right.startswith(".")]
+    assert glued and all(not h.spaced_right for h in glued)
+    assert 'class="kwic-right glued"' in r.content.decode()
+    assert all(h.spaced_left for h in hits)
+
+
+def test_the_coded_with_filter_lists_codes_in_codebook_order(alice_client, project, codes):
+    from .factories import CodeFactory
+
+    parent = codes[1]
+    sub = CodeFactory(codebook=parent.codebook, name="Aaa under Kompetanse", parent=parent)
+    r = alice_client.get(reverse("coding:search", args=[project.pk]))
+    field = r.context["form"].fields["with_code"]
+    labels = [label for value, label in field.choices if value]
+    assert labels == [codes[0].name, parent.name, f"\u2003{sub.name}", codes[2].name]
