@@ -626,3 +626,82 @@ def test_clicking_a_code_in_the_codebook_codes_the_selected_words(
     quote.wait_for()
     assert quote.inner_text() == "Vi samarbeider tett"
     assert Coding.objects.count() == 1
+
+
+CONTRAST = """(selector) => {
+  const parse = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const out = [];
+  for (const el of document.querySelectorAll(selector)) {
+    if (!el.textContent.trim() || !el.getClientRects().length) continue;
+    let bg = null;
+    for (let n = el; n && !bg; n = n.parentElement) {
+      const c = parse(getComputedStyle(n).backgroundColor);
+      if (c.length < 4 || c[3] > 0) bg = c;
+    }
+    const fg = lum(parse(getComputedStyle(el).color));
+    const back = lum(bg || [255, 255, 255]);
+    out.push((Math.max(fg, back) + 0.05) / (Math.min(fg, back) + 0.05));
+  }
+  return out;
+}"""
+
+SECONDARY_TEXT = [
+    ".pn",
+    ".ws-meta span",
+    ".ws-count-legend span",
+    ".turn-head .who",
+    ".ws-code .n",
+    ".ws-inspector-empty p",
+]
+
+
+def test_secondary_text_and_paragraph_numbers_meet_wcag_aa(
+    page, live_server, transcript, codes, bob
+):
+    """Secondary text was about 3.1:1 and paragraph numbers 2.3:1."""
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    for selector in SECONDARY_TEXT:
+        ratios = page.evaluate(CONTRAST, selector)
+        assert ratios, selector
+        assert min(ratios) >= 4.5, (selector, min(ratios))
+
+
+def test_the_hover_card_shows_a_memo_once_and_stays_inside_the_window(
+    page, live_server, transcript, codes, bob
+):
+    from coding import services
+
+    from .workspace_data import span_of
+
+    s, e = span_of(transcript, "Vi samarbeider tett")
+    excerpt, _ = services.excerpt_code(
+        transcript=transcript, start=s, end=e, codes=codes[:2], coder=bob
+    )
+    services.memo_save(
+        project=transcript.case.project, author=bob, text="Et godt sitat", excerpt=excerpt
+    )
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    box = page.evaluate(FIND, ["samarbeider", 1])
+    # Scroll the passage to the very top of the window, then hover it there.
+    page.evaluate(
+        "(y) => document.getElementById('ws-doc').scrollBy(0, y - 4)",
+        box["y1"] - page.evaluate("document.getElementById('ws-doc').getBoundingClientRect().top"),
+    )
+    box = page.evaluate(
+        FIND.replace(
+            "doc.scrollBy(0, r.top - doc.getBoundingClientRect().top - doc.clientHeight / 3);", ""
+        ),
+        ["samarbeider", 1],
+    )
+    page.mouse.move(box["x1"] + 10, box["y1"])
+    page.wait_for_selector("#ws-tip:not([hidden])")
+    assert page.locator("#ws-tip .ws-tip-row").count() == 2
+    assert page.locator("#ws-tip .memo").count() == 1
+    rect = page.locator("#ws-tip").bounding_box()
+    assert rect["y"] >= 0 and rect["y"] + rect["height"] <= page.viewport_size["height"]

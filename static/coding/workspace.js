@@ -1051,6 +1051,7 @@ async function saveMemo(excerptId, memoId, text) {
 const tip = $("ws-tip");
 function showTip(units, x, y) {
   tip.replaceChildren();
+  const memoShown = new Set(); // one excerpt's memo once, not once per code on it
   for (const u of units.slice(0, 6)) {
     const row = el("div", "ws-tip-row");
     row.style.setProperty("--code", codes.get(u.code).color);
@@ -1060,24 +1061,30 @@ function showTip(units, x, y) {
     const who = [...new Set(u.coders)].map((id) => (id === data.me ? S.you : coders.get(id) || id));
     body.append(el("div", "by", fmt(S.by, { coder: who.join(", ") })));
     const memo = u.ex.memos[0];
-    if (memo) body.append(el("div", "memo", memo[2]));
+    if (memo && !memoShown.has(u.ex.id)) {
+      memoShown.add(u.ex.id);
+      body.append(el("div", "memo", memo[2]));
+    }
     row.append(body);
     tip.append(row);
   }
   if (units.length > 6) tip.append(el("div", "more", `+${units.length - 6}`));
-  tip.hidden = false;
-  const w = tip.offsetWidth;
-  const h = tip.offsetHeight;
-  tip.style.left = `${Math.min(x + 14, window.innerWidth - w - 8)}px`;
-  tip.style.top = `${y + 18 + h > window.innerHeight ? y - h - 10 : y + 18}px`;
+  placeTip(x, y);
 }
 function showText(title, text, x, y) {
   tip.replaceChildren(el("strong", null, title));
   if (text) tip.append(el("div", "def", text));
+  placeTip(x, y);
+}
+/** Below the pointer, or above it where there is no room; never outside the window. */
+function placeTip(x, y) {
   tip.hidden = false;
   const w = tip.offsetWidth;
-  tip.style.left = `${Math.min(x + 14, window.innerWidth - w - 8)}px`;
-  tip.style.top = `${y + 18}px`;
+  const h = tip.offsetHeight;
+  const fitsBelow = y + 18 + h <= window.innerHeight - 8;
+  const top = fitsBelow ? y + 18 : Math.max(8, Math.min(y - h - 10, window.innerHeight - h - 8));
+  tip.style.left = `${Math.max(8, Math.min(x + 14, window.innerWidth - w - 8))}px`;
+  tip.style.top = `${top}px`;
 }
 const hideTip = () => {
   tip.hidden = true;
