@@ -71,3 +71,36 @@ PASSAGE_IN_VIEW = """([s, e]) => {
   const box = document.getElementById("ws-doc").getBoundingClientRect();
   return r.height > 0 && r.top >= box.top && r.bottom <= box.bottom;
 }"""
+
+
+@pytest.fixture
+def viewport() -> dict:
+    return {"width": 1280, "height": 800}
+
+
+TOTAL_IN_VIEW = """() => {
+  const box = document.querySelector(".matrix-scroll").getBoundingClientRect();
+  const total = document.querySelector("table[data-matrix] thead th.total").getBoundingClientRect();
+  const wide = document.querySelector(".matrix-scroll").scrollWidth > box.width;
+  return {wide, inView: total.left >= box.left - 1 && total.right <= box.right + 1};
+}"""
+
+
+def test_the_total_column_stays_in_view_at_1280_px(page, live_server, project, bob, alice, sue):
+    """At 1280 px the matrix's total column was cut off."""
+    from coding.models import Code
+
+    study = ad.build(project, bob, alice)
+    codebook = study.codes["F"].codebook
+    extra = [
+        Code.objects.create(codebook=codebook, name=f"Tema nummer {i}", order=10 + i)
+        for i in range(12)
+    ]
+    ids = [c.pk for c in Code.objects.filter(codebook=codebook)]
+    log_in(page, live_server, "sue")
+    query = "&".join(f"codes={pk}" for pk in ids) + "&subcodes=own"
+    page.goto(live_server.url + reverse("coding:analysis-matrix", args=[project.pk]) + "?" + query)
+    page.locator("table[data-matrix]").wait_for()
+    assert len(extra) == 12
+    where = page.evaluate(TOTAL_IN_VIEW)
+    assert where == {"wide": True, "inView": True}, where
