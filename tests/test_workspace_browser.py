@@ -87,15 +87,30 @@ def click_text(page, phrase: str) -> None:
     page.mouse.click((box["x1"] + box["x2"]) / 2, (box["y1"] + box["y2"]) / 2)
 
 
+# The text shown in a code's colour: its background where it is the innermost code, its
+# underline where it overlaps another code's passage; adjoining pieces read as one.
 HIGHLIGHTED = """(code) => {
-  const h = CSS.highlights.get("ws-c" + code);
-  if (!h) return [];
-  return [...h].map((r) => {
-    const live = document.createRange();
-    live.setStart(r.startContainer, r.startOffset);
-    live.setEnd(r.endContainer, r.endOffset);
-    return live.toString();
-  }).sort();
+  const ranges = [];
+  for (const name of ["ws-c" + code, "ws-u" + code]) {
+    const h = CSS.highlights.get(name);
+    if (h) ranges.push(...h);
+  }
+  const live = ranges.map((r) => {
+    const x = document.createRange();
+    x.setStart(r.startContainer, r.startOffset);
+    x.setEnd(r.endContainer, r.endOffset);
+    return x;
+  }).sort((a, b) => a.compareBoundaryPoints(Range.START_TO_START, b));
+  const merged = [];
+  for (const r of live) {
+    const last = merged[merged.length - 1];
+    if (last && last.endContainer === r.startContainer && last.endOffset === r.startOffset) {
+      last.setEnd(r.endContainer, r.endOffset);
+    } else {
+      merged.push(r);
+    }
+  }
+  return merged.map((r) => r.toString()).sort();
 }"""
 
 
@@ -123,7 +138,9 @@ def highlighted(page, code) -> list[str]:
 def pending(page) -> str:
     """The selection the picker codes, as the page shows it (the picker's search box has the
     focus, so the browser's own selection is gone)."""
-    return "\n\n".join(page.evaluate(HIGHLIGHTED.replace('"ws-c" + code', "code"), "ws-pending"))
+    return "\n\n".join(
+        page.evaluate(HIGHLIGHTED.replace('["ws-c" + code, "ws-u" + code]', "[code]"), "ws-pending")
+    )
 
 
 def ui_text(page, key: str) -> str:
@@ -705,3 +722,55 @@ def test_the_hover_card_shows_a_memo_once_and_stays_inside_the_window(
     assert page.locator("#ws-tip .memo").count() == 1
     rect = page.locator("#ws-tip").bounding_box()
     assert rect["y"] >= 0 and rect["y"] + rect["height"] <= page.viewport_size["height"]
+
+
+STACKED_BACKGROUNDS = """() => {
+  const all = [];
+  for (const [name, h] of CSS.highlights) {
+    if (!/^ws-c\\d+$/.test(name)) continue;
+    for (const r of h) {
+      const x = document.createRange();
+      x.setStart(r.startContainer, r.startOffset);
+      x.setEnd(r.endContainer, r.endOffset);
+      all.push([name, x]);
+    }
+  }
+  let stacked = 0;
+  for (let i = 0; i < all.length; i++) {
+    for (let j = i + 1; j < all.length; j++) {
+      const [n1, a] = all[i], [n2, b] = all[j];
+      if (n1 === n2) continue;
+      const apart = a.compareBoundaryPoints(Range.END_TO_START, b) >= 0 ||
+                    b.compareBoundaryPoints(Range.END_TO_START, a) >= 0;
+      if (!apart) stacked += 1;
+    }
+  }
+  return stacked;
+}"""
+
+
+def test_overlapping_codes_are_told_apart_not_blended(page, live_server, transcript, codes, bob):
+    """Overlapping highlights blended into grey or olive: now one background (the inner
+    passage's code) and the other code's underline, as well as a stripe each in the margin."""
+    from coding import services
+
+    from .workspace_data import span_of
+
+    a = span_of(transcript, "Vi samarbeider tett med NAV om boliger")
+    b = span_of(transcript, "NAV om boliger. Det går")
+    services.excerpt_code(transcript=transcript, start=a[0], end=a[1], codes=[codes[0]], coder=bob)
+    services.excerpt_code(transcript=transcript, start=b[0], end=b[1], codes=[codes[1]], coder=bob)
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    assert page.evaluate(STACKED_BACKGROUNDS) == 0
+    underlined = page.evaluate(
+        """(code) => [...(CSS.highlights.get("ws-u" + code) || [])].map((r) => {
+          const x = document.createRange();
+          x.setStart(r.startContainer, r.startOffset); x.setEnd(r.endContainer, r.endOffset);
+          return x.toString(); })""",
+        codes[0].pk,
+    )
+    assert underlined == ["NAV om boliger"]  # the outer passage's code, under the inner one
+    assert highlighted(page, codes[0]) == ["Vi samarbeider tett med NAV om boliger"]
+    assert highlighted(page, codes[1]) == ["NAV om boliger. Det går"]
+    assert page.locator(".stripe").count() == 2

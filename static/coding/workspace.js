@@ -105,6 +105,10 @@ function writeHighlightRules() {
   for (const c of codes.values()) {
     if (/^#[0-9a-fA-F]{6}$/.test(c.color)) {
       rules.push(`::highlight(ws-c${c.id}) { background-color: ${rgba(c.color, 0.3)}; }`);
+      // Where passages of several codes overlap: the innermost code's colour as background,
+      // the next one's as a thick underline (tinted backgrounds stacked blend into grey); all
+      // of them stay in the margin stripes.
+      rules.push(`::highlight(ws-u${c.id}) { text-decoration: underline solid ${c.color} 3px; }`);
     }
   }
   sheet.replaceSync(rules.join("\n"));
@@ -116,24 +120,76 @@ const sections = Array.from(docEl.querySelectorAll("section.turn"));
 const onScreen = new Set();
 const painted = new WeakMap(); // section -> version painted
 
+// The text is rendered once, so a span's StaticRanges stay valid: computed once per span.
+const rangeCache = new Map();
+function rangesOf(s, e) {
+  const key = `${s}:${e}`;
+  let r = rangeCache.get(key);
+  if (!r) {
+    r = idx.staticRanges(s, e);
+    rangeCache.set(key, r);
+  }
+  return r;
+}
+
+/** The coded text cut where the set of visible codes changes: each stretch with the code whose
+ * background it shows (the innermost passage's code; ties in codebook order) and, where
+ * another code overlaps, the code it is underlined with. Adjacent stretches that look the
+ * same are merged, so a passage without overlaps is one stretch. */
+function overlapSegments() {
+  const events = [];
+  for (const ex of excerpts.values()) {
+    for (const u of visibleUnits(ex)) {
+      const item = { code: u.code, len: ex.e - ex.s, order: codes.get(u.code).order };
+      events.push([ex.s, 1, item], [ex.e, -1, item]);
+    }
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const active = new Set();
+  const out = [];
+  let at = null;
+  for (let k = 0; k < events.length; ) {
+    const pos = events[k][0];
+    if (at !== null && pos > at && active.size) {
+      const [first, ...rest] = [...active].sort((a, b) => a.len - b.len || a.order - b.order);
+      const other = rest.find((x) => x.code !== first.code);
+      const seg = { s: at, e: pos, bg: first.code, ul: other ? other.code : null };
+      const last = out[out.length - 1];
+      if (last && last.e === seg.s && last.bg === seg.bg && last.ul === seg.ul) last.e = seg.e;
+      else out.push(seg);
+    }
+    for (; k < events.length && events[k][0] === pos; k++) {
+      const [, kind, item] = events[k];
+      if (kind > 0) active.add(item);
+      else active.delete(item);
+    }
+    at = pos;
+  }
+  return out;
+}
+
 function paintHighlightsApi() {
   for (const name of [...CSS.highlights.keys()]) {
     if (name.startsWith("ws-")) CSS.highlights.delete(name);
   }
   const byCode = new Map();
-  for (const ex of excerpts.values()) {
-    const units = visibleUnits(ex);
-    if (!units.length) continue;
-    if (!ex.ranges) ex.ranges = idx.staticRanges(ex.s, ex.e);
-    for (const u of units) {
-      if (!byCode.has(u.code)) byCode.set(u.code, []);
-      byCode.get(u.code).push(...ex.ranges);
-    }
+  const underlined = new Map();
+  const add = (map, code, ranges) => {
+    if (!map.has(code)) map.set(code, []);
+    map.get(code).push(...ranges);
+  };
+  for (const seg of overlapSegments()) {
+    const ranges = rangesOf(seg.s, seg.e);
+    add(byCode, seg.bg, ranges);
+    if (seg.ul !== null) add(underlined, seg.ul, ranges);
   }
   for (const [code, ranges] of byCode) {
     const h = new Highlight(...ranges);
     h.priority = codes.get(code).depth;
     CSS.highlights.set(`ws-c${code}`, h);
+  }
+  for (const [code, ranges] of underlined) {
+    CSS.highlights.set(`ws-u${code}`, new Highlight(...ranges));
   }
   if (activeExcerpt && excerpts.has(activeExcerpt)) {
     const ex = excerpts.get(activeExcerpt);
