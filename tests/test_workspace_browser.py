@@ -774,3 +774,30 @@ def test_overlapping_codes_are_told_apart_not_blended(page, live_server, transcr
     assert highlighted(page, codes[0]) == ["Vi samarbeider tett med NAV om boliger"]
     assert highlighted(page, codes[1]) == ["NAV om boliger. Det går"]
     assert page.locator(".stripe").count() == 2
+
+
+def test_a_tall_hover_card_never_runs_off_the_top(page, live_server, transcript, codes, bob):
+    from coding import services
+
+    from .factories import CodeFactory
+    from .workspace_data import span_of
+
+    more = [
+        CodeFactory(codebook=codes[0].codebook, name=f"Kode {i}", order=20 + i) for i in range(3)
+    ]
+    s, e = span_of(transcript, "Vi samarbeider tett")
+    excerpt, _ = services.excerpt_code(
+        transcript=transcript, start=s, end=e, codes=[*codes, *more], coder=bob
+    )
+    services.memo_save(
+        project=transcript.case.project, author=bob, text="Et langt notat " * 12, excerpt=excerpt
+    )
+    page.set_viewport_size({"width": 1280, "height": 420})
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    box = page.evaluate(FIND, ["samarbeider", 1])  # a third down the text pane
+    page.mouse.move(box["x1"] + 10, box["y1"])
+    page.wait_for_selector("#ws-tip:not([hidden])")
+    rect = page.locator("#ws-tip").bounding_box()
+    assert rect["height"] > box["y1"]  # taller than the room above the pointer
+    assert rect["y"] >= 0 and rect["y"] + rect["height"] <= 420
