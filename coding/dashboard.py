@@ -172,7 +172,8 @@ def build(project: Project) -> Dashboard:
         words = t["word_count"] or 0
         per_coder = [
             (
-                Progress(coded_chars(spans_coder[(t["pk"], c.pk)]) / chars),
+                # Narrow: one such column per coder has to fit the card at 1280 px.
+                Progress(coded_chars(spans_coder[(t["pk"], c.pk)]) / chars, width=40),
                 n_coder[(t["pk"], c.pk)],
             )
             for c in coders

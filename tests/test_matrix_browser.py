@@ -104,3 +104,25 @@ def test_the_total_column_stays_in_view_at_1280_px(page, live_server, project, b
     assert len(extra) == 12
     where = page.evaluate(TOTAL_IN_VIEW)
     assert where == {"wide": True, "inView": True}, where
+
+
+def test_the_demo_dashboards_transcript_table_fits_its_card_at_1280_px(page, live_server):
+    """The per-transcript table overflowed its card at 1280 px (a column for the owner who
+    never coded, long titles that did not wrap, wide per-coder bars)."""
+    import io
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from coding.models import Project
+
+    call_command("load_demo", stdout=io.StringIO())
+    supervisor = get_user_model().objects.get(username="veileder")
+    supervisor.set_password(PASSWORD)
+    supervisor.save()
+    log_in(page, live_server, "veileder")
+    page.goto(live_server.url + reverse("coding:dashboard", args=[Project.objects.get().pk]))
+    table = page.locator("section[aria-labelledby=transcripts-title] .matrix-scroll")
+    table.wait_for()
+    width, room = table.evaluate("(el) => [el.scrollWidth, el.clientWidth]")
+    assert width <= room, (width, room)
