@@ -60,12 +60,18 @@ def _get(qs: QuerySet, pk, project_path: str, user, need: str) -> Model:
         obj = qs.get(pk=pk)
     except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
-    project_id = obj
-    for part in project_path.split("."):
-        project_id = getattr(project_id, part)
-    m = membership_for(user, project_id)
+    # ``project_path`` ends in the project_id of the object that holds the project.
+    *path, _project_id = project_path.split(".")
+    holder = obj
+    for part in path:
+        holder = getattr(holder, part)
+    m = membership_for(user, holder.project_id)
     check_role(m, need)
     obj.membership = m
+    # The object's own project (case.project, transcript.case.project …) carries the membership
+    # too, so a page asks ``project.membership`` whatever object it was reached through.
+    if holder._meta.get_field("project").is_cached(holder):
+        holder.project.membership = m
     return obj
 
 

@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q
-from django.urls import reverse
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from .charts import BarChart, Progress, series_colour, stacked_bars
 from .filters import CodeTree
 from .models import (
-    WRITE_ROLES,
     AuditEvent,
     Case,
     Code,
@@ -30,6 +28,7 @@ from .models import (
     Transcript,
     coded_chars,
 )
+from .progress import coder_order
 
 RECENT_EVENTS = 25
 MEMOLESS_SHOWN = 30
@@ -100,13 +99,12 @@ class Dashboard:
 def build(project: Project) -> Dashboard:
     tree = CodeTree.of(project)
     User = get_user_model()
+    # Coders as on the project page (progress.coder_order): whoever has coded here.
     coded = Coding.objects.filter(coder_id=OuterRef("pk"), tag__codebook__project=project)
-    users = list(
-        User.objects.filter(
-            Q(memberships__project=project, memberships__role__in=WRITE_ROLES) | Exists(coded)
-        )
-        .distinct()
-        .order_by("username")
+    users = coder_order(
+        list(User.objects.filter(Exists(coded))),
+        name=lambda u: u.get_full_name() or u.username,
+        pk=lambda u: u.pk,
     )
     coders = [
         Coder(u.pk, u.get_full_name() or u.username, series_colour(i)) for i, u in enumerate(users)
@@ -174,7 +172,8 @@ def build(project: Project) -> Dashboard:
         words = t["word_count"] or 0
         per_coder = [
             (
-                Progress(coded_chars(spans_coder[(t["pk"], c.pk)]) / chars),
+                # Narrow: one such column per coder has to fit the card at 1280 px.
+                Progress(coded_chars(spans_coder[(t["pk"], c.pk)]) / chars, width=40),
                 n_coder[(t["pk"], c.pk)],
             )
             for c in coders
@@ -249,11 +248,10 @@ def build(project: Project) -> Dashboard:
                 "transcript__case__kind", "transcript__case__order", "transcript_id", "start"
             )[:MEMOLESS_SHOWN]
         ):
-            url = reverse("coding:transcript-detail", args=[e.transcript_id])
             board.memoless.append(
                 {
                     "excerpt": e,
-                    "url": f"{url}?excerpt={e.pk}#excerpt-{e.pk}",
+                    "url": e.get_absolute_url(),
                 }
             )
     return board

@@ -31,8 +31,21 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case as DbCase
+from django.db.models import (
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.lookups import IsNull, LessThan
 from django.http import QueryDict
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from taggit.models import Tag
@@ -69,6 +82,14 @@ DISPLAY_CHOICES = [
     ("row", _("Row percentages")),
     ("col", _("Column percentages")),
 ]
+# What the "Show" line says for the share measure (not a choice: the measure decides it).
+SHARE_DISPLAY = [("share", _("Percent of the row's text"))]
+BIN_CHOICES = [
+    ("", _("a row per value")),
+    ("quartiles", _("four equal groups (quartiles)")),
+    ("limits", _("ranges with the limits below")),
+]
+QUARTILES = 4
 SUBCODE_CHOICES = [
     ("rollup", _("Rolled up into their parent")),
     ("own", _("Shown on their own")),
@@ -99,6 +120,10 @@ class RowSpec:
     kind: str  # "cases" | "kind" | "level" | "case_attr" | "informant_attr"
     label: str
     definition: AttributeDefinition | None = None
+    # Limits that group a numeric attribute's values into ranges: row i holds the values from
+    # edges[i-1] up to (not including) edges[i]; the last row the values from edges[-1] on. The
+    # row key is the range's number. None: a row per distinct value.
+    edges: tuple[Decimal, ...] | None = None
 
     @property
     def by_speaker(self) -> bool:
@@ -119,8 +144,19 @@ class RowSpec:
             owner = {"case_id": OuterRef("content_object__transcript__case_id")}
         else:
             owner = {"informant_id": OuterRef("speaker_id")}
-        return Subquery(
-            AttributeValue.objects.filter(definition_id=d.pk, **owner).values(column)[:1]
+        return self._binned(
+            Subquery(AttributeValue.objects.filter(definition_id=d.pk, **owner).values(column)[:1])
+        )
+
+    def _binned(self, value: Any) -> Any:
+        """The attribute value, or the number of its range when the rows group values."""
+        if self.edges is None:
+            return value
+        return DbCase(
+            When(IsNull(value, True), then=Value(None)),
+            *(When(LessThan(value, Value(e)), then=Value(i)) for i, e in enumerate(self.edges)),
+            default=Value(len(self.edges)),
+            output_field=IntegerField(),
         )
 
     def transcript_expression(self) -> Any:
@@ -131,10 +167,12 @@ class RowSpec:
             return F("case__kind")
         if self.kind == "case_attr":
             d = self.definition
-            return Subquery(
-                AttributeValue.objects.filter(
-                    definition_id=d.pk, case_id=OuterRef("case_id")
-                ).values(f"value_{d.kind}")[:1]
+            return self._binned(
+                Subquery(
+                    AttributeValue.objects.filter(
+                        definition_id=d.pk, case_id=OuterRef("case_id")
+                    ).values(f"value_{d.kind}")[:1]
+                )
             )
         raise ValueError("rows of speakers have no transcript key")
 
@@ -150,6 +188,8 @@ class RowSpec:
         """The row key as it travels in URLs, from the database value (typed or raw)."""
         if value is None or value == "":
             return NONE_KEY
+        if self.edges is not None:
+            return str(int(value))
         if self.definition is not None:
             k = self.definition.kind
             if k == AttributeKind.BOOLEAN:
@@ -178,6 +218,10 @@ class RowSpec:
                 if key not in Level.values:
                     raise bad
                 return key
+            if self.edges is not None:
+                if not key.isdigit() or int(key) > len(self.edges):
+                    raise bad
+                return int(key)
             k = self.definition.kind
             if k == AttributeKind.BOOLEAN:
                 if key not in ("0", "1"):
@@ -205,9 +249,20 @@ class RowSpec:
         if self.kind == "level":
             return str(Level(key).label)
         value = self.parse_key(key)
+        if self.edges is not None:
+            return self.range_label(value)
         if isinstance(value, bool):
             return gettext("Yes") if value else gettext("No")
         return str(value)
+
+    def range_label(self, i: int) -> str:
+        """A range's heading: "under 10 000", "10 000 – under 50 000", "50 000 or more"."""
+        edges = [number_format(e, force_grouping=True) for e in self.edges or ()]
+        if i == 0:
+            return gettext("under %(hi)s") % {"hi": edges[0]}
+        if i == len(edges):
+            return gettext("%(lo)s or more") % {"lo": edges[-1]}
+        return gettext("%(lo)s – under %(hi)s") % {"lo": edges[i - 1], "hi": edges[i]}
 
     def filter_key(self, qs: CodingQuerySet, key: str) -> CodingQuerySet:
         """The codings of one row: the same row expression, compared with the key."""
@@ -308,6 +363,18 @@ class AnalysisFilterForm(forms.Form):
     rows = forms.ChoiceField(label=_("Rows"))
     measure = forms.ChoiceField(label=_("Measure"), choices=MEASURE_CHOICES)
     display = forms.ChoiceField(label=_("Show"), choices=DISPLAY_CHOICES)
+    bins = forms.ChoiceField(
+        label=_("Numbers as rows"),
+        choices=BIN_CHOICES,
+        required=False,
+        help_text=_("For a number attribute (population, …): a row per value or per range."),
+    )
+    bin_limits = forms.CharField(
+        label=_("Range limits"),
+        required=False,
+        max_length=200,
+        help_text=_("Where each range starts, separated by spaces, e.g. 10000 50000."),
+    )
     mode = forms.ChoiceField(label=_("Co-occurring when"), choices=COOCCURRENCE_CHOICES)
     codes = forms.MultipleChoiceField(
         label=_("Codes"),
@@ -349,7 +416,7 @@ class AnalysisFilterForm(forms.Form):
     )
 
     # Fields that choose what is shown, not which codings count.
-    VIEW_FIELDS = ("rows", "measure", "display", "mode")
+    VIEW_FIELDS = ("rows", "bins", "bin_limits", "measure", "display", "mode")
 
     def __init__(self, data: Mapping[str, Any] | None, *, project: Project, **kwargs) -> None:
         super().__init__(with_defaults(data), **kwargs)
@@ -477,6 +544,10 @@ class AnalysisFilterForm(forms.Form):
                 if lo is not None and hi is not None and lo > hi:
                     self.add_error(names[1], _("The upper bound lies below the lower bound."))
         rows = data.get("rows")
+        if data.get("bins") == "limits" and not _limits(data.get("bin_limits", "")):
+            self.add_error(
+                "bin_limits", _("Give one or more numbers, separated by spaces, e.g. 10000 50000.")
+            )
         if rows and data.get("measure") == "share" and self.row_spec_for(rows).by_speaker:
             self.add_error(
                 "measure",
@@ -497,7 +568,35 @@ class AnalysisFilterForm(forms.Form):
         d = next((d for d in self.definitions if str(d.pk) == pk), None)
         if d is None:
             raise ValidationError(_("Unknown rows."), code="bad_rows")
-        return RowSpec(f"{prefix}_attr", labels[value], d)
+        return RowSpec(f"{prefix}_attr", labels[value], d, self._edges(d))
+
+    def _edges(self, d: AttributeDefinition) -> tuple[Decimal, ...] | None:
+        """The range limits the form asks for, for a number attribute (else None)."""
+        if d.kind not in (AttributeKind.INTEGER, AttributeKind.DECIMAL):
+            return None
+        data = getattr(self, "cleaned_data", {})
+        how = data.get("bins")
+        if how == "limits":
+            return _limits(data.get("bin_limits", "")) or None
+        if how == "quartiles":
+            values = sorted(
+                Decimal(v)
+                for v in AttributeValue.objects.filter(definition=d)
+                .exclude(**{f"value_{d.kind}": None})
+                .values_list(f"value_{d.kind}", flat=True)
+            )
+            if not values:
+                return None
+            cuts = {values[len(values) * q // QUARTILES] for q in range(1, QUARTILES)}
+            return tuple(sorted(c for c in cuts if c > values[0])) or None
+        return None
+
+    @property
+    def cell_display(self) -> str:
+        """How the cells show the measure: "count", "row", "col", or "share" for the share
+        measure, which is a percentage of each row's text whatever the display field says."""
+        d = self.cleaned_data
+        return "share" if d["measure"] == "share" else d["display"]
 
     @property
     def row_spec(self) -> RowSpec:
@@ -653,14 +752,20 @@ class AnalysisFilterForm(forms.Form):
         shown = {
             "rows": lambda: self.row_spec.label,
             "measure": lambda: str(dict(MEASURE_CHOICES)[d["measure"]]),
-            "display": lambda: str(dict(DISPLAY_CHOICES)[d["display"]]),
+            "display": lambda: str(dict(DISPLAY_CHOICES + SHARE_DISPLAY)[self.cell_display]),
             "mode": lambda: str(dict(COOCCURRENCE_CHOICES)[d["mode"]]),
         }
         out = [(str(self.fields[name].label), shown[name]()) for name in view]
+        spec = self.row_spec if "rows" in view else None
+        if spec is not None and spec.edges is not None:
+            ranges = [spec.range_label(i) for i in range(len(spec.edges) + 1)]
+            out.append((str(self.fields["bins"].label), "; ".join(ranges)))
         cols = self.columns
         default = not d.get("codes")
         codes = ", ".join(c.name for c in cols.codes)
-        out.append((gettext("Codes"), codes + (f" ({gettext('default')})" if default else "")))
+        if default:
+            codes = gettext("%(codes)s (the default)") % {"codes": codes}
+        out.append((gettext("Codes"), codes))
         out.append((gettext("Sub-codes"), str(dict(SUBCODE_CHOICES)[d["subcodes"]])))
 
         def names(field: str, chosen: Iterable[str]) -> str:
@@ -705,6 +810,18 @@ class AnalysisFilterForm(forms.Form):
         for k, v in extra.items():
             q[k] = v
         return q.urlencode()
+
+
+def _limits(raw: str) -> tuple[Decimal, ...]:
+    """Range limits typed by a person: numbers apart by spaces or semicolons, a decimal comma
+    or point, thousands maybe spaced ("10 000" reads as two limits, so write 10000)."""
+    out = set()
+    for part in raw.replace(";", " ").split():
+        try:
+            out.add(Decimal(part.replace(",", ".")))
+        except InvalidOperation:
+            return ()
+    return tuple(sorted(out))
 
 
 def _as_list(value: Any) -> list[str]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Prefetch, Sum
 from django.db.models.functions import Length
-from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
@@ -51,11 +51,18 @@ def heat_style(t: float | None) -> str:
     return f"background:#{rgb[0]:02x}{rgb[1]:02x}{rgb[2]:02x};color:{ink}"
 
 
+def round_percent(value: float) -> Decimal:
+    """The one rounding rule for percentages, on pages and in exports: one decimal, halves
+    away from zero (11.76 → 11.8, 0.25 → 0.3). number_format alone cuts digits off, and
+    round() on a float rounds halves to even and trips on binary fractions."""
+    return Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
 def fmt(value: float | int | None, percent: bool) -> str:
     if value is None:
         return "–"
     if percent:
-        return number_format(value, decimal_pos=1, use_l10n=True) + " %"
+        return number_format(round_percent(value), decimal_pos=1, use_l10n=True) + " %"
     return number_format(value, decimal_pos=0, use_l10n=True, force_grouping=True)
 
 
@@ -141,7 +148,7 @@ def _fill_of(style: str) -> str | None:
 def _export_value(shown: float | int | None, percent: bool) -> float | int | None:
     if shown is None:
         return None
-    return round(shown, 1) if percent else shown
+    return float(round_percent(shown)) if percent else shown
 
 
 def _pct(part: float | int | None, whole: float | int | None) -> float | None:
@@ -165,7 +172,7 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
     measure = d["measure"]
     share = measure == "share"
     base = "coverage" if share else measure
-    display = "share" if share else d["display"]
+    display = form.cell_display
     qs = form.codings()
     layers = columns.layers()
     row_expr = spec.expression()
@@ -549,7 +556,6 @@ def drilldown(
         for c in e.codings.all():
             codes.setdefault(c.tag_id, c.tag)
             coders.setdefault(c.coder_id, c.coder.get_full_name() or c.coder.username)
-        url = reverse("coding:transcript-detail", args=[e.transcript_id])
         items.append(
             DrillItem(
                 excerpt=e,
@@ -557,7 +563,7 @@ def drilldown(
                 coders=list(coders.values()),
                 memos=list(e.memos.all()),
                 speaker=speakers.get(e.speaker_id),
-                url=f"{url}?excerpt={e.pk}#excerpt-{e.pk}",
+                url=e.get_absolute_url(),
                 highlighted=highlighted,
             )
         )

@@ -14,6 +14,7 @@ import csv
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -38,16 +39,34 @@ def _csv_safe(value: Any) -> Any:
     return value
 
 
+def csv_dialect() -> tuple[str, str]:
+    """(field delimiter, decimal separator) for the active language, as its spreadsheet
+    programs read CSV: where the decimal separator is a comma (Norwegian), Excel expects
+    semicolons between fields; otherwise commas and decimal points."""
+    decimal = formats.get_format("DECIMAL_SEPARATOR")
+    return (";", ",") if decimal == "," else (",", ".")
+
+
+def _csv_value(value: Any, decimal: str) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value).replace(".", decimal)  # no grouping: the number stays a number
+    return _csv_safe(value)
+
+
 def write_csv(fh: TextIO, table: Table) -> None:
-    """The title, the filters (label, value), a blank line, then the table."""
-    writer = csv.writer(fh)
+    """The title, the filters (label, value), a blank line, then the table, in the active
+    language's CSV dialect (``csv_dialect``)."""
+    delimiter, decimal = csv_dialect()
+    writer = csv.writer(fh, delimiter=delimiter)
     writer.writerow([_csv_safe(table.title)])
     for label, value in table.filters:
         writer.writerow([_csv_safe(label), _csv_safe(value)])
     writer.writerow([])
     writer.writerow([_csv_safe(h) for h in table.header])
     for row in table.rows:
-        writer.writerow(["" if v is None else _csv_safe(v) for v in row])
+        writer.writerow([_csv_value(v, decimal) for v in row])
 
 
 def _put(ws, row: int, col: int, value: Any):
@@ -81,6 +100,13 @@ def write_xlsx(fh: BinaryIO, table: Table) -> None:
                 if _dark(fill):
                     cell.font = Font(color="FFFFFF")
     ws.freeze_panes = "B2"
+    # Printed: landscape, as wide as the page, the header row on every page.
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
     for j, h in enumerate(table.header, start=1):
         longest = max([len(str(h))] + [len(str(r[j - 1] or "")) for r in table.rows[:200]])
         ws.column_dimensions[get_column_letter(j)].width = min(60, max(8, longest + 2))

@@ -7,6 +7,7 @@ is stored normalised: NFC, LF line ends, no BOM, no control characters but tab a
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,7 +21,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Length
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
@@ -238,13 +239,19 @@ class AttributeValue(models.Model):
         return getattr(self, f"value_{self.definition.kind}")
 
     def display(self) -> str:
+        """The value as pages and exports show it, in the active language: 100 581 and 1,1
+        in Norwegian, 100,581 and 1.1 in English; dates in the language's short form."""
         v = self.value
         if v is None:
             return ""
         if isinstance(v, bool):
             return str(_("Yes") if v else _("No"))
         if isinstance(v, Decimal):
-            return f"{v.normalize():f}"
+            return formats.number_format(Decimal(f"{v.normalize():f}"), force_grouping=True)
+        if isinstance(v, int):
+            return formats.number_format(v, force_grouping=True)
+        if isinstance(v, dt.date):
+            return formats.date_format(v, "SHORT_DATE_FORMAT")
         return str(v)
 
 
@@ -253,6 +260,15 @@ class Mode(models.TextChoices):
     IN_PERSON = "in_person", _("In person")
     FIELDWORK = "fieldwork", _("Field work")
     PHONE = "phone", _("Telephone")
+
+
+def passage_url(transcript_id: int, start: int, end: int) -> str:
+    """The one link to a passage, from every page and export: the transcript view reads
+    ``?start=&end=`` (code points) and opens the passage scrolled into view, marked and, when an
+    excerpt has exactly that span, in the inspector. ``#pos-`` lets the read-only pages that
+    number their turns by offset (the suggestion review) jump there too."""
+    url = reverse("coding:transcript-detail", args=[transcript_id])
+    return f"{url}?start={start}&end={end}#pos-{start}"
 
 
 class TranscriptQuerySet(models.QuerySet):
@@ -300,6 +316,9 @@ class Transcript(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("coding:transcript-detail", args=[self.pk])
+
+    def passage_url(self, start: int, end: int) -> str:
+        return passage_url(self.pk, start, end)
 
     def paragraph_starts(self) -> list[int]:
         """Start offsets of the paragraphs (non-empty lines), in order."""
@@ -566,6 +585,10 @@ class Excerpt(models.Model):
         if update_fields is not None and "text" in update_fields:
             kwargs["update_fields"] = {*update_fields, "word_count"}
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        """The transcript opened at this passage (scrolled to, marked, in the inspector)."""
+        return passage_url(self.transcript_id, self.start, self.end)
 
     @staticmethod
     def span_fields(

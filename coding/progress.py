@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import Length
 
+from .charts import series_colour
 from .models import Coding, Excerpt, Project, Transcript, coded_chars
+
+
+def coder_order(coders: list, name=lambda c: c.name, pk=lambda c: c.coder_id) -> list:
+    """The one order of a project's coders, on the project page and the dashboard alike: by
+    name, then id. A coder is someone with codings in the project (an owner who only manages
+    is not one). Their place in this order is their slot, and the slot their colour."""
+    return sorted(coders, key=lambda c: (name(c).casefold(), pk(c)))
 
 
 @dataclass
@@ -22,6 +30,10 @@ class CoderCount:
     n: int
     slot: int = 0  # the coder's place in the project, for a stable colour
     share: float = 0.0  # n relative to the largest count shown beside it (bar length)
+
+    @property
+    def colour(self) -> str:
+        return series_colour(self.slot)
 
 
 @dataclass
@@ -100,7 +112,7 @@ def project_progress(project: Project) -> ProjectProgress:
         tp.codings += cc.n
         total = totals.setdefault(cc.coder_id, CoderCount(coder_id=cc.coder_id, name=name, n=0))
         total.n += cc.n
-    coders = sorted(totals.values(), key=lambda c: c.name.casefold())
+    coders = coder_order(list(totals.values()))
     slots = {c.coder_id: i for i, c in enumerate(coders)}
     top = max((c.n for c in coders), default=0)
     for c in coders:

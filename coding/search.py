@@ -25,11 +25,20 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q, QuerySet
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from . import nlp
-from .models import Case, Code, Excerpt, Project, Sentence, Token, Transcript, Turn
+from .models import (
+    Case,
+    Code,
+    Excerpt,
+    Project,
+    Sentence,
+    Token,
+    Transcript,
+    Turn,
+    passage_url,
+)
 
 DEFAULT_NEAR = 10
 MAX_NEAR = 50
@@ -170,6 +179,10 @@ class Hit:
     right: str = ""
     cut_left: bool = False
     cut_right: bool = False
+    # Whether white space parts the hit from its context ("bolig, noen": not on the right), so
+    # the line shows the text's own spacing rather than a gap on each side.
+    spaced_left: bool = True
+    spaced_right: bool = True
 
     @property
     def key(self) -> str:
@@ -178,10 +191,7 @@ class Hit:
 
     @property
     def url(self) -> str:
-        return (
-            reverse("coding:transcript-detail", args=[self.transcript_id])
-            + f"?start={self.start}&end={self.end}#pos-{self.start}"
-        )
+        return passage_url(self.transcript_id, self.start, self.end)
 
 
 @dataclass
@@ -477,6 +487,8 @@ def search(
         text = texts[h.transcript_id]
         h.match = text[h.start : h.end]
         h.left, h.right, h.cut_left, h.cut_right = kwic(text, h.start, h.end)
+        h.spaced_left = h.start == 0 or text[h.start - 1].isspace()
+        h.spaced_right = h.end >= len(text) or text[h.end].isspace()
         if not groups or groups[-1].transcript.pk != h.transcript_id:
             groups.append(
                 TranscriptGroup(transcripts[h.transcript_id], [], totals[h.transcript_id])

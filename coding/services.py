@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import re
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -1832,6 +1832,13 @@ def coding_batch_undo(*, project: Project, batch: uuid.UUID, actor) -> int:
             "content_object", "tag"
         )
     )
+    # Each removal undoes the batch's own "applied" event for that passage, so the coder's undo
+    # in the transcript view skips both (it would otherwise re-add what the batch undo removed).
+    applied: dict[int, list[int]] = defaultdict(list)
+    for pk, excerpt_id in AuditEvent.objects.filter(
+        project=project, action=AuditAction.CODING_ADD, details__batch=str(batch)
+    ).values_list("pk", "details__excerpt"):
+        applied[excerpt_id].append(pk)
     for c in codings:
         audit(
             project_id=project.pk,
@@ -1846,6 +1853,7 @@ def coding_batch_undo(*, project: Project, batch: uuid.UUID, actor) -> int:
             coder=c.coder_id,
             source=c.source,
             batch=str(batch),
+            undo_of=applied.get(c.content_object_id, []),
         )
     excerpt_ids = {c.content_object_id for c in codings}
     Coding.objects.filter(pk__in=[c.pk for c in codings]).delete()

@@ -493,3 +493,76 @@ def test_nobody_here_reaches_the_admin_site(world, persona):
         r = client.get(url)
         assert r.status_code == 302, f"{url} as {persona}: {r.status_code}"
         assert r.url.startswith("/admin/login/"), f"{url} as {persona}: {r.url}"
+
+
+# --- every page a role may use is reachable by clicking -----------------------------------------
+
+# GET URLs that are not pages a person opens by a link, and why.
+NOT_LINKED = {
+    "login": "where logging out and every page for anonymous visitors lead",
+    "password_reset_confirm": "reached from the e-mailed or owner-given link",
+    "password_reset_complete": "where setting a password leads",
+    "password_change_done": "where changing the password leads",
+    "healthz": "for the load balancer",
+    "coding:import-preview": "where an upload leads",
+    "coding:job-detail": "where an import or export leads",
+    "coding:job-download": "linked from the job page once the job is done",
+    "coding:search-batch": "where coding from search leads",
+    "coding:workspace-codings": "JSON for the transcript view's script",
+    "coding:workspace-excerpt": "JSON for the transcript view's script",
+    "coding:transcript-suggestions": "JSON for the transcript view's script",
+    "coding:export-count": "htmx fragment of the export form",
+    "coding:analysis-matrix-cell": "htmx fragment (a matrix cell's link)",
+    "coding:analysis-cooccurrence-cell": "htmx fragment (a cell's link)",
+    "coding:analysis-framework-cell": "htmx fragment (a framework cell's link)",
+}
+
+
+# A page that is not one for a particular role.
+NOT_LINKED_FOR = {
+    ("coding:codebook-edit", "sue"): "sends supervisors to the codebook, which shows every field",
+}
+
+
+def _crawl(client: Client, start: str) -> set[str]:
+    """URL names of every page reachable by following links (a href) from ``start``."""
+    import lxml.html
+    from django.urls import Resolver404, resolve
+
+    seen_paths: set[str] = set()
+    names: set[str] = set()
+    queue = [start]
+    while queue:
+        url = queue.pop()
+        path = url.split("#")[0].split("?")[0]
+        if path in seen_paths or not path.startswith("/") or path.startswith("/static/"):
+            continue
+        seen_paths.add(path)
+        try:
+            match = resolve(path)
+        except Resolver404:
+            continue
+        names.add(match.view_name)
+        r = client.get(url.split("#")[0])
+        if r.status_code != 200 or "text/html" not in r.get("Content-Type", ""):
+            continue
+        doc = lxml.html.fromstring(r.content.decode() or "<p></p>")
+        queue.extend(doc.xpath("//a/@href"))
+    return names
+
+
+@pytest.mark.parametrize("persona", ["sue", "bob", "alice"])
+def test_every_page_a_role_may_use_is_linked_from_the_project_home(world, persona):
+    """Owners could not reach case editing, new cases or the attribute definitions but by typing
+    a URL: each GET page a role may open must be a click away from pages it can see."""
+    may_open = {
+        name
+        for name, entry in ACCESS.items()
+        if "GET" in entry.methods
+        and entry.methods["GET"] != PUBLIC
+        and expected(entry.methods["GET"], persona) == "ok"
+    } - NOT_LINKED.keys()
+    may_open -= {name for name, who in NOT_LINKED_FOR if who == persona}
+    reached = _crawl(_client(world, persona), reverse("coding:project-list"))
+    missing = sorted(may_open - reached)
+    assert missing == [], f"{persona} cannot click their way to {missing}"

@@ -119,7 +119,8 @@ def test_a_cell_opens_its_excerpts_with_everything_about_them(sue_client, study)
     assert "bob" in html and "alice" in html  # both coded F on e1
     assert "Forankret i kommunestyret." in html  # the memo
     link = reverse("coding:transcript-detail", args=[e1.transcript_id])
-    assert f'href="{link}?excerpt={e1.pk}#excerpt-{e1.pk}"' in html
+    # The link the transcript view reads (models.passage_url), not ?excerpt=.
+    assert f'href="{link}?start={e1.start}&amp;end={e1.end}#pos-{e1.start}"' in html
 
 
 def test_a_cell_without_htmx_is_a_page_of_its_own(bob_client, study):
@@ -341,3 +342,38 @@ def test_a_project_without_codes_or_codings_shows_empty_pages(bob_client, projec
     for name in ("coding:analysis-matrix-export", "coding:analysis-cooccurrence-export"):
         assert bob_client.get(reverse(name, args=[project.pk, "xlsx"]), query).status_code == 200
     assert bob_client.get(reverse("coding:dashboard", args=[project.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("display", ["count", "row", "col"])
+def test_the_show_line_names_the_share_for_the_share_measure(bob_client, study, display):
+    """It said "Counts" or "Row percentages" for a share of the text, on the page and in the
+    export's filters."""
+    query = {"measure": "share", "display": display}
+    page = bob_client.get(url("coding:analysis-matrix", study), query)
+    assert ("Show", "Percent of the row's text") in page.context["described"]
+    csv_text = bob_client.get(url("coding:analysis-matrix-export", study, "csv"), query)
+    body = b"".join(csv_text.streaming_content if csv_text.streaming else [csv_text.content])
+    assert "Percent of the row's text" in body.decode("utf-8-sig")
+    for wrong in ("Counts", "Row percentages", "Column percentages"):
+        assert wrong not in body.decode("utf-8-sig")
+
+
+def test_a_norwegian_csv_opens_in_columns_in_norwegian_excel(bob_client, study, bob, settings):
+    """Semicolons between fields and decimal commas, as Norwegian Excel reads CSV."""
+    settings.LANGUAGE_CODE = "nb"
+    r = bob_client.get(
+        url("coding:analysis-matrix-export", study, "csv"), {"coders": [bob.pk], "display": "row"}
+    )
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[rows.index([]) + 1][:2] == ["Gruppe", "Case"]
+    sandnes = next(row for row in rows if row[1:2] == ["Sandnes"])
+    assert sandnes[2:] == ["50,0", "50,0", "0,0", "100,0"]
+
+
+def test_the_xlsx_prints_landscape_fitted_to_width_with_the_header_on_every_page(bob_client, study):
+    r = bob_client.get(url("coding:analysis-matrix-export", study, "xlsx"))
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0]
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+    assert sheet.print_title_rows == "$1:$1"

@@ -83,6 +83,62 @@ def test_clearing_a_value_removes_it(alice_client, project, case, definitions):
     assert not AttributeValue.objects.filter(case=case).exists()
 
 
+def _submit_as_shown(client, url: str) -> dict:
+    """GET the form and post back exactly what a browser would send without any edit."""
+    import lxml.html
+
+    page = client.get(url)
+    assert page.status_code == 200
+    form = lxml.html.fromstring(page.content.decode()).xpath("//form[@method='post']")[-1]
+    r = client.post(url, dict(form.form_values()))
+    assert r.status_code == 302, r.content.decode()[:2000]
+    return r
+
+
+@pytest.mark.parametrize(
+    ("kind", "column", "value"),
+    [
+        ("text", "value_text", "Vest – «Agder» æøå"),
+        ("integer", "value_integer", 100581),
+        ("decimal", "value_decimal", Decimal("20")),
+        ("decimal", "value_decimal", Decimal("1.25")),
+        ("decimal", "value_decimal", Decimal("100")),
+        ("boolean", "value_boolean", True),
+        ("boolean", "value_boolean", False),
+        ("date", "value_date", dt.date(2016, 3, 1)),
+    ],
+)
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_saving_a_form_untouched_keeps_every_attribute_value(
+    alice_client, project, case, kind, column, value, language
+):
+    """Seen on Karmøy: pressing Save on an untouched case form deleted its yes/no values."""
+    alice_client.cookies["django_language"] = language
+    d = AttributeDefinition.objects.create(project=project, target="case", name="A", kind=kind)
+    AttributeValue.objects.create(definition=d, case=case, **{column: value})
+    informant = InformantFactory(case=case)
+    di = AttributeDefinition.objects.create(
+        project=project, target="informant", name="B", kind=kind
+    )
+    AttributeValue.objects.create(definition=di, informant=informant, **{column: value})
+
+    _submit_as_shown(alice_client, reverse("coding:case-edit", args=[project.pk, case.pk]))
+    _submit_as_shown(alice_client, reverse("coding:informant-edit", args=[case.pk, informant.pk]))
+
+    assert AttributeValue.objects.get(definition=d, case=case).value == value
+    assert AttributeValue.objects.get(definition=di, informant=informant).value == value
+
+
+def test_the_case_form_shows_decimals_without_trailing_zeros(alice_client, project, case):
+    d = AttributeDefinition.objects.create(
+        project=project, target="case", name="Andel", kind="decimal"
+    )
+    AttributeValue.objects.create(definition=d, case=case, value_decimal=Decimal("20.000000"))
+    html = alice_client.get(reverse("coding:case-edit", args=[project.pk, case.pk])).content
+    assert b'value="20"' in html and b"20.000000" not in html
+    assert b"Order" not in html
+
+
 def test_duplicate_case_names_are_refused(alice_client, project, case):
     r = alice_client.post(
         reverse("coding:case-create", args=[project.pk]),
@@ -140,3 +196,19 @@ def test_owners_define_and_delete_attributes(alice_client, bob_client, project):
     assert bob_client.post(delete).status_code == 403
     assert alice_client.post(delete).status_code == 302
     assert not AttributeDefinition.objects.exists()
+
+
+def test_the_case_page_shows_numbers_and_dates_the_norwegian_way(
+    bob_client, project, case, settings
+):
+    settings.LANGUAGE_CODE = "nb"
+    for name, kind, column, value in (
+        ("Innbyggere", "integer", "value_integer", 100581),
+        ("Andel", "decimal", "value_decimal", Decimal("27.800000")),
+        ("Start", "date", "value_date", dt.date(2016, 3, 1)),
+    ):
+        d = AttributeDefinition.objects.create(project=project, target="case", name=name, kind=kind)
+        AttributeValue.objects.create(definition=d, case=case, **{column: value})
+    html = bob_client.get(reverse("coding:case-detail", args=[case.pk])).content.decode()
+    assert "<dd>100\xa0581</dd>" in html and "<dd>27,8</dd>" in html
+    assert "<dd>01.03.2016</dd>" in html

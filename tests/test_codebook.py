@@ -418,7 +418,7 @@ def test_merge_moves_codings_and_collapses_duplicates(alice_client, alice, bob, 
     a, b, c = merge_case
     assert Coding.objects.count() == 6
     response = alice_client.post(url("merge", a), {"target": b.pk}, follow=True)
-    assert "2 codings moved, 1 duplicates collapsed" in response.content.decode()
+    assert "2 codings moved, 1 duplicate collapsed" in response.content.decode()
     assert not Code.objects.filter(pk=a.pk).exists()
     assert Coding.objects.count() == 5
     on_b = sorted(

@@ -113,3 +113,25 @@ def test_charlie_gets_404_and_the_dashboard_is_constant_in_queries(
         t = ad.make_transcript(case, f"T{i}", "2021-03-03", [(ad.INTERVIEWER, "Hei?"), (inf, ad.C)])
         ad.code(study, t, ad.C, "FOBN", bob)
     assert get() == before
+
+
+def test_an_owner_who_never_coded_is_not_a_coder_and_colours_match_the_project_page(
+    project, alice, bob, codes, case
+):
+    """ "3 kodere" counted the owner, with an empty first column; the project page and the
+    dashboard gave a coder different colours."""
+    from coding import progress
+    from coding.models import Membership, Role
+
+    from .factories import TranscriptFactory, UserFactory
+
+    kari = UserFactory(username="kari", first_name="Kari", last_name="Koder")
+    Membership.objects.create(project=project, user=kari, role=Role.RESEARCHER)
+    t = TranscriptFactory(case=case, text="I: Hei.\n\nIP: Vi samarbeider tett med NAV.")
+    for coder, code in ((bob, codes[0]), (kari, codes[1])):
+        services.excerpt_code(transcript=t, start=18, end=29, codes=[code], coder=coder)
+    board = dashboard.build(project)
+    assert [c.name for c in board.coders] == ["bob", "Kari Koder"]  # not alice, the owner
+    home = {c.name: c.colour for c in progress.project_progress(project).coders}
+    assert {c.name: c.colour for c in board.coders} == home
+    assert len(set(home.values())) == 2

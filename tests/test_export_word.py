@@ -266,11 +266,11 @@ def test_each_quote_has_a_source_line_naming_where_it_comes_from(project, study)
     # case, informant pseudonym with role and level, transcript title, paragraph, coders, codes
     assert first.startswith("Drammen · Tone Berg (Leder for boligtjenesten, Operative)")
     assert "“Intervju med boligleder”, paragraph 2" in first
-    assert "Coders: alice, bob" in first
+    assert "Coded by: alice, bob" in first
     assert f"Codes: {forankring.name}; {medvirkning.name}" in first
     second = sources[1]
     assert second.startswith("Sandnes · Geir Nilsen (Rådmann, Strategic)")
-    assert "Coder: alice" in second
+    assert "Coded by: alice" in second
 
 
 def test_memos_and_context_are_added_only_when_asked(project, study):
@@ -372,7 +372,7 @@ def test_by_case_has_a_chapter_per_case_with_attributes_and_a_section_per_code(p
     assert len(got["Drammen"]["quotes"]) == 3
     assert len(got["Sandnes"]["quotes"]) == 1
     tables = [[[c.text for c in row.cells] for row in t.rows] for t in document.tables]
-    assert [["Attribute", "Value"], ["Innbyggere", "100581"]] in tables
+    assert [["Attribute", "Value"], ["Innbyggere", "100,581"]] in tables
     assert ["Tone Berg", "Leder for boligtjenesten", "Operative"] in tables[1]
     assert stats.chapters == 2
 
@@ -770,3 +770,61 @@ def test_every_layout_opens_in_libreoffice_with_a_plausible_page_count(
         ).stdout
         assert "Bolig for velferd" in text
         assert "Strategien ga oss" in text
+
+
+ENGLISH_LABELS = (
+    "Made by",
+    "Made:",
+    "Context before",
+    "Context after",
+    "Coder",
+    "Codes:",
+    "Coded by",
+    "(default)",
+    "excerpt",
+    "paragraph",
+    "Memo by",
+    "Contents",
+)
+
+
+@pytest.mark.parametrize("layout", ["by-code", "by-case", "framework"])
+def test_a_norwegian_export_has_no_english_label_and_counts_each_number_on_its_own(
+    project, study, layout
+):
+    """ "Made by:", "Context before:" and "(default)" stayed English, "Koder" meant both coder
+    and codes, and "71 utdrag fra 1 caser" took the plural of the excerpts for the cases."""
+    document, _stats, _data = export(project, layout, language="nb", memos=True, context_words=3)
+    texts = [t for _s, t in body(document)] + [
+        cell.text for table in document.tables for row in table.rows for cell in row.cells
+    ]
+    for label in ENGLISH_LABELS:
+        assert not [t for t in texts if label in t], label
+    sources = [t for s, t in body(document) if s == "Excerpt Source"]
+    assert sources and all("Kodet av: " in t and re.search(r" · Koder?: ", t) for t in sources)
+    assert not [t for t in texts if re.search(r"\b1 (caser|koder|kapitler|sitater)\b", t)]
+
+
+def test_the_file_properties_name_the_project_and_the_user(project, study):
+    document, _stats, _data = export(project, "by-code", language="nb")
+    props = document.core_properties
+    assert props.author == "Alice Eier" and props.last_modified_by == "Alice Eier"
+    assert props.title.startswith("Bolig for velferd")
+    assert "python-docx" not in f"{props.author} {props.comments} {props.title}"
+
+
+def test_case_attributes_in_word_tables_use_norwegian_numbers(project, study):
+    from decimal import Decimal
+
+    from coding.models import AttributeDefinition, AttributeValue
+
+    case = study["transcripts"][0].case  # Drammen: Innbyggere 100581
+    d = AttributeDefinition.objects.create(
+        project=project, target="case", name="Andel", kind="decimal"
+    )
+    AttributeValue.objects.create(definition=d, case=case, value_decimal=Decimal("1.1"))
+    document, _stats, _data = export(project, "by-case", language="nb")
+    cells = {
+        row.cells[0].text: row.cells[1].text for table in document.tables for row in table.rows
+    }
+    assert cells["Innbyggere"] == "100\xa0581" and cells["Andel"] == "1,1"

@@ -126,3 +126,18 @@ def test_a_removed_coding_still_shows_its_passage(alice_client, transcript, code
     removed = r.context["rows"][0]
     assert removed.event.action == AuditAction.CODING_REMOVE
     assert removed.passage == "Vi samarbeider"
+
+
+def test_an_undo_shows_as_undone_with_its_code_names(sue_client, transcript, codes, bob):
+    """Undo used to show as "removed ? from characters …": the code names were lost."""
+    start = transcript.text.index("Vi samarbeider")
+    services.excerpt_code(
+        transcript=transcript, start=start, end=start + 14, codes=codes[:2], coder=bob
+    )
+    services.coding_undo(transcript=transcript, actor=bob)
+    r = sue_client.get(reverse("coding:transcript-history", args=[transcript.pk]))
+    undo = r.context["rows"][0]
+    assert undo.event.action == AuditAction.CODING_REMOVE
+    assert undo.summary == (
+        f"undid: removed Forankring og eierskap, Kompetanse from characters {start}–{start + 14}"
+    )

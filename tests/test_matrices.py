@@ -399,3 +399,79 @@ def test_cooccurrence_framework_and_drilldown_are_constant_too(study, bob):
     before = [count_queries(f) for f in (cooc_all, framework, drill)]
     _grow(study, bob)
     assert [count_queries(f) for f in (cooc_all, framework, drill)] == before
+
+
+@pytest.mark.parametrize(
+    ("value", "page_nb", "file"),
+    [
+        (20 / 170 * 100, "11,8 %", 11.8),  # Drammen × Overordnet strategi: 11.76 %
+        (0.25, "0,3 %", 0.3),  # a half rounds up, as in the spreadsheet, not to even
+        (2.675, "2,7 %", 2.7),  # a binary fraction just under the half
+        (99.96, "100,0 %", 100.0),
+        (12.0, "12,0 %", 12.0),
+    ],
+)
+def test_a_percentage_rounds_the_same_on_the_page_and_in_the_file(value, page_nb, file):
+    from django.utils import translation
+
+    from coding.matrices import _export_value, fmt
+
+    with translation.override("nb"):
+        assert fmt(value, True) == page_nb
+    assert _export_value(value, True) == file
+
+
+def _summed(by_value: dict[str, list], groups: list[set[int]]) -> list[list]:
+    rows = []
+    for g in groups:
+        parts = [v for k, v in by_value.items() if k.isdigit() and int(k) in g]
+        rows.append([sum(col) for col in zip(*parts, strict=True)])
+    return rows
+
+
+def test_a_number_attribute_makes_ranges_the_owner_sets(study):
+    """A row per distinct population (5578, 5788, …) was unreadable: ranges instead."""
+    years = study.definitions["years"]  # Ola 2, Kristin 5, Geir 12, Siri 20
+    rows = f"informant:{years.pk}"
+    by_value = values(grid(study, rows=rows))
+    m = grid(study, rows=rows, bins="limits", bin_limits="5 15")
+    v = values(m)
+    assert [r.label for g in m.groups for r in g.rows] == [
+        "under 5",
+        "5 – under 15",
+        "15 or more",
+    ]
+    expected = _summed(by_value, [{2}, {5, 12}, {20}])
+    assert [v["under 5"], v["5 – under 15"], v["15 or more"]] == expected
+    assert v["Total"] == by_value["Total"]
+
+
+def test_quartiles_and_a_range_cell_lists_its_codings(study):
+    years = study.definitions["years"]
+    rows = f"informant:{years.pk}"
+    m = grid(study, rows=rows, bins="quartiles")
+    assert [r.label for g in m.groups for r in g.rows] == [
+        "under 5",
+        "5 – under 12",
+        "12 – under 20",
+        "20 or more",
+    ]
+    form = AnalysisFilterForm(
+        {"rows": rows, "bins": "limits", "bin_limits": "5 15"}, project=study.project
+    )
+    assert form.is_valid(), form.errors
+    plain = AnalysisFilterForm({"rows": rows}, project=study.project)
+    assert plain.is_valid()
+    middle = form.cell("1", TOTAL)  # the second range: Kristin (5) and Geir (12)
+    expected = {c.pk for key in ("5", "12") for c in plain.cell(key, TOTAL)}
+    assert expected and {c.pk for c in middle} == expected
+    assert ("Numbers as rows", "under 5; 5 – under 15; 15 or more") in form.describe()
+
+
+def test_range_limits_must_be_numbers(study):
+    years = study.definitions["years"]
+    form = AnalysisFilterForm(
+        {"rows": f"informant:{years.pk}", "bins": "limits", "bin_limits": "mange"},
+        project=study.project,
+    )
+    assert not form.is_valid() and "bin_limits" in form.errors

@@ -1,5 +1,6 @@
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from coding.models import (
     AttributeDefinition,
@@ -104,7 +105,9 @@ def test_an_attribute_value_belongs_to_a_case_or_an_informant_not_both():
     )
     assert violates(lambda: AttributeValue.objects.create(definition=d, value_integer=1))
     v = AttributeValue.objects.create(definition=d, case=t.case, value_integer=100581)
-    assert v.display() == "100581"
+    assert v.display() == "100,581"  # shown in the active language (tests run in English)
+    with translation.override("nb"):
+        assert v.display() == "100\xa0581"
     assert violates(lambda: AttributeValue.objects.create(definition=d, case=t.case))
 
 

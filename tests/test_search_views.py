@@ -171,6 +171,25 @@ def test_one_undo_takes_back_the_whole_batch(alice_client, alice, project, codes
     assert {e.details["source"] for e in undone} == {CodingSource.SEARCH}
 
 
+def test_undo_in_the_transcript_skips_a_batch_already_undone(
+    alice_client, alice, project, codes, transcript
+):
+    """Pressing U after undoing a search batch re-added one of its codings: the batch undo's
+    removals now undo the batch's own events, so undo reaches the coder's earlier action."""
+    s, e = span_of(transcript, "Det tar tid.")
+    services.excerpt_code(transcript=transcript, start=s, end=e, codes=[codes[1]], coder=alice)
+    post_code(alice_client, project, "apply", code=codes[1].pk)
+    batch = Coding.objects.exclude(batch=None).first().batch
+    alice_client.post(reverse("coding:search-batch-undo", args=[project.pk, batch]))
+    assert Coding.objects.count() == 1
+
+    assert services.undoable_event(transcript=transcript, actor=alice).details.get("batch") is None
+    result = services.coding_undo(transcript=transcript, actor=alice)
+    assert result is not None and result.event.details["start"] == s
+    assert Coding.objects.count() == 0  # the hand coding went; no batch coding came back
+    assert services.coding_undo(transcript=transcript, actor=alice) is None
+
+
 def test_a_researcher_cannot_undo_anothers_batch_but_the_owner_can(
     alice_client, bob_client, project, codes, transcript
 ):
@@ -245,3 +264,25 @@ def test_a_stale_index_is_announced_and_rebuilt_by_a_job(alice_client, project, 
     assert response.url == reverse("coding:job-detail", args=[job.pk])
     html = alice_client.get(reverse("coding:search", args=[project.pk])).content.decode()
     assert "older language pipeline" not in html
+
+
+def test_kwic_shows_punctuation_right_after_the_hit(alice_client, project, transcript):
+    """ "bolig , noen": the context was set off by a gap on both sides even where the text has
+    none."""
+    r = alice_client.get(reverse("coding:search", args=[project.pk]), {"q": "tid"})
+    hits = [h for g in r.context["result"].groups for h in g.hits]
+    glued = [h for h in hits if h.right.startswith(".")]
+    assert glued and all(not h.spaced_right for h in glued)
+    assert 'class="kwic-right glued"' in r.content.decode()
+    assert all(h.spaced_left for h in hits)
+
+
+def test_the_coded_with_filter_lists_codes_in_codebook_order(alice_client, project, codes):
+    from .factories import CodeFactory
+
+    parent = codes[1]
+    sub = CodeFactory(codebook=parent.codebook, name="Aaa under Kompetanse", parent=parent)
+    r = alice_client.get(reverse("coding:search", args=[project.pk]))
+    field = r.context["form"].fields["with_code"]
+    labels = [label for value, label in field.choices if value]
+    assert labels == [codes[0].name, parent.name, f"\u2003{sub.name}", codes[2].name]

@@ -94,3 +94,58 @@ def test_a_supervisor_sees_the_marks_without_buttons(page, live_server, sue, tra
     assert page.locator(".sg-pop .sg-item").count() == 2
     assert page.locator(".sg-pop button.sg-accept").count() == 0
     assert page.locator(".sg-pop .sg-readonly").first.is_visible()
+
+
+def test_accepting_a_suggestion_in_the_transcript_view_can_be_undone_by_the_button(
+    page, live_server, bob, transcript
+):
+    """The Undo button stayed disabled ("Nothing to undo") after an accepted suggestion,
+    though Ctrl+Z undid it."""
+    login(page, live_server, "bob", reverse("coding:transcript-detail", args=[transcript.pk]))
+    page.wait_for_selector("body[data-ws-ready='1']", state="attached")
+    undo = page.locator("#ws-undo")
+    expect(undo).to_be_disabled()
+    page.click(".sg-mark")
+    page.locator(".sg-item", has_text="Økonomiske ressurser").locator(".sg-accept").click()
+    expect(page.locator(".sg-done")).to_have_count(1)
+    expect(undo).to_be_enabled()
+    assert "Økonomiske ressurser" in undo.get_attribute("title")
+    undo.click()
+    expect(undo).to_be_disabled()
+    assert Coding.objects.count() == 0
+
+
+OVERLAP = """() => {
+  const a = document.querySelector(".sg-bar").getBoundingClientRect();
+  const b = document.getElementById("ws-doc").getBoundingClientRect();
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}"""
+
+
+def test_the_suggestions_bar_never_covers_the_text_and_folds(page, live_server, bob, transcript):
+    """The bar floated over the transcript (about 545×82 px) and could not be closed."""
+    login(page, live_server, "bob", reverse("coding:transcript-detail", args=[transcript.pk]))
+    bar = page.locator(".ws-suggestions .sg-bar")
+    expect(bar.locator(".sg-count")).to_have_text("2 suggestions")
+    assert page.evaluate(OVERLAP) is False
+    assert page.locator(".sg-floating").count() == 0
+
+    full = bar.bounding_box()["height"]
+    bar.locator(".sg-fold").click()
+    expect(bar).to_have_class("sg-bar sg-folded")
+    expect(bar.locator(".sg-toggle")).to_have_count(0)
+    assert bar.bounding_box()["height"] <= full
+    page.reload()
+    expect(page.locator(".ws-suggestions .sg-bar")).to_have_class("sg-bar sg-folded")
+    page.locator(".sg-fold").click()
+    expect(page.locator(".ws-suggestions .sg-bar .sg-toggle")).to_have_count(1)
+
+
+def test_a_supervisor_gets_no_suggestions_bar_in_the_transcript_view(
+    page, live_server, sue, transcript
+):
+    """Supervisors saw a "139 suggestions" bar they could not act on."""
+    login(page, live_server, "sue", reverse("coding:transcript-detail", args=[transcript.pk]))
+    page.wait_for_selector("body[data-ws-ready='1']", state="attached")
+    assert page.locator("script[src*='suggestions.js']").count() == 0
+    assert page.locator(".sg-bar, .sg-mark").count() == 0

@@ -87,15 +87,30 @@ def click_text(page, phrase: str) -> None:
     page.mouse.click((box["x1"] + box["x2"]) / 2, (box["y1"] + box["y2"]) / 2)
 
 
+# The text shown in a code's colour: its background where it is the innermost code, its
+# underline where it overlaps another code's passage; adjoining pieces read as one.
 HIGHLIGHTED = """(code) => {
-  const h = CSS.highlights.get("ws-c" + code);
-  if (!h) return [];
-  return [...h].map((r) => {
-    const live = document.createRange();
-    live.setStart(r.startContainer, r.startOffset);
-    live.setEnd(r.endContainer, r.endOffset);
-    return live.toString();
-  }).sort();
+  const ranges = [];
+  for (const name of ["ws-c" + code, "ws-u" + code]) {
+    const h = CSS.highlights.get(name);
+    if (h) ranges.push(...h);
+  }
+  const live = ranges.map((r) => {
+    const x = document.createRange();
+    x.setStart(r.startContainer, r.startOffset);
+    x.setEnd(r.endContainer, r.endOffset);
+    return x;
+  }).sort((a, b) => a.compareBoundaryPoints(Range.START_TO_START, b));
+  const merged = [];
+  for (const r of live) {
+    const last = merged[merged.length - 1];
+    if (last && last.endContainer === r.startContainer && last.endOffset === r.startOffset) {
+      last.setEnd(r.endContainer, r.endOffset);
+    } else {
+      merged.push(r);
+    }
+  }
+  return merged.map((r) => r.toString()).sort();
 }"""
 
 
@@ -123,7 +138,9 @@ def highlighted(page, code) -> list[str]:
 def pending(page) -> str:
     """The selection the picker codes, as the page shows it (the picker's search box has the
     focus, so the browser's own selection is gone)."""
-    return "\n\n".join(page.evaluate(HIGHLIGHTED.replace('"ws-c" + code', "code"), "ws-pending"))
+    return "\n\n".join(
+        page.evaluate(HIGHLIGHTED.replace('["ws-c" + code, "ws-u" + code]', "[code]"), "ws-pending")
+    )
 
 
 def ui_text(page, key: str) -> str:
@@ -509,3 +526,278 @@ def test_a_link_from_search_opens_the_transcript_at_the_passage(
     page.keyboard.press("2")
     wait_for_codings(page, 1)
     assert Excerpt.objects.get().text == "en avtale med utleierne"
+
+
+IN_VIEW = """([s, e]) => {
+  const doc = document.getElementById("ws-doc");
+  const r = window.wsDebug.idx.range(s, e).getBoundingClientRect();
+  const box = doc.getBoundingClientRect();
+  return {inView: r.height > 0 && r.top >= box.top && r.bottom <= box.bottom,
+          scrolled: doc.scrollTop};
+}"""
+
+
+@pytest.mark.parametrize("link", ["passage", "legacy"])
+def test_a_link_to_a_passage_opens_it_in_view_and_in_the_inspector(
+    page, live_server, transcript, codes, bob, sue, link
+):
+    """Matrix cells, the framework, the dashboard, search and suggestions all link with
+    Excerpt.get_absolute_url (models.passage_url); older pages carried ?excerpt=ID."""
+    from coding import services
+
+    from .workspace_data import span_of, u16
+
+    s, e = span_of(transcript, "en avtale med utleierne")  # after the 20,000-character line
+    excerpt, _ = services.excerpt_code(
+        transcript=transcript, start=s, end=e, codes=[codes[1]], coder=bob
+    )
+    url = (
+        excerpt.get_absolute_url()
+        if link == "passage"
+        else f"{transcript.get_absolute_url()}?excerpt={excerpt.pk}#excerpt-{excerpt.pk}"
+    )
+    log_in(page, live_server, "sue")
+    page.goto(live_server.url + url)
+    page.wait_for_selector("body[data-ws-ready='1']", state="attached")
+    quote = page.locator("#ws-inspector-body:not([hidden]) .ws-quote")
+    quote.wait_for()
+    assert quote.inner_text() == "en avtale med utleierne"
+    where = page.evaluate(IN_VIEW, [u16(transcript, s), u16(transcript, e)])
+    assert where["scrolled"] > 0 and where["inView"], where
+
+
+PICKER_TOP = """() => {
+  const list = document.getElementById("ws-picker-list");
+  const head = list.querySelector(".ws-picker-heading").getBoundingClientRect();
+  const active = list.querySelector(".ws-pick.is-active").getBoundingClientRect();
+  const box = list.getBoundingClientRect();
+  return {top: list.scrollTop, heading: head.top >= box.top && head.bottom <= box.bottom,
+          active: active.top >= box.top && active.bottom <= box.bottom};
+}"""
+
+PLACEHOLDER_FITS = """() => {
+  const input = document.getElementById("ws-picker-search");
+  const style = getComputedStyle(input);
+  const ctx = document.createElement("canvas").getContext("2d");
+  ctx.font = `${style.fontSize} ${style.fontFamily}`;
+  const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return ctx.measureText(input.placeholder).width <= room;
+}"""
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_the_code_picker_reopens_at_the_top_with_recent_codes_in_view(
+    page, live_server, transcript, codes, bob, language
+):
+    """It reopened scrolled to where it was left, with "Recently used" and the row Enter would
+    apply out of view; its placeholder was cut off."""
+    from .factories import CodeFactory
+
+    for i in range(25):
+        CodeFactory(codebook=codes[0].codebook, name=f"Tema {i:02d}", order=10 + i)
+    page.context.add_cookies(
+        [{"name": "django_language", "value": language, "url": live_server.url}]
+    )
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    drag_select(page, "Vi samarbeider tett")
+    page.wait_for_selector("#ws-picker:not([hidden])")
+    assert page.evaluate(PLACEHOLDER_FITS)
+    page.keyboard.press("1")  # codes[0]: now recently used
+    wait_for_codings(page, 1)
+
+    drag_select(page, "Det går bra nå")
+    page.wait_for_selector("#ws-picker:not([hidden])")
+    page.evaluate(
+        "() => { const l = document.getElementById('ws-picker-list'); "
+        "l.scrollTop = l.scrollHeight; }"
+    )
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#ws-picker", state="hidden")
+
+    drag_select(page, "ærlige møter")
+    page.wait_for_selector("#ws-picker:not([hidden])")
+    where = page.evaluate(PICKER_TOP)
+    assert where == {"top": 0, "heading": True, "active": True}, where
+
+
+def test_clicking_a_code_in_the_codebook_codes_the_selected_words(
+    page, live_server, transcript, codes, bob
+):
+    """The NVivo/MAXQDA habit: the click used to drop the selection and jump to that code's
+    next passage."""
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    drag_select(page, "Vi samarbeider tett")
+    page.wait_for_selector("#ws-picker:not([hidden])")  # the picker opens; the click ignores it
+    page.click(f".ws-codebook .ws-code[data-code='{codes[2].pk}'] .name")
+    wait_for_codings(page, 1)
+    excerpt = Excerpt.objects.get()
+    assert excerpt.text == "Vi samarbeider tett"
+    assert [c.tag_id for c in excerpt.codings.all()] == [codes[2].pk]
+    assert page.locator("#ws-picker").is_hidden()
+
+    # Without a selection the click still jumps to the code's passage.
+    page.click(f".ws-codebook .ws-code[data-code='{codes[2].pk}'] .name")
+    quote = page.locator("#ws-inspector-body:not([hidden]) .ws-quote")
+    quote.wait_for()
+    assert quote.inner_text() == "Vi samarbeider tett"
+    assert Coding.objects.count() == 1
+
+
+CONTRAST = """(selector) => {
+  const parse = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const out = [];
+  for (const el of document.querySelectorAll(selector)) {
+    if (!el.textContent.trim() || !el.getClientRects().length) continue;
+    let bg = null;
+    for (let n = el; n && !bg; n = n.parentElement) {
+      const c = parse(getComputedStyle(n).backgroundColor);
+      if (c.length < 4 || c[3] > 0) bg = c;
+    }
+    const fg = lum(parse(getComputedStyle(el).color));
+    const back = lum(bg || [255, 255, 255]);
+    out.push((Math.max(fg, back) + 0.05) / (Math.min(fg, back) + 0.05));
+  }
+  return out;
+}"""
+
+SECONDARY_TEXT = [
+    ".pn",
+    ".ws-meta span",
+    ".ws-count-legend span",
+    ".turn-head .who",
+    ".ws-code .n",
+    ".ws-inspector-empty p",
+]
+
+
+def test_secondary_text_and_paragraph_numbers_meet_wcag_aa(
+    page, live_server, transcript, codes, bob
+):
+    """Secondary text was about 3.1:1 and paragraph numbers 2.3:1."""
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    for selector in SECONDARY_TEXT:
+        ratios = page.evaluate(CONTRAST, selector)
+        assert ratios, selector
+        assert min(ratios) >= 4.5, (selector, min(ratios))
+
+
+def test_the_hover_card_shows_a_memo_once_and_stays_inside_the_window(
+    page, live_server, transcript, codes, bob
+):
+    from coding import services
+
+    from .workspace_data import span_of
+
+    s, e = span_of(transcript, "Vi samarbeider tett")
+    excerpt, _ = services.excerpt_code(
+        transcript=transcript, start=s, end=e, codes=codes[:2], coder=bob
+    )
+    services.memo_save(
+        project=transcript.case.project, author=bob, text="Et godt sitat", excerpt=excerpt
+    )
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    box = page.evaluate(FIND, ["samarbeider", 1])
+    # Scroll the passage to the very top of the window, then hover it there.
+    page.evaluate(
+        "(y) => document.getElementById('ws-doc').scrollBy(0, y - 4)",
+        box["y1"] - page.evaluate("document.getElementById('ws-doc').getBoundingClientRect().top"),
+    )
+    box = page.evaluate(
+        FIND.replace(
+            "doc.scrollBy(0, r.top - doc.getBoundingClientRect().top - doc.clientHeight / 3);", ""
+        ),
+        ["samarbeider", 1],
+    )
+    page.mouse.move(box["x1"] + 10, box["y1"])
+    page.wait_for_selector("#ws-tip:not([hidden])")
+    assert page.locator("#ws-tip .ws-tip-row").count() == 2
+    assert page.locator("#ws-tip .memo").count() == 1
+    rect = page.locator("#ws-tip").bounding_box()
+    assert rect["y"] >= 0 and rect["y"] + rect["height"] <= page.viewport_size["height"]
+
+
+STACKED_BACKGROUNDS = """() => {
+  const all = [];
+  for (const [name, h] of CSS.highlights) {
+    if (!/^ws-c\\d+$/.test(name)) continue;
+    for (const r of h) {
+      const x = document.createRange();
+      x.setStart(r.startContainer, r.startOffset);
+      x.setEnd(r.endContainer, r.endOffset);
+      all.push([name, x]);
+    }
+  }
+  let stacked = 0;
+  for (let i = 0; i < all.length; i++) {
+    for (let j = i + 1; j < all.length; j++) {
+      const [n1, a] = all[i], [n2, b] = all[j];
+      if (n1 === n2) continue;
+      const apart = a.compareBoundaryPoints(Range.END_TO_START, b) >= 0 ||
+                    b.compareBoundaryPoints(Range.END_TO_START, a) >= 0;
+      if (!apart) stacked += 1;
+    }
+  }
+  return stacked;
+}"""
+
+
+def test_overlapping_codes_are_told_apart_not_blended(page, live_server, transcript, codes, bob):
+    """Overlapping highlights blended into grey or olive: now one background (the inner
+    passage's code) and the other code's underline, as well as a stripe each in the margin."""
+    from coding import services
+
+    from .workspace_data import span_of
+
+    a = span_of(transcript, "Vi samarbeider tett med NAV om boliger")
+    b = span_of(transcript, "NAV om boliger. Det går")
+    services.excerpt_code(transcript=transcript, start=a[0], end=a[1], codes=[codes[0]], coder=bob)
+    services.excerpt_code(transcript=transcript, start=b[0], end=b[1], codes=[codes[1]], coder=bob)
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    assert page.evaluate(STACKED_BACKGROUNDS) == 0
+    underlined = page.evaluate(
+        """(code) => [...(CSS.highlights.get("ws-u" + code) || [])].map((r) => {
+          const x = document.createRange();
+          x.setStart(r.startContainer, r.startOffset); x.setEnd(r.endContainer, r.endOffset);
+          return x.toString(); })""",
+        codes[0].pk,
+    )
+    assert underlined == ["NAV om boliger"]  # the outer passage's code, under the inner one
+    assert highlighted(page, codes[0]) == ["Vi samarbeider tett med NAV om boliger"]
+    assert highlighted(page, codes[1]) == ["NAV om boliger. Det går"]
+    assert page.locator(".stripe").count() == 2
+
+
+def test_a_tall_hover_card_never_runs_off_the_top(page, live_server, transcript, codes, bob):
+    from coding import services
+
+    from .factories import CodeFactory
+    from .workspace_data import span_of
+
+    more = [
+        CodeFactory(codebook=codes[0].codebook, name=f"Kode {i}", order=20 + i) for i in range(3)
+    ]
+    s, e = span_of(transcript, "Vi samarbeider tett")
+    excerpt, _ = services.excerpt_code(
+        transcript=transcript, start=s, end=e, codes=[*codes, *more], coder=bob
+    )
+    services.memo_save(
+        project=transcript.case.project, author=bob, text="Et langt notat " * 12, excerpt=excerpt
+    )
+    page.set_viewport_size({"width": 1280, "height": 420})
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    box = page.evaluate(FIND, ["samarbeider", 1])  # a third down the text pane
+    page.mouse.move(box["x1"] + 10, box["y1"])
+    page.wait_for_selector("#ws-tip:not([hidden])")
+    rect = page.locator("#ws-tip").bounding_box()
+    assert rect["height"] > box["y1"]  # taller than the room above the pointer
+    assert rect["y"] >= 0 and rect["y"] + rect["height"] <= 420

@@ -118,11 +118,13 @@ def run_export_job(job: Job, progress: Callable[[int], None]) -> str:
             job.result_file.save(name, File(tmp, name=name), save=False)
             job.result_name = name
             progress(99)
-            return ngettext(
-                "%(n)s excerpt exported (%(quotes)s quotes in %(chapters)s chapters).",
-                "%(n)s excerpts exported (%(quotes)s quotes in %(chapters)s chapters).",
-                stats.excerpts,
-            ) % {"n": stats.excerpts, "quotes": stats.quotes, "chapters": stats.chapters}
+            # Each number takes its own plural form ("1 chapter", not "1 chapters").
+            n, quotes, chapters = stats.excerpts, stats.quotes, stats.chapters
+            return _("%(excerpts)s exported (%(quotes)s in %(chapters)s).") % {
+                "excerpts": ngettext("%(n)s excerpt", "%(n)s excerpts", n) % {"n": n},
+                "quotes": ngettext("%(n)s quote", "%(n)s quotes", quotes) % {"n": quotes},
+                "chapters": ngettext("%(n)s chapter", "%(n)s chapters", chapters) % {"n": chapters},
+            }
     except OperationalError:
         keep_template = True  # the task is retried and needs the template again
         raise

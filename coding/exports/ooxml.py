@@ -14,6 +14,7 @@ as "\\n" and "\\t".
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -471,6 +472,18 @@ class DocxWriter:
         el = etree.Element(w("updateFields"))
         el.set(VAL, "true")
         settings.insert_element_before(el, *UPDATE_FIELDS_SUCCESSORS)
+
+    def set_properties(self, *, title: str, author: str, language: str, when) -> None:
+        """The package's core properties (python-docx's template says "python-docx")."""
+        props = self.document.core_properties
+        props.title = clean_text(title)[:255]
+        props.author = props.last_modified_by = clean_text(author)[:255]
+        props.comments = props.subject = props.keywords = props.category = ""
+        props.language = language
+        if when.tzinfo is not None:  # core.xml holds UTC
+            when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        props.created = props.modified = when
+        props.revision = 1
 
     def save(self, fh: BinaryIO) -> None:
         self.body.append(self._sect_pr)

@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from docx.shared import Pt
 
 from .ooxml import DocxWriter, Run
@@ -90,6 +90,13 @@ def write_word(
         raise ValueError(f"unknown layout {options.layout!r}")
     doc = _Document(DocxWriter(template), data, options, progress or (lambda pct: None))
     doc.write()
+    # File > Properties names the study and the person, not the template's author.
+    doc.writer.set_properties(
+        title=f"{data.project_name} – {layout_title(options.layout)}",
+        author=options.made_by,
+        language=options.text_language,
+        when=options.made_at or timezone.now(),
+    )
     doc.writer.save(fh)
     doc.progress(100)
     return doc.stats
@@ -118,8 +125,8 @@ class _Document:
         # Labels repeated on every excerpt, translated once (gettext per excerpt was a fifth of
         # the time of a 10,000-excerpt export).
         self.labels = {
-            "before": f"{_('Context before')}: ",
-            "after": f"{_('Context after')}: ",
+            "before": _("Context before") + ": ",
+            "after": _("Context after") + ": ",
             "where": _("“%(title)s”, paragraph %(n)s"),
             "memo": _("Memo by %(author)s"),
         }
@@ -200,12 +207,18 @@ class _Document:
         selection = opts.filters or [(_("Selection"), _("all coded excerpts"))]
         for label, value in selection:
             w.paragraph([Run(f"{label}: ", bold=True), value], STYLE_DETAIL)
-        w.paragraph([Run(f"{_('Excerpts')}: ", bold=True), str(data.n_excerpts)], STYLE_DETAIL)
+        w.paragraph(
+            [
+                Run(_("Excerpts") + ": ", bold=True),
+                formats.number_format(data.n_excerpts, 0, None, True),
+            ],
+            STYLE_DETAIL,
+        )
         if opts.made_by:
-            w.paragraph([Run(f"{_('Made by')}: ", bold=True), opts.made_by], STYLE_DETAIL)
+            w.paragraph([Run(_("Made by") + ": ", bold=True), opts.made_by], STYLE_DETAIL)
         made_at = timezone.localtime(opts.made_at or timezone.now())
         w.paragraph(
-            [Run(f"{_('Made')}: ", bold=True), formats.date_format(made_at, "DATETIME_FORMAT")],
+            [Run(_("Made") + ": ", bold=True), formats.date_format(made_at, "DATETIME_FORMAT")],
             STYLE_DETAIL,
         )
         if data.project_description:
@@ -252,7 +265,9 @@ class _Document:
         key = (which, n)
         if key not in self._plurals:
             if which == "Coder":
-                self._plurals[key] = ngettext("Coder", "Coders", n)
+                # "Coded by", not "Coder": in Norwegian "Koder" is both a coder and codes, and
+                # the source line names both.
+                self._plurals[key] = pgettext("source line", "Coded by")
             else:
                 self._plurals[key] = ngettext("Code", "Codes", n)
         return self._plurals[key]
@@ -319,11 +334,11 @@ class _Document:
         w = self.writer
         n_codes = len({code_id for _e, _c, code_id in items})
         n_excerpts = len({e.id for e, _c, _k in items})
-        count = ngettext(
-            "%(n)s excerpt under %(codes)s code",
-            "%(n)s excerpts under %(codes)s codes",
-            n_excerpts,
-        ) % {"n": n_excerpts, "codes": n_codes}
+        # Each number takes its own plural form.
+        count = _("%(excerpts)s under %(codes)s") % {
+            "excerpts": ngettext("%(n)s excerpt", "%(n)s excerpts", n_excerpts) % {"n": n_excerpts},
+            "codes": ngettext("%(n)s code", "%(n)s codes", n_codes) % {"n": n_codes},
+        }
         w.paragraph(Run(f"{case.kind} · {count}", italic=True, muted=True))
         if case.description:
             w.paragraph(case.description)
@@ -413,11 +428,11 @@ class _Document:
         return groups
 
     def _count_line(self, n_excerpts: int, n_cases: int) -> str:
-        return ngettext(
-            "%(n)s excerpt from %(cases)s case",
-            "%(n)s excerpts from %(cases)s cases",
-            n_excerpts,
-        ) % {"n": n_excerpts, "cases": n_cases}
+        # Each number takes its own plural form ("71 excerpts from 1 case").
+        return _("%(excerpts)s from %(cases)s") % {
+            "excerpts": ngettext("%(n)s excerpt", "%(n)s excerpts", n_excerpts) % {"n": n_excerpts},
+            "cases": ngettext("%(n)s case", "%(n)s cases", n_cases) % {"n": n_cases},
+        }
 
     # --- appendix -------------------------------------------------------------------------
 

@@ -82,7 +82,9 @@ def _matrix_tab(form: AnalysisFilterForm) -> str:
 def matrix(request: HttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     form = _form(project, request.GET)
-    ctx = _context(project, form, _matrix_tab(form), ("rows", "measure", "display"))
+    ctx = _context(
+        project, form, _matrix_tab(form), ("rows", "bins", "bin_limits", "measure", "display")
+    )
     if form.is_valid():
         grid = matrices.case_code_matrix(
             form, _cell_link(project, form, "coding:analysis-matrix-cell")

@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from .. import access
@@ -47,17 +48,26 @@ def _role(value: str | None) -> str:
         return value or ""
 
 
+def _code_names(d: dict) -> str:
+    """The codes an event names: a list under "codes" (applying, undo) or one "code"."""
+    names = d.get("codes") or ([d["code"]] if d.get("code") else [])
+    return ", ".join(str(n) for n in names) or "?"
+
+
 def describe(event: AuditEvent) -> str:
     """One readable line for an event; unknown detail keys are listed as they are."""
     d = event.details or {}
-    a = event.action
+    line = _describe(event.action, d)
+    if d.get("undo_of"):
+        return _("undid: %(change)s") % {"change": line}
+    return line
+
+
+def _describe(a: str, d: dict) -> str:
     if a == AuditAction.CODING_ADD:
-        return _("applied %(codes)s to %(span)s") % {
-            "codes": ", ".join(d.get("codes", [])),
-            "span": _span(d),
-        }
+        return _("applied %(codes)s to %(span)s") % {"codes": _code_names(d), "span": _span(d)}
     if a == AuditAction.CODING_REMOVE:
-        return _("removed %(code)s from %(span)s") % {"code": d.get("code", "?"), "span": _span(d)}
+        return _("removed %(code)s from %(span)s") % {"code": _code_names(d), "span": _span(d)}
     if a == AuditAction.EXCERPT_RESIZE:
         old, new = d.get("old") or ["?", "?"], d.get("new") or ["?", "?"]
         return _("moved a passage from %(o1)s–%(o2)s to %(n1)s–%(n2)s (%(codes)s)") % {
@@ -72,10 +82,11 @@ def describe(event: AuditEvent) -> str:
     if a == AuditAction.MEMO_DELETE:
         return _("deleted a memo")
     if a == AuditAction.CODE_MERGE:
-        return _("merged the code %(source)s into %(target)s (%(moved)s codings moved)") % {
+        moved = d.get("moved", 0)
+        return _("merged the code %(source)s into %(target)s (%(moved)s moved)") % {
             "source": d.get("source", "?"),
             "target": d.get("target", "?"),
-            "moved": d.get("moved", 0),
+            "moved": ngettext("%(n)s coding", "%(n)s codings", moved) % {"n": moved},
         }
     if a == AuditAction.CODE_DELETE:
         return _("deleted the code %(name)s with its %(codings)s codings") % {

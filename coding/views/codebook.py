@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import access, services
@@ -257,14 +258,16 @@ def code_merge(request: HttpRequest, code_id: int) -> HttpResponse:
             messages.success(
                 request,
                 _(
-                    "Merged “%(source)s” into “%(target)s”: %(moved)s codings moved, "
-                    "%(collapsed)s duplicates collapsed."
+                    "Merged “%(source)s” into “%(target)s”: %(moved)s moved, "
+                    "%(collapsed)s collapsed."
                 )
                 % {
                     "source": code.name,
                     "target": target.name,
-                    "moved": result.moved,
-                    "collapsed": result.collapsed,
+                    "moved": ngettext("%(n)s coding", "%(n)s codings", result.moved)
+                    % {"n": result.moved},
+                    "collapsed": ngettext("%(n)s duplicate", "%(n)s duplicates", result.collapsed)
+                    % {"n": result.collapsed},
                 },
             )
             return redirect(_editor_url(project.pk, target.pk))

@@ -13,6 +13,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Case as DbCase
+from django.db.models import Value, When
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -103,7 +106,14 @@ class SearchForm(forms.Form):
             .defer("text")
             .order_by("case__order", "case__name", "title")
         )
-        self.fields["with_code"].queryset = Code.objects.filter(codebook__project=project)
+        # In codebook order (parents before their sub-codes, indented), as the codebook shows it.
+        codes = Code.objects.filter(codebook__project=project)
+        tree = _indented(codes.in_tree_order())
+        indents = {c.pk: c.indent for c in tree}
+        rank = [When(pk=c.pk, then=Value(i)) for i, c in enumerate(tree)]
+        field = self.fields["with_code"]
+        field.queryset = codes.order_by(Coalesce(DbCase(*rank), Value(len(tree))), "name")
+        field.label_from_instance = lambda c: f"{indents.get(c.pk, '')}{c.name}"
 
     def query(self) -> search.Query:
         return search.parse_query(

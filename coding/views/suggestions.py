@@ -93,6 +93,8 @@ def _labels() -> dict[str, str]:
         "hide": _("Hide the marks"),
         "show": _("Show the marks"),
         "overview": _("How useful are suggestions?"),
+        "fold": _("Fold the suggestions bar"),
+        "unfold": _("Unfold the suggestions bar"),
         "layer": _("Suggested codes"),
         "accept": _("Accept"),
         "reject": _("Reject"),
@@ -116,7 +118,6 @@ def transcript_suggestions(request: HttpRequest, transcript_id: int) -> JsonResp
     text = transcript.text
     items = suggestions.open_for(transcript, request.user)
     model, message = _status(project)
-    detail = reverse("coding:transcript-detail", args=[transcript.pk])
     return JsonResponse(
         {
             "transcript": transcript.pk,
@@ -139,7 +140,7 @@ def transcript_suggestions(request: HttpRequest, transcript_id: int) -> JsonResp
                     "keywords": [k for k in s.keywords.split(", ") if k],
                     "why": _why(s),
                     "snippet": _snippet(text[s.start : s.end]),
-                    "open_url": f"{detail}?start={s.start}&end={s.end}#pos-{s.start}",
+                    "open_url": transcript.passage_url(s.start, s.end),
                     "accept_url": reverse("coding:suggestion-accept", args=[s.pk]),
                     "reject_url": reverse("coding:suggestion-reject", args=[s.pk]),
                 }

@@ -113,9 +113,16 @@ def _strings() -> dict[str, str]:
     }
 
 
-def _focus(request: HttpRequest, umap: Utf16Map) -> list[int] | None:
-    """``?start=&end=`` (code points, as search, analysis and suggestions link here) as the
-    UTF-16 span the page scrolls to; None when absent or not a span of this text."""
+def _focus(request: HttpRequest, transcript: Transcript, umap: Utf16Map) -> list[int] | None:
+    """The passage a link opens (``models.passage_url``: ``?start=&end=`` in code points) as the
+    UTF-16 span the page scrolls to, marks and opens in the inspector; None when absent or not a
+    span of this text. ``?excerpt=ID``, which older pages and bookmarks carry, means that
+    excerpt's span when it belongs to this transcript."""
+    excerpt_id = request.GET.get("excerpt", "")
+    if excerpt_id.isdigit():
+        span = transcript.excerpts.filter(pk=int(excerpt_id)).values_list("start", "end").first()
+        if span:
+            return [umap.to_u16(span[0]), umap.to_u16(span[1])]
     try:
         start = parse_offset(request.GET.get("start"))
         end = parse_offset(request.GET.get("end"))
@@ -170,7 +177,7 @@ def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
             "uncode": reverse("coding:workspace-uncode", args=[placeholder]),
         },
         "placeholder": str(placeholder),
-        "focus": _focus(request, umap),
+        "focus": _focus(request, transcript, umap),
     }
     return render(
         request,
@@ -199,7 +206,19 @@ def transcript_codings(request: HttpRequest, transcript_id: int) -> JsonResponse
     transcript = access.get_transcript_for_user(request.user, transcript_id)
     umap = Utf16Map(transcript.text)
     excerpts = workspace.excerpt_rows(transcript.pk, umap)
-    return JsonResponse({"excerpts": excerpts, "coders": workspace.coders_of(excerpts)})
+    undo = (
+        services.undoable_event(transcript=transcript, actor=request.user)
+        if transcript.membership.can_write
+        else None
+    )
+    return JsonResponse(
+        {
+            "excerpts": excerpts,
+            "coders": workspace.coders_of(excerpts),
+            # Another script (the suggestions margin) coded: the undo button follows.
+            "undo": workspace.undo_label(undo),
+        }
+    )
 
 
 @login_required

@@ -7,8 +7,9 @@
 // opens a small panel: Accept (the passage becomes the researcher's coding), Reject (not shown to
 // them again), or Close (ignore it for now). Nothing is ever coded without a click.
 //
-// A page may offer a [data-suggestions-bar] element for the count and the show/hide switch;
-// without one the bar floats in the lower right corner.
+// A page may offer a [data-suggestions-bar] element for the count and the show/hide switch (the
+// transcript view does, above the text, so the bar never covers it); without one the bar floats
+// in the lower right corner. Either way it folds down to its count.
 //
 // Where a passage begins is found, in this order, by: `.t[data-o]` elements (UTF-16 offset of
 // their first character, as the coding view renders paragraphs), `[data-start]` elements (code
@@ -39,6 +40,14 @@
   let bar = null;
   let pop = null;
   let hidden = false;
+  // Folded, the bar is one small button with the count; remembered across pages.
+  const FOLD_KEY = "sg-bar-folded";
+  let folded = false;
+  try {
+    folded = localStorage.getItem(FOLD_KEY) === "1";
+  } catch (e) {
+    folded = false;
+  }
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -136,8 +145,25 @@
       slot.parent.appendChild(bar);
     }
     bar.replaceChildren();
+    bar.classList.toggle("sg-folded", folded);
     const n = data.suggestions.length;
+    const fold = el("button", "sg-fold", folded ? "▸" : "▾");
+    fold.type = "button";
+    fold.setAttribute("aria-expanded", folded ? "false" : "true");
+    fold.title = folded ? label("unfold") : label("fold");
+    fold.setAttribute("aria-label", fold.title);
+    fold.addEventListener("click", () => {
+      folded = !folded;
+      try {
+        localStorage.setItem(FOLD_KEY, folded ? "1" : "0");
+      } catch (e) {
+        /* private mode: folded for this page only */
+      }
+      drawBar();
+    });
+    bar.appendChild(fold);
     bar.appendChild(el("strong", "sg-count", label("count", n)));
+    if (folded) return;
     if (data.status) bar.appendChild(el("span", "sg-note", data.status));
     if (n) {
       const toggle = el("button", "sg-toggle", hidden ? label("show") : label("hide"));

@@ -105,6 +105,10 @@ function writeHighlightRules() {
   for (const c of codes.values()) {
     if (/^#[0-9a-fA-F]{6}$/.test(c.color)) {
       rules.push(`::highlight(ws-c${c.id}) { background-color: ${rgba(c.color, 0.3)}; }`);
+      // Where passages of several codes overlap: the innermost code's colour as background,
+      // the next one's as a thick underline (tinted backgrounds stacked blend into grey); all
+      // of them stay in the margin stripes.
+      rules.push(`::highlight(ws-u${c.id}) { text-decoration: underline solid ${c.color} 3px; }`);
     }
   }
   sheet.replaceSync(rules.join("\n"));
@@ -116,24 +120,76 @@ const sections = Array.from(docEl.querySelectorAll("section.turn"));
 const onScreen = new Set();
 const painted = new WeakMap(); // section -> version painted
 
+// The text is rendered once, so a span's StaticRanges stay valid: computed once per span.
+const rangeCache = new Map();
+function rangesOf(s, e) {
+  const key = `${s}:${e}`;
+  let r = rangeCache.get(key);
+  if (!r) {
+    r = idx.staticRanges(s, e);
+    rangeCache.set(key, r);
+  }
+  return r;
+}
+
+/** The coded text cut where the set of visible codes changes: each stretch with the code whose
+ * background it shows (the innermost passage's code; ties in codebook order) and, where
+ * another code overlaps, the code it is underlined with. Adjacent stretches that look the
+ * same are merged, so a passage without overlaps is one stretch. */
+function overlapSegments() {
+  const events = [];
+  for (const ex of excerpts.values()) {
+    for (const u of visibleUnits(ex)) {
+      const item = { code: u.code, len: ex.e - ex.s, order: codes.get(u.code).order };
+      events.push([ex.s, 1, item], [ex.e, -1, item]);
+    }
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const active = new Set();
+  const out = [];
+  let at = null;
+  for (let k = 0; k < events.length; ) {
+    const pos = events[k][0];
+    if (at !== null && pos > at && active.size) {
+      const [first, ...rest] = [...active].sort((a, b) => a.len - b.len || a.order - b.order);
+      const other = rest.find((x) => x.code !== first.code);
+      const seg = { s: at, e: pos, bg: first.code, ul: other ? other.code : null };
+      const last = out[out.length - 1];
+      if (last && last.e === seg.s && last.bg === seg.bg && last.ul === seg.ul) last.e = seg.e;
+      else out.push(seg);
+    }
+    for (; k < events.length && events[k][0] === pos; k++) {
+      const [, kind, item] = events[k];
+      if (kind > 0) active.add(item);
+      else active.delete(item);
+    }
+    at = pos;
+  }
+  return out;
+}
+
 function paintHighlightsApi() {
   for (const name of [...CSS.highlights.keys()]) {
     if (name.startsWith("ws-")) CSS.highlights.delete(name);
   }
   const byCode = new Map();
-  for (const ex of excerpts.values()) {
-    const units = visibleUnits(ex);
-    if (!units.length) continue;
-    if (!ex.ranges) ex.ranges = idx.staticRanges(ex.s, ex.e);
-    for (const u of units) {
-      if (!byCode.has(u.code)) byCode.set(u.code, []);
-      byCode.get(u.code).push(...ex.ranges);
-    }
+  const underlined = new Map();
+  const add = (map, code, ranges) => {
+    if (!map.has(code)) map.set(code, []);
+    map.get(code).push(...ranges);
+  };
+  for (const seg of overlapSegments()) {
+    const ranges = rangesOf(seg.s, seg.e);
+    add(byCode, seg.bg, ranges);
+    if (seg.ul !== null) add(underlined, seg.ul, ranges);
   }
   for (const [code, ranges] of byCode) {
     const h = new Highlight(...ranges);
     h.priority = codes.get(code).depth;
     CSS.highlights.set(`ws-c${code}`, h);
+  }
+  for (const [code, ranges] of underlined) {
+    CSS.highlights.set(`ws-u${code}`, new Highlight(...ranges));
   }
   if (activeExcerpt && excerpts.has(activeExcerpt)) {
     const ex = excerpts.get(activeExcerpt);
@@ -366,12 +422,52 @@ document.querySelector(".ws-codebook").addEventListener("click", (ev) => {
   if (!name) return;
   ev.preventDefault();
   const id = Number(name.closest(".ws-code").dataset.code);
-  const span = currentSpan();
+  const span = codebookSpan;
+  codebookSpan = null;
   if (span && canWrite) {
     applyCodes(span, [id]);
   } else {
     jumpToCode(id);
   }
+});
+
+// Coding from the codebook (the NVivo/MAXQDA habit): with words selected, a click on a code's
+// name, or dropping the dragged selection on a code, codes them. The selection is read at
+// mousedown, before the click would drop it (and before the picker, which holds it while it
+// is open, closes).
+let codebookSpan = null;
+codeList.addEventListener("mousedown", (ev) => {
+  if (!ev.target.closest(".ws-code .name")) return;
+  ev.preventDefault(); // keep the text selection
+  codebookSpan = currentSpan() || (picker.hidden ? null : pick.span);
+});
+
+let dragSpan = null;
+docEl.addEventListener("dragstart", () => {
+  dragSpan = canWrite ? currentSpan() : null;
+});
+docEl.addEventListener("dragend", () => {
+  dragSpan = null;
+  codeList.querySelector(".is-drop")?.classList.remove("is-drop");
+});
+codeList.addEventListener("dragover", (ev) => {
+  const li = ev.target.closest(".ws-code");
+  if (!dragSpan || !li) return;
+  ev.preventDefault();
+  ev.dataTransfer.dropEffect = "copy";
+  if (!li.classList.contains("is-drop")) {
+    codeList.querySelector(".is-drop")?.classList.remove("is-drop");
+    li.classList.add("is-drop");
+  }
+});
+codeList.addEventListener("drop", (ev) => {
+  const li = ev.target.closest(".ws-code");
+  if (!dragSpan || !li) return;
+  ev.preventDefault();
+  li.classList.remove("is-drop");
+  const span = dragSpan;
+  dragSpan = null;
+  applyCodes(span, [Number(li.dataset.code)]);
 });
 
 let jumpFrom = -1;
@@ -708,6 +804,9 @@ function openPicker(span) {
   renderPicker();
   picker.hidden = false;
   placePicker(selectionRect() || idx.range(span.start, span.end).getBoundingClientRect());
+  // Each opening starts at the top: "Recently used" and the row Enter applies are in view (the
+  // list kept where it was last scrolled to).
+  pickerList.scrollTop = 0;
   pickerSearch.focus({ preventScroll: true });
 }
 
@@ -1008,6 +1107,7 @@ async function saveMemo(excerptId, memoId, text) {
 const tip = $("ws-tip");
 function showTip(units, x, y) {
   tip.replaceChildren();
+  const memoShown = new Set(); // one excerpt's memo once, not once per code on it
   for (const u of units.slice(0, 6)) {
     const row = el("div", "ws-tip-row");
     row.style.setProperty("--code", codes.get(u.code).color);
@@ -1017,24 +1117,30 @@ function showTip(units, x, y) {
     const who = [...new Set(u.coders)].map((id) => (id === data.me ? S.you : coders.get(id) || id));
     body.append(el("div", "by", fmt(S.by, { coder: who.join(", ") })));
     const memo = u.ex.memos[0];
-    if (memo) body.append(el("div", "memo", memo[2]));
+    if (memo && !memoShown.has(u.ex.id)) {
+      memoShown.add(u.ex.id);
+      body.append(el("div", "memo", memo[2]));
+    }
     row.append(body);
     tip.append(row);
   }
   if (units.length > 6) tip.append(el("div", "more", `+${units.length - 6}`));
-  tip.hidden = false;
-  const w = tip.offsetWidth;
-  const h = tip.offsetHeight;
-  tip.style.left = `${Math.min(x + 14, window.innerWidth - w - 8)}px`;
-  tip.style.top = `${y + 18 + h > window.innerHeight ? y - h - 10 : y + 18}px`;
+  placeTip(x, y);
 }
 function showText(title, text, x, y) {
   tip.replaceChildren(el("strong", null, title));
   if (text) tip.append(el("div", "def", text));
+  placeTip(x, y);
+}
+/** Below the pointer, or above it where there is no room; never outside the window. */
+function placeTip(x, y) {
   tip.hidden = false;
   const w = tip.offsetWidth;
-  tip.style.left = `${Math.min(x + 14, window.innerWidth - w - 8)}px`;
-  tip.style.top = `${y + 18}px`;
+  const h = tip.offsetHeight;
+  const fitsBelow = y + 18 + h <= window.innerHeight - 8;
+  const top = fitsBelow ? y + 18 : Math.max(8, Math.min(y - h - 10, window.innerHeight - h - 8));
+  tip.style.left = `${Math.max(8, Math.min(x + 14, window.innerWidth - w - 8))}px`;
+  tip.style.top = `${top}px`;
 }
 const hideTip = () => {
   tip.hidden = true;
@@ -1288,6 +1394,7 @@ async function resync() {
   excerpts.clear();
   d.excerpts.forEach(putExcerpt);
   for (const [k, v] of Object.entries(d.coders || {})) coders.set(Number(k), v);
+  setUndo(d.undo);
   rebuildParaIndex();
   recount();
   repaint();
