@@ -505,6 +505,7 @@ NOT_LINKED = {
     "password_change_done": "where changing the password leads",
     "healthz": "for the load balancer",
     "coding:import-preview": "where an upload leads",
+    "coding:exchange-preview": "where a .qdpx or .qdc upload leads",
     "coding:job-detail": "where an import or export leads",
     "coding:job-download": "linked from the job page once the job is done",
     "coding:search-batch": "where coding from search leads",
