@@ -27,9 +27,7 @@ INDEX_VERSION = (
 FIELD_MAX = Token._meta.get_field("lemma").max_length
 
 
-def is_word(text: str) -> bool:
-    """What the index holds: tokens with a letter or digit (no punctuation, no emoji)."""
-    return any(ch.isalnum() for ch in text)
+is_word = nlp.is_word
 
 
 def sentence_tokens(
@@ -96,18 +94,22 @@ _COLUMNS = ("transcript_id", "sentence_id", "position", "start", "end", "form", 
 
 
 def _insert(rows: list[tuple]) -> None:
-    """Insert token rows with one prepared statement (executemany): a large transcript has
-    tens of thousands, and bulk_create on SQLite would cut them into batches of 140."""
+    """Insert token rows: COPY on PostgreSQL (one stream, no statement per row), one prepared
+    statement (executemany) elsewhere: a large transcript has hundreds of thousands, and
+    bulk_create on SQLite would cut them into batches of 140 and build every row as a model."""
     if not rows:
         return
     qn = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names from the model)
-        qn(Token._meta.db_table),
-        ", ".join(qn(c) for c in _COLUMNS),
-        ", ".join(["%s"] * len(_COLUMNS)),
-    )
+    table = qn(Token._meta.db_table)
+    names = ", ".join(qn(c) for c in _COLUMNS)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(_COLUMNS))
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
 
 def stale_transcript_ids(project: Project) -> list[int]:
@@ -146,15 +148,22 @@ def run_reindex_job(job: Job, progress: Callable[[int], None]) -> str:
 
 
 def words_of_sentences(
-    text: str, spans: list[tuple[int, int]], progress: Callable[[float], None] | None = None
+    text: str,
+    sentences: list[nlp.SentenceSpan],
+    progress: Callable[[float], None] | None = None,
 ) -> list[list[tuple]]:
-    """The index's words of each (start, end) sentence, computed before the import's write
-    transaction so that the spaCy work does not hold the database's write lock."""
+    """The index's words of each sentence, computed before the import's write transaction so
+    that the spaCy work does not hold the database's write lock. Sentences from
+    ``nlp.split_sentences`` carry their words already (one spaCy pass per import); only spans
+    made otherwise go through the pipeline here."""
+    if all(s.words is not None for s in sentences):
+        return [list(s.words) for s in sentences]
     out: list[list[tuple]] = []
-    for i, words in sentence_tokens(text, ((i, s, e) for i, (s, e) in enumerate(spans))):
+    spans = ((i, s.start, s.end) for i, s in enumerate(sentences))
+    for i, words in sentence_tokens(text, spans):
         out.append(words)
         if progress and i % 500 == 0:
-            progress(i / max(1, len(spans)))
+            progress(i / max(1, len(sentences)))
     return out
 
 

@@ -530,7 +530,7 @@ def transcript_create(
         )
     flat = [s for sents in sentences for s in sents]
     words = lemma_index.words_of_sentences(
-        text, [(s.start, s.end) for s in flat], progress=lambda frac: progress(80 + int(frac * 5))
+        text, flat, progress=lambda frac: progress(80 + int(frac * 5))
     )
     progress(85)
     # The one write transaction: only inserts of rows computed above, so it holds the
