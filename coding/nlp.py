@@ -185,9 +185,12 @@ class SentenceSpan:
     )
 
 
+_ALNUM = re.compile(r"[^\W_]")  # a character str.isalnum accepts
+
+
 def is_word(text: str) -> bool:
     """What the word index holds: tokens with a letter or digit (no punctuation, no emoji)."""
-    return any(ch.isalnum() for ch in text)
+    return _ALNUM.search(text) is not None
 
 
 def _paragraph_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:

@@ -11,8 +11,9 @@ computes the same cells on the same database in the same run (medians):
 
 Nothing touches the developer's database: each database runs in a child process whose
 DATABASE_URL points at a scratch database (a temporary SQLite file; a PostgreSQL database
-``<DATABASE_URL's name>_bench`` (else ``casestudy_bench``) on 127.0.0.1:5432, created and dropped here, skipped with a note when no
-server answers). The rows are written with executemany (SQLite) and COPY (PostgreSQL).
+``<DATABASE_URL's name>_bench`` (else ``casestudy_bench``) on 127.0.0.1:5432, created and
+dropped here, skipped with a note when no server answers). The rows are written with
+executemany (SQLite) and COPY (PostgreSQL).
 """
 
 from __future__ import annotations
