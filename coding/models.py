@@ -687,11 +687,20 @@ class CodingQuerySet(models.QuerySet):
             sql, params = combined.query.sql_with_params()
         except EmptyResultSet:
             return [], []
-        statement = (
-            f"WITH s AS MATERIALIZED ({sql}) "  # noqa: S608 (SQL from the ORM)
-            "SELECT 0, rk, ck, COUNT(DISTINCT u) FROM s WHERE ck IS NOT NULL GROUP BY rk, ck "
-            "UNION ALL SELECT 1, rk, NULL, COUNT(DISTINCT u) FROM s GROUP BY rk"
-        )
+        if measure == "excerpts":
+            statement = (
+                f"WITH s AS MATERIALIZED ({sql}) "  # noqa: S608 (SQL from the ORM)
+                "SELECT 0, rk, ck, COUNT(DISTINCT u) FROM s WHERE ck IS NOT NULL GROUP BY rk, ck "
+                "UNION ALL SELECT 1, rk, NULL, COUNT(DISTINCT u) FROM s GROUP BY rk"
+            )
+        else:
+            # Transcripts and informants are few beside their codings: the distinct (row,
+            # column, unit) triples are a small set, and both groupings read only that.
+            statement = (
+                f"WITH s AS MATERIALIZED (SELECT DISTINCT rk, ck, u FROM ({sql}) d) "  # noqa: S608
+                "SELECT 0, rk, ck, COUNT(u) FROM s WHERE ck IS NOT NULL GROUP BY rk, ck "
+                "UNION ALL SELECT 1, rk, NULL, COUNT(DISTINCT u) FROM s GROUP BY rk"
+            )
         with connections[self.db].cursor() as cursor:
             cursor.execute(statement, params)
             rows = cursor.fetchall()
