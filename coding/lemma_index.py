@@ -8,7 +8,8 @@ pipeline that built it, and ``INDEX_VERSION`` names the current one. A rebuild a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import version as package_version
 
 import spacy
@@ -27,9 +28,7 @@ INDEX_VERSION = (
 FIELD_MAX = Token._meta.get_field("lemma").max_length
 
 
-def is_word(text: str) -> bool:
-    """What the index holds: tokens with a letter or digit (no punctuation, no emoji)."""
-    return any(ch.isalnum() for ch in text)
+is_word = nlp.is_word
 
 
 def sentence_tokens(
@@ -96,18 +95,30 @@ _COLUMNS = ("transcript_id", "sentence_id", "position", "start", "end", "form", 
 
 
 def _insert(rows: list[tuple]) -> None:
-    """Insert token rows with one prepared statement (executemany): a large transcript has
-    tens of thousands, and bulk_create on SQLite would cut them into batches of 140."""
-    if not rows:
-        return
+    """Insert token rows (see ``insert_rows``)."""
+    insert_rows(Token._meta.db_table, _COLUMNS, rows)
+
+
+def insert_rows(table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """Insert plain rows fast: COPY on PostgreSQL (one stream, no statement per row), one
+    prepared statement (executemany) elsewhere. A large transcript has hundreds of thousands
+    of tokens, and bulk_create would build every row as a model and, on SQLite, cut them into
+    batches of a few hundred statements."""
     qn = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names from the model)
-        qn(Token._meta.db_table),
-        ", ".join(qn(c) for c in _COLUMNS),
-        ", ".join(["%s"] * len(_COLUMNS)),
-    )
+    names = ", ".join(qn(c) for c in columns)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {qn(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        rows = list(rows)
+        if rows:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(
+                f"INSERT INTO {qn(table)} ({names}) VALUES ({marks})",  # noqa: S608
+                rows,
+            )
 
 
 def stale_transcript_ids(project: Project) -> list[int]:
@@ -146,42 +157,37 @@ def run_reindex_job(job: Job, progress: Callable[[int], None]) -> str:
 
 
 def words_of_sentences(
-    text: str, spans: list[tuple[int, int]], progress: Callable[[float], None] | None = None
-) -> list[list[tuple]]:
-    """The index's words of each (start, end) sentence, computed before the import's write
-    transaction so that the spaCy work does not hold the database's write lock."""
-    out: list[list[tuple]] = []
-    for i, words in sentence_tokens(text, ((i, s, e) for i, (s, e) in enumerate(spans))):
+    text: str,
+    sentences: list[nlp.SentenceSpan],
+    progress: Callable[[float], None] | None = None,
+) -> list[Sequence[tuple]]:
+    """The index's words of each sentence, computed before the import's write transaction so
+    that the spaCy work does not hold the database's write lock. Sentences from
+    ``nlp.split_sentences`` carry their words already (one spaCy pass per import); only spans
+    made otherwise go through the pipeline here."""
+    if all(s.words is not None for s in sentences):
+        return [s.words for s in sentences]
+    out: list[Sequence[tuple]] = []
+    spans = ((i, s.start, s.end) for i, s in enumerate(sentences))
+    for i, words in sentence_tokens(text, spans):
         out.append(words)
         if progress and i % 500 == 0:
-            progress(i / max(1, len(spans)))
+            progress(i / max(1, len(sentences)))
     return out
 
 
 def index_new_transcript(
-    transcript: Transcript, sentences: list[Sentence], words: list[list[tuple]]
+    transcript: Transcript, sentence_ids: list[int], words: Sequence[Sequence[tuple]]
 ) -> int:
     """Inside ``services.transcript_create``'s transaction: write the tokens computed by
-    ``words_of_sentences`` for the just inserted ``sentences`` (whose pks bulk_create set).
+    ``words_of_sentences`` for the just inserted sentences (``sentence_ids`` in their order).
     The same rows ``index_transcript`` would write, without running the pipeline again."""
-    if any(s.pk is None for s in sentences):  # a database that returns no ids from bulk inserts
-        return index_transcript(transcript)
-    tokens: list[tuple] = []
-    position = 0
-    for sentence, sentence_words in zip(sentences, words, strict=True):
-        for start, end, form, lemma in sentence_words:
-            tokens.append(
-                (
-                    transcript.pk,
-                    sentence.pk,
-                    position,
-                    start,
-                    end,
-                    form[:FIELD_MAX],
-                    lemma[:FIELD_MAX],
-                )
-            )
-            position += 1
+    tid, position = transcript.pk, itertools.count()
+    tokens = [
+        (tid, sentence_id, next(position), start, end, form[:FIELD_MAX], lemma[:FIELD_MAX])
+        for sentence_id, sentence_words in zip(sentence_ids, words, strict=True)
+        for start, end, form, lemma in sentence_words
+    ]
     _insert(tokens)
     LemmaIndex.objects.update_or_create(
         transcript=transcript, defaults={"version": INDEX_VERSION, "built_at": timezone.now()}

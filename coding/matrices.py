@@ -177,11 +177,17 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
     layers = columns.layers()
     row_expr = spec.expression()
 
+    if base in ("excerpts", "transcripts", "informants"):
+        # Cells and row totals from one pass over the codings.
+        cell_rows, total_rows = qs.matrix_cells_and_row_totals(base, row=row_expr, layers=layers)
+    else:
+        cell_rows = qs.matrix_counts(base, row=row_expr, layers=layers)
+        total_rows = qs.matrix_counts(base, row=row_expr)
     cells: dict[tuple[str, int], int] = {}
-    for rk, ck, value in qs.matrix_counts(base, row=row_expr, layers=layers):
+    for rk, ck, value in cell_rows:
         if ck is not None:
             cells[(spec.key_str(rk), int(ck))] = value
-    row_totals = {spec.key_str(rk): v for rk, _ck, v in qs.matrix_counts(base, row=row_expr)}
+    row_totals = {spec.key_str(rk): v for rk, _ck, v in total_rows}
     col_ids = [c.pk for c in columns.codes]
     if spec.partitions(base):
         col_totals = {ck: sum(v for (_rk, c), v in cells.items() if c == ck) for ck in col_ids}

@@ -699,6 +699,55 @@ class CodingQuerySet(models.QuerySet):
             return _covered_chars(combined, names)
         return [(r.get("rk"), r.get("ck"), r["value"]) for r in combined]
 
+    def matrix_cells_and_row_totals(
+        self, measure: str, *, row: Any, layers: Sequence[Mapping[int, int]]
+    ) -> tuple[list[tuple[Any, Any, int]], list[tuple[Any, None, int]]]:
+        """``matrix_counts(measure, row=row, layers=layers)`` and ``matrix_counts(measure,
+        row=row)`` of a count measure ("excerpts", "transcripts", "informants"), from one
+        statement that joins the codings once: the selected (row, column, counted unit) rows
+        are materialised and grouped twice. With one layer the layer's codes are not listed
+        again (the set is already limited to the chosen codes: ``AnalysisFilterForm.codings``);
+        a code outside it has no column, counts in its row's total, and in no cell."""
+        counted = {
+            "excerpts": "content_object_id",
+            "transcripts": "content_object__transcript_id",
+            "informants": "speaker_id",
+        }[measure]
+        if not layers:
+            return [], self.matrix_counts(measure, row=row)
+        qs = self.with_speaker() if measure == "informants" else self
+        parts = []
+        for layer in layers:
+            part = qs.order_by()
+            if len(layers) > 1:
+                part = part.of_codes(layer)
+            parts.append(part.values(rk=row, ck=column_expression(layer), u=F(counted)))
+        combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        try:
+            sql, params = combined.query.sql_with_params()
+        except EmptyResultSet:
+            return [], []
+        if measure == "excerpts":
+            statement = (
+                f"WITH s AS MATERIALIZED ({sql}) "  # noqa: S608 (SQL from the ORM)
+                "SELECT 0, rk, ck, COUNT(DISTINCT u) FROM s WHERE ck IS NOT NULL GROUP BY rk, ck "
+                "UNION ALL SELECT 1, rk, NULL, COUNT(DISTINCT u) FROM s GROUP BY rk"
+            )
+        else:
+            # Transcripts and informants are few beside their codings: the distinct (row,
+            # column, unit) triples are a small set, and both groupings read only that.
+            statement = (
+                f"WITH s AS MATERIALIZED (SELECT DISTINCT rk, ck, u FROM ({sql}) d) "  # noqa: S608
+                "SELECT 0, rk, ck, COUNT(u) FROM s WHERE ck IS NOT NULL GROUP BY rk, ck "
+                "UNION ALL SELECT 1, rk, NULL, COUNT(DISTINCT u) FROM s GROUP BY rk"
+            )
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(statement, params)
+            rows = cursor.fetchall()
+        cells = [(rk, ck, n) for kind, rk, ck, n in rows if kind == 0]
+        totals = [(rk, None, n) for kind, rk, _ck, n in rows if kind == 1]
+        return cells, totals
+
     def cooccurrence_counts(
         self, mode: str, layers: Sequence[Mapping[int, int]]
     ) -> list[tuple[int, int, int]]:

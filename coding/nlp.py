@@ -13,7 +13,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -177,6 +177,20 @@ class SentenceSpan:
     start: int
     end: int
     lemmas: str
+    # The word index's words of the sentence, (start, end, lower-cased form, lemma) with offsets
+    # into the text, from the same spaCy pass (coding.lemma_index writes them); None when the
+    # span was made without the pipeline.
+    words: tuple[tuple[int, int, str, str], ...] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+
+_ALNUM = re.compile(r"[^\W_]")  # a character str.isalnum accepts
+
+
+def is_word(text: str) -> bool:
+    """What the word index holds: tokens with a letter or digit (no punctuation, no emoji)."""
+    return _ALNUM.search(text) is not None
 
 
 def _paragraph_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -200,7 +214,8 @@ def split_sentences(
 ) -> list[list[SentenceSpan]]:
     """Sentences of each [start, end) span of ``text``; a sentence never crosses a line break.
 
-    Returns one list per input span, offsets into ``text``.
+    Returns one list per input span, offsets into ``text``. Each sentence carries its words
+    for the word index too (``SentenceSpan.words``): the import runs spaCy once.
     """
     nlp = get_nlp()
     jobs: list[tuple[int, int, int]] = []  # (span index, para start, para end)
@@ -216,8 +231,17 @@ def split_sentences(
                 continue
             lead = len(sent.text) - len(sent.text.lstrip())
             s = ps + sent.start_char + lead
-            lemmas = " ".join(t.lemma_ for t in sent if not (t.is_punct or t.is_space))
-            out[i].append(SentenceSpan(s, s + len(stripped), lemmas))
+            lemmas = []
+            words = []
+            for t in sent:
+                if t.is_punct or t.is_space:
+                    continue
+                lemma = t.lemma_
+                lemmas.append(lemma)
+                if is_word(t.text):
+                    w_start = ps + t.idx
+                    words.append((w_start, w_start + len(t.text), t.lower_, lemma or t.lower_))
+            out[i].append(SentenceSpan(s, s + len(stripped), " ".join(lemmas), tuple(words)))
         if progress and n % 200 == 0:
             progress(n / total)
     return out

@@ -468,6 +468,19 @@ def import_done_message(transcript: Transcript) -> str:
     }
 
 
+_TURN_COLUMNS = (
+    "transcript_id",
+    "index",
+    "start",
+    "content_start",
+    "end",
+    "label",
+    "is_interviewer",
+    "informant_id",
+)
+_SENTENCE_COLUMNS = ("transcript_id", "turn_id", "index", "start", "end", "lemmas")
+
+
 def transcript_create(
     *,
     case: Case,
@@ -521,7 +534,7 @@ def transcript_create(
         )
     flat = [s for sents in sentences for s in sents]
     words = lemma_index.words_of_sentences(
-        text, [(s.start, s.end) for s in flat], progress=lambda frac: progress(80 + int(frac * 5))
+        text, flat, progress=lambda frac: progress(80 + int(frac * 5))
     )
     progress(85)
     # The one write transaction: only inserts of rows computed above, so it holds the
@@ -543,41 +556,48 @@ def transcript_create(
         if original:
             transcript.original_file.name = original.name
         transcript.save()
-        turns = []
+        # Turns and sentences go in as plain rows (COPY on PostgreSQL): a long interview has
+        # thousands, and bulk_create would build and compile every one as a model. Their ids
+        # are read back by index (the transcript is new, so every row of it is ours).
+        turn_rows = []
         for i, t in enumerate(turn_spans):
             who = speakers.get(t.label, {}) if t.label else {}
-            turns.append(
-                Turn(
-                    transcript=transcript,
-                    index=i,
-                    start=t.start,
-                    content_start=t.content_start,
-                    end=t.end,
-                    label=t.label,
-                    is_interviewer=who.get("kind") == "interviewer",
-                    informant=informants.get(int(who["informant_id"]))
-                    if who.get("kind") == "informant"
-                    else None,
+            informant = (
+                informants[int(who["informant_id"])].pk if who.get("kind") == "informant" else None
+            )
+            turn_rows.append(
+                (
+                    transcript.pk,
+                    i,
+                    t.start,
+                    t.content_start,
+                    t.end,
+                    t.label,
+                    who.get("kind") == "interviewer",
+                    informant,
                 )
             )
-        Turn.objects.bulk_create(turns, batch_size=1000)
-        rows = []
-        n = 0
-        for turn, sents in zip(turns, sentences, strict=True):
-            for s in sents:
-                rows.append(
-                    Sentence(
-                        transcript=transcript,
-                        turn=turn,
-                        index=n,
-                        start=s.start,
-                        end=s.end,
-                        lemmas=s.lemmas,
-                    )
-                )
-                n += 1
-        Sentence.objects.bulk_create(rows, batch_size=2000)
-        lemma_index.index_new_transcript(transcript, rows, words)
+        lemma_index.insert_rows(Turn._meta.db_table, _TURN_COLUMNS, turn_rows)
+        turn_ids = list(
+            Turn.objects.filter(transcript=transcript)
+            .order_by("index")
+            .values_list("pk", flat=True)
+        )
+        turn_of = [tid for tid, sents in zip(turn_ids, sentences, strict=True) for _s in sents]
+        lemma_index.insert_rows(
+            Sentence._meta.db_table,
+            _SENTENCE_COLUMNS,
+            [
+                (transcript.pk, turn_id, n, s.start, s.end, s.lemmas)
+                for n, (turn_id, s) in enumerate(zip(turn_of, flat, strict=True))
+            ],
+        )
+        sentence_ids = list(
+            Sentence.objects.filter(transcript=transcript)
+            .order_by("index")
+            .values_list("pk", flat=True)
+        )
+        lemma_index.index_new_transcript(transcript, sentence_ids, words)
         transcript.informants.set([informants[i] for i in wanted])
         if tags:
             transcript.tags.set(list(tags))

@@ -130,8 +130,8 @@ def test_a_job_that_fails_leaves_nothing_and_says_why(bob_client, project, case,
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    # Fail after the transcript row would have been written: at the sentence insert.
-    monkeypatch.setattr("coding.services.Sentence.objects.bulk_create", boom)
+    # Fail after the transcript row would have been written: at the turn and sentence rows.
+    monkeypatch.setattr("coding.lemma_index.insert_rows", boom)
     bob_client.post(reverse("coding:import-preview", args=[job.pk]), post)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED

@@ -271,6 +271,35 @@ def test_the_index_written_at_import_is_the_one_a_rebuild_writes(project, case):
     assert rows() == at_import
 
 
+def test_import_runs_the_pipeline_once(project, case, monkeypatch):
+    """The words of the index come from the pass that cut the sentences: the import never
+    runs spaCy over the sentences a second time."""
+    calls = []
+    real_pipe = type(nlp.get_nlp()).pipe
+
+    def counting_pipe(self, texts, *args, **kwargs):
+        calls.append(kwargs.get("disable"))
+        return real_pipe(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(type(nlp.get_nlp()), "pipe", counting_pipe)
+    monkeypatch.setattr(
+        lemma_index, "sentence_tokens", lambda *a, **k: pytest.fail("second spaCy pass")
+    )
+    t = make_transcript(case, ["I: Hvordan gikk det?", "IP: Startlånet kom. Vi fikk 3 boliger."])
+    assert len(calls) == 1
+    assert [tok.lemma for tok in Token.objects.filter(transcript=t).order_by("position")] == [
+        "hvordan", "gå", "det", "startlån", "komme", "vi", "få", "3", "bolig",
+    ]  # fmt: skip
+
+
+def test_sentences_made_without_the_pipeline_are_indexed_by_it():
+    text = "Vi fikk boliger. Takk."
+    spans = [nlp.SentenceSpan(0, 16, ""), nlp.SentenceSpan(17, 22, "")]
+    words = lemma_index.words_of_sentences(text, spans)
+    assert [[w[3] for w in ws] for ws in words] == [["vi", "få", "bolig"], ["takk"]]
+    assert words[1][0][:2] == (17, 21)
+
+
 def test_reindex_job_rebuilds_stale_transcripts_and_their_sentence_lemmas(project, case, alice):
     t = make_transcript(case, ["IP: Startlånet kom."])
     Token.objects.filter(transcript=t).delete()

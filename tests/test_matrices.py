@@ -475,3 +475,26 @@ def test_range_limits_must_be_numbers(study):
         project=study.project,
     )
     assert not form.is_valid() and "bin_limits" in form.errors
+
+
+@pytest.mark.parametrize("measure", ["excerpts", "transcripts", "informants"])
+@pytest.mark.parametrize(
+    "data", [{}, {"rows": "level"}, {"subcodes": "rollup"}, {"subcodes": "rollup", "rows": "level"}]
+)
+def test_cells_and_row_totals_in_one_statement_equal_the_two_queries(study, measure, data):
+    """CodingQuerySet.matrix_cells_and_row_totals (what the page runs) gives exactly what the
+    two separate aggregates give, with nested rolled-up columns (several layers) too."""
+    if data.get("subcodes") == "rollup":
+        data = {**data, "codes": [str(study.codes["T"].pk), str(study.codes["N"].pk)]}
+    form = AnalysisFilterForm({**data, "measure": measure}, project=study.project)
+    assert form.is_valid(), form.errors
+    qs, row = form.codings(), form.row_spec.expression()
+    layers = form.columns.layers()
+    assert len(layers) == (2 if data.get("subcodes") == "rollup" else 1)
+    with CaptureQueriesContext(connection) as ctx:
+        cells, totals = qs.matrix_cells_and_row_totals(measure, row=row, layers=layers)
+    assert len(ctx.captured_queries) == 1
+    expected = [(r, c, n) for r, c, n in qs.matrix_counts(measure, row=row, layers=layers) if c]
+    assert sorted(map(str, cells)) == sorted(map(str, expected))
+    assert cells and totals
+    assert sorted(map(str, totals)) == sorted(map(str, qs.matrix_counts(measure, row=row)))

@@ -243,3 +243,33 @@ def test_celery_beat_schedules_the_housekeeping(settings):
         "coding.maintenance.retrain_due_models_task",
     }
     assert tasks <= set(app.tasks)
+
+
+def test_pages_are_gzipped_for_browsers_that_accept_it(alice_client, project, case):
+    """GZipMiddleware (settings.MIDDLEWARE): a long transcript page travels compressed; its
+    content is the page a client without gzip gets."""
+    import gzip
+
+    t = TranscriptFactory(case=case, text="IP: " + "Vi fikk mange boliger i Drammen. " * 3000)
+    url = reverse("coding:transcript-detail", args=[t.pk])
+    plain = alice_client.get(url)
+    packed = alice_client.get(url, headers={"accept-encoding": "gzip"})
+    assert plain.status_code == packed.status_code == 200
+    assert not plain.has_header("Content-Encoding")
+    assert packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"]
+    assert len(packed.content) * 5 < len(plain.content)
+    html = gzip.decompress(packed.content).decode()
+    assert html.count("boliger i Drammen") == plain.content.decode().count("boliger i Drammen")
+
+
+def test_gzip_can_be_left_to_the_proxy(tmp_path):
+    env = production_env(tmp_path, GZIP_PAGES="0", DJANGO_SETTINGS_MODULE="casestudy.settings")
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print('gzip' in ' '.join(settings.MIDDLEWARE).lower())"
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "False", out.stderr

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import io
 import itertools
+import time
+from contextlib import contextmanager
+from unittest import mock
 from xml.sax.saxutils import escape
 
 import docx
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
-from coding import importers, nlp, services
+from coding import importers, lemma_index, nlp, services
 from coding.demo import TRANSCRIPTS, load_manifest, source_paragraphs
 from coding.models import Case, CaseKind, Codebook, Project
 
@@ -87,6 +90,7 @@ def run(scale: str) -> dict:
             words=words,
             docx_bytes=len(data),
             words_per_second=round(words / t_import),
+            parts=parts(full_import, paragraphs),
         )
     figures["worst_case"] = worst_case(scale, user)
     return {
@@ -95,6 +99,58 @@ def run(scale: str) -> dict:
         "database": connection.vendor,
         "baseline": "bare spaCy blank('nb') + sentencizer over the same paragraphs",
         "figures": figures,
+    }
+
+
+@contextmanager
+def _clocked(target, name: str, spent: dict[str, float]):
+    """Patch ``target.name`` so that the time spent in it adds up in ``spent[name]``."""
+    real = getattr(target, name)
+
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+
+    with mock.patch.object(target, name, wrapper):
+        yield
+
+
+def parts(full_import, paragraphs: list[str]) -> dict:
+    """Where one import's time goes: reading the file, the one spaCy pass (split into
+    segmentation and lemmas by timing the same pass without the lemmatizer), writing the word
+    index, refreshing suggestions after the transaction, and the rest (turns, sentences, audit,
+    the transaction). Seconds and shares."""
+    spent: dict[str, float] = {}
+    with (
+        _clocked(importers, "read_document", spent),
+        _clocked(nlp, "split_sentences", spent),
+        _clocked(lemma_index, "words_of_sentences", spent),
+        _clocked(lemma_index, "_insert", spent),
+        _clocked(lemma_index, "after_import", spent),
+    ):
+        started = time.perf_counter()
+        full_import()
+        total = time.perf_counter() - started
+    pipeline = nlp.get_nlp()
+    t_with, _ = timed(lambda: [None for _d in pipeline.pipe(paragraphs, batch_size=256)], 1)
+    with pipeline.select_pipes(disable=["nb_lookup_lemmatizer"]):
+        t_without, _ = timed(lambda: [None for _d in pipeline.pipe(paragraphs, batch_size=256)], 1)
+    nlp_seconds = spent.get("split_sentences", 0.0) + spent.get("words_of_sentences", 0.0)
+    lemma_share = max(0.0, 1 - t_without / t_with) if t_with else 0.0
+    seconds = {
+        "read": spent.get("read_document", 0.0),
+        "segment": nlp_seconds * (1 - lemma_share),
+        "lemmas": nlp_seconds * lemma_share,
+        "index_write": spent.get("_insert", 0.0),
+        "suggestions": spent.get("after_import", 0.0),
+    }
+    seconds["other_writes"] = max(0.0, total - sum(seconds.values()))
+    return {
+        name: {"seconds": round(v, 4), "share": round(v / total, 3) if total else None}
+        for name, v in seconds.items()
     }
 
 

@@ -11,8 +11,9 @@ computes the same cells on the same database in the same run (medians):
 
 Nothing touches the developer's database: each database runs in a child process whose
 DATABASE_URL points at a scratch database (a temporary SQLite file; a PostgreSQL database
-``casestudy_bench`` on 127.0.0.1:5432, created and dropped here, skipped with a note when no
-server answers). The rows are written with executemany (SQLite) and COPY (PostgreSQL).
+``<DATABASE_URL's name>_bench`` (else ``casestudy_bench``) on 127.0.0.1:5432, created and
+dropped here, skipped with a note when no server answers). The rows are written with
+executemany (SQLite) and COPY (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -38,7 +39,13 @@ CODINGS = {"small": 50_000, "full": 1_000_000}
 REPEAT = {"small": 5, "full": 3}
 TRANSCRIPT_CHARS = 12_000
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-PG_DB = "casestudy_bench"
+# The scratch database: beside the one DATABASE_URL names when that is PostgreSQL (so that
+# engineers sharing a server do not drop each other's), else casestudy_bench.
+PG_DB = (
+    os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1] + "_bench"
+    if os.environ.get("DATABASE_URL", "").startswith("postgres")
+    else "casestudy_bench"
+)
 MARK = "@@MATRIX-BENCHMARK@@"
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
