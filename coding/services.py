@@ -118,15 +118,25 @@ def excerpt_code(
     """
     check_span(transcript, start, end)
     codes = _code_check(transcript, codes)
-    excerpt, _created = Excerpt.objects.get_or_create(
-        transcript=transcript,
-        start=start,
-        end=end,
-        defaults={
-            **Excerpt.span_fields(transcript, start, end, paragraph_starts),
-            "created_by": coder,
-        },
-    )
+    for _attempt in range(3):
+        excerpt, _created = Excerpt.objects.get_or_create(
+            transcript=transcript,
+            start=start,
+            end=end,
+            defaults={
+                **Excerpt.span_fields(transcript, start, end, paragraph_starts),
+                "created_by": coder,
+            },
+        )
+        # Held until commit: a removal that would drop the excerpt as bare waits for this
+        # coding (or, if it took the excerpt first and dropped it, the excerpt is made again).
+        if _lock_excerpts([excerpt.pk]):
+            break
+    else:
+        raise ValidationError(
+            _("The passage was changed by someone else just now; please try again."),
+            code="excerpt_busy",
+        )
     existing = set(
         Coding.objects.filter(content_object=excerpt, coder=coder).values_list("tag_id", flat=True)
     )
@@ -268,6 +278,7 @@ def _lock_codes_in_use(code_ids: list[int]) -> None:
 def coding_remove(*, coding: Coding, actor) -> None:
     """Remove one coding; an excerpt left without codings and memos goes too."""
     excerpt = coding.content_object
+    _lock_excerpts([excerpt.pk])
     audit(
         project_id=coding.tag.codebook.project_id,
         actor=actor,
@@ -284,6 +295,22 @@ def coding_remove(*, coding: Coding, actor) -> None:
     coding.delete()
     if not excerpt.codings.exists() and not excerpt.memos.exists():
         excerpt.delete()
+
+
+def _lock_excerpts(ids: Iterable[int]) -> set[int]:
+    """Lock these excerpts' rows until commit (FOR UPDATE on PostgreSQL; SQLite writes one at a
+    time anyway) and return the ids that still exist.
+
+    Who adds a coding and who drops an excerpt left bare both lock it first, so a coding added
+    while the last one is removed never points at a deleted excerpt (foreign keys are checked
+    only at commit). Locks are taken in id order, so two writers never wait on each other.
+    """
+    return set(
+        Excerpt.objects.select_for_update()
+        .filter(pk__in=sorted(set(ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 # --- jobs -----------------------------------------------------------------------------------
@@ -1518,6 +1545,7 @@ def excerpt_resize(
         )
         memos = excerpt.memos.filter(author=actor) if shared else excerpt.memos.all()
         memos.update(excerpt=target)
+        _lock_excerpts([excerpt.pk])
         if not excerpt.codings.exists() and not excerpt.memos.exists():
             excerpt.delete()
         result = target
@@ -1668,6 +1696,7 @@ def coding_undo(*, transcript: Transcript, actor) -> UndoResult | None:
                 ).select_related("tag")
             )
             removed = [c.tag.name for c in codings]
+            _lock_excerpts([excerpt.pk])
             Coding.objects.filter(pk__in=[c.pk for c in codings]).delete()
             if not excerpt.codings.exists() and not excerpt.memos.exists():
                 excerpt.delete()
@@ -1876,6 +1905,7 @@ def coding_batch_undo(*, project: Project, batch: uuid.UUID, actor) -> int:
             undo_of=applied.get(c.content_object_id, []),
         )
     excerpt_ids = {c.content_object_id for c in codings}
+    _lock_excerpts(excerpt_ids)
     Coding.objects.filter(pk__in=[c.pk for c in codings]).delete()
     Excerpt.objects.filter(pk__in=excerpt_ids, codings__isnull=True, memos__isnull=True).delete()
     return len(codings)

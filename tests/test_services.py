@@ -117,3 +117,61 @@ def test_every_way_of_making_or_moving_an_excerpt_fills_its_span_fields_alike(
         assert x.text == text[x.start : x.end]
         assert x.word_count == nlp.count_words(x.text) > 0
         assert x.paragraph == transcript.paragraph_of(x.start)
+
+
+def test_a_coding_added_while_the_last_one_is_removed_is_never_orphaned(
+    case, codes, bob, alice, transactional_db
+):
+    """The load test's race on PostgreSQL: alice removes the last coding of a passage (which
+    drops the bare excerpt) while bob codes the same passage. Foreign keys are checked at commit,
+    so without the excerpt lock one of the two commits failed with an IntegrityError."""
+    import threading
+
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time; the race needs PostgreSQL (bin/test)")
+    transcript = TranscriptFactory(case=case, text="I: Hvordan går det?\n\nIP: Blåbær og æøå.")
+    start = transcript.text.index("Blåbær")
+    end = start + 6
+    excerpt, (last,) = services.excerpt_code(
+        transcript=transcript, start=start, end=end, codes=codes[:1], coder=alice
+    )
+    removed = threading.Event()
+    release = threading.Event()
+    errors: list[BaseException] = []
+
+    def remove() -> None:
+        try:
+            with transaction.atomic():
+                services.coding_remove(coding=last, actor=alice)
+                removed.set()
+                release.wait(10)  # bob's coding starts while this is uncommitted
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            removed.set()
+            connection.close()
+
+    def code() -> None:
+        try:
+            removed.wait(10)
+            threading.Timer(0.3, release.set).start()
+            services.excerpt_code(
+                transcript=transcript, start=start, end=end, codes=codes[1:2], coder=bob
+            )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            release.set()
+            connection.close()
+
+    threads = [threading.Thread(target=remove), threading.Thread(target=code)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    (kept,) = Excerpt.objects.filter(transcript=transcript)
+    assert (kept.start, kept.end) == (start, end)
+    assert [(c.tag_id, c.coder_id) for c in kept.codings.all()] == [(codes[1].pk, bob.pk)]
