@@ -122,6 +122,9 @@ OVERLAP = """() => {
 }"""
 
 
+DOC_TOP = "document.getElementById('ws-doc').getBoundingClientRect().top"
+
+
 def test_the_suggestions_bar_never_covers_the_text_and_folds(page, live_server, bob, transcript):
     """The bar floated over the transcript (about 545×82 px) and could not be closed."""
     login(page, live_server, "bob", reverse("coding:transcript-detail", args=[transcript.pk]))
@@ -131,10 +134,16 @@ def test_the_suggestions_bar_never_covers_the_text_and_folds(page, live_server, 
     assert page.locator(".sg-floating").count() == 0
 
     full = bar.bounding_box()["height"]
+    text_top = page.evaluate(DOC_TOP)
     bar.locator(".sg-fold").click()
     expect(bar).to_have_class("sg-bar sg-folded")
     expect(bar.locator(".sg-toggle")).to_have_count(0)
     assert bar.bounding_box()["height"] <= full
+    # The text never moves: not when the bar folds, nor when it arrives (the empty slot, as it
+    # is before the suggestions are loaded, holds the same place).
+    assert page.evaluate(DOC_TOP) == text_top
+    page.evaluate("document.querySelector('.ws-suggestions').replaceChildren()")
+    assert page.evaluate(DOC_TOP) == text_top
     page.reload()
     expect(page.locator(".ws-suggestions .sg-bar")).to_have_class("sg-bar sg-folded")
     page.locator(".sg-fold").click()
