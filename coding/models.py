@@ -317,6 +317,14 @@ class Transcript(models.Model):
         return max(1, bisect.bisect_right(starts, offset))
 
 
+class TurnQuerySet(models.QuerySet):
+    def interview_text(self) -> TurnQuerySet:
+        """Turns whose text is interview text: an informant speaks. Not a transcript's heading
+        or metadata block (the unlabelled text before the first speaker turn, which has no
+        informant), not an interviewer's turns, not a speaker the import left unassigned."""
+        return self.filter(informant__isnull=False, is_interviewer=False)
+
+
 class Turn(models.Model):
     """A speaker turn: [start, end) covers the label; the spoken text begins at content_start."""
 
@@ -330,6 +338,8 @@ class Turn(models.Model):
     informant = models.ForeignKey(
         Informant, null=True, blank=True, on_delete=models.SET_NULL, related_name="turns"
     )
+
+    objects = TurnQuerySet.as_manager()
 
     class Meta:
         ordering = ["transcript", "index"]

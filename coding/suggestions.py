@@ -1,7 +1,10 @@
 """Coding suggestions for a project: passages, what was coded there, training and refreshing.
 
 A *passage* is what suggestions are made for: an informant's speaker turn, or a run of its
-sentences when the turn is long (``MAX_PASSAGE_CHARS``). Interviewer turns get no suggestions.
+sentences when the turn is long (``MAX_PASSAGE_CHARS``). Only interview text gets suggestions:
+sentences of turns with an informant (``Turn.objects.interview_text()``), so never a
+transcript's heading or metadata block (text before the first speaker turn, which has no
+informant) nor an interviewer's turns.
 A passage carries a code when a coding of that code covers at least half of the passage or half
 of the coded excerpt (``covers``), the one rule used for training, for the JSONL files of
 ``make_suggestion_jsonl`` and for hiding suggestions a researcher has already followed.
@@ -42,6 +45,7 @@ from .models import (
     SuggestionSource,
     SuggestionVerdict,
     Transcript,
+    Turn,
     job_fail_if_stale,
 )
 
@@ -68,7 +72,7 @@ def passages(transcript_ids: Iterable[int]) -> dict[int, list[Passage]]:
     """The passages of each transcript, in text order."""
     ids = list(transcript_ids)
     rows = (
-        Sentence.objects.filter(transcript_id__in=ids, turn__is_interviewer=False)
+        Sentence.objects.filter(transcript_id__in=ids, turn__in=Turn.objects.interview_text())
         .order_by("transcript_id", "index")
         .values_list("transcript_id", "turn_id", "start", "end", "lemmas")
     )
@@ -190,10 +194,13 @@ def run_train_job(job: Job, progress: Callable[[int], None]) -> str:
     project = job.project
     data = examples(project)
     n_codings = Coding.objects.for_project(project).count()
+    matcher = keyword_matcher(project)
     progress(5)
     try:
         model = classifier.train(
             [(p.lemmas, {str(c) for c in codes}) for p, codes in data],
+            keyword_hits=[set(matcher.match(p.lemmas)) for p, _c in data],
+            groups=[p.transcript_id for p, _c in data],
             progress=lambda frac: progress(5 + int(70 * frac)),
         )
     except classifier.TooFewCodings as exc:
@@ -261,21 +268,23 @@ def predict(
     matcher: classifier.KeywordMatcher,
     model: classifier.Model | None,
 ) -> list[dict[int, tuple[str, float | None, list[str]]]]:
-    """Per passage: code id -> (source, model score or None, keywords found)."""
-    model_out = model.predict([p.lemmas for p in items]) if model else [{} for _ in items]
+    """Per passage: code id -> (source, model score or None, keywords found), by the one shown
+    rule (``classifier.suggest``). The source says what decided: the keywords alone, the model
+    alone, or both (a keyword hit under a rule that also asks the model)."""
+    rules = model.rules if model else {}
     out = []
-    for p, scored in zip(items, model_out, strict=True):
-        found = matcher.match(p.lemmas) if matcher else {}
+    for shown in classifier.suggest([p.lemmas for p in items], matcher, model):
         codes: dict[int, tuple[str, float | None, list[str]]] = {}
-        for label in set(found) | set(scored):
+        for label, (found, score) in shown.items():
+            uses_model = label in rules and rules[label].uses_model
             source = (
-                SuggestionSource.BOTH
-                if label in found and label in scored
+                SuggestionSource.MODEL
+                if not found
+                else SuggestionSource.BOTH
+                if uses_model
                 else SuggestionSource.KEYWORD
-                if label in found
-                else SuggestionSource.MODEL
             )
-            codes[int(label)] = (source, scored.get(label), found.get(label, []))
+            codes[int(label)] = (source, score, found)
         out.append(codes)
     return out
 
