@@ -384,3 +384,102 @@ def test_a_training_job_whose_worker_died_does_not_block_the_next(project, alice
     assert job.pk != dead.pk
     dead.refresh_from_db()
     assert dead.status == JobStatus.FAILED
+
+
+# --- the shown rule -------------------------------------------------------------------------
+
+
+def test_grouped_folds_never_put_one_transcript_in_two_folds():
+    groups = ["a"] * 5 + ["b"] * 3 + ["c"] * 4 + ["d"] * 2 + ["e"] * 1
+    folds = classifier.grouped_folds(groups)
+    assert len(folds) == 3
+    assert sorted(i for f in folds for i in f) == list(range(len(groups)))
+    for g in set(groups):
+        holding = [n for n, f in enumerate(folds) if any(groups[i] == g for i in f)]
+        assert len(holding) == 1, g
+    # The same folds whatever happened before: no seed, no shuffle.
+    assert classifier.grouped_folds(groups) == folds
+    # One transcript alone is cut into runs of neighbouring passages.
+    assert classifier.grouped_folds(["x"] * 6) == [[0, 1], [2, 3], [4, 5]]
+
+
+def rule_training_set() -> tuple[list, list, list]:
+    """Money turns always carry a keyword; learning turns never do (the code has no keywords
+    that occur), so only the model can find them. Each triple of turns is one transcript."""
+    data = training_set()
+    matcher = classifier.KeywordMatcher({"E": ["budsjett", "tilskudd"], "K": ["kompetanse"]})
+    # Learning turns with "Kompetansen" get a keyword hit too; the rest only the model finds.
+    hits = [set(matcher.match(lem)) for lem, _c in data]
+    groups = [i // 6 for i in range(len(data))]
+    return data, hits, groups
+
+
+def test_a_code_falls_back_to_keywords_when_the_model_does_not_beat_them():
+    data, hits, groups = rule_training_set()
+    model = classifier.train(data, keyword_hits=hits, groups=groups)
+    cv = model.metrics["shown_cross_validated"]["per_code"]
+    # Money: every money turn has "budsjett" or "tilskudd", keywords alone score F1 1.0.
+    assert cv["E"]["rule"] == "keywords" and "E" not in model.rules
+    assert cv["E"]["f1"] == cv["E"]["keywords_f1"] == 1.0
+    # Learning: the keyword finds one turn in four; the model beats that, so it decides.
+    assert cv["K"]["rule"] == "model" and model.rules["K"].uses_model
+    assert cv["K"]["f1"] >= cv["K"]["keywords_f1"] + classifier.RULE_MARGIN
+    # Never worse than keywords alone on the training folds, code by code.
+    assert all(v["f1"] >= v["keywords_f1"] for v in cv.values())
+
+    matcher = classifier.KeywordMatcher({"E": ["budsjett", "tilskudd"], "K": ["kompetanse"]})
+    shown = classifier.suggest(
+        [
+            lemmas("Pengene fra staten rekker ikke."),  # money without a keyword: not shown
+            lemmas("Budsjettet er stramt."),  # a keyword: shown as keywords alone
+            lemmas("Vi trenger mer kurs og opplæring for de ansatte."),  # the model finds it
+        ],
+        matcher,
+        model,
+    )
+    assert "E" not in shown[0]
+    assert shown[1]["E"][0] == ["budsjett"]
+    assert "K" in shown[2] and shown[2]["K"][0] == [] and shown[2]["K"][1] is not None
+
+
+def test_the_shown_rule_is_the_same_for_every_seed():
+    data, hits, groups = rule_training_set()
+    texts = [lemmas(t) for t in (*MONEY, *LEARNING, *OTHER)]
+    matcher = classifier.KeywordMatcher({"E": ["budsjett", "tilskudd"], "K": ["kompetanse"]})
+    seen = []
+    for seed in (0, 1, 2):
+        model = classifier.train(data, keyword_hits=hits, groups=groups, seed=seed)
+        seen.append(
+            (
+                sorted(model.rules),
+                [sorted(s) for s in classifier.suggest(texts, matcher, model)],
+            )
+        )
+    assert seen[0] == seen[1] == seen[2]
+    assert seen[0][0] == ["K"]
+
+
+def test_a_rule_survives_saving_the_model(tmp_path):
+    data, hits, groups = rule_training_set()
+    model = classifier.train(data, keyword_hits=hits, groups=groups)
+    model.to_disk(tmp_path / "m")
+    again = classifier.Model.from_disk(tmp_path / "m")
+    assert again.rules == model.rules and again.rules
+
+
+def test_headers_and_interviewer_turns_are_never_suggested(project, case, money):
+    t = make_transcript(
+        case,
+        [
+            "Intervju om budsjett og tilskudd, mars 2024",
+            "Sted: rådhuset. Tema: budsjettet",
+            "I: Hva betyr budsjettet for dere?",
+            "IP: " + MONEY[0],
+        ],
+    )
+    header_end = t.turns.get(label="I").start
+    assert "budsjett" in t.text[:header_end]  # the header holds the keywords ...
+    (s,) = Suggestion.objects.filter(transcript=t)  # ... yet only the informant's turn is marked
+    turn = t.turns.get(label="IP")
+    assert (s.start, s.end) == (turn.content_start, turn.end)
+    assert s.start >= header_end
