@@ -19,7 +19,7 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import importers, lemma_index, nlp
+from . import classifier, importers, lemma_index, nlp
 from .models import (
     AuditAction,
     AuditEvent,
@@ -1906,6 +1906,33 @@ def suggestion_reject(*, suggestion: Suggestion, user) -> SuggestionDecision:
         },
     )
     return decision
+
+
+@transaction.atomic
+def code_keyword_remove(*, code: Code, actor, keyword: str) -> list[str]:
+    """Take one keyword (or phrase) off ``code``'s keyword list, as a researcher does from a
+    suggestion card, and refresh the suggestions. Returns the keywords left. Audited as a code
+    change naming the keyword."""
+    wanted = " ".join(keyword.split()).casefold()
+    lines = classifier.keyword_lines(code.keywords)
+    left = [kw for kw in lines if kw.casefold() != wanted]
+    if not wanted or len(left) == len(lines):
+        raise ValidationError(
+            _("“%(kw)s” is not one of the code's keywords.") % {"kw": keyword}, code="no_keyword"
+        )
+    code.keywords = "\n".join(left)
+    _save_code(code, update_fields=["keywords"])
+    audit(
+        project_id=code.codebook.project_id,
+        actor=actor,
+        action=AuditAction.CODE_UPDATE,
+        code=code.pk,
+        name=code.name,
+        fields=["keywords"],
+        removed_keyword=" ".join(keyword.split()),
+    )
+    language_job_start(project=code.codebook.project, user=actor, kind=JobKind.SUGGEST)
+    return left
 
 
 @transaction.atomic

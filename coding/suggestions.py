@@ -407,7 +407,12 @@ def retrain_due(project: Project) -> bool:
 
 
 def usefulness(project: Project) -> list[dict]:
-    """Per code: accepted and rejected suggestions by source, and how many wait."""
+    """Per code: accepted and rejected suggestions by source, how many wait, and the latest
+    model's cross-validated precision and recall of the shown rule (``cv``; None before a model
+    was trained)."""
+    row = latest_classifier(project)
+    metrics = (row.metrics or {}) if row else {}
+    cv_codes = (metrics.get("shown_cross_validated") or {}).get("per_code", {})
     decided = (
         SuggestionDecision.objects.filter(suggestion__code__codebook__project=project)
         .values("suggestion__code_id", "source")
@@ -438,7 +443,8 @@ def usefulness(project: Project) -> list[dict]:
     rows = []
     for code in Code.objects.filter(codebook__project=project).in_tree_order():
         counts = by_code.get(code.pk)
-        if counts is None and not waiting.get(code.pk) and not code.keywords:
+        cv = cv_codes.get(str(code.pk))
+        if counts is None and not waiting.get(code.pk) and not code.keywords and not cv:
             continue
         counts = counts or by_code[code.pk]
         total_acc = counts["keyword"]["accepted"] + counts["model"]["accepted"]
@@ -451,6 +457,7 @@ def usefulness(project: Project) -> list[dict]:
                 "waiting": waiting.get(code.pk, 0),
                 "n_keywords": len(classifier.keyword_lines(code.keywords)),
                 "decided": total_acc + total_rej,
+                "cv": cv,
             }
         )
     return rows

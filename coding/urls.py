@@ -217,4 +217,9 @@ urlpatterns += [
         suggestion_views.suggestion_reject,
         name="suggestion-reject",
     ),
+    path(
+        "suggestions/<int:suggestion_id>/keyword-remove/",
+        suggestion_views.suggestion_keyword_remove,
+        name="suggestion-keyword-remove",
+    ),
 ]

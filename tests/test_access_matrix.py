@@ -147,6 +147,8 @@ def world(db) -> World:
         source=CodingSource.SEARCH,
         batch=batch,
     )
+    codes[2].keywords = "tilgang"  # a keyword to remove from a suggestion's card
+    codes[2].save(update_fields=["keywords"])
     suggestion = Suggestion.objects.create(
         transcript=transcript,
         code=codes[2],
@@ -336,6 +338,10 @@ ACCESS: dict[str, Entry] = {
     "coding:transcript-suggestions-review": R(),
     "coding:suggestion-accept": W(kwargs=lambda w: {"suggestion_id": w.extra["suggestion"].pk}),
     "coding:suggestion-reject": W(kwargs=lambda w: {"suggestion_id": w.extra["suggestion"].pk}),
+    "coding:suggestion-keyword-remove": W(
+        kwargs=lambda w: {"suggestion_id": w.extra["suggestion"].pk},
+        data=lambda w: {"keyword": "tilgang"},
+    ),
     # Members and history.
     "coding:member-list": R(),
     "coding:member-add": Entry(

@@ -483,3 +483,49 @@ def test_headers_and_interviewer_turns_are_never_suggested(project, case, money)
     turn = t.turns.get(label="IP")
     assert (s.start, s.end) == (turn.content_start, turn.end)
     assert s.start >= header_end
+
+
+def test_each_card_shows_its_evidence_with_the_keyword_marked(bob_client, project, case, money):
+    turn = "IP: Vi fikk tilskudd fra staten, og budsjettene holdt <b>nesten</b>."
+    t = make_transcript(case, [turn])
+    (card,) = bob_client.get(reverse("coding:transcript-suggestions", args=[t.pk])).json()[
+        "suggestions"
+    ]
+    assert sorted(card["keywords"]) == ["budsjett", "tilskudd"]
+    assert "Keywords:" in card["why"]
+    hits = [p["text"] for p in card["snippet_parts"] if p["hit"]]
+    assert hits == ["tilskudd", "budsjettene"]  # every form of the keyword is marked
+    assert "".join(p["text"] for p in card["snippet_parts"]) == card["snippet"]
+    assert "<b>" in card["snippet"]  # text, escaped by the script, never markup it adds
+
+
+def test_a_researcher_removes_a_keyword_from_the_card(bob_client, sue_client, bob, case, money):
+    from coding.models import AuditEvent
+
+    t = make_transcript(case, ["IP: Vi fikk tilskudd fra staten."])
+    (s,) = Suggestion.objects.filter(transcript=t)
+    url = reverse("coding:suggestion-keyword-remove", args=[s.pk])
+    assert sue_client.post(url, {"keyword": "tilskudd"}).status_code == 403
+    bad = bob_client.post(url, {"keyword": "kurs"})
+    assert bad.status_code == 400 and "not one of the code's keywords" in bad.json()["error"]
+    answer = bob_client.post(url, {"keyword": "Tilskudd"}).json()
+    assert answer == {"ok": True, "code": money.pk, "keywords": ["budsjett"]}
+    money.refresh_from_db()
+    assert money.keywords == "budsjett"
+    event = AuditEvent.objects.get(details__removed_keyword="Tilskudd")
+    assert event.actor == bob and event.details["fields"] == ["keywords"]
+    # The refresh took the suggestion away: nothing else in the passage is a keyword.
+    assert not Suggestion.objects.filter(transcript=t).exists()
+
+
+def test_the_supervisor_page_shows_cross_validated_precision_and_recall(
+    sue_client, project, case, alice, money, learning
+):
+    coded_project(case, alice, money, learning)
+    services.language_job_start(project=project, user=alice, kind=JobKind.TRAIN)
+    page = sue_client.get(reverse("coding:suggestions", args=[project.pk])).content.decode()
+    # Money's keywords find exactly the coded turns: precision and recall 1.00, keywords alone.
+    row = page[page.index(money.name) :]
+    row = row[: row.index("</tr>")]
+    assert '<td class="n cv-precision">1.00</td><td class="n cv-recall">1.00</td>' in row
+    assert "keywords alone" in row
