@@ -508,6 +508,67 @@ def paired_bootstrap(
     }
 
 
+# --- keywords mined from the coding --------------------------------------------------------
+
+MINE_PRIOR_SHARE = 0.1  # the prior's weight: a tenth of each lemma's own count
+MINE_MIN_PASSAGES = 3  # a mined lemma occurs in at least this many of the code's passages
+MINE_MIN_Z = 1.96
+MINE_MAX_SHARE = 0.1  # a lemma in more than this share of all passages is too common to mine
+
+
+def distinctive_lemmas(
+    examples: Sequence[tuple[Sequence[str], set[str]]],
+    code: str,
+    *,
+    exclude: Iterable[str] = (),
+    top: int = 10,
+) -> list[tuple[str, float]]:
+    """Content lemmas typical of ``code``'s passages against all other passages: the weighted
+    log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008), as a
+    z-score. With y_w and n the lemma's and all lemmas' counts in the code's passages, r_w and m
+    the same in the rest, the prior a_w = MINE_PRIOR_SHARE * (y_w + r_w) (the lemma's share of
+    the corpus times A = MINE_PRIOR_SHARE * (n + m)):
+
+        delta_w = log((y_w + a_w) / (n + A - y_w - a_w)) - log((r_w + a_w) / (m + A - r_w - a_w))
+        z_w = delta_w / sqrt(1 / (y_w + a_w) + 1 / (r_w + a_w))
+
+    Lemmas in fewer than MINE_MIN_PASSAGES of the code's passages, in more than MINE_MAX_SHARE
+    of all passages (words of any talk: "hva", "si"), or with z below MINE_MIN_Z, are left out,
+    and so are ``exclude`` (the code's keywords). Returns (lemma, z), best first."""
+    inside: dict[str, int] = {}
+    outside: dict[str, int] = {}
+    spread: dict[str, int] = {}
+    everywhere: dict[str, int] = {}
+    for lemmas, codes in examples:
+        words = [w.casefold() for w in content_lemmas(lemmas)]
+        target = inside if code in codes else outside
+        for w in words:
+            target[w] = target.get(w, 0) + 1
+        for w in set(words):
+            everywhere[w] = everywhere.get(w, 0) + 1
+            if code in codes:
+                spread[w] = spread.get(w, 0) + 1
+    n, m = sum(inside.values()), sum(outside.values())
+    prior = MINE_PRIOR_SHARE * (n + m)
+    if not n or not m:
+        return []
+    skip = {" ".join(e.split()).casefold() for e in exclude}
+    out = []
+    for w, y in inside.items():
+        if spread.get(w, 0) < MINE_MIN_PASSAGES or w in skip:
+            continue
+        if everywhere[w] > MINE_MAX_SHARE * len(examples):
+            continue
+        r = outside.get(w, 0)
+        a = MINE_PRIOR_SHARE * (y + r)
+        delta = np.log((y + a) / (n + prior - y - a)) - np.log((r + a) / (m + prior - r - a))
+        z = float(delta / np.sqrt(1 / (y + a) + 1 / (r + a)))
+        if z >= MINE_MIN_Z:
+            out.append((w, round(z, 2)))
+    out.sort(key=lambda wz: (-wz[1], wz[0]))
+    return out[:top]
+
+
 # --- figures --------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ import logging
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -1906,6 +1906,35 @@ def suggestion_reject(*, suggestion: Suggestion, user) -> SuggestionDecision:
         },
     )
     return decision
+
+
+@transaction.atomic
+def code_keywords_add(*, code: Code, actor, keywords: Sequence[str]) -> list[str]:
+    """Add keywords an owner accepted (mined from the coding) to ``code``'s list, each once,
+    and refresh the suggestions. Returns the words added. Audited as a code change."""
+    lines = classifier.keyword_lines(code.keywords)
+    have = {kw.casefold() for kw in lines}
+    added = []
+    for kw in keywords:
+        kw = " ".join(kw.split())
+        if kw and kw.casefold() not in have:
+            have.add(kw.casefold())
+            added.append(kw)
+    if not added:
+        return []
+    code.keywords = "\n".join([*lines, *added])
+    _save_code(code, update_fields=["keywords"])
+    audit(
+        project_id=code.codebook.project_id,
+        actor=actor,
+        action=AuditAction.CODE_UPDATE,
+        code=code.pk,
+        name=code.name,
+        fields=["keywords"],
+        added_keywords=added,
+    )
+    language_job_start(project=code.codebook.project, user=actor, kind=JobKind.SUGGEST)
+    return added
 
 
 @transaction.atomic

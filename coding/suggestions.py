@@ -178,6 +178,20 @@ def keyword_matcher(project: Project) -> classifier.KeywordMatcher:
     )
 
 
+def mined_keywords(code: Code, *, top: int = 10) -> list[tuple[str, float]]:
+    """Lemmas typical of the passages coded with ``code`` in its project (every coder) against
+    the other passages of the coded transcripts (``classifier.distinctive_lemmas``), leaving
+    out the code's own keywords. Offered to an owner in the codebook editor, never added."""
+    data = examples(code.codebook.project)
+    label = str(code.pk)
+    return classifier.distinctive_lemmas(
+        [(p.lemmas, {str(c) for c in codes}) for p, codes in data],
+        label,
+        exclude=classifier.keyword_lines(code.keywords),
+        top=top,
+    )
+
+
 # --- jobs -----------------------------------------------------------------------------------
 
 

@@ -67,6 +67,11 @@ urlpatterns = [
     path("projects/<int:project_id>/codebook/", codebook.codebook_detail, name="codebook"),
     path("projects/<int:project_id>/codebook/add/", codebook.code_add, name="codebook-add"),
     path("codebook/codes/<int:code_id>/edit/", codebook.code_edit, name="codebook-edit"),
+    path(
+        "codebook/codes/<int:code_id>/keywords/accept/",
+        codebook.code_keywords_accept,
+        name="codebook-keywords-accept",
+    ),
     path("codebook/codes/<int:code_id>/move/", codebook.code_move, name="codebook-move"),
     path("codebook/codes/<int:code_id>/merge/", codebook.code_merge, name="codebook-merge"),
     path("codebook/codes/<int:code_id>/delete/", codebook.code_delete, name="codebook-delete"),

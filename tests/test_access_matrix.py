@@ -284,6 +284,7 @@ ACCESS: dict[str, Entry] = {
         {"GET": WRITE, "POST": WRITE}, data=lambda w: {"target": w.codes[1].pk}
     ),
     "coding:codebook-delete": Entry({"GET": WRITE, "POST": WRITE}),
+    "coding:codebook-keywords-accept": Entry({"POST": OWN}, data=lambda w: {"keyword": "bolig"}),
     # The coding workspace.
     "coding:transcript-detail": R(),
     "coding:workspace-codings": R(),

@@ -529,3 +529,32 @@ def test_the_supervisor_page_shows_cross_validated_precision_and_recall(
     row = row[: row.index("</tr>")]
     assert '<td class="n cv-precision">1.00</td><td class="n cv-recall">1.00</td>' in row
     assert "keywords alone" in row
+
+
+def test_distinctive_lemmas_are_those_of_the_codes_passages():
+    mined = dict(classifier.distinctive_lemmas(training_set(), "K", exclude=["kompetanse"]))
+    assert "kurs" in mined and mined["kurs"] >= classifier.MINE_MIN_Z
+    assert "kompetanse" not in mined  # already a keyword
+    assert "budsjett" not in mined and "buss" not in mined  # another code's, and everyone's
+
+
+def test_an_owner_accepts_mined_keywords_into_the_code(
+    alice_client, bob_client, alice, project, case, money, learning
+):
+    from coding.models import AuditEvent
+
+    coded_project(case, alice, money, learning)
+    url = reverse("coding:codebook-edit", args=[learning.pk])
+    page = alice_client.get(url).content.decode()
+    assert 'name="keyword" value="kurs"' in page
+    assert 'value="kompetanse"' not in page
+    learning.refresh_from_db()
+    assert learning.keywords == "kompetanse\nfagnettverk"  # offered, never added by itself
+    assert 'name="keyword"' not in bob_client.get(url).content.decode()  # owners only
+
+    accept = reverse("coding:codebook-keywords-accept", args=[learning.pk])
+    assert bob_client.post(accept, {"keyword": "kurs"}).status_code == 403
+    alice_client.post(accept, {"keyword": ["kurs", "Kompetanse"]})
+    learning.refresh_from_db()
+    assert learning.keywords == "kompetanse\nfagnettverk\nkurs"
+    assert AuditEvent.objects.get(details__added_keywords=["kurs"]).actor == alice
