@@ -513,7 +513,7 @@ def paired_bootstrap(
 MINE_PRIOR_SHARE = 0.1  # the prior's weight: a tenth of each lemma's own count
 MINE_MIN_PASSAGES = 3  # a mined lemma occurs in at least this many of the code's passages
 MINE_MIN_Z = 1.96
-MINE_MAX_SHARE = 0.1  # a lemma in more than this share of all passages is too common to mine
+MINE_MAX_SHARE = 0.1  # a lemma in more than this share of the other passages is too common
 
 
 def distinctive_lemmas(
@@ -533,22 +533,22 @@ def distinctive_lemmas(
         z_w = delta_w / sqrt(1 / (y_w + a_w) + 1 / (r_w + a_w))
 
     Lemmas in fewer than MINE_MIN_PASSAGES of the code's passages, in more than MINE_MAX_SHARE
-    of all passages (words of any talk: "hva", "si"), or with z below MINE_MIN_Z, are left out,
-    and so are ``exclude`` (the code's keywords). Returns (lemma, z), best first."""
+    of the other passages (words of any talk: "hva", "si"), or with z below MINE_MIN_Z, are
+    left out, and so are ``exclude`` (the code's keywords). Returns (lemma, z), best first."""
     inside: dict[str, int] = {}
     outside: dict[str, int] = {}
     spread: dict[str, int] = {}
-    everywhere: dict[str, int] = {}
+    elsewhere: dict[str, int] = {}
     for lemmas, codes in examples:
         words = [w.casefold() for w in content_lemmas(lemmas)]
         target = inside if code in codes else outside
         for w in words:
             target[w] = target.get(w, 0) + 1
+        counts = spread if code in codes else elsewhere
         for w in set(words):
-            everywhere[w] = everywhere.get(w, 0) + 1
-            if code in codes:
-                spread[w] = spread.get(w, 0) + 1
+            counts[w] = counts.get(w, 0) + 1
     n, m = sum(inside.values()), sum(outside.values())
+    n_other = sum(1 for _lemmas, codes in examples if code not in codes)
     prior = MINE_PRIOR_SHARE * (n + m)
     if not n or not m:
         return []
@@ -557,7 +557,7 @@ def distinctive_lemmas(
     for w, y in inside.items():
         if spread.get(w, 0) < MINE_MIN_PASSAGES or w in skip:
             continue
-        if everywhere[w] > MINE_MAX_SHARE * len(examples):
+        if elsewhere.get(w, 0) > MINE_MAX_SHARE * n_other:
             continue
         r = outside.get(w, 0)
         a = MINE_PRIOR_SHARE * (y + r)
