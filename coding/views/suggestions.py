@@ -143,7 +143,6 @@ def _labels() -> dict[str, str]:
         "error": _("Could not save:"),
         "remove_keyword": _("Remove the keyword “%(kw)s” from the code"),
         "keyword_removed": _("Removed from the code's keywords; suggestions are refreshed."),
-        "evidence": _("Why:"),
     }
 
 
