@@ -51,6 +51,11 @@ class Project(models.Model):
         default=False,
         help_text=_("Supervisors see excerpts without memos when this is on."),
     )
+    interviewer_turns_are_interview_text = models.BooleanField(
+        _("interviewer turns are interview text"),
+        default=False,
+        help_text=_("Make coding suggestions on the interviewer's turns too."),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ProjectQuerySet.as_manager()
@@ -318,11 +323,13 @@ class Transcript(models.Model):
 
 
 class TurnQuerySet(models.QuerySet):
-    def interview_text(self) -> TurnQuerySet:
-        """Turns whose text is interview text: an informant speaks. Not a transcript's heading
-        or metadata block (the unlabelled text before the first speaker turn, which has no
-        informant), not an interviewer's turns, not a speaker the import left unassigned."""
-        return self.filter(informant__isnull=False, is_interviewer=False)
+    def interview_text(self, *, interviewer: bool = False) -> TurnQuerySet:
+        """Turns whose text is interview text: an informant speaks (and, with ``interviewer``,
+        as a project may choose, the interviewer too). Never a transcript's heading or metadata
+        block (the unlabelled text before the first speaker turn, which has no speaker) nor a
+        speaker the import left unassigned."""
+        informant = Q(informant__isnull=False, is_interviewer=False)
+        return self.filter(informant | Q(is_interviewer=True) if interviewer else informant)
 
 
 class Turn(models.Model):

@@ -4,7 +4,8 @@ A *passage* is what suggestions are made for: an informant's speaker turn, or a 
 sentences when the turn is long (``MAX_PASSAGE_CHARS``). Only interview text gets suggestions:
 sentences of turns with an informant (``Turn.objects.interview_text()``), so never a
 transcript's heading or metadata block (text before the first speaker turn, which has no
-informant) nor an interviewer's turns.
+speaker), and an interviewer's turns only in a project that counts them as interview text
+(``Project.interviewer_turns_are_interview_text``).
 A passage carries a code when a coding of that code covers at least half of the passage or half
 of the coded excerpt (``covers``), the one rule used for training, for the JSONL files of
 ``make_suggestion_jsonl`` and for hiding suggestions a researcher has already followed.
@@ -69,10 +70,18 @@ def covers(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
 
 
 def passages(transcript_ids: Iterable[int]) -> dict[int, list[Passage]]:
-    """The passages of each transcript, in text order."""
+    """The passages of each transcript, in text order: its interview text only, which in a
+    project that says so includes the interviewer's turns."""
     ids = list(transcript_ids)
     rows = (
-        Sentence.objects.filter(transcript_id__in=ids, turn__in=Turn.objects.interview_text())
+        Sentence.objects.filter(transcript_id__in=ids)
+        .filter(
+            Q(turn__in=Turn.objects.interview_text())
+            | Q(
+                turn__in=Turn.objects.interview_text(interviewer=True),
+                transcript__case__project__interviewer_turns_are_interview_text=True,
+            )
+        )
         .order_by("transcript_id", "index")
         .values_list("transcript_id", "turn_id", "start", "end", "lemmas")
     )

@@ -558,3 +558,15 @@ def test_an_owner_accepts_mined_keywords_into_the_code(
     learning.refresh_from_db()
     assert learning.keywords == "kompetanse\nfagnettverk\nkurs"
     assert AuditEvent.objects.get(details__added_keywords=["kurs"]).actor == alice
+
+
+def test_a_project_can_count_interviewer_turns_as_interview_text(project, case, money):
+    project.interviewer_turns_are_interview_text = True
+    project.save(update_fields=["interviewer_turns_are_interview_text"])
+    t = make_transcript(
+        case,
+        ["Intervju om budsjett, mars 2024", "I: Hva betyr budsjettet for dere?", "IP: Ja."],
+    )
+    question = t.turns.get(label="I")
+    (s,) = Suggestion.objects.filter(transcript=t)  # the question, never the header
+    assert (s.start, s.end) == (question.content_start, question.end)
