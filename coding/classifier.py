@@ -21,9 +21,12 @@ model sees one feature for every form of a word.
   coded it, is in one fold; the folds do not depend on the seed), maximising the code's F1 and so
   the macro-F1 of what is shown. A code keeps keywords alone unless the model's best point beats
   them in that cross-validation by ``RULE_MARGIN`` F1, so on the training folds the shown
-  suggestions are never worse than keywords alone. The chosen point is the best of the grid
-  after averaging each point's F1 with its grid neighbours, which keeps it from jumping between
-  seeds on a lucky threshold.
+  suggestions are never worse than keywords alone. What the model adds without a keyword must
+  be, in that cross-validation, at least as precise as the keywords and right at least half of
+  the time (``MIN_ADDED_PRECISION``), and a keyword hit is always shown (``WITH_KEYWORD``): both
+  measured against text of another kind than the training text. The chosen point is the best
+  of the grid after averaging each point's F1 with its grid neighbours, which keeps it from
+  jumping between seeds on a lucky threshold.
 - ``scores``: per label precision, recall, F1; micro and macro F1; ``paired_bootstrap`` for the
   difference of two predictions' macro-F1 with an interval over passages.
 """
@@ -56,11 +59,15 @@ THRESHOLDS = tuple(round(0.1 + 0.05 * i, 2) for i in range(13))  # 0.10 .. 0.70
 DEFAULT_THRESHOLD = 0.3
 CV_FOLDS = 3
 MODEL_FORMAT = 2
-# The rule's grid: threshold on the score where a keyword matched (0.0: always shown) ...
-WITH_KEYWORD = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6)
+# The rule's grid: threshold on the score where a keyword matched (0.0: always shown). Gating
+# keyword hits by the model won in cross-validation but lost recall on text of another kind
+# (the in-depth interviews), so a keyword hit is always shown; Rule keeps the field.
+WITH_KEYWORD = (0.0,)
 # ... and where none matched (None: never shown), strictest first.
 WITHOUT_KEYWORD = (None, 0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2)
 RULE_MARGIN = 0.02
+MIN_ADDED_PRECISION = 0.5
+GATE_KEYWORDS = False
 _EMPTY = "_"
 
 
@@ -416,6 +423,15 @@ def choose_rules(
             tp, fp = a_tp + b_tp, a_fp + b_fp
             fn = int(y.sum()) - tp
             f1 = _f1(tp, fp, fn)
+            # What the model adds where no keyword matched must be at least as precise as the
+            # keywords (and right at least MIN_ADDED_PRECISION of the time): many codes at a low
+            # threshold look good in cross-validation and flood text of another kind.
+            kw_precision = kw_tp / (kw_tp + kw_fp) if kw_tp + kw_fp else 0.0
+            floor = max(MIN_ADDED_PRECISION, kw_precision)
+            added_precision = b_tp / np.maximum(b_tp + b_fp, 1)
+            allowed = (added_precision >= floor) & (b_tp + b_fp > 0)
+            allowed[0, 0] = True  # None: nothing added
+            f1 = np.where(np.broadcast_to(allowed, f1.shape), f1, 0.0)
             padded = np.pad(f1, 1, mode="edge")
             smooth = sum(
                 padded[1 + di : 1 + di + f1.shape[0], 1 + dj : 1 + dj + f1.shape[1]]

@@ -404,11 +404,11 @@ def test_grouped_folds_never_put_one_transcript_in_two_folds():
 
 
 def rule_training_set() -> tuple[list, list, list]:
-    """Money turns always carry a keyword; learning turns never do (the code has no keywords
-    that occur), so only the model can find them. Each triple of turns is one transcript."""
+    """Money turns always carry a keyword; learning has a poor one ("fjor", said in learning
+    turns and elsewhere alike), so the model does better. Each pair of triples of turns is one
+    transcript."""
     data = training_set()
-    matcher = classifier.KeywordMatcher({"E": ["budsjett", "tilskudd"], "K": ["kompetanse"]})
-    # Learning turns with "Kompetansen" get a keyword hit too; the rest only the model finds.
+    matcher = classifier.KeywordMatcher({"E": ["budsjett", "tilskudd"], "K": ["fjor"]})
     hits = [set(matcher.match(lem)) for lem, _c in data]
     groups = [i // 6 for i in range(len(data))]
     return data, hits, groups
@@ -421,13 +421,14 @@ def test_a_code_falls_back_to_keywords_when_the_model_does_not_beat_them():
     # Money: every money turn has "budsjett" or "tilskudd", keywords alone score F1 1.0.
     assert cv["E"]["rule"] == "keywords" and "E" not in model.rules
     assert cv["E"]["f1"] == cv["E"]["keywords_f1"] == 1.0
-    # Learning: the keyword finds one turn in four; the model beats that, so it decides.
+    # Learning: "fjor" is right about half the time; the model beats that, so it decides, and
+    # what it adds is more precise than the keyword.
     assert cv["K"]["rule"] == "model" and model.rules["K"].uses_model
     assert cv["K"]["f1"] >= cv["K"]["keywords_f1"] + classifier.RULE_MARGIN
     # Never worse than keywords alone on the training folds, code by code.
     assert all(v["f1"] >= v["keywords_f1"] for v in cv.values())
 
-    matcher = classifier.KeywordMatcher({"E": ["budsjett", "tilskudd"], "K": ["kompetanse"]})
+    matcher = classifier.KeywordMatcher({"E": ["budsjett", "tilskudd"], "K": ["fjor"]})
     shown = classifier.suggest(
         [
             lemmas("Pengene fra staten rekker ikke."),  # money without a keyword: not shown
@@ -445,7 +446,7 @@ def test_a_code_falls_back_to_keywords_when_the_model_does_not_beat_them():
 def test_the_shown_rule_is_the_same_for_every_seed():
     data, hits, groups = rule_training_set()
     texts = [lemmas(t) for t in (*MONEY, *LEARNING, *OTHER)]
-    matcher = classifier.KeywordMatcher({"E": ["budsjett", "tilskudd"], "K": ["kompetanse"]})
+    matcher = classifier.KeywordMatcher({"E": ["budsjett", "tilskudd"], "K": ["fjor"]})
     seen = []
     for seed in (0, 1, 2):
         model = classifier.train(data, keyword_hits=hits, groups=groups, seed=seed)
