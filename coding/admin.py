@@ -12,6 +12,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(models.Project)
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "created_at"]
+    fields = ["name", "description", "memos_required", "interviewer_turns_are_interview_text"]
     inlines = [MembershipInline]
 
 

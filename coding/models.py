@@ -52,6 +52,11 @@ class Project(models.Model):
         default=False,
         help_text=_("Supervisors see excerpts without memos when this is on."),
     )
+    interviewer_turns_are_interview_text = models.BooleanField(
+        _("interviewer turns are interview text"),
+        default=False,
+        help_text=_("Make coding suggestions on the interviewer's turns too."),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ProjectQuerySet.as_manager()
@@ -336,6 +341,16 @@ class Transcript(models.Model):
         return max(1, bisect.bisect_right(starts, offset))
 
 
+class TurnQuerySet(models.QuerySet):
+    def interview_text(self, *, interviewer: bool = False) -> TurnQuerySet:
+        """Turns whose text is interview text: an informant speaks (and, with ``interviewer``,
+        as a project may choose, the interviewer too). Never a transcript's heading or metadata
+        block (the unlabelled text before the first speaker turn, which has no speaker) nor a
+        speaker the import left unassigned."""
+        informant = Q(informant__isnull=False, is_interviewer=False)
+        return self.filter(informant | Q(is_interviewer=True) if interviewer else informant)
+
+
 class Turn(models.Model):
     """A speaker turn: [start, end) covers the label; the spoken text begins at content_start."""
 
@@ -349,6 +364,8 @@ class Turn(models.Model):
     informant = models.ForeignKey(
         Informant, null=True, blank=True, on_delete=models.SET_NULL, related_name="turns"
     )
+
+    objects = TurnQuerySet.as_manager()
 
     class Meta:
         ordering = ["transcript", "index"]

@@ -7,7 +7,7 @@ import logging
 import re
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,7 +18,7 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import importers, lemma_index, nlp
+from . import classifier, importers, lemma_index, nlp
 from .models import (
     AuditAction,
     AuditEvent,
@@ -1952,6 +1952,62 @@ def suggestion_reject(*, suggestion: Suggestion, user) -> SuggestionDecision:
         },
     )
     return decision
+
+
+@transaction.atomic
+def code_keywords_add(*, code: Code, actor, keywords: Sequence[str]) -> list[str]:
+    """Add keywords an owner accepted (mined from the coding) to ``code``'s list, each once,
+    and refresh the suggestions. Returns the words added. Audited as a code change."""
+    lines = classifier.keyword_lines(code.keywords)
+    have = {kw.casefold() for kw in lines}
+    added = []
+    for kw in keywords:
+        kw = " ".join(kw.split())
+        if kw and kw.casefold() not in have:
+            have.add(kw.casefold())
+            added.append(kw)
+    if not added:
+        return []
+    code.keywords = "\n".join([*lines, *added])
+    _save_code(code, update_fields=["keywords"])
+    audit(
+        project_id=code.codebook.project_id,
+        actor=actor,
+        action=AuditAction.CODE_UPDATE,
+        code=code.pk,
+        name=code.name,
+        fields=["keywords"],
+        added_keywords=added,
+    )
+    language_job_start(project=code.codebook.project, user=actor, kind=JobKind.SUGGEST)
+    return added
+
+
+@transaction.atomic
+def code_keyword_remove(*, code: Code, actor, keyword: str) -> list[str]:
+    """Take one keyword (or phrase) off ``code``'s keyword list, as a researcher does from a
+    suggestion card, and refresh the suggestions. Returns the keywords left. Audited as a code
+    change naming the keyword."""
+    wanted = " ".join(keyword.split()).casefold()
+    lines = classifier.keyword_lines(code.keywords)
+    left = [kw for kw in lines if kw.casefold() != wanted]
+    if not wanted or len(left) == len(lines):
+        raise ValidationError(
+            _("“%(kw)s” is not one of the code's keywords.") % {"kw": keyword}, code="no_keyword"
+        )
+    code.keywords = "\n".join(left)
+    _save_code(code, update_fields=["keywords"])
+    audit(
+        project_id=code.codebook.project_id,
+        actor=actor,
+        action=AuditAction.CODE_UPDATE,
+        code=code.pk,
+        name=code.name,
+        fields=["keywords"],
+        removed_keyword=" ".join(keyword.split()),
+    )
+    language_job_start(project=code.codebook.project, user=actor, kind=JobKind.SUGGEST)
+    return left
 
 
 @transaction.atomic

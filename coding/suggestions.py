@@ -1,7 +1,11 @@
 """Coding suggestions for a project: passages, what was coded there, training and refreshing.
 
 A *passage* is what suggestions are made for: an informant's speaker turn, or a run of its
-sentences when the turn is long (``MAX_PASSAGE_CHARS``). Interviewer turns get no suggestions.
+sentences when the turn is long (``MAX_PASSAGE_CHARS``). Only interview text gets suggestions:
+sentences of turns with an informant (``Turn.objects.interview_text()``), so never a
+transcript's heading or metadata block (text before the first speaker turn, which has no
+speaker), and an interviewer's turns only in a project that counts them as interview text
+(``Project.interviewer_turns_are_interview_text``).
 A passage carries a code when a coding of that code covers at least half of the passage or half
 of the coded excerpt (``covers``), the one rule used for training, for the JSONL files of
 ``make_suggestion_jsonl`` and for hiding suggestions a researcher has already followed.
@@ -42,6 +46,7 @@ from .models import (
     SuggestionSource,
     SuggestionVerdict,
     Transcript,
+    Turn,
     job_fail_if_stale,
 )
 
@@ -65,10 +70,18 @@ def covers(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
 
 
 def passages(transcript_ids: Iterable[int]) -> dict[int, list[Passage]]:
-    """The passages of each transcript, in text order."""
+    """The passages of each transcript, in text order: its interview text only, which in a
+    project that says so includes the interviewer's turns."""
     ids = list(transcript_ids)
     rows = (
-        Sentence.objects.filter(transcript_id__in=ids, turn__is_interviewer=False)
+        Sentence.objects.filter(transcript_id__in=ids)
+        .filter(
+            Q(turn__in=Turn.objects.interview_text())
+            | Q(
+                turn__in=Turn.objects.interview_text(interviewer=True),
+                transcript__case__project__interviewer_turns_are_interview_text=True,
+            )
+        )
         .order_by("transcript_id", "index")
         .values_list("transcript_id", "turn_id", "start", "end", "lemmas")
     )
@@ -174,6 +187,20 @@ def keyword_matcher(project: Project) -> classifier.KeywordMatcher:
     )
 
 
+def mined_keywords(code: Code, *, top: int = 10) -> list[tuple[str, float]]:
+    """Lemmas typical of the passages coded with ``code`` in its project (every coder) against
+    the other passages of the coded transcripts (``classifier.distinctive_lemmas``), leaving
+    out the code's own keywords. Offered to an owner in the codebook editor, never added."""
+    data = examples(code.codebook.project)
+    label = str(code.pk)
+    return classifier.distinctive_lemmas(
+        [(p.lemmas, {str(c) for c in codes}) for p, codes in data],
+        label,
+        exclude=classifier.keyword_lines(code.keywords),
+        top=top,
+    )
+
+
 # --- jobs -----------------------------------------------------------------------------------
 
 
@@ -190,10 +217,13 @@ def run_train_job(job: Job, progress: Callable[[int], None]) -> str:
     project = job.project
     data = examples(project)
     n_codings = Coding.objects.for_project(project).count()
+    matcher = keyword_matcher(project)
     progress(5)
     try:
         model = classifier.train(
             [(p.lemmas, {str(c) for c in codes}) for p, codes in data],
+            keyword_hits=[set(matcher.match(p.lemmas)) for p, _c in data],
+            groups=[p.transcript_id for p, _c in data],
             progress=lambda frac: progress(5 + int(70 * frac)),
         )
     except classifier.TooFewCodings as exc:
@@ -261,21 +291,23 @@ def predict(
     matcher: classifier.KeywordMatcher,
     model: classifier.Model | None,
 ) -> list[dict[int, tuple[str, float | None, list[str]]]]:
-    """Per passage: code id -> (source, model score or None, keywords found)."""
-    model_out = model.predict([p.lemmas for p in items]) if model else [{} for _ in items]
+    """Per passage: code id -> (source, model score or None, keywords found), by the one shown
+    rule (``classifier.suggest``). The source says what decided: the keywords alone, the model
+    alone, or both (a keyword hit under a rule that also asks the model)."""
+    rules = model.rules if model else {}
     out = []
-    for p, scored in zip(items, model_out, strict=True):
-        found = matcher.match(p.lemmas) if matcher else {}
+    for shown in classifier.suggest([p.lemmas for p in items], matcher, model):
         codes: dict[int, tuple[str, float | None, list[str]]] = {}
-        for label in set(found) | set(scored):
+        for label, (found, score) in shown.items():
+            uses_model = label in rules and rules[label].uses_model
             source = (
-                SuggestionSource.BOTH
-                if label in found and label in scored
+                SuggestionSource.MODEL
+                if not found
+                else SuggestionSource.BOTH
+                if uses_model
                 else SuggestionSource.KEYWORD
-                if label in found
-                else SuggestionSource.MODEL
             )
-            codes[int(label)] = (source, scored.get(label), found.get(label, []))
+            codes[int(label)] = (source, score, found)
         out.append(codes)
     return out
 
@@ -398,7 +430,12 @@ def retrain_due(project: Project) -> bool:
 
 
 def usefulness(project: Project) -> list[dict]:
-    """Per code: accepted and rejected suggestions by source, and how many wait."""
+    """Per code: accepted and rejected suggestions by source, how many wait, and the latest
+    model's cross-validated precision and recall of the shown rule (``cv``; None before a model
+    was trained)."""
+    row = latest_classifier(project)
+    metrics = (row.metrics or {}) if row else {}
+    cv_codes = (metrics.get("shown_cross_validated") or {}).get("per_code", {})
     decided = (
         SuggestionDecision.objects.filter(suggestion__code__codebook__project=project)
         .values("suggestion__code_id", "source")
@@ -429,7 +466,8 @@ def usefulness(project: Project) -> list[dict]:
     rows = []
     for code in Code.objects.filter(codebook__project=project).in_tree_order():
         counts = by_code.get(code.pk)
-        if counts is None and not waiting.get(code.pk) and not code.keywords:
+        cv = cv_codes.get(str(code.pk))
+        if counts is None and not waiting.get(code.pk) and not code.keywords and not cv:
             continue
         counts = counts or by_code[code.pk]
         total_acc = counts["keyword"]["accepted"] + counts["model"]["accepted"]
@@ -442,6 +480,7 @@ def usefulness(project: Project) -> list[dict]:
                 "waiting": waiting.get(code.pk, 0),
                 "n_keywords": len(classifier.keyword_lines(code.keywords)),
                 "decided": total_acc + total_rej,
+                "cv": cv,
             }
         )
     return rows

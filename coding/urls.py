@@ -67,6 +67,11 @@ urlpatterns = [
     path("projects/<int:project_id>/codebook/", codebook.codebook_detail, name="codebook"),
     path("projects/<int:project_id>/codebook/add/", codebook.code_add, name="codebook-add"),
     path("codebook/codes/<int:code_id>/edit/", codebook.code_edit, name="codebook-edit"),
+    path(
+        "codebook/codes/<int:code_id>/keywords/accept/",
+        codebook.code_keywords_accept,
+        name="codebook-keywords-accept",
+    ),
     path("codebook/codes/<int:code_id>/move/", codebook.code_move, name="codebook-move"),
     path("codebook/codes/<int:code_id>/merge/", codebook.code_merge, name="codebook-merge"),
     path("codebook/codes/<int:code_id>/delete/", codebook.code_delete, name="codebook-delete"),
@@ -216,5 +221,10 @@ urlpatterns += [
         "suggestions/<int:suggestion_id>/reject/",
         suggestion_views.suggestion_reject,
         name="suggestion-reject",
+    ),
+    path(
+        "suggestions/<int:suggestion_id>/keyword-remove/",
+        suggestion_views.suggestion_keyword_remove,
+        name="suggestion-keyword-remove",
     ),
 ]

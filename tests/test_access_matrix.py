@@ -147,6 +147,8 @@ def world(db) -> World:
         source=CodingSource.SEARCH,
         batch=batch,
     )
+    codes[2].keywords = "tilgang"  # a keyword to remove from a suggestion's card
+    codes[2].save(update_fields=["keywords"])
     suggestion = Suggestion.objects.create(
         transcript=transcript,
         code=codes[2],
@@ -282,6 +284,7 @@ ACCESS: dict[str, Entry] = {
         {"GET": WRITE, "POST": WRITE}, data=lambda w: {"target": w.codes[1].pk}
     ),
     "coding:codebook-delete": Entry({"GET": WRITE, "POST": WRITE}),
+    "coding:codebook-keywords-accept": Entry({"POST": OWN}, data=lambda w: {"keyword": "bolig"}),
     # The coding workspace.
     "coding:transcript-detail": R(),
     "coding:workspace-codings": R(),
@@ -336,6 +339,10 @@ ACCESS: dict[str, Entry] = {
     "coding:transcript-suggestions-review": R(),
     "coding:suggestion-accept": W(kwargs=lambda w: {"suggestion_id": w.extra["suggestion"].pk}),
     "coding:suggestion-reject": W(kwargs=lambda w: {"suggestion_id": w.extra["suggestion"].pk}),
+    "coding:suggestion-keyword-remove": W(
+        kwargs=lambda w: {"suggestion_id": w.extra["suggestion"].pk},
+        data=lambda w: {"keyword": "tilgang"},
+    ),
     # Members and history.
     "coding:member-list": R(),
     "coding:member-add": Entry(

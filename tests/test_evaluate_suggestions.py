@@ -162,3 +162,46 @@ def test_make_suggestion_jsonl_writes_the_coders_passages(
         stdout=io.StringIO(),
     )
     assert out_b.read_text() == ""
+
+
+def test_it_reports_the_shown_rule_the_project_and_the_scored_codes(tmp_path, project, economy):
+    gold, train = tmp_path / "gold.jsonl", tmp_path / "train.jsonl"
+    # GOLD holds only economy codes: Kompetanse is not scored, and the output says so.
+    write_jsonl(gold, [g for g in GOLD if "Kompetanse" not in g[1]])
+    write_jsonl(train, train_items())
+    result = evaluate(gold, "--train", train, "--project", project.pk)
+    assert result["project"] == {"id": project.pk, "name": project.name}
+    assert result["codes"] == ["Økonomiske ressurser"]
+    assert result["codes_scored"] == "the codes that occur in GOLD"
+    shown = result["shown"]
+    assert set(shown) == {"per_code", "micro", "macro_f1"}
+    assert list(shown["per_code"]) == ["Økonomiske ressurser"]
+    # Keywords find every money text here, so the rule keeps keywords alone for that code.
+    assert shown == result["keywords"]
+    diff = result["shown_minus_keywords"]
+    assert diff["difference"] == 0.0 and diff["ci95"] == [0.0, 0.0]
+    rules = result["training"]["model"]["shown_cross_validated"]["per_code"]
+    assert rules["Økonomiske ressurser"]["rule"] == "keywords"
+
+
+def test_seeds_report_mean_and_spread(tmp_path, project, economy):
+    gold, train = tmp_path / "gold.jsonl", tmp_path / "train.jsonl"
+    write_jsonl(gold, GOLD)
+    write_jsonl(train, train_items())
+    result = evaluate(gold, "--train", train, "--project", project.pk, "--seeds", 2)
+    spread = result["seeds"]["shown"]
+    assert result["seeds"]["seeds"] == [0, 1]
+    assert len(spread["macro_f1"]) == 2
+    assert spread["macro_f1"][0] == result["shown"]["macro_f1"]
+    assert spread["macro_f1_min"] <= spread["macro_f1_mean"] <= spread["macro_f1_max"]
+    assert spread["macro_f1_sd"] >= 0.0
+
+
+def test_a_gold_file_without_codes_is_refused(tmp_path, project, economy):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"text": "Et budsjett"}\n{"text": "Kurs for alle"}\n', encoding="utf-8")
+    with pytest.raises(CommandError, match=r'gold.jsonl: no line has "codes"'):
+        evaluate(gold, "--project", project.pk)
+    gold.write_text("\n", encoding="utf-8")
+    with pytest.raises(CommandError, match=r"gold.jsonl: no texts"):
+        evaluate(gold, "--project", project.pk)

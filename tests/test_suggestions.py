@@ -212,8 +212,12 @@ def test_a_train_job_stores_a_model_version_and_suggests_for_new_text(
     fresh = make_transcript(case, ["IP: Pengene fra staten og budsjettet rekker ikke."], title="Ny")
     (s,) = Suggestion.objects.filter(transcript=fresh)
     assert s.code == money
-    assert s.source == SuggestionSource.BOTH  # "budsjett" is a keyword, and the model agrees
-    assert s.classifier == row and s.score > row.metrics["threshold"] - 1e-9
+    # The keywords find every coded turn of this project, so in the grouped cross-validation the
+    # model cannot beat them: the code falls back to keywords alone, the score is evidence only.
+    cv = row.metrics["shown_cross_validated"]["per_code"][str(money.pk)]
+    assert cv["rule"] == "keywords" and cv["f1"] == cv["keywords_f1"] == 1.0
+    assert s.source == SuggestionSource.KEYWORD and s.keywords == "budsjett"
+    assert s.score is not None
 
 
 def test_refresh_keeps_decided_suggestions_and_drops_stale_ones(project, case, bob, money):
@@ -380,3 +384,190 @@ def test_a_training_job_whose_worker_died_does_not_block_the_next(project, alice
     assert job.pk != dead.pk
     dead.refresh_from_db()
     assert dead.status == JobStatus.FAILED
+
+
+# --- the shown rule -------------------------------------------------------------------------
+
+
+def test_grouped_folds_never_put_one_transcript_in_two_folds():
+    groups = ["a"] * 5 + ["b"] * 3 + ["c"] * 4 + ["d"] * 2 + ["e"] * 1
+    folds = classifier.grouped_folds(groups)
+    assert len(folds) == 3
+    assert sorted(i for f in folds for i in f) == list(range(len(groups)))
+    for g in set(groups):
+        holding = [n for n, f in enumerate(folds) if any(groups[i] == g for i in f)]
+        assert len(holding) == 1, g
+    # The same folds whatever happened before: no seed, no shuffle.
+    assert classifier.grouped_folds(groups) == folds
+    # One transcript alone is cut into runs of neighbouring passages.
+    assert classifier.grouped_folds(["x"] * 6) == [[0, 1], [2, 3], [4, 5]]
+
+
+def rule_training_set() -> tuple[list, list, list]:
+    """Money turns always carry a keyword; learning has a poor one ("fjor", said in learning
+    turns and elsewhere alike), so the model does better. Each pair of triples of turns is one
+    transcript."""
+    data = training_set()
+    matcher = classifier.KeywordMatcher({"E": ["budsjett", "tilskudd"], "K": ["fjor"]})
+    hits = [set(matcher.match(lem)) for lem, _c in data]
+    groups = [i // 6 for i in range(len(data))]
+    return data, hits, groups
+
+
+def test_a_code_falls_back_to_keywords_when_the_model_does_not_beat_them():
+    data, hits, groups = rule_training_set()
+    model = classifier.train(data, keyword_hits=hits, groups=groups)
+    cv = model.metrics["shown_cross_validated"]["per_code"]
+    # Money: every money turn has "budsjett" or "tilskudd", keywords alone score F1 1.0.
+    assert cv["E"]["rule"] == "keywords" and "E" not in model.rules
+    assert cv["E"]["f1"] == cv["E"]["keywords_f1"] == 1.0
+    # Learning: "fjor" is right about half the time; the model beats that, so it decides, and
+    # what it adds is more precise than the keyword.
+    assert cv["K"]["rule"] == "model" and model.rules["K"].uses_model
+    assert cv["K"]["f1"] >= cv["K"]["keywords_f1"] + classifier.RULE_MARGIN
+    # Never worse than keywords alone on the training folds, code by code.
+    assert all(v["f1"] >= v["keywords_f1"] for v in cv.values())
+
+    matcher = classifier.KeywordMatcher({"E": ["budsjett", "tilskudd"], "K": ["fjor"]})
+    shown = classifier.suggest(
+        [
+            lemmas("Pengene fra staten rekker ikke."),  # money without a keyword: not shown
+            lemmas("Budsjettet er stramt."),  # a keyword: shown as keywords alone
+            lemmas("Vi trenger mer kurs og opplæring for de ansatte."),  # the model finds it
+        ],
+        matcher,
+        model,
+    )
+    assert "E" not in shown[0]
+    assert shown[1]["E"][0] == ["budsjett"]
+    assert "K" in shown[2] and shown[2]["K"][0] == [] and shown[2]["K"][1] is not None
+
+
+def test_the_shown_rule_is_the_same_for_every_seed():
+    data, hits, groups = rule_training_set()
+    texts = [lemmas(t) for t in (*MONEY, *LEARNING, *OTHER)]
+    matcher = classifier.KeywordMatcher({"E": ["budsjett", "tilskudd"], "K": ["fjor"]})
+    seen = []
+    for seed in (0, 1, 2):
+        model = classifier.train(data, keyword_hits=hits, groups=groups, seed=seed)
+        seen.append(
+            (
+                sorted(model.rules),
+                [sorted(s) for s in classifier.suggest(texts, matcher, model)],
+            )
+        )
+    assert seen[0] == seen[1] == seen[2]
+    assert seen[0][0] == ["K"]
+
+
+def test_a_rule_survives_saving_the_model(tmp_path):
+    data, hits, groups = rule_training_set()
+    model = classifier.train(data, keyword_hits=hits, groups=groups)
+    model.to_disk(tmp_path / "m")
+    again = classifier.Model.from_disk(tmp_path / "m")
+    assert again.rules == model.rules and again.rules
+
+
+def test_headers_and_interviewer_turns_are_never_suggested(project, case, money):
+    t = make_transcript(
+        case,
+        [
+            "Intervju om budsjett og tilskudd, mars 2024",
+            "Sted: rådhuset. Tema: budsjettet",
+            "I: Hva betyr budsjettet for dere?",
+            "IP: " + MONEY[0],
+        ],
+    )
+    header_end = t.turns.get(label="I").start
+    assert "budsjett" in t.text[:header_end]  # the header holds the keywords ...
+    (s,) = Suggestion.objects.filter(transcript=t)  # ... yet only the informant's turn is marked
+    turn = t.turns.get(label="IP")
+    assert (s.start, s.end) == (turn.content_start, turn.end)
+    assert s.start >= header_end
+
+
+def test_each_card_shows_its_evidence_with_the_keyword_marked(bob_client, project, case, money):
+    turn = "IP: Vi fikk tilskudd fra staten, og budsjettene holdt <b>nesten</b>."
+    t = make_transcript(case, [turn])
+    (card,) = bob_client.get(reverse("coding:transcript-suggestions", args=[t.pk])).json()[
+        "suggestions"
+    ]
+    assert sorted(card["keywords"]) == ["budsjett", "tilskudd"]
+    assert "Keywords:" in card["why"]
+    hits = [p["text"] for p in card["snippet_parts"] if p["hit"]]
+    assert hits == ["tilskudd", "budsjettene"]  # every form of the keyword is marked
+    assert "".join(p["text"] for p in card["snippet_parts"]) == card["snippet"]
+    assert "<b>" in card["snippet"]  # text, escaped by the script, never markup it adds
+
+
+def test_a_researcher_removes_a_keyword_from_the_card(bob_client, sue_client, bob, case, money):
+    from coding.models import AuditEvent
+
+    t = make_transcript(case, ["IP: Vi fikk tilskudd fra staten."])
+    (s,) = Suggestion.objects.filter(transcript=t)
+    url = reverse("coding:suggestion-keyword-remove", args=[s.pk])
+    assert sue_client.post(url, {"keyword": "tilskudd"}).status_code == 403
+    bad = bob_client.post(url, {"keyword": "kurs"})
+    assert bad.status_code == 400 and "not one of the code's keywords" in bad.json()["error"]
+    answer = bob_client.post(url, {"keyword": "Tilskudd"}).json()
+    assert answer == {"ok": True, "code": money.pk, "keywords": ["budsjett"]}
+    money.refresh_from_db()
+    assert money.keywords == "budsjett"
+    event = AuditEvent.objects.get(details__removed_keyword="Tilskudd")
+    assert event.actor == bob and event.details["fields"] == ["keywords"]
+    # The refresh took the suggestion away: nothing else in the passage is a keyword.
+    assert not Suggestion.objects.filter(transcript=t).exists()
+
+
+def test_the_supervisor_page_shows_cross_validated_precision_and_recall(
+    sue_client, project, case, alice, money, learning
+):
+    coded_project(case, alice, money, learning)
+    services.language_job_start(project=project, user=alice, kind=JobKind.TRAIN)
+    page = sue_client.get(reverse("coding:suggestions", args=[project.pk])).content.decode()
+    # Money's keywords find exactly the coded turns: precision and recall 1.00, keywords alone.
+    row = page[page.index(money.name) :]
+    row = row[: row.index("</tr>")]
+    assert '<td class="n cv-precision">1.00</td><td class="n cv-recall">1.00</td>' in row
+    assert "keywords alone" in row
+
+
+def test_distinctive_lemmas_are_those_of_the_codes_passages():
+    mined = dict(classifier.distinctive_lemmas(training_set(), "K", exclude=["kompetanse"]))
+    assert "kurs" in mined and mined["kurs"] >= classifier.MINE_MIN_Z
+    assert "kompetanse" not in mined  # already a keyword
+    assert "budsjett" not in mined and "buss" not in mined  # another code's, and everyone's
+
+
+def test_an_owner_accepts_mined_keywords_into_the_code(
+    alice_client, bob_client, alice, project, case, money, learning
+):
+    from coding.models import AuditEvent
+
+    coded_project(case, alice, money, learning)
+    url = reverse("coding:codebook-edit", args=[learning.pk])
+    page = alice_client.get(url).content.decode()
+    assert 'name="keyword" value="kurs"' in page
+    assert 'value="kompetanse"' not in page
+    learning.refresh_from_db()
+    assert learning.keywords == "kompetanse\nfagnettverk"  # offered, never added by itself
+    assert 'name="keyword"' not in bob_client.get(url).content.decode()  # owners only
+
+    accept = reverse("coding:codebook-keywords-accept", args=[learning.pk])
+    assert bob_client.post(accept, {"keyword": "kurs"}).status_code == 403
+    alice_client.post(accept, {"keyword": ["kurs", "Kompetanse"]})
+    learning.refresh_from_db()
+    assert learning.keywords == "kompetanse\nfagnettverk\nkurs"
+    assert AuditEvent.objects.get(details__added_keywords=["kurs"]).actor == alice
+
+
+def test_a_project_can_count_interviewer_turns_as_interview_text(project, case, money):
+    project.interviewer_turns_are_interview_text = True
+    project.save(update_fields=["interviewer_turns_are_interview_text"])
+    t = make_transcript(
+        case,
+        ["Intervju om budsjett, mars 2024", "I: Hva betyr budsjettet for dere?", "IP: Ja."],
+    )
+    question = t.turns.get(label="I")
+    (s,) = Suggestion.objects.filter(transcript=t)  # the question, never the header
+    assert (s.start, s.end) == (question.content_start, question.end)

@@ -158,3 +158,22 @@ def test_a_supervisor_gets_no_suggestions_bar_in_the_transcript_view(
     page.wait_for_selector("body[data-ws-ready='1']", state="attached")
     assert page.locator("script[src*='suggestions.js']").count() == 0
     assert page.locator(".sg-bar, .sg-mark").count() == 0
+
+
+def test_a_card_marks_the_keyword_and_a_researcher_removes_it(page, live_server, bob, transcript):
+    from coding.models import Code
+
+    login(
+        page,
+        live_server,
+        "bob",
+        reverse("coding:transcript-suggestions-review", args=[transcript.pk]),
+    )
+    page.wait_for_selector(".sg-mark")
+    page.click(".sg-mark")
+    money = page.locator(".sg-item", has_text="Økonomiske ressurser")
+    expect(money.locator("mark.sg-hit")).to_have_text("Budsjettet")
+    assert page.locator(".sg-pop img").count() == 0  # the passage around the mark stays text
+    money.locator(".sg-kw-remove", has_text="budsjett").click()
+    expect(money.locator(".sg-kw-removed")).to_have_count(1)
+    assert Code.objects.get(name="Økonomiske ressurser").keywords == ""

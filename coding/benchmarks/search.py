@@ -183,16 +183,18 @@ def _suggestion_figures(sentences: list[str], repeat: int) -> dict:
     # accuracy does not matter here, only that it is a real model of the usual size.
     paragraphs = _paragraphs()[:1500]
     para_lemmas = classifier.text_lemmas(paragraphs)
-    model = classifier.train([(lem, set(matcher.match(lem))) for lem in para_lemmas])
+    hits = [set(matcher.match(lem)) for lem in para_lemmas]
+    model = classifier.train(
+        [(lem, h) for lem, h in zip(para_lemmas, hits, strict=True)], keyword_hits=hits
+    )
 
     def suggest() -> None:
+        # The whole shown path: lemmas, keywords, model scores and the per-code rule.
         lemma_lists = [
             [t.lemma_ for t in doc if not (t.is_punct or t.is_space)]
             for doc in pipeline.pipe(sentences, batch_size=256)
         ]
-        for lem in lemma_lists:
-            matcher.match(lem)
-        model.predict(lemma_lists)
+        classifier.suggest(lemma_lists, matcher, model)
 
     def lemmas_only() -> None:
         for _doc in pipeline.pipe(sentences, batch_size=256):

@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import access, services
+from .. import access, services, suggestions
 from ..forms import CodeForm
-from ..models import Code, Codebook, Project
+from ..models import Code, Codebook, Project, Role
 
 MOVES = ("up", "down", "indent", "outdent")
 
@@ -174,12 +174,33 @@ def code_edit(request: HttpRequest, code_id: int) -> HttpResponse:
             },
         )
     this = next(c for c in tree if c.pk == code.pk)
+    is_owner = code.membership.role == Role.OWNER
     return render(
         request,
         "coding/codebook/edit.html",
-        {"project": project, "code": this, "form": form},
+        {
+            "project": project,
+            "code": this,
+            "form": form,
+            # Offered to an owner to accept; never added by themselves.
+            "mined": suggestions.mined_keywords(code) if is_owner else [],
+            "is_owner": is_owner,
+        },
         status=400 if form.is_bound else 200,
     )
+
+
+@login_required
+@require_POST
+def code_keywords_accept(request: HttpRequest, code_id: int) -> HttpResponse:
+    """An owner adds keywords mined from the coding (ticked on the edit page) to the code."""
+    code = access.get_code_for_user(request.user, code_id, access.OWN)
+    added = services.code_keywords_add(
+        code=code, actor=request.user, keywords=request.POST.getlist("keyword")
+    )
+    if added:
+        messages.success(request, _("Added keywords: %(words)s.") % {"words": ", ".join(added)})
+    return redirect("coding:codebook-edit", code_id=code.pk)
 
 
 def _siblings(code: Code) -> list[int]:

@@ -6,12 +6,19 @@ The JSON API (used by static/coding/suggestions.js):
 - GET  transcripts/<id>/suggestions/      {"suggestions": [...], "can_write", "model", "status"}
 - POST suggestions/<id>/accept/           {"ok": true, "coding": id, "excerpt": id}
 - POST suggestions/<id>/reject/           {"ok": true}
+- POST suggestions/<id>/keyword-remove/   keyword=...  {"ok": true, "keywords": [left]}
+
+Each suggestion carries its evidence: the keywords that matched ("keywords"), the model's score
+where the model knows the code ("score"), and the snippet cut into parts with the keyword hits
+marked ("snippet_parts": [{"text", "hit"}]; the script writes them as text, never as HTML).
 
 Offsets are sent both as code points ("start", "end") and as UTF-16 code units ("start16",
 "end16") for pages that place marks by the browser's own offsets.
 """
 
 from __future__ import annotations
+
+import re
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -34,25 +41,57 @@ from ..models import (
 )
 
 SNIPPET_CHARS = 220
+SNIPPET_LEAD = 60
 
 
 def _u16(text: str, offset: int) -> int:
     return len(text[:offset].encode("utf-16-le")) // 2
 
 
-def _snippet(text: str) -> str:
+def _hit_pattern(keywords: list[str]) -> re.Pattern | None:
+    """Where the keywords' words stand in the text: each word as the start of a word, so
+    "brukerråd" marks "brukerrådet" (the match itself was made by lemma; an irregular form
+    such as "gikk" for "gå" is found but not marked)."""
+    alts = [
+        r"\W+".join(rf"\b{re.escape(w)}\w*" for w in kw.split())
+        for kw in sorted(keywords, key=len, reverse=True)
+        if kw.split()
+    ]
+    return re.compile("|".join(alts), re.IGNORECASE) if alts else None
+
+
+def _snippet(text: str, keywords: list[str] | None = None) -> tuple[str, list[dict]]:
+    """The passage shortened to about SNIPPET_CHARS (beginning a little before the first
+    keyword hit when that lies further in), and the same text in parts with the hits marked."""
     text = " ".join(text.split())
-    if len(text) <= SNIPPET_CHARS:
-        return text
-    cut = text.rfind(" ", 0, SNIPPET_CHARS)
-    return text[: cut if cut > 0 else SNIPPET_CHARS] + " …"
+    pattern = _hit_pattern(keywords or [])
+    first = pattern.search(text) if pattern else None
+    prefix = ""
+    if first is not None and first.end() > SNIPPET_CHARS - 20:
+        cut = text.rfind(" ", 0, max(0, first.start() - SNIPPET_LEAD))
+        text = text[cut + 1 :] if cut >= 0 else text
+        prefix = "… "
+    if len(text) > SNIPPET_CHARS:
+        cut = text.rfind(" ", 0, SNIPPET_CHARS)
+        text = text[: cut if cut > 0 else SNIPPET_CHARS] + " …"
+    text = prefix + text
+    parts: list[dict] = []
+    pos = 0
+    for m in pattern.finditer(text) if pattern else ():
+        if m.start() > pos:
+            parts.append({"text": text[pos : m.start()], "hit": False})
+        parts.append({"text": m.group(0), "hit": True})
+        pos = m.end()
+    if pos < len(text):
+        parts.append({"text": text[pos:], "hit": False})
+    return text, parts
 
 
 def _why(s: Suggestion) -> str:
     parts = []
     if s.source in (SuggestionSource.KEYWORD, SuggestionSource.BOTH) and s.keywords:
         parts.append(_("Keywords: %(words)s") % {"words": s.keywords})
-    if s.source in (SuggestionSource.MODEL, SuggestionSource.BOTH) and s.score is not None:
+    if s.score is not None:
         parts.append(
             _("Learned from your coding (%(pct)s %% sure)") % {"pct": round(100 * s.score)}
         )
@@ -104,6 +143,8 @@ def _labels() -> dict[str, str]:
         "rejected": _("Rejected; it will not be suggested to you again."),
         "read_only": _("Supervisors see suggestions but do not code."),
         "error": _("Could not save:"),
+        "remove_keyword": _("Remove the keyword “%(kw)s” from the code"),
+        "keyword_removed": _("Removed from the code's keywords; suggestions are refreshed."),
     }
 
 
@@ -118,6 +159,31 @@ def transcript_suggestions(request: HttpRequest, transcript_id: int) -> JsonResp
     text = transcript.text
     items = suggestions.open_for(transcript, request.user)
     model, message = _status(project)
+    out = []
+    for s in items:
+        keywords = [k for k in s.keywords.split(", ") if k]
+        snippet, parts = _snippet(text[s.start : s.end], keywords)
+        out.append(
+            {
+                "id": s.pk,
+                "start": s.start,
+                "end": s.end,
+                "start16": _u16(text, s.start),
+                "end16": _u16(text, s.end),
+                "code": {"id": s.code_id, "name": s.code.name, "color": s.code.color},
+                "source": s.source,
+                "source_label": str(SuggestionSource(s.source).label),
+                "score": round(s.score, 3) if s.score is not None else None,
+                "keywords": keywords,
+                "why": _why(s),
+                "snippet": snippet,
+                "snippet_parts": parts,
+                "open_url": transcript.passage_url(s.start, s.end),
+                "accept_url": reverse("coding:suggestion-accept", args=[s.pk]),
+                "reject_url": reverse("coding:suggestion-reject", args=[s.pk]),
+                "keyword_remove_url": reverse("coding:suggestion-keyword-remove", args=[s.pk]),
+            }
+        )
     return JsonResponse(
         {
             "transcript": transcript.pk,
@@ -126,26 +192,7 @@ def transcript_suggestions(request: HttpRequest, transcript_id: int) -> JsonResp
             "status": message,
             "overview_url": reverse("coding:suggestions", args=[project.pk]),
             "labels": _labels(),
-            "suggestions": [
-                {
-                    "id": s.pk,
-                    "start": s.start,
-                    "end": s.end,
-                    "start16": _u16(text, s.start),
-                    "end16": _u16(text, s.end),
-                    "code": {"id": s.code_id, "name": s.code.name, "color": s.code.color},
-                    "source": s.source,
-                    "source_label": str(SuggestionSource(s.source).label),
-                    "score": round(s.score, 3) if s.score is not None else None,
-                    "keywords": [k for k in s.keywords.split(", ") if k],
-                    "why": _why(s),
-                    "snippet": _snippet(text[s.start : s.end]),
-                    "open_url": transcript.passage_url(s.start, s.end),
-                    "accept_url": reverse("coding:suggestion-accept", args=[s.pk]),
-                    "reject_url": reverse("coding:suggestion-reject", args=[s.pk]),
-                }
-                for s in items
-            ],
+            "suggestions": out,
         }
     )
 
@@ -176,6 +223,20 @@ def suggestion_reject(request: HttpRequest, suggestion_id: int) -> JsonResponse:
     suggestion = access.get_suggestion_for_user(request.user, suggestion_id, access.WRITE)
     services.suggestion_reject(suggestion=suggestion, user=request.user)
     return JsonResponse({"ok": True})
+
+
+@login_required
+@require_POST
+def suggestion_keyword_remove(request: HttpRequest, suggestion_id: int) -> JsonResponse:
+    """Take a keyword that made this suggestion off its code (a writer, from the card)."""
+    suggestion = access.get_suggestion_for_user(request.user, suggestion_id, access.WRITE)
+    try:
+        left = services.code_keyword_remove(
+            code=suggestion.code, actor=request.user, keyword=request.POST.get("keyword", "")
+        )
+    except ValidationError as exc:
+        return JsonResponse({"ok": False, "error": " ".join(exc.messages)}, status=400)
+    return JsonResponse({"ok": True, "code": suggestion.code_id, "keywords": left})
 
 
 @login_required

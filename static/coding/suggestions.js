@@ -338,7 +338,8 @@
     title.appendChild(el("span", null, s.code.name));
     li.appendChild(title);
     if (s.why) li.appendChild(el("div", "sg-why", s.why));
-    li.appendChild(el("blockquote", "sg-snippet", s.snippet));
+    li.appendChild(snippet(s));
+    if (s.keywords && s.keywords.length && data.can_write) li.appendChild(keywordChips(s));
     const actions = el("div", "sg-actions");
     if (data.can_write) {
       const accept = el("button", "sg-accept", label("accept"));
@@ -359,6 +360,53 @@
     li.appendChild(actions);
     li.appendChild(el("div", "sg-error"));
     return li;
+  }
+
+  // The passage with the keyword hits marked; every part is set as text, never as HTML.
+  function snippet(s) {
+    const quote = el("blockquote", "sg-snippet");
+    const parts = s.snippet_parts && s.snippet_parts.length ? s.snippet_parts : [{ text: s.snippet }];
+    for (const part of parts) {
+      quote.appendChild(part.hit ? el("mark", "sg-hit", part.text) : document.createTextNode(part.text));
+    }
+    return quote;
+  }
+
+  // A writer takes a keyword that made the suggestion off the code, from the card.
+  function keywordChips(s) {
+    const box = el("div", "sg-keywords");
+    for (const kw of s.keywords) {
+      const button = el("button", "sg-kw-remove", `${kw} ×`);
+      button.type = "button";
+      button.title = label("remove_keyword").replace("%(kw)s", kw);
+      button.setAttribute("aria-label", button.title);
+      button.addEventListener("click", () => removeKeyword(s, kw, button));
+      box.appendChild(button);
+    }
+    return box;
+  }
+
+  async function removeKeyword(s, kw, button) {
+    const row = button.closest(".sg-item");
+    button.disabled = true;
+    try {
+      const body = new URLSearchParams({ keyword: kw });
+      const response = await fetch(s.keyword_remove_url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        body,
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (!response.ok || !answer.ok) throw new Error(answer.error || response.statusText);
+      for (const x of data.suggestions) {
+        if (x.code.id === s.code.id) x.keywords = x.keywords.filter((k) => k !== kw);
+      }
+      button.replaceWith(el("span", "sg-kw-removed", label("keyword_removed")));
+    } catch (err) {
+      row.querySelector(".sg-error").textContent = `${label("error")} ${err.message || ""}`;
+      button.disabled = false;
+    }
   }
 
   async function decide(s, verdict, button) {
