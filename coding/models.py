@@ -578,6 +578,15 @@ class CodingQuerySet(models.QuerySet):
     def for_project(self, project: Project) -> CodingQuerySet:
         return self.filter(tag__codebook__project=project)
 
+    def key_quotes(self, user=None) -> CodingQuerySet:
+        """The codings whose passage someone (or ``user``) marked as a key quote for its code."""
+        marks = KeyQuote.objects.filter(
+            excerpt_id=OuterRef("content_object_id"), code_id=OuterRef("tag_id")
+        )
+        if user is not None:
+            marks = marks.filter(user=user)
+        return self.filter(Exists(marks))
+
     # --- analysis: set-level reads for the matrices and the dashboard -------------------------
     # Each method is one SQL statement whatever the number of cases, codes or codings;
     # coding.matrices only reshapes the rows they return into grids.
@@ -825,6 +834,42 @@ class Memo(models.Model):
         return self.title or self.text[:40]
 
 
+class KeyQuoteQuerySet(models.QuerySet):
+    def by(self, user) -> KeyQuoteQuerySet:
+        return self.filter(user=user)
+
+    def pairs(self) -> set[tuple[int, int]]:
+        """{(excerpt id, code id)} of these key quotes."""
+        return set(self.values_list("excerpt_id", "code_id"))
+
+
+class KeyQuote(models.Model):
+    """A researcher's mark that a coded passage is worth citing for a code.
+
+    Per researcher: two researchers may each mark the same passage. Written through
+    services.key_quote_set (audited); the passage must carry the code when it is marked.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="key_quotes")
+    excerpt = models.ForeignKey(Excerpt, on_delete=models.CASCADE, related_name="key_quotes")
+    code = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="key_quotes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="key_quotes"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = KeyQuoteQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["excerpt", "code", "user"], name="key_quote_unique"),
+        ]
+        verbose_name = _("key quote")
+
+    def __str__(self) -> str:
+        return f"{self.excerpt_id} × {self.code_id} by {self.user_id}"
+
+
 class JobKind(models.TextChoices):
     IMPORT = "import", _("Transcript import")
     EXPORT = "export", _("Word export")
@@ -988,6 +1033,8 @@ class AuditAction(models.TextChoices):
     TRANSCRIPT_IMPORT = "transcript_import", _("Transcript imported")
     TRANSCRIPT_DELETE = "transcript_delete", _("Transcript deleted")
     MEMBER_CHANGE = "member_change", _("Membership changed")
+    KEY_QUOTE_ADD = "key_quote_add", _("Key quote marked")
+    KEY_QUOTE_REMOVE = "key_quote_remove", _("Key quote unmarked")
 
 
 class AuditEvent(models.Model):
@@ -1144,8 +1191,13 @@ class FrameworkSummary(models.Model):
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="framework_summaries"
     )
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="framework_summaries")
-    code = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="framework_summaries")
+    # A cell has both; a case summary has no code; a cross-case synthesis (a column) no case.
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="framework_summaries"
+    )
+    code = models.ForeignKey(
+        Code, null=True, blank=True, on_delete=models.CASCADE, related_name="framework_summaries"
+    )
     text = models.TextField(_("summary"), blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -1157,6 +1209,16 @@ class FrameworkSummary(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["case", "code"], name="framework_summary_unique"),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(code__isnull=True), name="case_summary_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(case__isnull=True), name="synthesis_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(case__isnull=False) | Q(code__isnull=False),
+                name="framework_summary_has_target",
+            ),
         ]
         verbose_name = _("framework summary")
         verbose_name_plural = _("framework summaries")

@@ -35,6 +35,7 @@ from .models import (
     Job,
     JobKind,
     JobStatus,
+    KeyQuote,
     Membership,
     Memo,
     Project,
@@ -1361,19 +1362,25 @@ def informant_save(*, case: Case, form, actor) -> Informant:
 def framework_summary_save(
     *,
     project: Project,
-    case: Case,
-    code: Code,
+    case: Case | None,
+    code: Code | None,
     author,
     text: str,
     base_version: int,
 ) -> FrameworkSummary:
     """Save the summary of what ``case`` shows for ``code``; every saved text is kept.
 
+    With ``code`` None it is the case summary, with ``case`` None the cross-case synthesis of
+    the code (a column of the matrix); the same revisions and conflict rule hold for all three.
     ``base_version`` is the version the author started from (0 for a cell without a summary):
     when someone saved the cell since, nothing is written and a ValidationError with code
     "stale" asks the author to merge their text with the newer one.
     """
-    if case.project_id != project.pk or code.codebook.project_id != project.pk:
+    if case is None and code is None:
+        raise ValueError("a framework summary needs a case, a code or both")
+    if (case is not None and case.project_id != project.pk) or (
+        code is not None and code.codebook.project_id != project.pk
+    ):
         raise ValidationError(
             _("The case or the code belongs to another project."), code="framework_foreign"
         )
@@ -1424,6 +1431,47 @@ def framework_summary_save(
         summary=summary, version=summary.version, text=text, author=author, saved_at=now
     )
     return summary
+
+
+# --- key quotes -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def key_quote_set(*, excerpt: Excerpt, code: Code, user, marked: bool) -> bool:
+    """Mark (or unmark) ``excerpt`` as ``user``'s key quote for ``code``; audited.
+
+    Marking needs the passage to carry the code (by any coder). Returns whether the mark is
+    there afterwards; setting the state it already has writes nothing.
+    """
+    transcript = excerpt.transcript
+    project_id = transcript.case.project_id
+    if code.codebook.project_id != project_id:
+        raise ValidationError(_("The code belongs to another project."), code="key_quote_foreign")
+    existing = KeyQuote.objects.filter(excerpt=excerpt, code=code, user=user)
+    if marked:
+        if existing.exists():
+            return True
+        if not Coding.objects.filter(content_object=excerpt, tag=code).exists():
+            raise ValidationError(
+                _("Only a passage coded with this code can be its key quote."),
+                code="key_quote_uncoded",
+            )
+        KeyQuote.objects.create(project_id=project_id, excerpt=excerpt, code=code, user=user)
+        action = AuditAction.KEY_QUOTE_ADD
+    else:
+        if not existing.delete()[0]:
+            return False
+        action = AuditAction.KEY_QUOTE_REMOVE
+    audit(
+        project_id=project_id,
+        actor=user,
+        action=action,
+        transcript_id=transcript.pk,
+        excerpt=excerpt.pk,
+        code=code.pk,
+        code_name=code.name,
+    )
+    return marked
 
 
 # --- Word export ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from .views import (
     dashboard,
     exchange,
     exports,
+    keyquotes,
     members,
     projects,
     workspace,
@@ -156,6 +157,11 @@ urlpatterns = [
     path("excerpts/<int:excerpt_id>/resize/", workspace.excerpt_resize, name="workspace-resize"),
     path("excerpts/<int:excerpt_id>/memo/", workspace.excerpt_memo, name="workspace-memo"),
     path("codings/<int:coding_id>/delete/", workspace.coding_remove, name="workspace-uncode"),
+    path(
+        "excerpts/<int:excerpt_id>/key-quotes/",
+        keyquotes.excerpt_key_quotes,
+        name="excerpt-key-quotes",
+    ),
 ]
 
 # Lemma search, code from search, and coding suggestions.

@@ -294,6 +294,9 @@ ACCESS: dict[str, Entry] = {
     ),
     "coding:workspace-memo": W(data=lambda w: {"text": "Nytt notat"}),
     "coding:workspace-uncode": W(),
+    "coding:excerpt-key-quotes": Entry(
+        {"GET": READ, "POST": WRITE}, data=lambda w: {"code": w.codes[0].pk, "marked": "1"}
+    ),
     # Word export: a read (supervisors export too), served through job-download.
     "coding:export": Entry({"GET": READ, "POST": READ}),
     "coding:export-count": R(),

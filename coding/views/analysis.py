@@ -23,7 +23,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import access, matrices, matrix_export, services
+from .. import access, keyquotes, matrices, matrix_export, services
 from ..filters import COOCCURRENCE_CHOICES, DISPLAY_CHOICES, TOTAL, AnalysisFilterForm
 from ..forms import FrameworkSummaryForm
 from ..models import CodingQuerySet, FrameworkSummary, Project
@@ -133,7 +133,18 @@ def _drilldown(
     word_export: str = "",
 ) -> HttpResponse:
     total, items = matrices.drilldown(codings, highlight=highlight)
+    marks = keyquotes.stars(((it.excerpt.pk, it.codes) for it in items), request.user)
+    for it in items:
+        it.stars = marks[it.excerpt.pk]
+    toggle = request.GET.copy()
+    if toggle.get("key_quotes"):
+        del toggle["key_quotes"]
+    else:
+        toggle["key_quotes"] = "1"
     ctx = {
+        "can_write": project.membership.can_write,
+        "key_quotes_only": bool(form.cleaned_data.get("key_quotes")),
+        "key_quotes_toggle": f"{request.path}?{toggle.urlencode()}",
         "project": project,
         "form": form,
         "title": title,
