@@ -10,7 +10,10 @@ from django.urls import reverse
 from coding import services
 from coding.models import AuditAction, AuditEvent, Coding, KeyQuote
 
-from .test_export_word import export, study  # noqa: F401  (the fixture)
+from . import test_export_word
+from .test_export_word import export
+
+study = test_export_word.study  # the study of the Word export tests, as a fixture here too
 
 
 @pytest.fixture

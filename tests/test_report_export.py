@@ -11,7 +11,10 @@ from django.core.management import call_command
 
 from coding import services
 
-from .test_export_word import export, study  # noqa: F401  (the fixture)
+from . import test_export_word
+from .test_export_word import export
+
+study = test_export_word.study  # the study of the Word export tests, as a fixture here too
 
 
 def outline(document) -> list[tuple[str, str]]:
