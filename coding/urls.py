@@ -120,6 +120,16 @@ urlpatterns = [
         name="analysis-framework-export",
     ),
     path(
+        "projects/<int:project_id>/analysis/framework/save/",
+        analysis.framework_save,
+        name="analysis-framework-save",
+    ),
+    path(
+        "projects/<int:project_id>/analysis/framework/panel/",
+        analysis.framework_panel,
+        name="analysis-framework-panel",
+    ),
+    path(
         "analysis/framework/<int:case_id>/<int:code_id>/",
         analysis.framework_cell,
         name="analysis-framework-cell",

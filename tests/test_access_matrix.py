@@ -314,6 +314,12 @@ ACCESS: dict[str, Entry] = {
     "coding:analysis-framework-cell": Entry(
         {"GET": READ, "POST": WRITE}, data=lambda w: {"text": "Sterk forankring.", "version": 0}
     ),
+    "coding:analysis-framework-save": W(
+        data=lambda w: {"case": w.case.pk, "code": w.codes[0].pk, "text": "Tekst", "version": 0}
+    ),
+    "coding:analysis-framework-panel": R(
+        query=lambda w: {"case": w.case.pk, "code": w.codes[0].pk}
+    ),
     "coding:dashboard": R(),
     # Intercoder agreement (bob and alice both coded the transcript).
     "coding:analysis-agreement": R(),
