@@ -833,6 +833,28 @@ class Memo(models.Model):
     def __str__(self) -> str:
         return self.title or self.text[:40]
 
+    @property
+    def kind(self) -> str:
+        """What the memo is on: "excerpt", "transcript", "case", "code" or "project"."""
+        for kind in ("excerpt", "transcript", "case", "code"):
+            if getattr(self, f"{kind}_id"):
+                return kind
+        return "project"
+
+    def target_url(self) -> str:
+        """Where the memo belongs: a passage memo opens the transcript at the passage.
+        Select ``excerpt`` along (its transcript id) when listing many."""
+        if self.excerpt_id:
+            url = reverse("coding:transcript-detail", args=[self.excerpt.transcript_id])
+            return f"{url}?excerpt={self.excerpt_id}#excerpt-{self.excerpt_id}"
+        if self.transcript_id:
+            return reverse("coding:transcript-detail", args=[self.transcript_id])
+        if self.case_id:
+            return reverse("coding:case-detail", args=[self.case_id])
+        if self.code_id:
+            return f"{reverse('coding:codebook', args=[self.project_id])}#code-{self.code_id}"
+        return f"{reverse('coding:project-detail', args=[self.project_id])}#memos"
+
 
 class KeyQuoteQuerySet(models.QuerySet):
     def by(self, user) -> KeyQuoteQuerySet:

@@ -11,6 +11,7 @@ from .views import (
     exports,
     keyquotes,
     members,
+    memos,
     projects,
     workspace,
 )
@@ -60,6 +61,7 @@ urlpatterns = [
     path("exchange/imports/<uuid:job_id>/", exchange.import_preview, name="exchange-preview"),
     path("projects/<int:project_id>/export/count/", exports.export_count, name="export-count"),
     path("transcripts/<int:transcript_id>/", workspace.transcript_detail, name="transcript-detail"),
+    path("projects/<int:project_id>/memos/", memos.memo_list, name="memo-list"),
     path(
         "projects/<int:project_id>/memos/add/",
         projects.project_memo_add,

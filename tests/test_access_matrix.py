@@ -247,6 +247,7 @@ ACCESS: dict[str, Entry] = {
     "coding:project-list": Entry({"GET": AUTH}),
     # Project, cases and informants.
     "coding:project-detail": R(),
+    "coding:memo-list": R(query=lambda w: {"q": "notat"}),
     "coding:project-memo-add": W(data=lambda w: {"text": "Prosjektnotat"}),
     "coding:case-detail": R(),
     "coding:case-create": Entry({"GET": OWN, "POST": OWN}),

@@ -1,0 +1,116 @@
+"""The memo overview: every memo in one list, its filters, the search by Norwegian word forms
+(the lemma search's parser and lemmatizer), and each memo's link to where it belongs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from coding import services
+from coding.models import Memo
+
+from . import test_export_word
+
+study = test_export_word.study  # the study of the Word export tests, as a fixture here too
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def memos(study, project, alice, bob):
+    forankring, kompetanse, _m = study["codes"]
+    drammen, sandnes = study["cases"]
+    e1, e2, e3 = study["excerpts"]
+    t1, _t2 = study["transcripts"]
+    save = services.memo_save
+    out = {
+        # study already holds alice's memo on e1: "Viktig om boligene: se også Sandnes."
+        "e1": Memo.objects.get(excerpt=e1),
+        "e3": save(project=project, author=bob, excerpt=e3, text="Strategien løftet tjenestene."),
+        "t1": save(project=project, author=bob, transcript=t1, text="Intervjuet ble avbrutt."),
+        "case": save(project=project, author=alice, case=sandnes, text="Kommunen er liten."),
+        "code": save(
+            project=project, author=bob, code=kompetanse, text="Uklar grense mot ledelse."
+        ),
+        "project": save(project=project, author=alice, text="Husk tidslinjen for rapporten."),
+    }
+    # An old memo, for the date filter.
+    Memo.objects.filter(pk=out["project"].pk).update(
+        updated_at=timezone.now() - dt.timedelta(days=40)
+    )
+    return out
+
+
+def listed(client, project, **query) -> list[int]:
+    r = client.get(reverse("coding:memo-list", args=[project.pk]), query)
+    assert r.status_code == 200
+    html = r.content.decode()
+    return [int(pk) for pk in re.findall(r'data-memo="(\d+)"', html)]
+
+
+def test_every_memo_is_listed_newest_first(sue_client, project, memos):
+    pks = listed(sue_client, project)
+    assert set(pks) == {m.pk for m in memos.values()}
+    assert pks[-1] == memos["project"].pk  # the old one last
+
+
+def test_filters_by_author_kind_case_code_and_date(bob_client, project, memos, study, alice):
+    ids = lambda *names: sorted(memos[n].pk for n in names)  # noqa: E731
+    assert sorted(listed(bob_client, project, author=alice.pk)) == ids("e1", "case", "project")
+    assert sorted(listed(bob_client, project, kind="excerpt")) == ids("e1", "e3")
+    assert sorted(listed(bob_client, project, kind="project")) == ids("project")
+    drammen, sandnes = study["cases"]
+    # A case keeps the memos on it, its transcripts and their passages.
+    assert sorted(listed(bob_client, project, case=drammen.pk)) == ids("e1", "t1")
+    assert sorted(listed(bob_client, project, case=sandnes.pk)) == ids("e3", "case")
+    kompetanse = study["codes"][1]
+    assert sorted(listed(bob_client, project, code=kompetanse.pk)) == ids("code")
+    forankring = study["codes"][0]
+    assert sorted(listed(bob_client, project, code=forankring.pk)) == ids("e1", "e3")
+    since = (timezone.localdate() - dt.timedelta(days=7)).isoformat()
+    assert memos["project"].pk not in listed(bob_client, project, date_from=since)
+    assert listed(bob_client, project, date_to=since) == [memos["project"].pk]
+
+
+def test_search_finds_other_forms_of_a_word(bob_client, project, memos):
+    # "bolig" finds "boligene"; "tjeneste" finds "tjenestene"; a prefix finds the word begun so.
+    assert listed(bob_client, project, q="bolig") == [memos["e1"].pk]
+    assert listed(bob_client, project, q="tjeneste") == [memos["e3"].pk]
+    assert listed(bob_client, project, q="tidslin*") == [memos["project"].pk]
+    # Every word must be there.
+    assert listed(bob_client, project, q="strategi tjeneste") == [memos["e3"].pk]
+    assert listed(bob_client, project, q="strategi bolig") == []
+
+
+def test_a_bad_query_says_why(bob_client, project, memos):
+    r = bob_client.get(reverse("coding:memo-list", args=[project.pk]), {"q": "b*"})
+    assert r.status_code == 200 and 'role="alert"' in r.content.decode()
+
+
+def test_each_memo_opens_where_it_belongs(bob_client, project, memos, study):
+    r = bob_client.get(reverse("coding:memo-list", args=[project.pk]))
+    html = r.content.decode()
+    e1 = study["excerpts"][0]
+    t1 = study["transcripts"][0]
+    passage = reverse("coding:transcript-detail", args=[e1.transcript_id])
+    assert f'href="{passage}?excerpt={e1.pk}#excerpt-{e1.pk}"' in html
+    assert f'href="{reverse("coding:transcript-detail", args=[t1.pk])}"' in html
+    assert f'href="{reverse("coding:case-detail", args=[study["cases"][1].pk])}"' in html
+    assert f'#code-{study["codes"][1].pk}"' in html
+    assert f'href="{reverse("coding:project-detail", args=[project.pk])}#memos"' in html
+
+
+def test_memo_text_is_escaped_and_outsiders_get_404(
+    bob_client, charlie_client, project, memos, alice
+):
+    services.memo_save(project=project, author=alice, text="<script>alert(1)</script>")
+    html = bob_client.get(reverse("coding:memo-list", args=[project.pk])).content.decode()
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+    assert charlie_client.get(reverse("coding:memo-list", args=[project.pk])).status_code == 404
