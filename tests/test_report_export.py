@@ -8,6 +8,7 @@ import io
 import docx
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from coding import services
 
@@ -147,3 +148,28 @@ def test_export_word_command_writes_the_report(written, project, tmp_path):
     )
     document = docx.Document(io.BytesIO(out.read_bytes()))
     assert "Cross-case synthesis" in [p.text for p in document.paragraphs]
+
+
+def test_the_export_page_starts_the_report_and_key_quotes_only(written, project, bob_client):
+    from coding.models import Job, JobKind, JobStatus
+
+    url = reverse("coding:export", args=[project.pk])
+    page = bob_client.get(url).content.decode()
+    assert 'value="report"' in page and 'name="key_quotes"' in page
+    assert page.count('name="key_quotes"') == 1  # one checkbox, read by both forms
+    bob_client.post(
+        url, {"layout": "report", "context_words": "0", "language": "en", "codebook": "on"}
+    )
+    job = Job.objects.get(kind=JobKind.EXPORT)
+    assert job.status == JobStatus.DONE, job.message
+    assert "report" in job.result_name
+    with job.result_file.open("rb") as fh:
+        document = docx.Document(fh)
+    assert "Cross-case synthesis" in [p.text for p in document.paragraphs]
+    # "Key quotes only" on the by-code layout: the two marked passages, not the third.
+    bob_client.post(
+        url, {"layout": "by-code", "context_words": "0", "language": "en", "key_quotes": "on"}
+    )
+    job = Job.objects.filter(kind=JobKind.EXPORT).order_by("-created_at").first()
+    assert job.params["key_quotes"] is True
+    assert job.message.startswith("2 excerpts exported"), job.message
