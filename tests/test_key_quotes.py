@@ -157,3 +157,8 @@ def test_the_word_export_can_hold_key_quotes_only(marked, project):
     assert not any("Strategien" in q for q in quotes)
     everything, all_stats, _ = export(project, "by-code")
     assert all_stats.excerpts == 3
+
+
+def test_the_history_reads_key_quote_marks(marked, project, alice_client):
+    page = alice_client.get(reverse("coding:project-history", args=[project.pk])).content.decode()
+    assert "marked a passage as a key quote for Forankring og eierskap" in page

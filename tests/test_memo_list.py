@@ -114,3 +114,12 @@ def test_memo_text_is_escaped_and_outsiders_get_404(
     html = bob_client.get(reverse("coding:memo-list", args=[project.pk])).content.decode()
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
     assert charlie_client.get(reverse("coding:memo-list", args=[project.pk])).status_code == 404
+
+
+def test_the_case_page_and_the_code_page_link_to_their_memos(bob_client, project, study):
+    sandnes = study["cases"][1]
+    page = bob_client.get(reverse("coding:case-detail", args=[sandnes.pk])).content.decode()
+    assert f"{reverse('coding:memo-list', args=[project.pk])}?case={sandnes.pk}" in page
+    code = study["codes"][1]
+    page = bob_client.get(reverse("coding:codebook-edit", args=[code.pk])).content.decode()
+    assert f"{reverse('coding:memo-list', args=[project.pk])}?code={code.pk}" in page
