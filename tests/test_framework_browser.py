@@ -17,6 +17,7 @@ from coding.models import FrameworkSummary, KeyQuote
 
 from . import analysis_data as ad
 from .test_matrix_browser import log_in
+from .test_workspace_browser import click_excerpt
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -82,3 +83,22 @@ def test_mark_a_key_quote_in_a_drilldown_and_find_it_in_the_report(
     document = docx.Document(io.BytesIO(buf.getvalue()))
     quotes = [p.text for p in document.paragraphs if p.style.name == "Quote"]
     assert any(e1.text.splitlines()[0] in q for q in quotes)
+
+
+def test_mark_a_key_quote_with_the_star_in_the_inspector(page, live_server, project, bob, alice):
+    study = ad.build(project, bob, alice)
+    e1 = study.excerpts["e1"]
+    code = e1.codings.order_by("pk").first().tag
+    log_in(page, live_server, "bob")
+    url = reverse("coding:transcript-detail", args=[e1.transcript_id])
+    page.goto(f"{live_server.url}{url}")
+    page.wait_for_selector("body[data-ws-ready='1']", state="attached")
+    click_excerpt(page, e1.pk)
+    page.wait_for_selector("#ws-inspector-body:not([hidden]) .ws-insp-codes li")
+    slot = page.locator("#ws-inspector-body .ws-key-quotes")
+    star = slot.locator(f"form.kq:has(input[name=code][value='{code.pk}']) button")
+    star.wait_for()  # the fragment came in under the passage's codes
+    assert star.get_attribute("aria-pressed") == "false"
+    star.click()
+    slot.locator(f"form.kq:has(input[name=code][value='{code.pk}']) button.on").wait_for()
+    assert KeyQuote.objects.filter(excerpt=e1, code=code, user=bob).exists()
