@@ -251,6 +251,7 @@ class MemoFilterForm(forms.Form):
     )
     author = forms.TypedChoiceField(label=_("Author"), required=False, coerce=int, empty_value=None)
     kind = forms.ChoiceField(label=_("On"), required=False)
+    type = forms.TypedChoiceField(label=_("Type"), required=False, coerce=int, empty_value=None)
     case = forms.TypedChoiceField(label=_("Case"), required=False, coerce=int, empty_value=None)
     code = forms.TypedChoiceField(label=_("Code"), required=False, coerce=int, empty_value=None)
     date_from = forms.DateField(
@@ -277,6 +278,10 @@ class MemoFilterForm(forms.Form):
             *((u.pk, u.get_full_name() or u.username) for u in authors.order_by("username")),
         ]
         self.fields["kind"].choices = [("", _("Anything")), *self.KIND_LABELS.items()]
+        self.fields["type"].choices = [
+            ("", _("Any type")),
+            *project.memo_types.values_list("pk", "name"),
+        ]
         self.fields["case"].choices = [
             ("", _("All cases")),
             *Case.objects.filter(project=project)

@@ -32,6 +32,7 @@ def memos_of(
     code_id: int | None = None,
     date_from=None,
     date_to=None,
+    type_id: int | None = None,
 ) -> QuerySet[Memo]:
     """The project's memos the filters keep, newest first. A case keeps the memos on it, on its
     transcripts and on their passages; a code the memos on it and on passages coded with it."""
@@ -50,12 +51,14 @@ def memos_of(
         )
     if code_id:
         qs = qs.filter(Q(code_id=code_id) | Q(excerpt__codings__tag_id=code_id)).distinct()
+    if type_id:
+        qs = qs.filter(memo_type_id=type_id)
     if date_from:
         qs = qs.filter(updated_at__date__gte=date_from)
     if date_to:
         qs = qs.filter(updated_at__date__lte=date_to)
     return qs.select_related(
-        "author", "excerpt__transcript__case", "transcript__case", "case", "code"
+        "author", "excerpt__transcript__case", "transcript__case", "case", "code", "memo_type"
     ).order_by("-updated_at", "-pk")
 
 

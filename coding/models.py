@@ -790,6 +790,25 @@ class Coding(TaggedItemBase):
         return self.content_object
 
 
+class MemoType(models.Model):
+    """A kind of memo the project's owners list (theoretical, methodological, reflexive, to-do…),
+    shown as a small label on its memos."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memo_types")
+    name = models.CharField(_("name"), max_length=60)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="memo_type_unique"),
+        ]
+        verbose_name = _("memo type")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Memo(models.Model):
     """A memo on an excerpt, transcript, case or code; with none of those it is a project memo."""
 
@@ -808,6 +827,9 @@ class Memo(models.Model):
     )
     code = models.ForeignKey(
         Code, null=True, blank=True, on_delete=models.CASCADE, related_name="memos"
+    )
+    memo_type = models.ForeignKey(
+        MemoType, null=True, blank=True, on_delete=models.SET_NULL, related_name="memos"
     )
     title = models.CharField(_("title"), max_length=200, blank=True)
     text = models.TextField(_("memo"))

@@ -38,6 +38,7 @@ from .models import (
     KeyQuote,
     Membership,
     Memo,
+    MemoType,
     Project,
     Role,
     Sentence,
@@ -1431,6 +1432,42 @@ def framework_summary_save(
         summary=summary, version=summary.version, text=text, author=author, saved_at=now
     )
     return summary
+
+
+# --- memo types -----------------------------------------------------------------------------
+
+MEMO_TYPE_MAX = 30
+
+
+@transaction.atomic
+def memo_types_set(*, project: Project, names: Iterable[str]) -> list[MemoType]:
+    """Make the project's memo types the list ``names`` (in that order). A type kept by name
+    keeps its memos; a type left out is deleted and its memos lose their label."""
+    wanted: list[str] = []
+    for raw in names:
+        name = " ".join(raw.split())[:60]
+        if name and name.casefold() not in {w.casefold() for w in wanted}:
+            wanted.append(name)
+    if len(wanted) > MEMO_TYPE_MAX:
+        raise ValidationError(
+            _("A project may have at most %(n)s memo types."),
+            code="memo_types_many",
+            params={"n": MEMO_TYPE_MAX},
+        )
+    existing = {
+        t.name.casefold(): t for t in MemoType.objects.select_for_update().filter(project=project)
+    }
+    kept: list[MemoType] = []
+    for order, name in enumerate(wanted):
+        t = existing.pop(name.casefold(), None)
+        if t is None:
+            t = MemoType.objects.create(project=project, name=name, order=order)
+        elif (t.name, t.order) != (name, order):
+            t.name, t.order = name, order
+            t.save(update_fields=["name", "order"])
+        kept.append(t)
+    MemoType.objects.filter(pk__in=[t.pk for t in existing.values()]).delete()
+    return kept
 
 
 # --- key quotes -----------------------------------------------------------------------------

@@ -62,6 +62,8 @@ urlpatterns = [
     path("projects/<int:project_id>/export/count/", exports.export_count, name="export-count"),
     path("transcripts/<int:transcript_id>/", workspace.transcript_detail, name="transcript-detail"),
     path("projects/<int:project_id>/memos/", memos.memo_list, name="memo-list"),
+    path("projects/<int:project_id>/memos/types/", memos.memo_types, name="memo-types"),
+    path("memos/<int:memo_id>/type/", memos.memo_type_set, name="memo-type-set"),
     path(
         "projects/<int:project_id>/memos/add/",
         projects.project_memo_add,

@@ -248,6 +248,10 @@ ACCESS: dict[str, Entry] = {
     # Project, cases and informants.
     "coding:project-detail": R(),
     "coding:memo-list": R(query=lambda w: {"q": "notat"}),
+    "coding:memo-types": Entry(
+        {"GET": READ, "POST": OWN}, data=lambda w: {"names": "Teoretisk\nMetodisk"}
+    ),
+    "coding:memo-type-set": W(data=lambda w: {"type": ""}),
     "coding:project-memo-add": W(data=lambda w: {"text": "Prosjektnotat"}),
     "coding:case-detail": R(),
     "coding:case-create": Entry({"GET": OWN, "POST": OWN}),

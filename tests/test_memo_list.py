@@ -123,3 +123,68 @@ def test_the_case_page_and_the_code_page_link_to_their_memos(bob_client, project
     code = study["codes"][1]
     page = bob_client.get(reverse("coding:codebook-edit", args=[code.pk])).content.decode()
     assert f"{reverse('coding:memo-list', args=[project.pk])}?code={code.pk}" in page
+
+
+# --- memo types -----------------------------------------------------------------------------
+
+
+def types_url(project) -> str:
+    return reverse("coding:memo-types", args=[project.pk])
+
+
+def test_owners_edit_the_memo_types_and_others_may_not(
+    alice_client, bob_client, sue_client, project, memos
+):
+    from coding.models import MemoType
+
+    page = alice_client.get(types_url(project)).content.decode()
+    assert "Teoretisk" in page and "<textarea" in page  # a suggestion to start from
+    assert "<textarea" not in bob_client.get(types_url(project)).content.decode()
+    assert bob_client.post(types_url(project), {"names": "Mine"}).status_code == 403
+    assert sue_client.post(types_url(project), {"names": "Mine"}).status_code == 403
+    r = alice_client.post(
+        types_url(project), {"names": "Teoretisk\nMetodisk\n\nteoretisk\nÅ gjøre"}
+    )
+    assert r.status_code == 302
+    assert list(MemoType.objects.filter(project=project).values_list("name", flat=True)) == [
+        "Teoretisk",
+        "Metodisk",
+        "Å gjøre",
+    ]
+    # Removing a type leaves its memos without a label; a kept type keeps its memos.
+    metodisk = MemoType.objects.get(name="Metodisk")
+    teoretisk = MemoType.objects.get(name="Teoretisk")
+    Memo.objects.filter(pk=memos["e3"].pk).update(memo_type=metodisk)
+    Memo.objects.filter(pk=memos["t1"].pk).update(memo_type=teoretisk)
+    alice_client.post(types_url(project), {"names": "Å gjøre\nTeoretisk"})
+    assert list(MemoType.objects.filter(project=project).values_list("name", flat=True)) == [
+        "Å gjøre",
+        "Teoretisk",
+    ]
+    memos["e3"].refresh_from_db()
+    memos["t1"].refresh_from_db()
+    assert memos["e3"].memo_type is None and memos["t1"].memo_type == teoretisk
+
+
+def test_an_author_labels_a_memo_and_the_list_shows_and_filters_it(
+    alice_client, bob_client, project, memos
+):
+    from coding.models import MemoType
+
+    alice_client.post(types_url(project), {"names": "Teoretisk\nRefleksiv"})
+    refleksiv = MemoType.objects.get(name="Refleksiv")
+    set_url = reverse("coding:memo-type-set", args=[memos["e3"].pk])  # bob's memo
+    assert bob_client.post(set_url, {"type": refleksiv.pk}).status_code == 302
+    # Bob may not label alice's memo; the owner may label any.
+    other = reverse("coding:memo-type-set", args=[memos["case"].pk])
+    assert bob_client.post(other, {"type": refleksiv.pk}).status_code == 403
+    memos["e3"].refresh_from_db()
+    assert memos["e3"].memo_type == refleksiv
+    html = bob_client.get(reverse("coding:memo-list", args=[project.pk])).content.decode()
+    assert '<span class="memo-type">Refleksiv</span>' in html
+    assert listed(bob_client, project, type=refleksiv.pk) == [memos["e3"].pk]
+    # A type of another project is refused.
+    from .factories import ProjectFactory
+
+    foreign = MemoType.objects.create(project=ProjectFactory(), name="Fremmed")
+    assert bob_client.post(set_url, {"type": foreign.pk}).status_code == 404

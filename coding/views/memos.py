@@ -3,14 +3,21 @@ Norwegian word forms; each opens where it belongs. Every member reads it."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import access, memos, search
+from .. import access, memos, search, services
 from ..forms import MemoFilterForm
+from ..models import MemoType, Role
+
+# Offered when a project has no memo types yet (the owner may keep, change or clear them).
+SUGGESTED_TYPES = ("Teoretisk", "Metodisk", "Refleksiv", "Å gjøre")
 
 
 @login_required
@@ -33,6 +40,7 @@ def memo_list(request: HttpRequest, project_id: int) -> HttpResponse:
             code_id=d.get("code"),
             date_from=d.get("date_from"),
             date_to=d.get("date_to"),
+            type_id=d.get("type"),
         )
         if d.get("q"):
             try:
@@ -57,5 +65,60 @@ def memo_list(request: HttpRequest, project_id: int) -> HttpResponse:
             "total": total,
             "limit": memos.MAX_LISTED,
             "query_error": query_error,
+            "types": list(MemoType.objects.filter(project=project)),
+            "can_write": project.membership.can_write,
+            "is_owner": project.membership.role == Role.OWNER,
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def memo_types(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The project's memo types, one a line; every member reads them, owners edit them."""
+    need = access.OWN if request.method == "POST" else access.READ
+    project = access.get_project_for_user(request.user, project_id, need)
+    current = list(MemoType.objects.filter(project=project))
+    text = "\n".join(t.name for t in current) or "\n".join(SUGGESTED_TYPES)
+    error = ""
+    if request.method == "POST":
+        text = request.POST.get("names", "")
+        try:
+            services.memo_types_set(project=project, names=text.splitlines())
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("Memo types saved."))
+            return redirect("coding:memo-types", project_id=project.pk)
+    return render(
+        request,
+        "coding/memos/types.html",
+        {
+            "project": project,
+            "types": current,
+            "text": text,
+            "suggested": not current,
+            "error": error,
+            "is_owner": project.membership.role == Role.OWNER,
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def memo_type_set(request: HttpRequest, memo_id: int) -> HttpResponse:
+    """Label one's own memo (an owner: any memo) with one of the project's types (or none)."""
+    memo = access.get_memo_to_label_for_user(request.user, memo_id)
+    type_id = request.POST.get("type") or None
+    memo_type = None
+    if type_id:
+        memo_type = MemoType.objects.filter(project_id=memo.project_id, pk=type_id).first()
+        if memo_type is None:
+            raise Http404
+    memo.memo_type = memo_type
+    memo.save(update_fields=["memo_type"])
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, {request.get_host()}):
+        return redirect(back)
+    return redirect("coding:memo-list", project_id=memo.project_id)
