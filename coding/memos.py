@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from . import nlp
-from .models import Memo, Project
+from .models import Memo, MemoLink, Project
 from .search import Query, Term
 
 KINDS = ("excerpt", "transcript", "case", "code", "project")
@@ -35,7 +35,8 @@ def memos_of(
     type_id: int | None = None,
 ) -> QuerySet[Memo]:
     """The project's memos the filters keep, newest first. A case keeps the memos on it, on its
-    transcripts and on their passages; a code the memos on it and on passages coded with it."""
+    transcripts and on their passages; a code the memos on it and on passages coded with it;
+    both also the memos that link to them ("see also")."""
     qs = Memo.objects.filter(project=project)
     if author_id:
         qs = qs.filter(author_id=author_id)
@@ -48,18 +49,28 @@ def memos_of(
             Q(case_id=case_id)
             | Q(transcript__case_id=case_id)
             | Q(excerpt__transcript__case_id=case_id)
+            | Q(pk__in=MemoLink.objects.filter(case_id=case_id).values("memo_id"))
         )
     if code_id:
-        qs = qs.filter(Q(code_id=code_id) | Q(excerpt__codings__tag_id=code_id)).distinct()
+        qs = qs.filter(
+            Q(code_id=code_id)
+            | Q(excerpt__codings__tag_id=code_id)
+            | Q(pk__in=MemoLink.objects.filter(code_id=code_id).values("memo_id"))
+        ).distinct()
     if type_id:
         qs = qs.filter(memo_type_id=type_id)
     if date_from:
         qs = qs.filter(updated_at__date__gte=date_from)
     if date_to:
         qs = qs.filter(updated_at__date__lte=date_to)
-    return qs.select_related(
-        "author", "excerpt__transcript__case", "transcript__case", "case", "code", "memo_type"
-    ).order_by("-updated_at", "-pk")
+    links = MemoLink.objects.select_related("code", "case", "excerpt__transcript__case")
+    return (
+        qs.select_related(
+            "author", "excerpt__transcript__case", "transcript__case", "case", "code", "memo_type"
+        )
+        .prefetch_related(Prefetch("links", queryset=links.order_by("pk")))
+        .order_by("-updated_at", "-pk")
+    )
 
 
 def words_of(text: str) -> set[str]:

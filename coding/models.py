@@ -914,6 +914,40 @@ class KeyQuote(models.Model):
         return f"{self.excerpt_id} × {self.code_id} by {self.user_id}"
 
 
+class MemoLink(models.Model):
+    """A memo's "see also": a code, a case or a passage it points to beyond its own target,
+    listed on both sides (the memo shows it; the code, case or passage lists the memo)."""
+
+    memo = models.ForeignKey(Memo, on_delete=models.CASCADE, related_name="links")
+    code = models.ForeignKey(
+        Code, null=True, blank=True, on_delete=models.CASCADE, related_name="memo_links"
+    )
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="memo_links"
+    )
+    excerpt = models.ForeignKey(
+        Excerpt, null=True, blank=True, on_delete=models.CASCADE, related_name="memo_links"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(code__isnull=False, case__isnull=True, excerpt__isnull=True)
+                    | Q(code__isnull=True, case__isnull=False, excerpt__isnull=True)
+                    | Q(code__isnull=True, case__isnull=True, excerpt__isnull=False)
+                ),
+                name="memo_link_one_target",
+            ),
+            models.UniqueConstraint(fields=["memo", "code"], name="memo_link_code_unique"),
+            models.UniqueConstraint(fields=["memo", "case"], name="memo_link_case_unique"),
+            models.UniqueConstraint(fields=["memo", "excerpt"], name="memo_link_excerpt_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.memo_id} → {self.code_id or self.case_id or self.excerpt_id}"
+
+
 class JobKind(models.TextChoices):
     IMPORT = "import", _("Transcript import")
     EXPORT = "export", _("Word export")

@@ -38,6 +38,7 @@ from .models import (
     KeyQuote,
     Membership,
     Memo,
+    MemoLink,
     MemoType,
     Project,
     Role,
@@ -1468,6 +1469,41 @@ def memo_types_set(*, project: Project, names: Iterable[str]) -> list[MemoType]:
         kept.append(t)
     MemoType.objects.filter(pk__in=[t.pk for t in existing.values()]).delete()
     return kept
+
+
+@transaction.atomic
+def memo_link_set(
+    *,
+    memo: Memo,
+    code: Code | None = None,
+    case: Case | None = None,
+    excerpt: Excerpt | None = None,
+    linked: bool = True,
+) -> bool:
+    """Add (or remove) one "see also" link from ``memo`` to a code, a case or a passage of its
+    project. Returns whether the link is there afterwards."""
+    targets = [t for t in (code, case, excerpt) if t is not None]
+    if len(targets) != 1:
+        raise ValueError("a memo link points to exactly one code, case or passage")
+    project_id = (
+        code.codebook.project_id
+        if code is not None
+        else case.project_id
+        if case is not None
+        else excerpt.transcript.case.project_id
+    )
+    if project_id != memo.project_id:
+        raise ValidationError(
+            _("A memo links only to codes, cases and passages of its project."),
+            code="memo_link_foreign",
+        )
+    where = {"code": code, "case": case, "excerpt": excerpt}
+    where = {k: v for k, v in where.items() if v is not None}
+    if linked:
+        MemoLink.objects.get_or_create(memo=memo, **where)
+        return True
+    MemoLink.objects.filter(memo=memo, **where).delete()
+    return False
 
 
 # --- key quotes -----------------------------------------------------------------------------

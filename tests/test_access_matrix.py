@@ -252,6 +252,7 @@ ACCESS: dict[str, Entry] = {
         {"GET": READ, "POST": OWN}, data=lambda w: {"names": "Teoretisk\nMetodisk"}
     ),
     "coding:memo-type-set": W(data=lambda w: {"type": ""}),
+    "coding:memo-link": W(data=lambda w: {"case": w.case.pk}),
     "coding:project-memo-add": W(data=lambda w: {"text": "Prosjektnotat"}),
     "coding:case-detail": R(),
     "coding:case-create": Entry({"GET": OWN, "POST": OWN}),

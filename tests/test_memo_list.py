@@ -188,3 +188,45 @@ def test_an_author_labels_a_memo_and_the_list_shows_and_filters_it(
 
     foreign = MemoType.objects.create(project=ProjectFactory(), name="Fremmed")
     assert bob_client.post(set_url, {"type": foreign.pk}).status_code == 404
+
+
+# --- "see also" links -----------------------------------------------------------------------
+
+
+def test_see_also_links_are_listed_on_both_sides(bob_client, alice_client, project, memos, study):
+    from coding.models import MemoLink
+
+    drammen, sandnes = study["cases"]
+    kompetanse = study["codes"][1]
+    link = reverse("coding:memo-link", args=[memos["e3"].pk])  # bob's memo on a Sandnes passage
+    assert bob_client.post(link, {"case": drammen.pk}).status_code == 302
+    assert bob_client.post(link, {"code": kompetanse.pk}).status_code == 302
+    assert MemoLink.objects.filter(memo=memos["e3"]).count() == 2
+    # The memo's side: its links, each opening the code or case.
+    html = bob_client.get(reverse("coding:memo-list", args=[project.pk])).content.decode()
+    assert f'href="{reverse("coding:case-detail", args=[drammen.pk])}">Drammen</a>' in html
+    assert f'#code-{kompetanse.pk}">Kompetanse</a>' in html
+    # The other side: the case's and the code's memos include it, marked as linking there.
+    assert memos["e3"].pk in listed(bob_client, project, case=drammen.pk)
+    assert memos["e3"].pk in listed(bob_client, project, code=kompetanse.pk)
+    html = bob_client.get(
+        reverse("coding:memo-list", args=[project.pk]), {"case": drammen.pk}
+    ).content.decode()
+    assert "links here" in html
+    # Bob may not link alice's memo; removing takes the link away.
+    other = reverse("coding:memo-link", args=[memos["case"].pk])
+    assert bob_client.post(other, {"code": kompetanse.pk}).status_code == 403
+    bob_client.post(link, {"case": drammen.pk, "remove": "1"})
+    assert memos["e3"].pk not in listed(bob_client, project, case=drammen.pk)
+
+
+def test_a_link_to_another_projects_case_is_404(bob_client, project, memos, bob):
+    from coding.models import Membership, Role
+
+    from .factories import CaseFactory, ProjectFactory
+
+    elsewhere = ProjectFactory(name="Annet")
+    Membership.objects.create(project=elsewhere, user=bob, role=Role.RESEARCHER)
+    foreign = CaseFactory(project=elsewhere, name="Fremmed")
+    link = reverse("coding:memo-link", args=[memos["e3"].pk])
+    assert bob_client.post(link, {"case": foreign.pk}).status_code == 404

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .. import access, memos, search, services
 from ..forms import MemoFilterForm
-from ..models import MemoType, Role
+from ..models import MemoLink, MemoType, Role
 
 # Offered when a project has no memo types yet (the owner may keep, change or clear them).
 SUGGESTED_TYPES = ("Teoretisk", "Metodisk", "Refleksiv", "Å gjøre")
@@ -55,6 +56,15 @@ def memo_list(request: HttpRequest, project_id: int) -> HttpResponse:
         listed = listed[: memos.MAX_LISTED]
     for m in listed:
         m.kind_label = MemoFilterForm.KIND_LABELS[m.kind]
+    # The other side of "see also": memos listed under a case or code because they link to it.
+    linked_here: set[int] = set()
+    d = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    if d.get("case") or d.get("code"):
+        linked_here = set(
+            MemoLink.objects.filter(memo__project=project)
+            .filter(Q(case_id=d.get("case")) | Q(code_id=d.get("code")))
+            .values_list("memo_id", flat=True)
+        )
     return render(
         request,
         "coding/memos/list.html",
@@ -66,6 +76,9 @@ def memo_list(request: HttpRequest, project_id: int) -> HttpResponse:
             "limit": memos.MAX_LISTED,
             "query_error": query_error,
             "types": list(MemoType.objects.filter(project=project)),
+            "linked_here": linked_here,
+            "link_codes": form.fields["code"].choices[1:],
+            "link_cases": form.fields["case"].choices[1:],
             "can_write": project.membership.can_write,
             "is_owner": project.membership.role == Role.OWNER,
         },
@@ -118,6 +131,37 @@ def memo_type_set(request: HttpRequest, memo_id: int) -> HttpResponse:
             raise Http404
     memo.memo_type = memo_type
     memo.save(update_fields=["memo_type"])
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, {request.get_host()}):
+        return redirect(back)
+    return redirect("coding:memo-list", project_id=memo.project_id)
+
+
+@login_required
+@require_POST
+def memo_link(request: HttpRequest, memo_id: int) -> HttpResponse:
+    """Add a "see also" link from a memo to a code or a case, or remove one (``remove``)."""
+    memo = access.get_memo_to_label_for_user(request.user, memo_id)
+    project = memo.project
+    code = case = excerpt = None
+    if request.POST.get("code"):
+        code = access.codes_of_codebook(project.codebook.pk, [request.POST["code"]])[0]
+    elif request.POST.get("case"):
+        case = access.get_case_for_user(request.user, request.POST["case"])
+    elif request.POST.get("excerpt"):
+        excerpt = access.get_excerpt_for_user(request.user, request.POST["excerpt"])
+    else:
+        raise Http404
+    try:
+        services.memo_link_set(
+            memo=memo,
+            code=code,
+            case=case,
+            excerpt=excerpt,
+            linked=not request.POST.get("remove"),
+        )
+    except ValidationError as exc:
+        raise Http404 from exc  # a case or passage of another of the user's projects
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, {request.get_host()}):
         return redirect(back)
