@@ -139,6 +139,14 @@ def get_memo_for_user(user, memo_id, need: str = READ) -> Memo:
     return _get(Memo.objects.select_related("project"), memo_id, "project_id", user, need)
 
 
+def get_memo_to_label_for_user(user, memo_id) -> Memo:
+    """A memo whose type the user may set: a writer's own memo, or any memo for an owner."""
+    memo = get_memo_for_user(user, memo_id, WRITE)
+    if memo.author_id != user.pk and memo.membership.role != Role.OWNER:
+        raise PermissionDenied
+    return memo
+
+
 def get_job_for_user(user, job_id, need: str = READ) -> Job:
     """A job of the user's project. An import not yet confirmed (being read, or a draft
     waiting for its preview) belongs to its uploader and the project's owners: 404 for others."""

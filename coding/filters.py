@@ -414,6 +414,11 @@ class AnalysisFilterForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    key_quotes = forms.BooleanField(
+        label=_("Key quotes only"),
+        required=False,
+        help_text=_("Only passages a researcher marked as a key quote for the code."),
+    )
 
     # Fields that choose what is shown, not which codings count.
     VIEW_FIELDS = ("rows", "bins", "bin_limits", "measure", "display", "mode")
@@ -697,6 +702,8 @@ class AnalysisFilterForm(forms.Form):
         )
         if d.get("coders"):
             qs = qs.filter(coder_id__in=[int(u) for u in d["coders"]])
+        if d.get("key_quotes"):
+            qs = qs.key_quotes()
         if self.needs_speaker():
             qs = qs.with_speaker()
         if d.get("levels"):
@@ -775,6 +782,8 @@ class AnalysisFilterForm(forms.Form):
         for field in ("coders", "levels", "kinds", "cases", "tags"):
             if d.get(field):
                 out.append((str(self.fields[field].label), names(field, d[field])))
+        if d.get("key_quotes"):
+            out.append((gettext("Key quotes"), gettext("only key quotes")))
         if d.get("date_from") or d.get("date_to"):
             out.append(
                 (

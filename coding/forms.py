@@ -3,11 +3,12 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .importers import guess_interviewer
-from .models import Case, Informant, Mode, Role
+from .models import Case, Code, Informant, Mode, Role
 
 
 class ImportUploadForm(forms.Form):
@@ -235,3 +236,62 @@ class FrameworkSummaryForm(forms.Form):
         help_text=_("What this case shows for this factor, in your words."),
     )
     version = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+
+
+class MemoFilterForm(forms.Form):
+    """The memo overview's filters and search (GET); every field optional."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=200,
+        help_text=_(
+            "Every form of a word: “bolig” also finds “boligene”; “bolig*” words so begun."
+        ),
+    )
+    author = forms.TypedChoiceField(label=_("Author"), required=False, coerce=int, empty_value=None)
+    kind = forms.ChoiceField(label=_("On"), required=False)
+    type = forms.TypedChoiceField(label=_("Type"), required=False, coerce=int, empty_value=None)
+    case = forms.TypedChoiceField(label=_("Case"), required=False, coerce=int, empty_value=None)
+    code = forms.TypedChoiceField(label=_("Code"), required=False, coerce=int, empty_value=None)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    KIND_LABELS = {
+        "excerpt": _("Passage"),
+        "transcript": _("Transcript"),
+        "case": _("Case"),
+        "code": _("Code"),
+        "project": _("Project"),
+    }
+
+    def __init__(self, data, *, project, **kwargs) -> None:
+        super().__init__(data, **kwargs)
+        everyone = ("", _("Everyone"))
+        authors = get_user_model().objects.filter(memos__project=project).distinct()
+        self.fields["author"].choices = [
+            everyone,
+            *((u.pk, u.get_full_name() or u.username) for u in authors.order_by("username")),
+        ]
+        self.fields["kind"].choices = [("", _("Anything")), *self.KIND_LABELS.items()]
+        self.fields["type"].choices = [
+            ("", _("Any type")),
+            *project.memo_types.values_list("pk", "name"),
+        ]
+        self.fields["case"].choices = [
+            ("", _("All cases")),
+            *Case.objects.filter(project=project)
+            .order_by("kind", "order")
+            .values_list("pk", "name"),
+        ]
+        self.fields["code"].choices = [
+            ("", _("All codes")),
+            *(
+                (c.pk, "\u2003" * c.depth + c.name)
+                for c in Code.objects.filter(codebook__project=project).in_tree_order()
+            ),
+        ]

@@ -13,6 +13,7 @@ from .exports.word import (
     LAYOUT_BY_CASE,
     LAYOUT_BY_CODE,
     LAYOUT_FRAMEWORK,
+    LAYOUT_REPORT,
     LAYOUT_SELECTION,
     STYLE_CONTEXT,
     STYLE_MEMO,
@@ -24,6 +25,7 @@ LAYOUT_CHOICES = [
     (LAYOUT_BY_CASE, _("By case")),
     (LAYOUT_SELECTION, _("A selection")),
     (LAYOUT_FRAMEWORK, _("Framework matrix")),
+    (LAYOUT_REPORT, _("Report skeleton")),
 ]
 LAYOUT_HELP = {
     LAYOUT_BY_CODE: _(
@@ -35,6 +37,10 @@ LAYOUT_HELP = {
     ),
     LAYOUT_FRAMEWORK: _(
         "The framework matrix as Word tables with the summaries, the excerpts as an appendix."
+    ),
+    LAYOUT_REPORT: _(
+        "A chapter per case and per factor with the case summaries, the matrix's summaries, "
+        "the cross-case syntheses and the key quotes; the codebook as an appendix."
     ),
 }
 CONTEXT_CHOICES = [
@@ -50,6 +56,11 @@ class ExportForm(forms.Form):
         label=_("Layout"), choices=LAYOUT_CHOICES, widget=forms.RadioSelect, initial=LAYOUT_BY_CODE
     )
     memos = forms.BooleanField(label=_("Memos written on the excerpts"), required=False)
+    key_quotes = forms.BooleanField(
+        label=_("Key quotes only"),
+        required=False,
+        help_text=_("Only passages a researcher marked as a key quote (the report has no others)."),
+    )
     context_words = forms.TypedChoiceField(
         label=_("Context around each quote"),
         choices=CONTEXT_CHOICES,
@@ -107,6 +118,7 @@ class ExportForm(forms.Form):
         return {
             "layout": d["layout"],
             "memos": d["memos"],
+            "key_quotes": d["key_quotes"],
             "context_words": d["context_words"],
             "codebook": d["codebook"],
             "excerpts_appendix": d["excerpts_appendix"],

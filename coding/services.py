@@ -34,8 +34,11 @@ from .models import (
     Job,
     JobKind,
     JobStatus,
+    KeyQuote,
     Membership,
     Memo,
+    MemoLink,
+    MemoType,
     Project,
     Role,
     Sentence,
@@ -1399,19 +1402,25 @@ def informant_save(*, case: Case, form, actor) -> Informant:
 def framework_summary_save(
     *,
     project: Project,
-    case: Case,
-    code: Code,
+    case: Case | None,
+    code: Code | None,
     author,
     text: str,
     base_version: int,
 ) -> FrameworkSummary:
     """Save the summary of what ``case`` shows for ``code``; every saved text is kept.
 
+    With ``code`` None it is the case summary, with ``case`` None the cross-case synthesis of
+    the code (a column of the matrix); the same revisions and conflict rule hold for all three.
     ``base_version`` is the version the author started from (0 for a cell without a summary):
     when someone saved the cell since, nothing is written and a ValidationError with code
     "stale" asks the author to merge their text with the newer one.
     """
-    if case.project_id != project.pk or code.codebook.project_id != project.pk:
+    if case is None and code is None:
+        raise ValueError("a framework summary needs a case, a code or both")
+    if (case is not None and case.project_id != project.pk) or (
+        code is not None and code.codebook.project_id != project.pk
+    ):
         raise ValidationError(
             _("The case or the code belongs to another project."), code="framework_foreign"
         )
@@ -1462,6 +1471,118 @@ def framework_summary_save(
         summary=summary, version=summary.version, text=text, author=author, saved_at=now
     )
     return summary
+
+
+# --- memo types -----------------------------------------------------------------------------
+
+MEMO_TYPE_MAX = 30
+
+
+@transaction.atomic
+def memo_types_set(*, project: Project, names: Iterable[str]) -> list[MemoType]:
+    """Make the project's memo types the list ``names`` (in that order). A type kept by name
+    keeps its memos; a type left out is deleted and its memos lose their label."""
+    wanted: list[str] = []
+    for raw in names:
+        name = " ".join(raw.split())[:60]
+        if name and name.casefold() not in {w.casefold() for w in wanted}:
+            wanted.append(name)
+    if len(wanted) > MEMO_TYPE_MAX:
+        raise ValidationError(
+            _("A project may have at most %(n)s memo types."),
+            code="memo_types_many",
+            params={"n": MEMO_TYPE_MAX},
+        )
+    existing = {
+        t.name.casefold(): t for t in MemoType.objects.select_for_update().filter(project=project)
+    }
+    kept: list[MemoType] = []
+    for order, name in enumerate(wanted):
+        t = existing.pop(name.casefold(), None)
+        if t is None:
+            t = MemoType.objects.create(project=project, name=name, order=order)
+        elif (t.name, t.order) != (name, order):
+            t.name, t.order = name, order
+            t.save(update_fields=["name", "order"])
+        kept.append(t)
+    MemoType.objects.filter(pk__in=[t.pk for t in existing.values()]).delete()
+    return kept
+
+
+@transaction.atomic
+def memo_link_set(
+    *,
+    memo: Memo,
+    code: Code | None = None,
+    case: Case | None = None,
+    excerpt: Excerpt | None = None,
+    linked: bool = True,
+) -> bool:
+    """Add (or remove) one "see also" link from ``memo`` to a code, a case or a passage of its
+    project. Returns whether the link is there afterwards."""
+    targets = [t for t in (code, case, excerpt) if t is not None]
+    if len(targets) != 1:
+        raise ValueError("a memo link points to exactly one code, case or passage")
+    project_id = (
+        code.codebook.project_id
+        if code is not None
+        else case.project_id
+        if case is not None
+        else excerpt.transcript.case.project_id
+    )
+    if project_id != memo.project_id:
+        raise ValidationError(
+            _("A memo links only to codes, cases and passages of its project."),
+            code="memo_link_foreign",
+        )
+    where = {"code": code, "case": case, "excerpt": excerpt}
+    where = {k: v for k, v in where.items() if v is not None}
+    if linked:
+        MemoLink.objects.get_or_create(memo=memo, **where)
+        return True
+    MemoLink.objects.filter(memo=memo, **where).delete()
+    return False
+
+
+# --- key quotes -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def key_quote_set(*, excerpt: Excerpt, code: Code, user, marked: bool) -> bool:
+    """Mark (or unmark) ``excerpt`` as ``user``'s key quote for ``code``; audited.
+
+    Marking needs the passage to carry the code (by any coder). Returns whether the mark is
+    there afterwards; setting the state it already has writes nothing.
+    """
+    transcript = excerpt.transcript
+    project_id = transcript.case.project_id
+    if code.codebook.project_id != project_id:
+        raise ValidationError(_("The code belongs to another project."), code="key_quote_foreign")
+    existing = KeyQuote.objects.filter(excerpt=excerpt, code=code, user=user)
+    if marked:
+        if existing.exists():
+            return True
+        if not Coding.objects.filter(content_object=excerpt, tag=code).exists():
+            raise ValidationError(
+                _("Only a passage coded with this code can be its key quote."),
+                code="key_quote_uncoded",
+            )
+        KeyQuote.objects.create(project_id=project_id, excerpt=excerpt, code=code, user=user)
+        action = AuditAction.KEY_QUOTE_ADD
+    else:
+        if not existing.delete()[0]:
+            return False
+        action = AuditAction.KEY_QUOTE_REMOVE
+    audit(
+        project_id=project_id,
+        actor=user,
+        action=action,
+        transcript_id=transcript.pk,
+        excerpt=excerpt.pk,
+        code=code.pk,
+        code_name=code.name,
+    )
+    return marked
 
 
 # --- Word export ----------------------------------------------------------------------------

@@ -9,7 +9,9 @@ from .views import (
     dashboard,
     exchange,
     exports,
+    keyquotes,
     members,
+    memos,
     projects,
     workspace,
 )
@@ -59,6 +61,10 @@ urlpatterns = [
     path("exchange/imports/<uuid:job_id>/", exchange.import_preview, name="exchange-preview"),
     path("projects/<int:project_id>/export/count/", exports.export_count, name="export-count"),
     path("transcripts/<int:transcript_id>/", workspace.transcript_detail, name="transcript-detail"),
+    path("projects/<int:project_id>/memos/", memos.memo_list, name="memo-list"),
+    path("projects/<int:project_id>/memos/types/", memos.memo_types, name="memo-types"),
+    path("memos/<int:memo_id>/type/", memos.memo_type_set, name="memo-type-set"),
+    path("memos/<int:memo_id>/links/", memos.memo_link, name="memo-link"),
     path(
         "projects/<int:project_id>/memos/add/",
         projects.project_memo_add,
@@ -124,6 +130,16 @@ urlpatterns = [
         name="analysis-framework-export",
     ),
     path(
+        "projects/<int:project_id>/analysis/framework/save/",
+        analysis.framework_save,
+        name="analysis-framework-save",
+    ),
+    path(
+        "projects/<int:project_id>/analysis/framework/panel/",
+        analysis.framework_panel,
+        name="analysis-framework-panel",
+    ),
+    path(
         "analysis/framework/<int:case_id>/<int:code_id>/",
         analysis.framework_cell,
         name="analysis-framework-cell",
@@ -161,6 +177,11 @@ urlpatterns = [
     path("excerpts/<int:excerpt_id>/resize/", workspace.excerpt_resize, name="workspace-resize"),
     path("excerpts/<int:excerpt_id>/memo/", workspace.excerpt_memo, name="workspace-memo"),
     path("codings/<int:coding_id>/delete/", workspace.coding_remove, name="workspace-uncode"),
+    path(
+        "excerpts/<int:excerpt_id>/key-quotes/",
+        keyquotes.excerpt_key_quotes,
+        name="excerpt-key-quotes",
+    ),
 ]
 
 # Lemma search, code from search, and coding suggestions.

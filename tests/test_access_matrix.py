@@ -249,6 +249,12 @@ ACCESS: dict[str, Entry] = {
     "coding:project-list": Entry({"GET": AUTH}),
     # Project, cases and informants.
     "coding:project-detail": R(),
+    "coding:memo-list": R(query=lambda w: {"q": "notat"}),
+    "coding:memo-types": Entry(
+        {"GET": READ, "POST": OWN}, data=lambda w: {"names": "Teoretisk\nMetodisk"}
+    ),
+    "coding:memo-type-set": W(data=lambda w: {"type": ""}),
+    "coding:memo-link": W(data=lambda w: {"case": w.case.pk}),
     "coding:project-memo-add": W(data=lambda w: {"text": "Prosjektnotat"}),
     "coding:case-detail": R(),
     "coding:case-create": Entry({"GET": OWN, "POST": OWN}),
@@ -297,6 +303,9 @@ ACCESS: dict[str, Entry] = {
     ),
     "coding:workspace-memo": W(data=lambda w: {"text": "Nytt notat"}),
     "coding:workspace-uncode": W(),
+    "coding:excerpt-key-quotes": Entry(
+        {"GET": READ, "POST": WRITE}, data=lambda w: {"code": w.codes[0].pk, "marked": "1"}
+    ),
     # Word export: a read (supervisors export too), served through job-download.
     "coding:export": Entry({"GET": READ, "POST": READ}),
     "coding:export-count": R(),
@@ -313,6 +322,12 @@ ACCESS: dict[str, Entry] = {
     "coding:analysis-framework-export": R(kwargs=lambda w: {"fmt": "csv"}),
     "coding:analysis-framework-cell": Entry(
         {"GET": READ, "POST": WRITE}, data=lambda w: {"text": "Sterk forankring.", "version": 0}
+    ),
+    "coding:analysis-framework-save": W(
+        data=lambda w: {"case": w.case.pk, "code": w.codes[0].pk, "text": "Tekst", "version": 0}
+    ),
+    "coding:analysis-framework-panel": R(
+        query=lambda w: {"case": w.case.pk, "code": w.codes[0].pk}
     ),
     "coding:dashboard": R(),
     # Intercoder agreement (bob and alice both coded the transcript).

@@ -729,7 +729,7 @@ def _pdf_pages(path) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![s\w])", path.read_bytes()))
 
 
-@pytest.mark.parametrize("layout", ["by-code", "by-case", "selection", "framework"])
+@pytest.mark.parametrize("layout", ["by-code", "by-case", "selection", "framework", "report"])
 def test_every_layout_opens_in_libreoffice_with_a_plausible_page_count(
     project, study, tmp_path, layout
 ):

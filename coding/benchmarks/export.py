@@ -31,7 +31,7 @@ from lxml import etree
 from coding.demo import TRANSCRIPTS, load_manifest, source_paragraphs
 from coding.exports import rows
 from coding.exports.ooxml import PPR, PSTYLE, VAL, P, R, T, w
-from coding.exports.word import ExportOptions, write_word
+from coding.exports.word import LAYOUT_REPORT, ExportOptions, write_word
 from coding.models import (
     Case,
     CaseKind,
@@ -248,6 +248,46 @@ def scratch_project(n: int, user) -> Project:
     return project
 
 
+def report_rows(n: int) -> rows.ExportData:
+    """The rows of the report layout for ``n`` excerpts, every one a key quote: the six
+    top-level codes are the factors (their sub-codes count under them), every cell, case and
+    factor has its text."""
+    data = memory_rows(n)
+    data.factors = [c.id for c in data.codes if c.parent_id is None]
+    data.factor_of = {c.id: (c.parent_id if c.parent_id is not None else c.id) for c in data.codes}
+    text = "Et sammendrag av det kasuset viser for faktoren, skrevet av forskeren. " * 4
+    data.summaries = {(case.id, f): text for case in data.cases for f in data.factors}
+    data.case_summaries = {case.id: text for case in data.cases}
+    data.syntheses = dict.fromkeys(data.factors, text)
+    return data
+
+
+def report_figure(n: int, repeat: int) -> dict:
+    """The report layout (``word.LAYOUT_REPORT``) against the XML-level baseline writing the
+    same paragraphs."""
+    data = report_rows(n)
+    options = ExportOptions(layout=LAYOUT_REPORT, **OPTIONS)
+
+    def ours() -> bytes:
+        buf = io.BytesIO()
+        write_word(buf, data, options)
+        return buf.getvalue()
+
+    written = ours()
+    paragraphs = paragraphs_of(written)
+    base = baseline_writer(paragraphs)
+    base()
+    t_ours, t_base = paired(ours, base, repeat)
+    return figure(
+        t_ours,
+        t_base,
+        excerpts=n,
+        paragraphs=len(paragraphs),
+        docx_kb=len(written) // 1024,
+        goal_ratio=2.0,
+    )
+
+
 def run(scale: str) -> dict:
     sizes = [1_000, 10_000]
     repeat = 1 if scale == "small" else 5
@@ -304,6 +344,7 @@ def run(scale: str) -> dict:
             figures[f"python_docx_api_{n // 1000}k_excerpts"] = figure(
                 t_api, t_b, paragraphs=len(paragraphs)
             )
+    figures["report_10k_excerpts"] = report_figure(10_000, repeat)
     small, large = figures["write_1k_excerpts"], figures["write_10k_excerpts"]
     return {
         "area": "export",

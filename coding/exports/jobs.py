@@ -24,9 +24,17 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .. import filters
 from ..models import Coding, Job, Project
 from . import rows, selection
-from .word import LAYOUT_FRAMEWORK, LAYOUTS, ExportOptions, write_word
+from .word import (
+    LAYOUT_FRAMEWORK,
+    LAYOUT_REPORT,
+    LAYOUT_SELECTION,
+    LAYOUTS,
+    ExportOptions,
+    write_word,
+)
 
 MAX_CONTEXT_WORDS = 50
 
@@ -74,8 +82,19 @@ def export_to_file(
     """
     progress = progress or (lambda pct: None)
     options = export_options(params, made_by=made_by, made_at=timezone.now())
-    if codings is None:
+    factors = None
+    if codings is None and options.layout == LAYOUT_REPORT:
+        codings, factors = report_codings(project)
+    elif codings is None:
         codings, options.filters = selection.codings_for(project, params)
+    # The report holds nothing but key quotes; a selection from the web page carries "key
+    # quotes only" in its filter already (coding.filters), and is not filtered twice.
+    in_filter = options.layout == LAYOUT_SELECTION and (params.get("filters") or {}).get(
+        "key_quotes"
+    )
+    if params.get("key_quotes") and options.layout != LAYOUT_REPORT and not in_filter:
+        codings = codings.key_quotes()
+        options.filters.append((_("Key quotes"), _("only key quotes")))
     data = rows.collect(
         project,
         codings,
@@ -83,8 +102,13 @@ def export_to_file(
         context=options.context_words > 0,
         progress=lambda pct: progress(pct * 30 // 100),
     )
-    if options.layout == LAYOUT_FRAMEWORK:
+    if options.layout in (LAYOUT_FRAMEWORK, LAYOUT_REPORT):
         data.summaries = rows.framework_summaries(project)
+    if options.layout == LAYOUT_REPORT:
+        columns = factors or filters.bound_form(project, {}).columns
+        data.factors = [c.pk for c in columns.codes]
+        data.factor_of = {m: c.pk for c in columns.codes for m in columns.members(c.pk)}
+        data.case_summaries, data.syntheses = rows.report_summaries(project)
     return write_word(
         fh,
         data,
@@ -92,6 +116,16 @@ def export_to_file(
         template=template,
         progress=lambda pct: progress(30 + pct * 65 // 100),
     )
+
+
+def report_codings(project: Project):
+    """The report's quotes: the key quotes of the framework matrix's columns (the factors, with
+    their sub-codes when the matrix rolls them up), and those columns."""
+    form = filters.bound_form(project, {})
+    columns = form.columns
+    member_ids = {m for c in columns.codes for m in columns.members(c.pk)}
+    codings = Coding.objects.for_project(project).of_codes(member_ids).key_quotes()
+    return codings, columns
 
 
 def run_export_job(job: Job, progress: Callable[[int], None]) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, QuerySet, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Greatest, Substr
 
 from ..models import (
@@ -103,6 +103,12 @@ class ExportData:
     placements: list[tuple[int, int, tuple[str, ...]]] = field(default_factory=list)
     # Framework matrix: (case id, code id) -> summary text.
     summaries: dict[tuple[int, int], str] = field(default_factory=dict)
+    # Report: the factors (the framework matrix's columns), which factor each code counts
+    # under (a factor and its sub-codes), the case summaries and the cross-case syntheses.
+    factors: list[int] = field(default_factory=list)
+    factor_of: dict[int, int] = field(default_factory=dict)
+    case_summaries: dict[int, str] = field(default_factory=dict)
+    syntheses: dict[int, str] = field(default_factory=dict)
 
     @property
     def n_excerpts(self) -> int:
@@ -298,7 +304,26 @@ def framework_summaries(project: Project) -> dict[tuple[int, int], str]:
     """(case id, code id) -> the summary written for that framework matrix cell."""
     return {
         (case_id, code_id): text
-        for case_id, code_id, text in FrameworkSummary.objects.filter(project=project)
+        for case_id, code_id, text in FrameworkSummary.objects.filter(
+            project=project, case__isnull=False, code__isnull=False
+        )
         .exclude(text="")
         .values_list("case_id", "code_id", "text")
     }
+
+
+def report_summaries(project: Project) -> tuple[dict[int, str], dict[int, str]]:
+    """The case summaries (case id -> text) and cross-case syntheses (code id -> text)."""
+    cases: dict[int, str] = {}
+    codes: dict[int, str] = {}
+    for case_id, code_id, text in (
+        FrameworkSummary.objects.filter(project=project)
+        .filter(Q(case__isnull=True) | Q(code__isnull=True))
+        .exclude(text="")
+        .values_list("case_id", "code_id", "text")
+    ):
+        if code_id is None:
+            cases[case_id] = text
+        else:
+            codes[code_id] = text
+    return cases, codes

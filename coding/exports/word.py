@@ -29,7 +29,8 @@ LAYOUT_BY_CODE = "by-code"
 LAYOUT_BY_CASE = "by-case"
 LAYOUT_SELECTION = "selection"
 LAYOUT_FRAMEWORK = "framework"
-LAYOUTS = (LAYOUT_BY_CODE, LAYOUT_BY_CASE, LAYOUT_SELECTION, LAYOUT_FRAMEWORK)
+LAYOUT_REPORT = "report"
+LAYOUTS = (LAYOUT_BY_CODE, LAYOUT_BY_CASE, LAYOUT_SELECTION, LAYOUT_FRAMEWORK, LAYOUT_REPORT)
 
 STYLE_SOURCE = "Excerpt Source"
 STYLE_CONTEXT = "Excerpt Context"
@@ -74,6 +75,7 @@ def layout_title(layout: str) -> str:
         LAYOUT_BY_CASE: _("Coded excerpts by case"),
         LAYOUT_SELECTION: _("Selected coded excerpts"),
         LAYOUT_FRAMEWORK: _("Framework matrix"),
+        LAYOUT_REPORT: _("Report skeleton"),
     }[layout]
 
 
@@ -144,7 +146,7 @@ class _Document:
             _("Open the file in Word and update the field to see the table of contents."),
             # Chapters only, but the framework's matrix groups and appendix codes are level 2;
             # Word's navigation pane shows every level anyway.
-            levels=2 if self.options.layout == LAYOUT_FRAMEWORK else 1,
+            levels=2 if self.options.layout in (LAYOUT_FRAMEWORK, LAYOUT_REPORT) else 1,
         )
         layout = self.options.layout
         if layout != LAYOUT_FRAMEWORK:  # the framework's landscape section starts a page itself
@@ -153,6 +155,8 @@ class _Document:
             self._by_case()
         elif layout == LAYOUT_FRAMEWORK:
             self._framework()
+        elif layout == LAYOUT_REPORT:
+            self._report()
         else:
             self._by_code(level=1)
         chapters = self.stats.chapters  # the appendix is not a chapter of the report
@@ -357,6 +361,75 @@ class _Document:
                 widths=[2, 3, 2],
                 cell_style=STYLE_TABLE_TEXT,
             )
+
+    def _report(self) -> None:
+        """The skeleton of the evaluation report: a chapter per case (attributes, the case
+        summary, a section per factor with the cell's summary and key quotes), a chapter per
+        factor (the cross-case synthesis, each case's summary and key quotes). Every part is
+        written, empty or not: an empty one says so."""
+        data = self.data
+        factors = [self.codes[pk] for pk in data.factors if pk in self.codes]
+        quotes: dict[tuple[int, int], list] = defaultdict(list)
+        seen: set[tuple[int, int, int]] = set()
+        for code_id, excerpt_id, coders in data.placements:
+            factor = data.factor_of.get(code_id)
+            excerpt = data.excerpts[excerpt_id]
+            key = (excerpt.case_id, factor, excerpt_id)
+            if factor is None or key in seen:  # one quote once per cell, under any sub-code
+                continue
+            seen.add(key)
+            quotes[(excerpt.case_id, factor)].append((excerpt, coders))
+        for items in quotes.values():
+            items.sort(key=lambda item: item[0].sort_key)
+        empty = {
+            "case": _("No case summary written yet."),
+            "cell": _("No summary written for this case and factor yet."),
+            "synthesis": _("No cross-case synthesis written yet."),
+            "quotes": _("No key quotes marked."),
+        }
+        for case in data.cases:
+            self.heading(case.name, 1)
+            self.writer.paragraph(Run(case.kind, italic=True, muted=True))
+            if case.attributes:
+                self.writer.table(
+                    [(_("Attribute"), _("Value")), *case.attributes],
+                    widths=[2, 3],
+                    cell_style=STYLE_TABLE_TEXT,
+                )
+            self.heading(_("Case summary"), 2)
+            self._text_or_note(data.case_summaries.get(case.id, ""), empty["case"])
+            if not factors:
+                self._text_or_note("", _("No factors in the codebook."))
+            for factor in factors:
+                self.heading(factor.name, 2)
+                self._text_or_note(data.summaries.get((case.id, factor.id), ""), empty["cell"])
+                self._key_quotes(quotes.get((case.id, factor.id), []), empty["quotes"])
+        for factor in factors:
+            self.heading(factor.name, 1)
+            if factor.definition:
+                self.writer.paragraph([Run(f"{_('Definition')}: ", bold=True), factor.definition])
+            self.heading(_("Cross-case synthesis"), 2)
+            self._text_or_note(data.syntheses.get(factor.id, ""), empty["synthesis"])
+            for case in data.cases:
+                self.heading(case.name, 2)
+                self._text_or_note(data.summaries.get((case.id, factor.id), ""), empty["cell"])
+                self._key_quotes(quotes.get((case.id, factor.id), []), empty["quotes"])
+
+    def _text_or_note(self, text: str, note: str) -> None:
+        text = text.strip()
+        if not text:
+            self.writer.paragraph(Run(note, italic=True, muted=True))
+            return
+        for para in text.split("\n\n"):
+            self.writer.paragraph(para)
+
+    def _key_quotes(self, items: list, note: str) -> None:
+        if not items:
+            self.writer.paragraph(Run(note, italic=True, muted=True))
+            return
+        self.writer.paragraph(Run(_("Key quotes"), bold=True))
+        for excerpt, coders in items:
+            self._excerpt(excerpt, coders)
 
     def _framework(self) -> None:
         """The framework matrix (cases x codes, one table per group of codes) with summaries."""

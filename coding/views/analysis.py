@@ -15,15 +15,16 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import access, matrices, matrix_export, services
+from .. import access, keyquotes, matrices, matrix_export, services
 from ..filters import COOCCURRENCE_CHOICES, DISPLAY_CHOICES, TOTAL, AnalysisFilterForm
 from ..forms import FrameworkSummaryForm
 from ..models import CodingQuerySet, FrameworkSummary, Project
@@ -135,7 +136,18 @@ def _drilldown(
     word_export: str = "",
 ) -> HttpResponse:
     total, items = matrices.drilldown(codings, highlight=highlight)
+    marks = keyquotes.stars(((it.excerpt.pk, it.codes) for it in items), request.user)
+    for it in items:
+        it.stars = marks[it.excerpt.pk]
+    toggle = request.GET.copy()
+    if toggle.get("key_quotes"):
+        del toggle["key_quotes"]
+    else:
+        toggle["key_quotes"] = "1"
     ctx = {
+        "can_write": project.membership.can_write,
+        "key_quotes_only": bool(form.cleaned_data.get("key_quotes")),
+        "key_quotes_toggle": f"{request.path}?{toggle.urlencode()}",
         "project": project,
         "form": form,
         "title": title,
@@ -312,17 +324,155 @@ def cooccurrence_export(request: HttpRequest, project_id: int, fmt: str) -> Http
 @login_required
 @require_GET
 def framework(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The framework matrix, written in the grid: every cell, case summary (last column) and
+    cross-case synthesis (last row) is an editor that saves drafts on its own
+    (``framework_save``); the side panel follows the selected cell (``framework_panel``)."""
     project = access.get_project_for_user(request.user, project_id)
     form = _form(project, request.GET, rows="cases")
     ctx = _context(project, form, "framework")
     if form.is_valid():
+        grid = matrices.framework_matrix(
+            form, _cell_link(project, form, "coding:analysis-matrix-cell")
+        )
+        notes = {
+            (s.case_id, s.code_id): s
+            for s in FrameworkSummary.objects.filter(project=project)
+            .filter(Q(case__isnull=True) | Q(code__isnull=True))
+            .select_related("author")
+        }
+        for _label, rows in grid.groups:
+            for row in rows:
+                row.note = notes.get((row.case.pk, None))
+        for code in grid.columns:
+            code.synthesis = notes.get((None, code.pk))
         ctx.update(
-            grid=matrices.framework_matrix(
-                form, _cell_link(project, form, "coding:analysis-matrix-cell")
-            ),
+            grid=grid,
+            progress=_framework_progress(grid),
             described=form.describe(view=()),
         )
     return render(request, "coding/analysis/framework.html", ctx)
+
+
+def _framework_progress(grid: matrices.FrameworkGrid) -> dict[str, int]:
+    cells = [c for _label, rows in grid.groups for row in rows for c in row.cells]
+    return {"done": sum(1 for c in cells if c.summary and c.summary.text), "total": len(cells)}
+
+
+def _framework_target(user, project: Project, data: QueryDict) -> tuple[Any, Any]:
+    """The case and/or code a framework editor names (``case``, ``code``; one may be empty)."""
+    case = code = None
+    if data.get("case"):
+        case = access.get_case_for_user(user, data["case"])
+        if case.project_id != project.pk:
+            raise Http404
+    if data.get("code"):
+        code = access.codes_of_codebook(project.codebook.pk, [data["code"]])[0]
+    if case is None and code is None:
+        raise Http404
+    return case, code
+
+
+@login_required
+@require_POST
+def framework_save(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Save one framework text from the grid (a draft saved on its own, or on leaving the cell).
+
+    Answers with out-of-band fragments only: the editor's version and status, and the progress
+    line, so the text being typed is never replaced. A stale version (someone saved since) saves
+    nothing and shows their text: the conflict rule of ``services.framework_summary_save``.
+    """
+    project = access.get_project_for_user(request.user, project_id, access.WRITE)
+    case, code = _framework_target(request.user, project, request.POST)
+    form = FrameworkSummaryForm(request.POST)
+    key = f"{case.pk if case else 0}-{code.pk if code else 0}"
+    ctx: dict[str, Any] = {"key": key, "saved": None, "error": "", "newer": None}
+    if not form.is_valid():
+        ctx["error"] = " ".join(e for errs in form.errors.values() for e in errs)
+        ctx["version"] = request.POST.get("version", "0")
+    else:
+        try:
+            summary = services.framework_summary_save(
+                project=project,
+                case=case,
+                code=code,
+                author=request.user,
+                text=form.cleaned_data["text"],
+                base_version=form.cleaned_data["version"],
+            )
+        except ValidationError as exc:
+            ctx["error"] = " ".join(exc.messages)
+            ctx["version"] = form.cleaned_data["version"]
+            if getattr(exc, "code", "") == "stale":
+                ctx["newer"] = (
+                    FrameworkSummary.objects.filter(case=case, code=code)
+                    .select_related("author")
+                    .first()
+                )
+        else:
+            ctx.update(saved=summary, version=summary.version)
+    ctx["progress_total"] = None
+    if case is not None and code is not None:
+        # The progress line counts the cells of the grid as filtered on the page.
+        grid_form = _form(project, QueryDict(request.POST.get("query", "")), rows="cases")
+        if grid_form.is_valid():
+            cases = grid_form.selected_cases
+            codes = grid_form.columns.codes
+            ctx["progress_total"] = len(cases) * len(codes)
+            ctx["progress_done"] = (
+                FrameworkSummary.objects.filter(case__in=cases, code__in=codes)
+                .exclude(text="")
+                .count()
+            )
+    ctx["cell_page"] = (
+        reverse("coding:analysis-framework-cell", args=[case.pk, code.pk]) if case and code else ""
+    )
+    return render(request, "coding/analysis/_fw_saved.html", ctx)
+
+
+@login_required
+@require_GET
+def framework_panel(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The side panel of the selected framework cell: the same factor's texts in the other
+    cases ("compare with"), and the cell's excerpts."""
+    project = access.get_project_for_user(request.user, project_id)
+    case, code = _framework_target(request.user, project, request.GET)
+    compare = []
+    if code is not None:
+        compare = list(
+            FrameworkSummary.objects.filter(project=project, code=code)
+            .exclude(text="")
+            .exclude(case=case)
+            .select_related("case", "author")
+            .order_by("case__kind", "case__order", "case__name")
+        )
+    items, total = [], 0
+    if case is not None and code is not None:
+        filter_form = _form(project, request.GET, rows="cases", codes=str(code.pk))
+        if filter_form.is_valid():
+            try:
+                codings = filter_form.cell(str(case.pk), str(code.pk))
+            except ValidationError:
+                codings = None
+            if codings is not None:
+                total, items = matrices.drilldown(
+                    codings, highlight=filter_form.columns.members(code.pk)
+                )
+                marks = keyquotes.stars(((it.excerpt.pk, it.codes) for it in items), request.user)
+                for it in items:
+                    it.stars = marks[it.excerpt.pk]
+    return render(
+        request,
+        "coding/analysis/_fw_panel.html",
+        {
+            "project": project,
+            "case": case,
+            "code": code,
+            "compare": compare,
+            "items": items,
+            "total": total,
+            "can_write": project.membership.can_write,
+        },
+    )
 
 
 @login_required

@@ -81,6 +81,10 @@ def _describe(a: str, d: dict) -> str:
         return _("wrote a memo (%(n)s characters)") % {"n": d.get("length", "?")}
     if a == AuditAction.MEMO_DELETE:
         return _("deleted a memo")
+    if a == AuditAction.KEY_QUOTE_ADD:
+        return _("marked a passage as a key quote for %(code)s") % {"code": d.get("code_name", "?")}
+    if a == AuditAction.KEY_QUOTE_REMOVE:
+        return _("unmarked a key quote for %(code)s") % {"code": d.get("code_name", "?")}
     if a == AuditAction.CODE_MERGE:
         moved = d.get("moved", 0)
         return _("merged the code %(source)s into %(target)s (%(moved)s moved)") % {

@@ -76,7 +76,9 @@ def export_start(request: HttpRequest, project_id: int) -> HttpResponse:
             "filter_fields": [
                 f
                 for f in filter_form
-                if f.name not in ("rows", *selection.VIEW_ONLY) and not f.name.startswith("attr_")
+                # "key quotes only" is one checkbox of the export form, read by both forms.
+                if f.name not in ("rows", "key_quotes", *selection.VIEW_ONLY)
+                and not f.name.startswith("attr_")
             ],
             "attribute_fields": [f for f in filter_form if f.name.startswith("attr_")],
             "view_fields": [f for f in filter_form if f.name in ("rows", *selection.VIEW_ONLY)],

@@ -1072,6 +1072,8 @@ function renderInspector() {
     memos.append(art);
   }
   inspector.append(memos);
+  // Key quotes are a server-rendered fragment; keyquotes.js puts it in place.
+  inspector.dispatchEvent(new CustomEvent("ws:inspector", { detail: { excerpt: d.id } }));
 }
 
 async function removeCoding(codingId) {

@@ -32,6 +32,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--memos", action="store_true", help="add memos on the excerpts")
         parser.add_argument(
+            "--key-quotes", action="store_true", help="only passages marked as key quotes"
+        )
+        parser.add_argument(
             "--context", type=int, default=0, help=f"words of context (0-{MAX_CONTEXT_WORDS})"
         )
         parser.add_argument("--no-codebook", action="store_true")
@@ -60,6 +63,7 @@ class Command(BaseCommand):
         params = {
             "layout": opts["layout"],
             "memos": opts["memos"],
+            "key_quotes": opts["key_quotes"],
             "context_words": opts["context"],
             "codebook": not opts["no_codebook"],
             "excerpts_appendix": not opts["no_excerpts_appendix"],
