@@ -538,6 +538,8 @@ NOT_LINKED = {
     "coding:analysis-matrix-cell": "htmx fragment (a matrix cell's link)",
     "coding:analysis-cooccurrence-cell": "htmx fragment (a cell's link)",
     "coding:analysis-framework-cell": "htmx fragment (a framework cell's link)",
+    "coding:analysis-framework-panel": "htmx fragment (the framework grid's side panel)",
+    "coding:excerpt-key-quotes": "htmx fragment (the key-quote stars of a passage)",
 }
 
 
