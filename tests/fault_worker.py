@@ -37,20 +37,23 @@ def _pause_once() -> None:
 def _install() -> None:
     where = os.environ.get("FAULT_PAUSE", "")
     if where == "import-transaction":
+        from coding import lemma_index
         from coding.models import Turn
 
-        manager = Turn.objects
-        if getattr(manager, "_fault_installed", False):
+        if getattr(lemma_index, "_fault_installed", False):
             return
-        original = manager.bulk_create
+        original = lemma_index.insert_rows
 
-        def bulk_create(*args, **kwargs):
-            result = original(*args, **kwargs)
-            _pause_once()
+        # The import writes its rows with lemma_index.insert_rows (COPY on PostgreSQL): pause
+        # once the turns are in.
+        def insert_rows(table, *args, **kwargs):
+            result = original(table, *args, **kwargs)
+            if table == Turn._meta.db_table:
+                _pause_once()
             return result
 
-        manager.bulk_create = bulk_create
-        manager._fault_installed = True
+        lemma_index.insert_rows = insert_rows
+        lemma_index._fault_installed = True
     elif where == "export-write":
         from coding.exports import jobs
 

@@ -333,7 +333,11 @@ def test_a_worker_killed_outright_mid_import_fails_the_job_and_saves_nothing(sta
     parts = ("coding_turn", "coding_sentence", "coding_token", "coding_suggestion")
     parts_before = {table: count(stack, table) for table in parts}
     job_path = upload(bob, stack, docs.make_docx(INTERVIEW), "strømbrudd.docx")
-    live.wait_for(marker.exists, 60, "the import to reach its transaction")
+    try:
+        live.wait_for(marker.exists, 60, "the import to reach its transaction")
+    except TimeoutError:
+        proc.stop()  # a worker left running would take the next tests' jobs
+        raise
     killed_at = time.monotonic()
     proc.kill_hard()
     assert job_row(stack, job_path)[0] == "running"
@@ -378,7 +382,11 @@ def test_a_worker_killed_outright_mid_export_fails_the_job_without_a_file(stack)
     bob = browser(stack, "bob")
     _ensure_codings(stack)
     export_path = start_export(bob, stack)
-    live.wait_for(marker.exists, 60, "the export to start writing")
+    try:
+        live.wait_for(marker.exists, 60, "the export to start writing")
+    except TimeoutError:
+        proc.stop()  # a worker left running would take the next tests' jobs
+        raise
     proc.kill_hard()
     assert wait_job(bob, export_path, timeout=JOB_STALE_SECONDS + 30) == "failed"
     status, message, attempts, _t, result_file = job_row(stack, export_path)
