@@ -81,9 +81,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Refuses request bodies far beyond the upload limit before Django spools them to disk.
-    "coding.middleware.RequestSizeLimitMiddleware",
+    "coding.web.middleware.RequestSizeLimitMiddleware",
     # No job starts while a GET (or HEAD, OPTIONS) is answered: reading a page never runs work.
-    "coding.middleware.SafeRequestMiddleware",
+    "coding.web.middleware.SafeRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages are gzipped here (static files already are: whitenoise serves its pre-compressed
     # copies, and answers before this line, so they are never compressed twice). BREACH: a
@@ -96,13 +96,13 @@ MIDDLEWARE = [
     # (for a proxy that compresses instead).
     *(["django.middleware.gzip.GZipMiddleware"] if env_bool("GZIP_PAGES", True) else []),
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "coding.middleware.DefaultLanguageMiddleware",
+    "coding.web.middleware.DefaultLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "coding.middleware.ContentSecurityPolicyMiddleware",
+    "coding.web.middleware.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -174,8 +174,8 @@ AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 # Behind a proxy every request comes from the proxy's address; the client's address is the one
-# the proxy appended to X-Forwarded-For (see coding.security.client_ip).
-AXES_CLIENT_IP_CALLABLE = "coding.security.client_ip"
+# the proxy appended to X-Forwarded-For (see coding.web.security.client_ip).
+AXES_CLIENT_IP_CALLABLE = "coding.web.security.client_ip"
 
 LANGUAGE_CODE = "nb"
 LANGUAGES = [("nb", _("Norwegian Bokmål")), ("en", _("English"))]
@@ -274,7 +274,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY el
 SESSION_COOKIE_SAMESITE = "Lax"
 # The proxy probes the health check over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-CSRF_FAILURE_VIEW = "coding.security.csrf_failure"
+CSRF_FAILURE_VIEW = "coding.web.security.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -8,4 +8,4 @@ class CodingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the deployment checks)
+        from coding.web import checks  # noqa: F401  (registers the deployment checks

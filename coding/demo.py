@@ -19,8 +19,8 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.db import transaction
 
-from . import services, tasks
-from .models import (
+from coding import services, tasks
+from coding.models import (
     AttributeDefinition,
     AttributeTarget,
     AttributeValue,

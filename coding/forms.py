@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .importers import guess_interviewer
-from .models import Case, Code, Informant, Mode, Role
+from coding.importers import guess_interviewer
+from coding.models import Case, Code, Informant, Mode, Role
 
 
 class ImportUploadForm(forms.Form):

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import AttributeDefinition, AttributeKind, Case, Informant
+from coding.models import AttributeDefinition, AttributeKind, Case, Informant
 
 
 class _YesNoUnknown(forms.NullBooleanSelect):

@@ -21,7 +21,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from .models import Job, JobKind, JobStatus, Project, Transcript, job_fail_if_stale
+from coding.models import Job, JobKind, JobStatus, Project, Transcript, job_fail_if_stale
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,8 @@ def purge_old_job_files(now: dt.datetime | None = None) -> dict[str, int]:
 
 def retrain_due_models() -> list[int]:
     """Queue a TRAIN job for each project whose model is due; returns their project ids."""
-    from . import services, suggestions
+    from coding import services
+    from coding.language import suggestions
 
     started = []
     for project in Project.objects.filter(codebooks__isnull=False).distinct():

@@ -595,7 +595,7 @@ class Excerpt(models.Model):
         return f"{self.transcript_id}:{self.start}-{self.end}"
 
     def save(self, *args, **kwargs) -> None:
-        from .nlp import count_words  # spaCy loads with nlp: not at model import
+        from coding.nlp import count_words  # spaCy loads with nlp: not at model import
 
         self.word_count = count_words(self.text)
         update_fields = kwargs.get("update_fields")
@@ -614,7 +614,7 @@ class Excerpt(models.Model):
         """What an excerpt derives from its span: the text copy, its paragraph and its words.
         Every way of making or moving an excerpt takes these from here (bulk_create skips
         save(), which would otherwise count the words)."""
-        from .nlp import count_words  # spaCy loads with nlp: not at model import
+        from coding.nlp import count_words  # spaCy loads with nlp: not at model import
 
         text = transcript.text[start:end]
         return {
@@ -646,7 +646,7 @@ class CodingQuerySet(models.QuerySet):
 
     # --- analysis: set-level reads for the matrices and the dashboard -------------------------
     # Each method is one SQL statement whatever the number of cases, codes or codings;
-    # coding.matrices only reshapes the rows they return into grids.
+    # coding.analysis.matrices only reshapes the rows they return into grids.
 
     def of_codes(self, code_ids: Iterable[int]) -> CodingQuerySet:
         """The codings of these codes.
@@ -1436,14 +1436,14 @@ class FrameworkSummaryRevision(models.Model):
         return f"{self.summary_id} v{self.version}"
 
 
-# --- lemma search and coding suggestions (coding.lemma_index, .search, .suggestions) ---------
+# --- lemma search and coding suggestions (coding.language) -------------------------------------
 
 
 class Token(models.Model):
     """One word of a transcript in the lemma index: its lower-cased form, lemma and offsets.
 
     ``position`` counts the transcript's words (punctuation left out), so a phrase is a run of
-    consecutive positions and NEAR/n a distance. Written only by coding.lemma_index.
+    consecutive positions and NEAR/n a distance. Written only by coding.language.lemma_index.
     """
 
     transcript = models.ForeignKey(

@@ -178,7 +178,7 @@ class SentenceSpan:
     end: int
     lemmas: str
     # The word index's words of the sentence, (start, end, lower-cased form, lemma) with offsets
-    # into the text, from the same spaCy pass (coding.lemma_index writes them); None when the
+    # into the text, from the same spaCy pass (language.lemma_index writes them); None when the
     # span was made without the pipeline.
     words: tuple[tuple[int, int, str, str], ...] | None = field(
         default=None, compare=False, repr=False

@@ -18,8 +18,9 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import classifier, importers, lemma_index, nlp
-from .models import (
+from coding import importers, nlp
+from coding.language import classifier, lemma_index
+from coding.models import (
     AuditAction,
     AuditEvent,
     Case,
@@ -321,7 +322,7 @@ def _lock_excerpts(ids: Iterable[int]) -> set[int]:
 
 def job_enqueue(job: Job) -> None:
     """Hand a queued job to the runner once the surrounding transaction commits."""
-    from . import tasks
+    from coding import tasks
 
     tasks.assert_may_start_jobs(job.kind)
     runner = settings.JOB_RUNNER
@@ -661,7 +662,7 @@ def transcript_create(
 @transaction.atomic
 def exchange_import_prepare(*, project: Project, user, upload) -> tuple[Job, object]:
     """Check a .qdpx/.qdc upload and keep it on a draft Job for the preview page."""
-    from .exchange import read_exchange
+    from coding.exchange import read_exchange
 
     name = upload.name or "upload.qdpx"
     plan = read_exchange(upload, name)
@@ -1363,7 +1364,7 @@ def member_remove(*, membership: Membership, actor) -> int:
 
 def _set_attribute_values(*, owner_field: str, owner, values: dict[int, object]) -> None:
     """Store typed values for one case or informant; None/"" removes the value."""
-    from .models import AttributeDefinition, AttributeValue
+    from coding.models import AttributeDefinition, AttributeValue
 
     definitions = {d.pk: d for d in AttributeDefinition.objects.filter(pk__in=values.keys())}
     for def_id, value in values.items():
@@ -1893,7 +1894,7 @@ def coding_undo(*, transcript: Transcript, actor) -> UndoResult | None:
     return UndoResult(event=ev, excerpt_ids=touched, deleted_code_ids=deleted_codes)
 
 
-# --- search and suggestions (coding.search, coding.suggestions, coding.lemma_index) ----------
+# --- search and suggestions (coding.language) ----------------------------------------------
 
 
 @transaction.atomic

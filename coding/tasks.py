@@ -19,8 +19,8 @@ from django.db import OperationalError, close_old_connections, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .middleware import safe_request
-from .models import Job, JobKind, JobStatus, JobSuperseded
+from coding.models import Job, JobKind, JobStatus, JobSuperseded
+from coding.web.middleware import safe_request
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +68,17 @@ def assert_may_start_jobs(kind: str) -> None:
 
 
 def _job_functions() -> dict[str, Callable]:
-    from . import services
+    from coding import services
 
     functions: dict[str, Callable] = {JobKind.IMPORT: _import_job(services)}
     try:
-        from .exports import run_export_job
+        from coding.exports import run_export_job
     except ImportError:
         pass
     else:
         functions[JobKind.EXPORT] = run_export_job
-    from . import lemma_index, suggestions
-    from .exchange.jobs import run_import_job
+    from coding.exchange.jobs import run_import_job
+    from coding.language import lemma_index, suggestions
 
     functions[JobKind.EXCHANGE_IMPORT] = run_import_job
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import (
+from coding.views import (
     agreement,
     analysis,
     audit,
@@ -15,8 +15,8 @@ from .views import (
     projects,
     workspace,
 )
-from .views import search as search_views
-from .views import suggestions as suggestion_views
+from coding.views import search as search_views
+from coding.views import suggestions as suggestion_views
 
 app_name = "coding"
 

@@ -1,4 +1,4 @@
-"""A small study whose matrices can be counted by hand (tests of coding.matrices & co).
+"""A small study whose matrices can be counted by hand (tests of coding.analysis.matrices & co).
 
 Codes: Suksessfaktorer > F (Forankring), O (Organisering), B (Brukermedvirkning);
 Tema > N (Normalisering), U (Innovasjon, never used).

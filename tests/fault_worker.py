@@ -37,7 +37,7 @@ def _pause_once() -> None:
 def _install() -> None:
     where = os.environ.get("FAULT_PAUSE", "")
     if where == "import-transaction":
-        from coding import lemma_index
+        from coding.language import lemma_index
         from coding.models import Turn
 
         if getattr(lemma_index, "_fault_installed", False):

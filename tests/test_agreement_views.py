@@ -113,7 +113,7 @@ def test_a_former_member_who_coded_can_still_be_chosen(coded, project, codebook)
     m.delete()
     from django.http import QueryDict
 
-    from coding.forms_agreement import AgreementForm
+    from coding.analysis.agreement_form import AgreementForm
 
     assert gone in AgreementForm(QueryDict(), project=project).coder_list
 

@@ -8,8 +8,8 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from coding import services, tasks
-from coding.middleware import SafeRequestMiddleware
 from coding.models import Job, JobKind, JobStatus
+from coding.web.middleware import SafeRequestMiddleware
 
 from .conftest import BackgroundWorkLeft, settle_background_jobs
 
@@ -51,7 +51,7 @@ def test_a_post_may_start_a_job_and_the_mark_is_gone_after_a_get(project, alice)
 
 
 def test_the_middleware_is_installed_so_every_page_read_is_covered(settings, bob_client, project):
-    assert "coding.middleware.SafeRequestMiddleware" in settings.MIDDLEWARE
+    assert "coding.web.middleware.SafeRequestMiddleware" in settings.MIDDLEWARE
     # A page that starts a job on POST (the rebuild of the word index) refuses a GET.
     url = reverse("coding:search-reindex", args=[project.pk])
     assert bob_client.get(url).status_code == 405

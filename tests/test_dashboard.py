@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from coding import dashboard, services
+from coding import services
+from coding.analysis import supervision
 from coding.models import Case, CaseKind
 
 from . import analysis_data as ad
@@ -26,7 +27,7 @@ def study(project, bob, alice, sue):
 
 
 def test_code_frequencies_per_code_coder_and_case(study):
-    board = dashboard.build(study.project)
+    board = supervision.build(study.project)
     assert [c.name for c in board.coders] == ["alice", "bob"]  # who may code; sue does not
     by_code = {r.code.name: (r.by_coder, r.total, r.subtree_total) for r in board.codes}
     # Codings by hand: bob e1 F O, e2 B, e4 F, e5 O, e7 F B; alice e1 F, e3 O N, e6 B, e8 B.
@@ -47,7 +48,7 @@ def test_code_frequencies_per_code_coder_and_case(study):
 
 
 def test_coding_progress_per_transcript_and_coder(study):
-    board = dashboard.build(study.project)
+    board = supervision.build(study.project)
     ts1 = study.transcripts["TS1"]
     row = next(t for t in board.transcripts if t.pk == ts1.pk)
     covered = len(ad.D1) + len(ad.D2) + len(ad.E)  # e5 and e6 overlap: counted once
@@ -65,11 +66,11 @@ def test_coding_progress_per_transcript_and_coder(study):
 
 def test_excerpts_without_memos_when_the_project_asks_for_memos(study, bob):
     services.memo_save(project=study.project, author=bob, excerpt=study.excerpts["e1"], text="Ok")
-    board = dashboard.build(study.project)
+    board = supervision.build(study.project)
     assert not board.memos_required and board.memoless_count == 0
     study.project.memos_required = True
     study.project.save(update_fields=["memos_required"])
-    board = dashboard.build(study.project)
+    board = supervision.build(study.project)
     assert board.memoless_count == 7  # eight excerpts, one with a memo
     shown = {m["excerpt"].pk for m in board.memoless}
     assert study.excerpts["e1"].pk not in shown and study.excerpts["e2"].pk in shown
@@ -120,7 +121,7 @@ def test_an_owner_who_never_coded_is_not_a_coder_and_colours_match_the_project_p
 ):
     """ "3 kodere" counted the owner, with an empty first column; the project page and the
     dashboard gave a coder different colours."""
-    from coding import progress
+    from coding.analysis import progress
     from coding.models import Membership, Role
 
     from .factories import TranscriptFactory, UserFactory
@@ -130,7 +131,7 @@ def test_an_owner_who_never_coded_is_not_a_coder_and_colours_match_the_project_p
     t = TranscriptFactory(case=case, text="I: Hei.\n\nIP: Vi samarbeider tett med NAV.")
     for coder, code in ((bob, codes[0]), (kari, codes[1])):
         services.excerpt_code(transcript=t, start=18, end=29, codes=[code], coder=coder)
-    board = dashboard.build(project)
+    board = supervision.build(project)
     assert [c.name for c in board.coders] == ["bob", "Kari Koder"]  # not alice, the owner
     home = {c.name: c.colour for c in progress.project_progress(project).coders}
     assert {c.name: c.colour for c in board.coders} == home

@@ -131,7 +131,7 @@ def test_a_job_that_fails_leaves_nothing_and_says_why(bob_client, project, case,
         raise RuntimeError("disk full")
 
     # Fail after the transcript row would have been written: at the turn and sentence rows.
-    monkeypatch.setattr("coding.lemma_index.insert_rows", boom)
+    monkeypatch.setattr("coding.language.lemma_index.insert_rows", boom)
     bob_client.post(reverse("coding:import-preview", args=[job.pk]), post)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED

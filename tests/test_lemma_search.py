@@ -4,7 +4,8 @@ the word index built at import and rebuilt by a job."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from coding import lemma_index, nlp, search, services, tasks
+from coding import nlp, services, tasks
+from coding.language import lemma_index, lemma_search
 from coding.models import (
     Job,
     JobKind,
@@ -28,8 +29,8 @@ def _english(settings):
 
 def words(project, query: str, exact: bool = False, **filters) -> list[str]:
     """The text of each hit, in order."""
-    hits = search.find_hits(
-        project, search.parse_query(query, exact=exact), search.Filters(**filters)
+    hits = lemma_search.find_hits(
+        project, lemma_search.parse_query(query, exact=exact), lemma_search.Filters(**filters)
     )
     texts = dict(Transcript.objects.values_list("pk", "text"))
     return [texts[h.transcript_id][h.start : h.end] for h in hits]
@@ -101,7 +102,7 @@ def test_prefix_finds_words_beginning_so(project, housing):
 
 def test_a_one_letter_prefix_is_refused():
     with pytest.raises(ValidationError, match="at least"):
-        search.parse_query("b*")
+        lemma_search.parse_query("b*")
 
 
 def test_abbreviations_are_one_word_and_do_not_end_the_sentence(project, housing):
@@ -145,7 +146,7 @@ def test_near_finds_words_close_to_each_other_within_one_turn(project, case):
 )
 def test_unusable_queries_get_a_message(query):
     with pytest.raises(ValidationError):
-        search.parse_query(query)
+        lemma_search.parse_query(query)
 
 
 def test_filters_by_case_level_speaker_and_transcript(project, case):
@@ -153,10 +154,10 @@ def test_filters_by_case_level_speaker_and_transcript(project, case):
     boss = informant(other_case, "Leder", Level.STRATEGIC)
     t1 = make_transcript(case, ["I: Boliger?", "IP: Boliger."], title="Drammen 1")
     t2 = make_transcript(other_case, ["I: Boliger?", "IP: Boliger."], title="Sandnes", who=boss)
-    q = search.parse_query("bolig")
+    q = lemma_search.parse_query("bolig")
 
     def n(**kw):
-        return len(search.find_hits(project, q, search.Filters(**kw)))
+        return len(lemma_search.find_hits(project, q, lemma_search.Filters(**kw)))
 
     assert n() == 4
     assert n(case_ids=[other_case.pk]) == 2
@@ -172,11 +173,13 @@ def test_filters_by_coded_and_not_coded(project, codes, case, alice):
     t = make_transcript(case, ["IP: Boliger her.", "IP: Boliger der."])
     s, e = span_of(t, "Boliger her.")
     services.excerpt_code(transcript=t, start=s, end=e, codes=[codes[1]], coder=alice)
-    q = search.parse_query("bolig")
-    coded = search.find_hits(project, q, search.Filters(code=codes[1], coded="coded"))
-    uncoded = search.find_hits(project, q, search.Filters(code=codes[1], coded="uncoded"))
-    other = search.find_hits(project, q, search.Filters(code=codes[0], coded="coded"))
-    anything = search.find_hits(project, q, search.Filters(coded="coded"))
+    q = lemma_search.parse_query("bolig")
+    coded = lemma_search.find_hits(project, q, lemma_search.Filters(code=codes[1], coded="coded"))
+    uncoded = lemma_search.find_hits(
+        project, q, lemma_search.Filters(code=codes[1], coded="uncoded")
+    )
+    other = lemma_search.find_hits(project, q, lemma_search.Filters(code=codes[0], coded="coded"))
+    anything = lemma_search.find_hits(project, q, lemma_search.Filters(coded="coded"))
     assert [h.start for h in coded] == [s]
     assert len(uncoded) == 1 and uncoded[0].start != s
     assert other == []
@@ -197,7 +200,7 @@ def test_kwic_centres_the_hit_and_cuts_context_at_whole_words_with_aeoeaa():
     text = f"{left_words}boligene tåler ærlig øving på åtte års gjærdeig " * 1
     start = text.index("boligene")
     end = start + len("boligene")
-    left, right, cut_left, cut_right = search.kwic(text, start, end, width=30)
+    left, right, cut_left, cut_right = lemma_search.kwic(text, start, end, width=30)
     assert text[:start].rstrip().endswith(left)
     assert left.endswith("økonomiske")
     assert left.split()[0] in text.split()  # no word shown in part
@@ -211,7 +214,7 @@ def test_kwic_centres_the_hit_and_cuts_context_at_whole_words_with_aeoeaa():
 def test_kwic_stays_inside_the_hits_line():
     text = "Første linje om æøå.\nBoligene her er fine.\nTredje linje."
     start = text.index("Boligene")
-    left, right, cut_left, cut_right = search.kwic(text, start, start + 8)
+    left, right, cut_left, cut_right = lemma_search.kwic(text, start, start + 8)
     assert left == ""
     assert right == "her er fine."
     assert not cut_left and not cut_right
@@ -221,7 +224,7 @@ def test_search_result_groups_hits_by_transcript_with_counts_per_case(project, c
     other = CaseFactory(project=project, name="Stovner", order=5)
     make_transcript(case, ["IP: Boliger og boliger."], title="A")
     make_transcript(other, ["IP: En bolig."], title="B")
-    result = search.search(project, search.parse_query("bolig"))
+    result = lemma_search.search(project, lemma_search.parse_query("bolig"))
     assert result.total == 3
     assert [(c.case.name, c.hits, c.transcripts) for c in result.cases] == [
         ("Drammen", 2, 1),

@@ -8,8 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from coding import filters, matrices, services
-from coding.filters import TOTAL, AnalysisFilterForm
+from coding import services
+from coding.analysis import filters, matrices
+from coding.analysis.filters import TOTAL, AnalysisFilterForm
 from coding.models import Case, CaseKind, Code, Informant, Level
 
 from . import analysis_data as ad
@@ -414,7 +415,7 @@ def test_cooccurrence_framework_and_drilldown_are_constant_too(study, bob):
 def test_a_percentage_rounds_the_same_on_the_page_and_in_the_file(value, page_nb, file):
     from django.utils import translation
 
-    from coding.matrices import _export_value, fmt
+    from coding.analysis.matrices import _export_value, fmt
 
     with translation.override("nb"):
         assert fmt(value, True) == page_nb

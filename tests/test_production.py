@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from coding.maintenance import fail_stale_jobs, purge_old_job_files
-from coding.middleware import POLICY
 from coding.models import Job, JobKind, JobStatus
+from coding.web.middleware import POLICY
 
 from .factories import TranscriptFactory
 

@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from coding import services
+from coding.analysis.progress import project_progress
 from coding.models import AuditAction, AuditEvent, Memo
-from coding.progress import project_progress
 
 from .factories import CaseFactory, TranscriptFactory, UserFactory
 

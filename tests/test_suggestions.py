@@ -4,7 +4,8 @@ accept and reject through the JSON API, the usefulness figures, and access."""
 import pytest
 from django.urls import reverse
 
-from coding import classifier, services, suggestions
+from coding import services
+from coding.language import classifier, suggestions
 from coding.models import (
     CodeClassifier,
     Coding,

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from coding import services, workspace
+from coding import services, transcript_page
 from coding.models import AuditAction, AuditEvent, Code, Coding, Excerpt, Memo, Sentence, Transcript
 from coding.offsets import Utf16Map
 
@@ -580,7 +580,7 @@ def test_undo_is_refused_to_supervisors_and_outsiders(
 
 def test_rows_cover_every_character_of_the_text_but_labels_and_gaps(transcript):
     umap = Utf16Map(transcript.text)
-    rows = workspace.transcript_rows(transcript, umap, list(transcript.turns.all()))
+    rows = transcript_page.transcript_rows(transcript, umap, list(transcript.turns.all()))
     shown = "".join(p.text for r in rows for p in r.paragraphs)
     labels = "".join(t.label + ": " for t in transcript.turns.all() if t.label)
     assert len(shown) + len(labels) + 2 * (len(transcript.paragraph_starts()) - 1) == len(
@@ -594,7 +594,7 @@ def test_rows_cover_every_character_of_the_text_but_labels_and_gaps(transcript):
 def test_the_undo_label_names_the_action(transcript, codes, bob):
     code_directly(transcript, "Vi samarbeider tett", [codes[0]], bob)
     event = services.undoable_event(transcript=transcript, actor=bob)
-    assert codes[0].name in workspace.undo_label(event)
+    assert codes[0].name in transcript_page.undo_label(event)
 
 
 @pytest.mark.parametrize(
@@ -607,7 +607,7 @@ def test_the_undo_label_names_the_action(transcript, codes, bob):
     ],
 )
 def test_fast_paragraph_starts_agree_with_the_model(text):
-    assert workspace.paragraph_starts(text) == Transcript(text=text).paragraph_starts()
+    assert transcript_page.paragraph_starts(text) == Transcript(text=text).paragraph_starts()
 
 
 def test_excerpts_get_their_paragraph_number_through_the_view(transcript, codes, bob_client):

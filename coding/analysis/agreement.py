@@ -41,9 +41,9 @@ from django.db.models.functions import Length
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..filters import bound_form
-from ..models import Code, Coding, Project, Sentence, Transcript, Turn
-from . import stats
+from coding.analysis import stats
+from coding.analysis.filters import bound_form
+from coding.models import Code, Coding, Project, Sentence, Transcript, Turn
 
 UNITS = ("character", "sentence", "turn", "passage")
 UNIT_LABELS = {

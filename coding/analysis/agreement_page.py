@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from .agreement import DEFINITIONS, Figure, Report
+from coding.analysis.agreement import DEFINITIONS, Figure, Report
 
 # Heat map: weak agreement (alpha ≤ 0) warm, reliable (alpha ≥ 0.8) cool; white in between.
 WEAK = (0xE8, 0x8A, 0x7D)

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..models import Coding, Transcript
-from . import stats
+from coding.analysis import stats
+from coding.models import Coding, Transcript
 
 CONTEXT = 60  # characters shown before and after a passage
 

@@ -15,9 +15,8 @@ def measure(n: int, which: str, paragraphs: list | None = None) -> float | None:
     import django
 
     django.setup()
+    from coding.benchmarks.export import OPTIONS, baseline_writer, memory_rows
     from coding.exports.word import ExportOptions, write_word
-
-    from .export import OPTIONS, baseline_writer, memory_rows
 
     if which == "baseline":
         run = baseline_writer(paragraphs or [])

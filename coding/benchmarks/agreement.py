@@ -31,6 +31,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from coding.analysis import agreement
+from coding.benchmarks import figure, timed
 from coding.models import (
     Case,
     CaseKind,
@@ -43,8 +44,6 @@ from coding.models import (
     Role,
     Transcript,
 )
-
-from . import figure, timed
 
 SIZES = {"small": (50_000, 2_500), "full": (200_000, 10_000)}
 N_TRANSCRIPTS = {"small": 10, "full": 40}

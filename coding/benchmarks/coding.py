@@ -23,7 +23,9 @@ from django.template import engines
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from coding import services, workspace
+from coding import services, transcript_page
+from coding.benchmarks import figure, timed
+from coding.benchmarks.import_ import corpus_paragraphs
 from coding.models import (
     Case,
     CaseKind,
@@ -39,9 +41,6 @@ from coding.models import (
     Turn,
 )
 from coding.offsets import Utf16Map
-
-from . import figure, timed
-from .import_ import corpus_paragraphs
 
 BARE = (
     '{% for turn in rows %}<section class="turn">'
@@ -203,7 +202,7 @@ def _measure(case, words, n_codings, n_saves, codes, coders, client, rng, repeat
     url = reverse("coding:transcript-detail", args=[transcript.pk])
 
     umap = Utf16Map(transcript.text)
-    rows = workspace.transcript_rows(transcript, umap, list(transcript.turns.all()))
+    rows = transcript_page.transcript_rows(transcript, umap, list(transcript.turns.all()))
     bare = engines["django"].from_string(BARE)
 
     def baseline() -> None:

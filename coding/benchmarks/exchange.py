@@ -26,6 +26,8 @@ from django.db import connection, transaction
 from lxml import etree
 
 from coding import importers, nlp, services
+from coding.benchmarks import figure, timed
+from coding.benchmarks.export import corpus
 from coding.exchange import export_qdpx, read_exchange
 from coding.exchange.export import build_project_xml
 from coding.exchange.write import import_plan
@@ -41,9 +43,6 @@ from coding.models import (
     Role,
     Transcript,
 )
-
-from . import figure, timed
-from .export import corpus
 
 SCALES = {"small": (20_000, 1_000), "full": (200_000, 10_000)}
 N_TRANSCRIPTS = {"small": 4, "full": 40}

@@ -28,6 +28,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from lxml import etree
 
+from coding.benchmarks import _rss, figure, timed
 from coding.demo import TRANSCRIPTS, load_manifest, source_paragraphs
 from coding.exports import rows
 from coding.exports.ooxml import PPR, PSTYLE, VAL, P, R, T, w
@@ -45,8 +46,6 @@ from coding.models import (
     Project,
     Transcript,
 )
-
-from . import _rss, figure, timed
 
 N_CASES = 14
 N_CODES = 38

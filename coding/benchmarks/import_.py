@@ -15,11 +15,11 @@ import docx
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
-from coding import importers, lemma_index, nlp, services
+from coding import importers, nlp, services
+from coding.benchmarks import figure, hostile_files, timed
 from coding.demo import TRANSCRIPTS, load_manifest, source_paragraphs
+from coding.language import lemma_index
 from coding.models import Case, CaseKind, Codebook, Project
-
-from . import figure, hostile_files, timed
 
 
 def corpus_paragraphs() -> list[str]:

@@ -136,10 +136,9 @@ def measure(scale: str) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
-    from coding import matrices
-    from coding.filters import AnalysisFilterForm
-
-    from . import figure, timed
+    from coding.analysis import matrices
+    from coding.analysis.filters import AnalysisFilterForm
+    from coding.benchmarks import figure, timed
 
     call_command("migrate", verbosity=0)
     settings.DEBUG = False  # no query log in the timings

@@ -28,8 +28,10 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.urls import reverse
 
-from coding import classifier, importers, lemma_index, nlp, search, services
+from coding import importers, nlp, services
+from coding.benchmarks import figure, timed
 from coding.demo import STUDY, TRANSCRIPTS, load_manifest, source_paragraphs
+from coding.language import classifier, lemma_index, lemma_search
 from coding.models import (
     Case,
     CaseKind,
@@ -42,8 +44,6 @@ from coding.models import (
     Sentence,
     Transcript,
 )
-
-from . import figure, timed
 
 WORDS_PER_TRANSCRIPT = 10_000
 QUERIES = [
@@ -124,7 +124,7 @@ def _build_project(words: int, user) -> Project:
     return project
 
 
-def _scan_baseline(project: Project, query: search.Query):
+def _scan_baseline(project: Project, query: lemma_search.Query):
     """The sentences whose stored lemma string holds the query's lemmas (a LIKE scan)."""
     terms = [t.values[0] for t in query.left + query.right]
     qs = Sentence.objects.filter(transcript__case__project=project)
@@ -143,25 +143,25 @@ def _search_figures(project: Project, user, repeat: int) -> dict:
     first_case = project.cases.order_by("pk").first()
     out = {}
     for name, text, opts in QUERIES:
-        query = search.parse_query(text, exact=opts.get("exact", False))
+        query = lemma_search.parse_query(text, exact=opts.get("exact", False))
         filters = (
-            search.Filters(
+            lemma_search.Filters(
                 case_ids=[first_case.pk], levels=[Level.OPERATIVE, Level.STRATEGIC], coded=""
             )
             if opts.get("filtered")
-            else search.Filters()
+            else lemma_search.Filters()
         )
         params = {"q": text}
         if opts.get("exact"):
             params["mode"] = "exact"
         if opts.get("filtered"):
             params.update({"case": first_case.pk, "level": [Level.OPERATIVE, Level.STRATEGIC]})
-        hits = search.find_hits(project, query, filters)
+        hits = lemma_search.find_hits(project, query, filters)
         baseline = _scan_baseline(project, query)
         baseline()
         t_base, _ = timed(baseline, repeat)
-        t_hits, _ = timed(lambda q=query, f=filters: search.find_hits(project, q, f), repeat)
-        t_search, _ = timed(lambda q=query, f=filters: search.search(project, q, f), repeat)
+        t_hits, _ = timed(lambda q=query, f=filters: lemma_search.find_hits(project, q, f), repeat)
+        t_search, _ = timed(lambda q=query, f=filters: lemma_search.search(project, q, f), repeat)
         t_page, _ = timed(lambda p=params: client.get(url, p), repeat)
         out[name] = {
             "query": text

@@ -6,7 +6,7 @@ project or its codebook; ``read_exchange`` checks and reads an upload into an ``
 all-or-nothing through coding.services. The Job body is ``run_import_job``.
 """
 
-from .export import export_qdc, export_qdpx
-from .read import ExchangePlan, read_exchange
+from coding.exchange.export import export_qdc, export_qdpx
+from coding.exchange.read import ExchangePlan, read_exchange
 
 __all__ = ["ExchangePlan", "export_qdc", "export_qdpx", "read_exchange"]

@@ -19,7 +19,18 @@ from django.contrib.auth import get_user_model
 from lxml import etree
 from taggit.models import TaggedItem
 
-from ..models import (
+from coding.exchange.common import (
+    CODEBOOK_NS,
+    CODEBOOK_SCHEMA,
+    ORIGIN,
+    PROJECT_NS,
+    PROJECT_SCHEMA,
+    XSI_NS,
+    derived_guid,
+    fold,
+    xml_datetime,
+)
+from coding.models import (
     AttributeDefinition,
     AttributeValue,
     Case,
@@ -32,17 +43,6 @@ from ..models import (
     Project,
     Role,
     Transcript,
-)
-from .common import (
-    CODEBOOK_NS,
-    CODEBOOK_SCHEMA,
-    ORIGIN,
-    PROJECT_NS,
-    PROJECT_SCHEMA,
-    XSI_NS,
-    derived_guid,
-    fold,
-    xml_datetime,
 )
 
 VARIABLE_TYPES = {

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from django.utils.translation import gettext as _
 
-from ..models import Job
-from .read import read_exchange
-from .write import import_plan
+from coding.exchange.read import read_exchange
+from coding.exchange.write import import_plan
+from coding.models import Job
 
 
 def run_import_job(job: Job, progress: Callable[[int], None]) -> str:

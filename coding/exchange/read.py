@@ -26,8 +26,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from lxml import etree
 
-from .. import importers
-from .common import norm_guid, parse_datetime, unfold
+from coding import importers
+from coding.exchange.common import norm_guid, parse_datetime, unfold
 
 CODE_KEYS = {"inclusion", "exclusion", "example", "short_name", "keywords"}
 CASE_KEYS = {"kind", "informant_of", "role_title", "level", "org_unit"}

@@ -22,8 +22,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from .. import importers, nlp, services
-from ..models import (
+from coding import importers, nlp, services
+from coding.exchange.read import ExchangePlan
+from coding.models import (
     AttributeDefinition,
     AttributeValue,
     Case,
@@ -41,7 +42,6 @@ from ..models import (
     Role,
     Transcript,
 )
-from .read import ExchangePlan
 
 CODER_NAME_MAX = 150
 

@@ -24,10 +24,9 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import filters
-from ..models import Coding, Job, Project
-from . import rows, selection
-from .word import (
+from coding.analysis import filters
+from coding.exports import rows, selection
+from coding.exports.word import (
     LAYOUT_FRAMEWORK,
     LAYOUT_REPORT,
     LAYOUT_SELECTION,
@@ -35,6 +34,7 @@ from .word import (
     ExportOptions,
     write_word,
 )
+from coding.models import Coding, Job, Project
 
 MAX_CONTEXT_WORDS = 50
 
@@ -88,7 +88,7 @@ def export_to_file(
     elif codings is None:
         codings, options.filters = selection.codings_for(project, params)
     # The report holds nothing but key quotes; a selection from the web page carries "key
-    # quotes only" in its filter already (coding.filters), and is not filtered twice.
+    # quotes only" in its filter already (coding.analysis.filters), and is not filtered twice.
     in_filter = options.layout == LAYOUT_SELECTION and (params.get("filters") or {}).get(
         "key_quotes"
     )

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Greatest, Substr
 
-from ..models import (
+from coding.models import (
     AttributeValue,
     Case,
     Code,

@@ -13,9 +13,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from .. import filters
-from ..models import Coding, Project
-from .word import LAYOUT_SELECTION
+from coding.analysis import filters
+from coding.exports.word import LAYOUT_SELECTION
+from coding.models import Coding, Project
 
 # The matrix's own view settings: they do not choose codings (rows matters only for a cell).
 VIEW_ONLY = ("measure", "display", "mode")

@@ -16,7 +16,7 @@ import docx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from ..importers import _fail, open_zip_safely, sniff_format
+from coding.importers import _fail, open_zip_safely, sniff_format
 
 # python-docx holds a template's parts in memory, its XML as a tree of about 25 times the XML's
 # size: the real unpacked sizes are what bound it (a template is styles, not a long text).

@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from docx.shared import Pt
 
-from .ooxml import DocxWriter, Run
-from .rows import CaseRow, CodeRow, ExcerptRow, ExportData
+from coding.exports.ooxml import DocxWriter, Run
+from coding.exports.rows import CaseRow, CodeRow, ExcerptRow, ExportData
 
 LAYOUT_BY_CODE = "by-code"
 LAYOUT_BY_CASE = "by-case"

@@ -13,11 +13,11 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from .. import access
-from ..analysis import agreement, agreement_page, comparison
-from ..filters import AnalysisFilterForm, CodeTree
-from ..forms_agreement import AgreementForm
-from ..models import Project
+from coding import access
+from coding.analysis import agreement, agreement_page, comparison
+from coding.analysis.agreement_form import AgreementForm
+from coding.analysis.filters import AnalysisFilterForm, CodeTree
+from coding.models import Project
 
 EXPORTS = {
     "xlsx": (

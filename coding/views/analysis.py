@@ -1,7 +1,7 @@
 """The analysis pages: matrices with drill-down, co-occurrence, framework matrix, exports.
 
 Every member reads them (supervisors too); only researchers and owners write framework
-summaries. The filters are the GET parameters of ``coding.filters.AnalysisFilterForm``, so
+summaries. The filters are the GET parameters of ``coding.analysis.filters.AnalysisFilterForm``, so
 every page, cell link and export link carries the same query string.
 """
 
@@ -24,10 +24,11 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import access, keyquotes, matrices, matrix_export, services
-from ..filters import COOCCURRENCE_CHOICES, DISPLAY_CHOICES, TOTAL, AnalysisFilterForm
-from ..forms import FrameworkSummaryForm
-from ..models import CodingQuerySet, FrameworkSummary, Project
+from coding import access, services
+from coding.analysis import key_quote_marks, matrices, matrix_export
+from coding.analysis.filters import COOCCURRENCE_CHOICES, DISPLAY_CHOICES, TOTAL, AnalysisFilterForm
+from coding.forms import FrameworkSummaryForm
+from coding.models import CodingQuerySet, FrameworkSummary, Project
 
 EXPORT_FORMATS = ("csv", "xlsx")
 
@@ -136,7 +137,7 @@ def _drilldown(
     word_export: str = "",
 ) -> HttpResponse:
     total, items = matrices.drilldown(codings, highlight=highlight)
-    marks = keyquotes.stars(((it.excerpt.pk, it.codes) for it in items), request.user)
+    marks = key_quote_marks.stars(((it.excerpt.pk, it.codes) for it in items), request.user)
     for it in items:
         it.stars = marks[it.excerpt.pk]
     toggle = request.GET.copy()
@@ -457,7 +458,9 @@ def framework_panel(request: HttpRequest, project_id: int) -> HttpResponse:
                 total, items = matrices.drilldown(
                     codings, highlight=filter_form.columns.members(code.pk)
                 )
-                marks = keyquotes.stars(((it.excerpt.pk, it.codes) for it in items), request.user)
+                marks = key_quote_marks.stars(
+                    ((it.excerpt.pk, it.codes) for it in items), request.user
+                )
                 for it in items:
                     it.stars = marks[it.excerpt.pk]
     return render(

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
-from .. import access
-from ..models import AuditAction, AuditEvent, Excerpt, Project, Role
+from coding import access
+from coding.models import AuditAction, AuditEvent, Excerpt, Project, Role
 
 PAGE_SIZE = 50
 # Codebook changes alter codings in every transcript without naming one; the transcript's history

@@ -12,9 +12,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import access, services
-from ..forms_cases import AttributeDefinitionForm, CaseForm, InformantForm
-from ..models import AttributeDefinition, AttributeTarget, AttributeValue
+from coding import access, services
+from coding.forms_cases import AttributeDefinitionForm, CaseForm, InformantForm
+from coding.models import AttributeDefinition, AttributeTarget, AttributeValue
 
 
 def _values(owner_field: str, owner) -> dict[int, object]:

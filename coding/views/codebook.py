@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import access, services, suggestions
-from ..forms import CodeForm
-from ..models import Code, Codebook, Project, Role
+from coding import access, services
+from coding.forms import CodeForm
+from coding.language import suggestions
+from coding.models import Code, Codebook, Project, Role
 
 MOVES = ("up", "down", "indent", "outdent")
 

@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from .. import access
-from .. import dashboard as board
+from coding import access
+from coding.analysis import supervision as board
 
 
 @login_required

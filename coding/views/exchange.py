@@ -14,11 +14,11 @@ from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import access, importers, services
-from ..exchange import export_qdc, export_qdpx, read_exchange
-from ..exchange.write import informant_names, proposed_speakers
-from ..forms_exchange import ExchangePreviewForm, ExchangeUploadForm
-from ..models import JobKind, JobStatus
+from coding import access, importers, services
+from coding.exchange import export_qdc, export_qdpx, read_exchange
+from coding.exchange.form import ExchangePreviewForm, ExchangeUploadForm
+from coding.exchange.write import informant_names, proposed_speakers
+from coding.models import JobKind, JobStatus
 
 SPOOL_BYTES = 16 * 1024 * 1024
 # Sources whose speaker labels the preview lets the owner map (the rest: as proposed).

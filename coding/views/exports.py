@@ -5,7 +5,7 @@ Every member may export, supervisors too (they read everything); the file is ser
 
 The matrix links here with its filter as the query string plus ``layout=selection`` (and
 ``cell_row``/``cell_col`` for one cell); the filter fields are those of
-``coding.filters.AnalysisFilterForm`` and travel unprefixed, as on the matrix page.
+``coding.analysis.filters.AnalysisFilterForm`` and travel unprefixed, as on the matrix page.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import access, filters, services
-from ..exports import selection
-from ..exports.word import LAYOUT_BY_CODE, LAYOUT_SELECTION
-from ..forms_exports import ExportForm
-from ..models import Excerpt, Job, JobKind, JobStatus, Project
+from coding import access, services
+from coding.analysis import filters
+from coding.exports import selection
+from coding.exports.form import ExportForm
+from coding.exports.word import LAYOUT_BY_CODE, LAYOUT_SELECTION
+from coding.models import Excerpt, Job, JobKind, JobStatus, Project
 
 RECENT_EXPORTS = 10
 

@@ -10,8 +10,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from .. import access, keyquotes, services
-from ..models import Code
+from coding import access, services
+from coding.analysis import key_quote_marks
+from coding.models import Code
 
 
 @login_required
@@ -45,7 +46,7 @@ def excerpt_key_quotes(request: HttpRequest, excerpt_id: int) -> HttpResponse:
         "coding/keyquotes/_stars.html",
         {
             "excerpt_id": excerpt.pk,
-            "stars": keyquotes.stars([(excerpt.pk, codes)], request.user)[excerpt.pk],
+            "stars": key_quote_marks.stars([(excerpt.pk, codes)], request.user)[excerpt.pk],
             "can_write": excerpt.membership.can_write,
             "error": error,  # shown in the fragment: htmx swaps only 2xx answers
         },

@@ -16,9 +16,9 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import access, services
-from ..forms import MemberAddForm, MemberRoleForm
-from ..models import Coding, Membership, Project, Role
+from coding import access, services
+from coding.forms import MemberAddForm, MemberRoleForm
+from coding.models import Coding, Membership, Project, Role
 
 
 def _member_page(request: HttpRequest, project: Project, add_form: MemberAddForm | None = None):

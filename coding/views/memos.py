@@ -13,9 +13,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import access, memos, search, services
-from ..forms import MemoFilterForm
-from ..models import MemoLink, MemoType, Role
+from coding import access, services
+from coding.analysis import memo_overview
+from coding.forms import MemoFilterForm
+from coding.language import lemma_search
+from coding.models import MemoLink, MemoType, Role
 
 # Offered when a project has no memo types yet (the owner may keep, change or clear them).
 SUGGESTED_TYPES = ("Teoretisk", "Metodisk", "Refleksiv", "Å gjøre")
@@ -33,7 +35,7 @@ def memo_list(request: HttpRequest, project_id: int) -> HttpResponse:
         pass
     else:
         d = form.cleaned_data if form.is_bound else {}
-        qs = memos.memos_of(
+        qs = memo_overview.memos_of(
             project,
             author_id=d.get("author"),
             kind=d.get("kind") or "",
@@ -45,15 +47,15 @@ def memo_list(request: HttpRequest, project_id: int) -> HttpResponse:
         )
         if d.get("q"):
             try:
-                query = search.parse_query(d["q"])
+                query = lemma_search.parse_query(d["q"])
             except ValidationError as exc:
                 query_error = " ".join(exc.messages)
             else:
-                listed = memos.matching(qs, query)
+                listed = memo_overview.matching(qs, query)
         else:
-            listed = list(qs[: memos.MAX_LISTED + 1])
+            listed = list(qs[: memo_overview.MAX_LISTED + 1])
         total = len(listed)
-        listed = listed[: memos.MAX_LISTED]
+        listed = listed[: memo_overview.MAX_LISTED]
     for m in listed:
         m.kind_label = MemoFilterForm.KIND_LABELS[m.kind]
     # The other side of "see also": memos listed under a case or code because they link to it.
@@ -73,7 +75,7 @@ def memo_list(request: HttpRequest, project_id: int) -> HttpResponse:
             "form": form,
             "memos": listed,
             "total": total,
-            "limit": memos.MAX_LISTED,
+            "limit": memo_overview.MAX_LISTED,
             "query_error": query_error,
             "types": list(MemoType.objects.filter(project=project)),
             "linked_here": linked_here,

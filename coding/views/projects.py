@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import access, progress, services
-from ..forms import ImportPreviewForm, ImportUploadForm, MemoForm
-from ..models import (
+from coding import access, services
+from coding.analysis import progress
+from coding.forms import ImportPreviewForm, ImportUploadForm, MemoForm
+from coding.models import (
     AttributeValue,
     Case,
     Job,
@@ -44,7 +45,7 @@ def _project_home(
 ) -> HttpResponse:
     """The project home: cases with their transcripts' coding progress, and project memos.
 
-    A fixed number of queries for any number of cases and transcripts (see coding.progress).
+    A fixed number of queries for any number of cases and transcripts (see analysis.progress).
     """
     cases = list(
         Case.objects.filter(project=project)

@@ -24,8 +24,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import access, lemma_index, search, services
-from ..models import (
+from coding import access, services
+from coding.language import lemma_index, lemma_search
+from coding.models import (
     Case,
     Code,
     Coding,
@@ -115,14 +116,14 @@ class SearchForm(forms.Form):
         field.queryset = codes.order_by(Coalesce(DbCase(*rank), Value(len(tree))), "name")
         field.label_from_instance = lambda c: f"{indents.get(c.pk, '')}{c.name}"
 
-    def query(self) -> search.Query:
-        return search.parse_query(
+    def query(self) -> lemma_search.Query:
+        return lemma_search.parse_query(
             self.cleaned_data["q"], exact=self.cleaned_data.get("mode") == "exact"
         )
 
-    def filters(self) -> search.Filters:
+    def filters(self) -> lemma_search.Filters:
         d = self.cleaned_data
-        return search.Filters(
+        return lemma_search.Filters(
             case_ids=[c.pk for c in d.get("case") or []],
             transcript_ids=[t.pk for t in d.get("transcript") or []],
             levels=list(d.get("level") or []),
@@ -205,7 +206,7 @@ def search_page(request: HttpRequest, project_id: int) -> HttpResponse:
             except ValueError:
                 page = 1
             try:
-                result = search.search(project, query, form.filters(), page=page)
+                result = lemma_search.search(project, query, form.filters(), page=page)
             except ValidationError as exc:
                 form.add_error("q", exc)
     can_write = project.membership.can_write
@@ -250,11 +251,11 @@ def _resolve(request: HttpRequest, project: Project):
         raise ValidationError(
             [m for errors in code_form.errors.values() for m in errors], code="code_form"
         )
-    hits = search.find_hits(project, form.query(), form.filters())
+    hits = lemma_search.find_hits(project, form.query(), form.filters())
     if code_form.cleaned_data["scope"] == "selected":
         chosen = set(code_form.cleaned_data["hit"])
         hits = [h for h in hits if h.key in chosen]
-    passages = search.passages_for(
+    passages = lemma_search.passages_for(
         project,
         hits,
         code_form.cleaned_data["extent"],

@@ -29,8 +29,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import access, classifier, services, suggestions
-from ..models import (
+from coding import access, services
+from coding.language import classifier, suggestions
+from coding.models import (
     JobKind,
     JobStatus,
     Project,

@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import access, services, workspace
-from ..models import Code, Codebook, Role, Transcript
-from ..offsets import OffsetError, Utf16Map, parse_offset, span_from_u16
+from coding import access, services, transcript_page
+from coding.models import Code, Codebook, Role, Transcript
+from coding.offsets import OffsetError, Utf16Map, parse_offset, span_from_u16
 
 
 def _error(message: str, status: int = 400) -> JsonResponse:
@@ -46,15 +46,15 @@ def _delta(
     code_ids: set[int],
     **extra,
 ) -> JsonResponse:
-    rows = workspace.excerpt_rows(transcript.pk, umap, excerpt_ids)
+    rows = transcript_page.excerpt_rows(transcript.pk, umap, excerpt_ids)
     undo = services.undoable_event(transcript=transcript, actor=request.user)
     return JsonResponse(
         {
             "excerpts": rows,
             "removed": sorted(excerpt_ids - {r[0] for r in rows}),
-            "counts": workspace.code_counts(_codebook(transcript), code_ids=code_ids),
-            "coders": workspace.coders_of(rows),
-            "undo": workspace.undo_label(undo),
+            "counts": transcript_page.code_counts(_codebook(transcript), code_ids=code_ids),
+            "coders": transcript_page.coders_of(rows),
+            "undo": transcript_page.undo_label(undo),
             **extra,
         }
     )
@@ -140,15 +140,15 @@ def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
     project = transcript.case.project
     membership = transcript.membership
     umap = Utf16Map(transcript.text)
-    rows = workspace.transcript_rows(transcript, umap, workspace.turn_infos(transcript))
+    rows = transcript_page.transcript_rows(transcript, umap, transcript_page.turn_infos(transcript))
     codebook = _codebook(transcript)
     codes = Code.objects.filter(codebook=codebook).in_tree_order() if codebook else []
-    here = workspace.code_counts(codebook, transcript)
-    everywhere = workspace.code_counts(codebook)
+    here = transcript_page.code_counts(codebook, transcript)
+    everywhere = transcript_page.code_counts(codebook)
     for c in codes:
         c.n_here = here.get(c.pk, 0)
         c.n_project = everywhere.get(c.pk, 0)
-    excerpts = workspace.excerpt_rows(transcript.pk, umap)
+    excerpts = transcript_page.excerpt_rows(transcript.pk, umap)
     can_write = membership.can_write
     placeholder = 999999999  # the script swaps in the real id
     payload = {
@@ -157,11 +157,11 @@ def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
         "me": request.user.pk,
         "canWrite": can_write,
         "isOwner": membership.role == Role.OWNER,
-        "codes": workspace.code_rows(codes),
-        "coders": workspace.coders_of(excerpts, also={request.user.pk}),
+        "codes": transcript_page.code_rows(codes),
+        "coders": transcript_page.coders_of(excerpts, also={request.user.pk}),
         "excerpts": excerpts,
-        **workspace.boundaries(transcript, umap),
-        "undo": workspace.undo_label(
+        **transcript_page.boundaries(transcript, umap),
+        "undo": transcript_page.undo_label(
             services.undoable_event(transcript=transcript, actor=request.user)
         )
         if can_write
@@ -186,7 +186,7 @@ def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
             "transcript": transcript,
             "project": project,
             "case": transcript.case,
-            "document": workspace.render_document(rows),
+            "document": transcript_page.render_document(rows),
             "codes": codes,
             "can_write": can_write,
             "informants": transcript.informants.all(),
@@ -205,7 +205,7 @@ def transcript_codings(request: HttpRequest, transcript_id: int) -> JsonResponse
     """All excerpt rows of a transcript (the page's script resynchronises with this)."""
     transcript = access.get_transcript_for_user(request.user, transcript_id)
     umap = Utf16Map(transcript.text)
-    excerpts = workspace.excerpt_rows(transcript.pk, umap)
+    excerpts = transcript_page.excerpt_rows(transcript.pk, umap)
     undo = (
         services.undoable_event(transcript=transcript, actor=request.user)
         if transcript.membership.can_write
@@ -214,9 +214,9 @@ def transcript_codings(request: HttpRequest, transcript_id: int) -> JsonResponse
     return JsonResponse(
         {
             "excerpts": excerpts,
-            "coders": workspace.coders_of(excerpts),
+            "coders": transcript_page.coders_of(excerpts),
             # Another script (the suggestions margin) coded: the undo button follows.
-            "undo": workspace.undo_label(undo),
+            "undo": transcript_page.undo_label(undo),
         }
     )
 
@@ -244,7 +244,7 @@ def code_apply(request: HttpRequest, transcript_id: int) -> JsonResponse:
             end=end,
             codes=codes,
             coder=request.user,
-            paragraph_starts=workspace.paragraph_starts(transcript.text),
+            paragraph_starts=transcript_page.paragraph_starts(transcript.text),
         )
     except ValidationError as exc:
         return _validation_error(exc)
@@ -286,7 +286,7 @@ def code_in_vivo(request: HttpRequest, transcript_id: int) -> JsonResponse:
         {code.pk},
         excerpt=excerpt.pk,
         created=len(new),
-        code=workspace.code_rows([code])[0],
+        code=transcript_page.code_rows([code])[0],
         codeCreated=created,
     )
 
@@ -324,7 +324,7 @@ def excerpt_resize(request: HttpRequest, excerpt_id: int) -> JsonResponse:
             start=start,
             end=end,
             actor=request.user,
-            paragraph_starts=workspace.paragraph_starts(transcript.text),
+            paragraph_starts=transcript_page.paragraph_starts(transcript.text),
         )
     except ValidationError as exc:
         return _validation_error(exc)
@@ -437,6 +437,6 @@ def coding_undo(request: HttpRequest, transcript_id: int) -> JsonResponse:
         umap,
         result.excerpt_ids,
         code_ids - result.deleted_code_ids,
-        message=workspace.undo_label(result.event, done=True),
+        message=transcript_page.undo_label(result.event, done=True),
         deletedCodes=sorted(result.deleted_code_ids),
     )

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coding import classifier, suggestions
+from coding.language import classifier, suggestions
 from coding.models import Code, Project
 
 

@@ -2,9 +2,9 @@
 
     python manage.py make_suggestion_jsonl OUT.jsonl --project ID [--coder USER] [--case NAME]...
 
-One line per passage (an informant's turn, see coding.suggestions) of every transcript the coder
-coded in the chosen cases: {"text", "codes", "case", "transcript", "start", "end"}; a passage
-without codes gets "codes": [] (the coder read it and chose not to code it). For the demo
+One line per passage (an informant's turn, see coding.language.suggestions) of every transcript
+the coder coded in the chosen cases: {"text", "codes", "case", "transcript", "start", "end"}; a
+passage without codes gets "codes": [] (the coder read it and chose not to code it). For the demo
 corpus, train on coder A's codings of two case municipalities and evaluate on the third:
 
     python manage.py make_suggestion_jsonl train.jsonl --project 1 --coder forsker_a \\
@@ -22,7 +22,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from coding import suggestions
+from coding.language import suggestions
 from coding.models import Case, Code, Project, Transcript
 
 

@@ -48,7 +48,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import fix_random_seed, minibatch
 
-from . import nlp
+from coding import nlp
 
 MIN_POSITIVES = 8
 MIN_CODED = 30

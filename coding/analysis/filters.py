@@ -50,7 +50,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from taggit.models import Tag
 
-from .models import (
+from coding.models import (
     WRITE_ROLES,
     AttributeDefinition,
     AttributeKind,

@@ -17,8 +17,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import nlp
-from .models import Job, LemmaIndex, Project, Sentence, Token, Transcript
+from coding import nlp
+from coding.models import Job, LemmaIndex, Project, Sentence, Token, Transcript
 
 # Bump the last part when the way tokens are cut or stored changes.
 INDEX_VERSION = (
@@ -199,6 +199,6 @@ def after_import(transcript: Transcript) -> None:
     """Called by ``services.transcript_create`` after its write transaction: propose codes for
     the new transcript's passages (each transcript's suggestions are stored in a transaction of
     their own; a crash before this leaves a transcript without suggestions, not half of one)."""
-    from . import suggestions  # suggestions uses this module's INDEX_VERSION
+    from coding.language import suggestions  # suggestions uses this module's INDEX_VERSION
 
     suggestions.refresh(transcript.case.project, transcript_ids=[transcript.pk])

@@ -19,8 +19,8 @@ from django.db.models.functions import Length
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
-from .filters import NONE_KEY, TOTAL, AnalysisFilterForm, RowSpec
-from .models import (
+from coding.analysis.filters import NONE_KEY, TOTAL, AnalysisFilterForm, RowSpec
+from coding.models import (
     Case,
     CaseKind,
     Code,

@@ -31,8 +31,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from . import classifier, lemma_index
-from .models import (
+from coding.language import classifier, lemma_index
+from coding.models import (
     Code,
     CodeClassifier,
     Coding,

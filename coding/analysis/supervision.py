@@ -16,19 +16,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
-from .charts import BarChart, Progress, series_colour, stacked_bars
-from .filters import CodeTree
-from .models import (
-    AuditEvent,
-    Case,
-    Code,
-    Coding,
-    Excerpt,
-    Project,
-    Transcript,
-    coded_chars,
-)
-from .progress import coder_order
+from coding.analysis.charts import BarChart, Progress, series_colour, stacked_bars
+from coding.analysis.filters import CodeTree
+from coding.analysis.progress import coder_order
+from coding.models import AuditEvent, Case, Code, Coding, Excerpt, Project, Transcript, coded_chars
 
 RECENT_EVENTS = 25
 MEMOLESS_SHOWN = 30

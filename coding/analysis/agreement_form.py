@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from .analysis.agreement import DEFAULT_THRESHOLD, UNIT_LABELS, UNITS
-from .models import WRITE_ROLES, Project
+from coding.analysis.agreement import DEFAULT_THRESHOLD, UNIT_LABELS, UNITS
+from coding.models import WRITE_ROLES, Project
 
 UNIT_CHOICES = [(u, UNIT_LABELS[u]) for u in UNITS]
 

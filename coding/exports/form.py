@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from .exports.template import check_template
-from .exports.word import (
+from coding.exports.template import check_template
+from coding.exports.word import (
     LAYOUT_BY_CASE,
     LAYOUT_BY_CODE,
     LAYOUT_FRAMEWORK,

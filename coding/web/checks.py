@@ -7,9 +7,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from .middleware import POLICY
+from coding.web.middleware import POLICY
 
-CSP_MIDDLEWARE = "coding.middleware.ContentSecurityPolicyMiddleware"
+CSP_MIDDLEWARE = "coding.web.middleware.ContentSecurityPolicyMiddleware"
 
 
 def _directive(policy: str, name: str) -> str:

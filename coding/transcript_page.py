@@ -20,7 +20,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from .models import (
+from coding.models import (
     AuditAction,
     AuditEvent,
     Code,
@@ -33,7 +33,7 @@ from .models import (
     Transcript,
     Turn,
 )
-from .offsets import Utf16Map
+from coding.offsets import Utf16Map
 
 # Memo text sent with each excerpt for the hover card; the inspector loads the whole memo.
 MEMO_PREVIEW_CHARS = 240

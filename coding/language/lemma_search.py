@@ -11,7 +11,8 @@ The query language (the search page explains it too):
 =====================  =================================================================
 
 With ``exact=True`` words match their written form (case-insensitive) instead of their lemma.
-Searching reads the ``Token`` table (coding.lemma_index), so it never runs spaCy on the texts.
+Searching reads the ``Token`` table (``language.lemma_index``), so it never runs spaCy on the
+texts.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from . import nlp
-from .models import (
+from coding import nlp
+from coding.models import (
     Case,
     Code,
     Excerpt,

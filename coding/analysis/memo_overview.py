@@ -14,9 +14,9 @@ from collections.abc import Iterable
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from . import nlp
-from .models import Memo, MemoLink, Project
-from .search import Query, Term
+from coding import nlp
+from coding.language.lemma_search import Query, Term
+from coding.models import Memo, MemoLink, Project
 
 KINDS = ("excerpt", "transcript", "case", "code", "project")
 MAX_LISTED = 500

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import Length
 
-from .charts import series_colour
-from .models import Coding, Excerpt, Project, Transcript, coded_chars
+from coding.analysis.charts import series_colour
+from coding.models import Coding, Excerpt, Project, Transcript, coded_chars
 
 
 def coder_order(coders: list, name=lambda c: c.name, pk=lambda c: c.coder_id) -> list:

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .models import Code, KeyQuote
+from coding.models import Code, KeyQuote
 
 
 @dataclass

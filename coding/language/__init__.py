@@ -1,0 +1,1 @@
+"""Read models over the text: word index, lemma search, coding suggestions, their classifier."""

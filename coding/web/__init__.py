@@ -1,0 +1,1 @@
+"""Request-level plumbing named in settings: middleware, security helpers, deploy checks."""
