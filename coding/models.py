@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -418,6 +419,17 @@ class Codebook(models.Model):
         return self.name
 
 
+def name_key(name: str) -> str:
+    """The form in which two code names are the same name: NFC, then Unicode case folding.
+
+    The one definition of "the same code name" (forms, in-vivo reuse, exchange import, demo).
+    Stored in ``Code.name_key`` under a plain unique constraint because neither database folds
+    case the same way: SQLite's ``lower()`` knows only ASCII ("Ærlige" ≠ "ærlige") and
+    PostgreSQL's depends on the database's collation (ASCII-only under "C"; "ß" never "ss").
+    """
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 class CodeQuerySet(models.QuerySet):
     def in_tree_order(self) -> list[Code]:
         """Codes depth-first by parent and order, each with ``depth`` set."""
@@ -446,6 +458,8 @@ class Code(TagBase):
 
     # Re-declared without unique=True: uniqueness is per codebook (see Meta.constraints).
     name = models.CharField(_("name"), max_length=100)
+    # name_key(name), set by save(); case folding can make a name up to three times as long.
+    name_key = models.CharField(max_length=300, editable=False)
     slug = models.SlugField(_("slug"), max_length=100, allow_unicode=True)
     codebook = models.ForeignKey(Codebook, on_delete=models.CASCADE, related_name="codes")
     parent = models.ForeignKey(
@@ -468,7 +482,8 @@ class Code(TagBase):
     class Meta:
         ordering = ["order", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["codebook", "name"], name="code_name_unique"),
+            # Names are unique case-insensitively for every script, not only ASCII (see name_key).
+            models.UniqueConstraint(fields=["codebook", "name_key"], name="code_name_key_unique"),
             models.UniqueConstraint(fields=["codebook", "slug"], name="code_slug_unique"),
             models.UniqueConstraint(
                 fields=["codebook", "shortcut"],
@@ -485,6 +500,10 @@ class Code(TagBase):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
+        self.name_key = name_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}
         # TagBase.save makes slugs unique site-wide; ours need only be unique per codebook.
         if not self.slug:
             base = slugify(self.name, allow_unicode=True)[:90] or "code"
