@@ -23,7 +23,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from coding import importers, nlp, services
-from coding.exchange.read import ExchangePlan
+from coding.exchange.plan import ExchangePlan
 from coding.models import (
     AttributeDefinition,
     AttributeValue,
