@@ -34,6 +34,7 @@ from coding.models import (
     Project,
     Role,
     Transcript,
+    name_key,
 )
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
@@ -358,11 +359,11 @@ def import_transcript(project: Project, entry: dict, user, note: str) -> Transcr
 
 
 def apply_codings(project: Project, transcript: Transcript, entry: dict, coders: dict) -> int:
-    codes = {c.name: c for c in Code.objects.filter(codebook__project=project)}
+    codes = {c.name_key: c for c in Code.objects.filter(codebook__project=project)}
     starts = transcript.paragraph_starts()
     n = 0
     for rc in resolve_codings(transcript.text, entry["id"]):
-        missing = [name for name in rc.codes if name not in codes]
+        missing = [name for name in rc.codes if name_key(name) not in codes]
         if missing:
             raise AnchorError(f"{entry['id']}: unknown code(s) {missing}")
         coder = coders[rc.coder]
@@ -370,7 +371,7 @@ def apply_codings(project: Project, transcript: Transcript, entry: dict, coders:
             transcript=transcript,
             start=rc.start,
             end=rc.end,
-            codes=[codes[name] for name in rc.codes],
+            codes=[codes[name_key(name)] for name in rc.codes],
             coder=coder,
             source="import",
             paragraph_starts=starts,

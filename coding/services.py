@@ -49,6 +49,7 @@ from coding.models import (
     Transcript,
     Turn,
     job_fail_if_stale,
+    name_key,
 )
 
 log = logging.getLogger(__name__)
@@ -849,7 +850,7 @@ def _code_clean(*, codebook_id: int, pk: int | None, fields: dict[str, str]) -> 
             )
         else:
             clash = (
-                Code.objects.filter(codebook_id=codebook_id, name__iexact=name)
+                Code.objects.filter(codebook_id=codebook_id, name_key=name_key(name))
                 .exclude(pk=pk)
                 .first()
             )
@@ -1712,11 +1713,7 @@ def excerpt_code_in_vivo(
             _("The passage has no words to name a code after."), code="in_vivo_empty"
         )
     codebook = transcript.case.project.codebooks.get()
-    # Compared in Python: SQLite's case folding knows only ASCII ("Ærlige" vs "ærlige").
-    code = next(
-        (c for c in Code.objects.filter(codebook=codebook) if c.name.casefold() == name.casefold()),
-        None,
-    )
+    code = Code.objects.filter(codebook=codebook, name_key=name_key(name)).first()
     created = code is None
     if created:
         code = code_create(codebook=codebook, actor=coder, name=name)

@@ -5,11 +5,21 @@ import time
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from coding import services
-from coding.models import AuditAction, AuditEvent, Code, Coding, Excerpt, Membership, Memo, Role
+from coding.models import (
+    AuditAction,
+    AuditEvent,
+    Code,
+    Coding,
+    Excerpt,
+    Membership,
+    Memo,
+    Role,
+    name_key,
+)
 
 from .factories import CodeFactory, TranscriptFactory
 
@@ -215,6 +225,71 @@ def test_a_duplicate_name_is_refused_with_a_clear_error(alice_client, codebook, 
     assert response.status_code == 400
     assert "The codebook already has a code called “Kompetanse”." in errors_of(response)
     assert Code.objects.filter(codebook=codebook).count() == 3
+
+
+@pytest.mark.parametrize(
+    ("existing", "posted"),
+    [
+        ("Ærlige svar", "ærlige svar"),
+        ("ærlige svar", "ÆRLIGE SVAR"),
+        ("Åpenhet", "A\u030apenhet"),  # the same letter, decomposed (NFD)
+        ("Straße", "STRASSE"),
+    ],
+)
+def test_a_name_differing_only_in_non_ascii_case_is_refused(
+    alice_client, codebook, codes, existing, posted
+):
+    # SQLite's lower() folds only ASCII: this once let "Ærlige svar" and "ærlige svar" both in.
+    CodeFactory(codebook=codebook, name=existing)
+    before = Code.objects.filter(codebook=codebook).count()
+    response = alice_client.post(
+        reverse("coding:codebook-add", args=[codebook.project.pk]),
+        {"name": posted, "color": "#123456"},
+    )
+    assert response.status_code == 400
+    assert f"The codebook already has a code called “{existing}”." in errors_of(response)
+    assert Code.objects.filter(codebook=codebook).count() == before
+
+
+def test_the_database_refuses_a_twin_name_that_skips_the_form(codebook, codes):
+    CodeFactory(codebook=codebook, name="Ærlige svar")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Code(codebook=codebook, name="ærlige svar", color="#123456").save()
+    assert Code.objects.get(codebook=codebook, name_key=name_key("ÆRLIGE SVAR")).name == (
+        "Ærlige svar"
+    )
+
+
+def test_a_rename_keeps_the_name_key_and_the_old_name_becomes_free(alice_client, codes, bob):
+    code = codes[1]
+    response = alice_client.post(url("edit", code), {"name": "Ærlige svar", "color": code.color})
+    assert response.status_code == 302
+    code.refresh_from_db()
+    assert code.name_key == "ærlige svar"
+    services.code_create(codebook=code.codebook, actor=bob, name="kompetanse")
+    with pytest.raises(ValidationError) as exc:
+        services.code_create(codebook=code.codebook, actor=bob, name="ÆRLIGE svar")
+    assert exc.value.error_dict["name"][0].code == "code_name_taken"
+
+
+def test_the_migration_stops_on_existing_twins_and_names_them(codebook, codes):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = importlib.import_module("coding.migrations.0008_issue12_code_name_key")
+    twin = CodeFactory(codebook=codebook, name="Ærlige svar")
+    CodeFactory(codebook=codebook, name="Andre")
+    # A twin from before the constraint: written past save(), with a stale key.
+    Code.objects.filter(pk=twin.pk).update(name="ærlige svar", name_key="stale")
+    CodeFactory(codebook=codebook, name="ÆRLIGE SVAR")
+    editor = SimpleNamespace(connection=connection)
+    with pytest.raises(RuntimeError, match="“ærlige svar” and “ÆRLIGE SVAR”"):
+        migration.fill_name_key(apps, editor)
+    Code.objects.filter(name="ÆRLIGE SVAR").delete()
+    migration.fill_name_key(apps, editor)
+    assert Code.objects.get(pk=twin.pk).name_key == "ærlige svar", "keys are filled in"
 
 
 def test_a_shortcut_in_use_is_refused_naming_the_code_that_has_it(alice_client, codebook, codes):

@@ -253,6 +253,27 @@ def test_a_codebook_file_imports_into_an_existing_project_merging_by_name(
     assert Code.objects.filter(codebook__project=project, name="kompetanse (2)").exists()
 
 
+def test_a_codebook_merges_and_renames_by_the_same_name_rule_as_the_form(db, alice, project, codes):
+    # "ÆRLIGE SVAR" and "Ærlige svar" are one name (non-ASCII case), as in the codebook form.
+    existing = Code.objects.create(codebook=project.codebook, name="Ærlige svar", color="#123456")
+    qdc = (
+        '<?xml version="1.0"?><CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>'
+        f'<Code guid="{C1}" name="ÆRLIGE SVAR" isCodable="true"/>'
+        "</Codes></CodeBook>"
+    )
+    before = Code.objects.filter(codebook__project=project).count()
+    import_plan(read_exchange(io.BytesIO(qdc.encode()), "bok.qdc"), actor=alice, project=project)
+    assert Code.objects.filter(codebook__project=project).count() == before
+    assert Code.objects.filter(name_key="ærlige svar").get() == existing
+    import_plan(
+        read_exchange(io.BytesIO(qdc.encode()), "bok.qdc"),
+        actor=alice,
+        project=project,
+        merge_codes=False,
+    )
+    assert Code.objects.filter(codebook__project=project, name="ÆRLIGE SVAR (2)").exists()
+
+
 def test_a_failing_import_leaves_nothing_behind(db, alice, charlie):
     body = source("", "<PlainTextContent>Vi møtes.</PlainTextContent>" + sel(0, 2))
     plan = read_exchange(qdpx(qde(body)), "x.qdpx")

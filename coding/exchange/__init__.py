@@ -7,6 +7,7 @@ all-or-nothing through coding.services. The Job body is ``run_import_job``.
 """
 
 from coding.exchange.export import export_qdc, export_qdpx
-from coding.exchange.read import ExchangePlan, read_exchange
+from coding.exchange.plan import ExchangePlan
+from coding.exchange.read import read_exchange
 
 __all__ = ["ExchangePlan", "export_qdc", "export_qdpx", "read_exchange"]

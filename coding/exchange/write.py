@@ -23,7 +23,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from coding import importers, nlp, services
-from coding.exchange.read import ExchangePlan
+from coding.exchange.plan import ExchangePlan
 from coding.models import (
     AttributeDefinition,
     AttributeValue,
@@ -41,6 +41,7 @@ from coding.models import (
     Project,
     Role,
     Transcript,
+    name_key,
 )
 
 CODER_NAME_MAX = 150
@@ -63,18 +64,20 @@ class ImportResult:
         }
 
 
-def _unique(name: str, taken: set[str], limit: int) -> str:
-    """``name``, or "name (2)", "name (3)" … where the name is taken (compared case-folded)."""
+def _unique(
+    name: str, taken: set[str], limit: int, key: Callable[[str], str] = str.casefold
+) -> str:
+    """``name``, or "name (2)", "name (3)" … where the name is taken (compared by ``key``)."""
     name = name[:limit]
-    if name.casefold() not in taken:
-        taken.add(name.casefold())
+    if key(name) not in taken:
+        taken.add(key(name))
         return name
     i = 2
     while True:
         suffix = f" ({i})"
         candidate = name[: limit - len(suffix)] + suffix
-        if candidate.casefold() not in taken:
-            taken.add(candidate.casefold())
+        if key(candidate) not in taken:
+            taken.add(key(candidate))
             return candidate
         i += 1
 
@@ -246,18 +249,18 @@ def write_plan(
 
     # The codebook.
     codebook = project.codebook
-    existing_codes = {c.name.casefold(): c for c in Code.objects.filter(codebook=codebook)}
+    existing_codes = {c.name_key: c for c in Code.objects.filter(codebook=codebook)}
     taken = set(existing_codes)
     codes: dict[str, Code] = {}
     for rc in plan.codes:
-        if merge_codes and rc.name.casefold() in existing_codes:
-            codes[rc.guid] = existing_codes[rc.name.casefold()]
+        if merge_codes and name_key(rc.name) in existing_codes:
+            codes[rc.guid] = existing_codes[name_key(rc.name)]
             continue
         f = rc.fields
         code = services.code_create(
             codebook=codebook,
             actor=actor,
-            name=_unique(rc.name, taken, services.CODE_NAME_MAX),
+            name=_unique(rc.name, taken, services.CODE_NAME_MAX, key=name_key),
             color=rc.color,
             parent=codes.get(rc.parent) if rc.parent else None,
             short_name=f.get("short_name", "")[:30],

@@ -1,0 +1,143 @@
+"""The data model of a qualitative case study, one module per concern; import from here.
+
+Offsets everywhere are Python ``str`` indices (Unicode code points) into ``Transcript.text``, which
+is stored normalised: NFC, LF line ends, no BOM, no control characters but tab and newline.
+"""
+
+from coding.models.audit import (
+    AuditAction,
+    AuditEvent,
+)
+from coding.models.codebook import (
+    Code,
+    Codebook,
+    CodeQuerySet,
+    name_key,
+)
+from coding.models.coding import (
+    Coding,
+    CodingQuerySet,
+    CodingSource,
+    Excerpt,
+    ExcerptQuerySet,
+    coded_chars,
+)
+from coding.models.exchange import (
+    ExchangeGuid,
+)
+from coding.models.expressions import (
+    COOCCURRENCE_JOIN,
+    MATRIX_MEASURES,
+    column_expression,
+    speaker_expression,
+    turn_expression,
+)
+from coding.models.jobs import (
+    Job,
+    JobKind,
+    JobStatus,
+    JobSuperseded,
+    job_fail_if_stale,
+)
+from coding.models.language import (
+    CodeClassifier,
+    LemmaIndex,
+    Suggestion,
+    SuggestionDecision,
+    SuggestionSource,
+    SuggestionVerdict,
+    Token,
+)
+from coding.models.memos import (
+    FrameworkSummary,
+    FrameworkSummaryRevision,
+    KeyQuote,
+    KeyQuoteQuerySet,
+    Memo,
+    MemoLink,
+    MemoType,
+)
+from coding.models.project import (
+    WRITE_ROLES,
+    AttributeDefinition,
+    AttributeKind,
+    AttributeTarget,
+    AttributeValue,
+    Case,
+    CaseKind,
+    Informant,
+    Level,
+    Membership,
+    Project,
+    ProjectQuerySet,
+    Role,
+)
+from coding.models.transcript import (
+    Mode,
+    Sentence,
+    Transcript,
+    TranscriptQuerySet,
+    Turn,
+    TurnQuerySet,
+    passage_url,
+)
+
+__all__ = [
+    "Role",
+    "WRITE_ROLES",
+    "ProjectQuerySet",
+    "Project",
+    "Membership",
+    "CaseKind",
+    "Case",
+    "Level",
+    "Informant",
+    "AttributeKind",
+    "AttributeTarget",
+    "AttributeDefinition",
+    "AttributeValue",
+    "Mode",
+    "passage_url",
+    "TranscriptQuerySet",
+    "Transcript",
+    "TurnQuerySet",
+    "Turn",
+    "Sentence",
+    "Codebook",
+    "name_key",
+    "CodeQuerySet",
+    "Code",
+    "MATRIX_MEASURES",
+    "COOCCURRENCE_JOIN",
+    "speaker_expression",
+    "turn_expression",
+    "column_expression",
+    "ExcerptQuerySet",
+    "Excerpt",
+    "CodingSource",
+    "CodingQuerySet",
+    "Coding",
+    "coded_chars",
+    "MemoType",
+    "Memo",
+    "KeyQuoteQuerySet",
+    "KeyQuote",
+    "MemoLink",
+    "FrameworkSummary",
+    "FrameworkSummaryRevision",
+    "JobKind",
+    "JobStatus",
+    "Job",
+    "JobSuperseded",
+    "job_fail_if_stale",
+    "AuditAction",
+    "AuditEvent",
+    "Token",
+    "LemmaIndex",
+    "CodeClassifier",
+    "SuggestionSource",
+    "Suggestion",
+    "SuggestionVerdict",
+    "SuggestionDecision",
+    "ExchangeGuid",
+]

@@ -1,0 +1,50 @@
+"""The audit trail: who did what, when."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from coding.models.project import Project
+from coding.models.transcript import Transcript
+
+
+class AuditAction(models.TextChoices):
+    CODING_ADD = "coding_add", _("Code applied")
+    CODING_REMOVE = "coding_remove", _("Code removed")
+    EXCERPT_RESIZE = "excerpt_resize", _("Passage boundaries changed")
+    MEMO_SAVE = "memo_save", _("Memo written")
+    MEMO_DELETE = "memo_delete", _("Memo deleted")
+    CODE_CREATE = "code_create", _("Code created")
+    CODE_UPDATE = "code_update", _("Code changed")
+    CODE_MERGE = "code_merge", _("Codes merged")
+    CODE_DELETE = "code_delete", _("Code deleted")
+    TRANSCRIPT_IMPORT = "transcript_import", _("Transcript imported")
+    TRANSCRIPT_DELETE = "transcript_delete", _("Transcript deleted")
+    MEMBER_CHANGE = "member_change", _("Membership changed")
+    KEY_QUOTE_ADD = "key_quote_add", _("Key quote marked")
+    KEY_QUOTE_REMOVE = "key_quote_remove", _("Key quote unmarked")
+
+
+class AuditEvent(models.Model):
+    """Who changed what in the coding, and when. Written by coding.services, never edited."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audit_events")
+    transcript = models.ForeignKey(
+        Transcript, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=30, choices=AuditAction.choices)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("audit event")
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,400 @@
+"""Excerpts (spans of a transcript) and the codings that apply codes to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, models
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from taggit.managers import TaggableManager
+from taggit.models import TaggedItemBase
+
+from coding.models.codebook import Code
+from coding.models.expressions import (
+    COOCCURRENCE_JOIN,
+    MATRIX_MEASURES,
+    _covered_chars,
+    _sum_over,
+    column_expression,
+    speaker_expression,
+    turn_expression,
+)
+from coding.models.project import Project
+from coding.models.transcript import Transcript, passage_url
+
+
+class ExcerptQuerySet(models.QuerySet):
+    def for_project(self, project: Project) -> ExcerptQuerySet:
+        return self.filter(transcript__case__project=project)
+
+    def with_speaker(self) -> ExcerptQuerySet:
+        """Annotate ``speaker_id`` (see ``speaker_expression``)."""
+        return self.annotate(speaker_id=speaker_expression(""))
+
+    def without_memos(self) -> ExcerptQuerySet:
+        from coding.models.memos import Memo  # memos sit above codings in the layers
+
+        return self.filter(~Exists(Memo.objects.filter(excerpt_id=OuterRef("pk"))))
+
+
+class Excerpt(models.Model):
+    """A coded passage: [start, end) in the transcript's text, with a copy of the text.
+
+    Create excerpts through the services (``excerpt_code`` and its bulk siblings), which check
+    the offsets against the text with ``check_span`` (the database cannot compare with another
+    table's column) and fill what the span decides with ``span_fields``.
+    """
+
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="excerpts")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    text = models.TextField()
+    paragraph = models.PositiveIntegerField(default=1)
+    # Words in ``text`` (nlp.count_words), kept by save() so the matrices can sum coded words.
+    word_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    codes = TaggableManager(through="Coding", blank=True, manager=None)
+
+    objects = ExcerptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["transcript", "start", "end"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="excerpt_start_lt_end"),
+            models.UniqueConstraint(
+                fields=["transcript", "start", "end"], name="excerpt_span_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["transcript", "start"])]
+        verbose_name = _("excerpt")
+
+    def __str__(self) -> str:
+        return f"{self.transcript_id}:{self.start}-{self.end}"
+
+    def save(self, *args, **kwargs) -> None:
+        from coding.nlp import count_words  # spaCy loads with nlp: not at model import
+
+        self.word_count = count_words(self.text)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "text" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "word_count"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        """The transcript opened at this passage (scrolled to, marked, in the inspector)."""
+        return passage_url(self.transcript_id, self.start, self.end)
+
+    @staticmethod
+    def span_fields(
+        transcript: Transcript, start: int, end: int, paragraph_starts: list[int] | None = None
+    ) -> dict:
+        """What an excerpt derives from its span: the text copy, its paragraph and its words.
+        Every way of making or moving an excerpt takes these from here (bulk_create skips
+        save(), which would otherwise count the words)."""
+        from coding.nlp import count_words  # spaCy loads with nlp: not at model import
+
+        text = transcript.text[start:end]
+        return {
+            "text": text,
+            "paragraph": transcript.paragraph_of(start, paragraph_starts),
+            "word_count": count_words(text),
+        }
+
+
+class CodingSource(models.TextChoices):
+    MANUAL = "manual", _("Coded by hand")
+    SUGGESTION = "suggestion", _("Accepted suggestion")
+    SEARCH = "search", _("Coded from search")
+    IMPORT = "import", _("Imported")
+
+
+class CodingQuerySet(models.QuerySet):
+    def for_project(self, project: Project) -> CodingQuerySet:
+        return self.filter(tag__codebook__project=project)
+
+    def key_quotes(self, user=None) -> CodingQuerySet:
+        """The codings whose passage someone (or ``user``) marked as a key quote for its code."""
+        from coding.models.memos import KeyQuote  # memos sit above codings in the layers
+
+        marks = KeyQuote.objects.filter(
+            excerpt_id=OuterRef("content_object_id"), code_id=OuterRef("tag_id")
+        )
+        if user is not None:
+            marks = marks.filter(user=user)
+        return self.filter(Exists(marks))
+
+    # --- analysis: set-level reads for the matrices and the dashboard -------------------------
+    # Each method is one SQL statement whatever the number of cases, codes or codings;
+    # coding.analysis.matrices only reshapes the rows they return into grids.
+
+    def of_codes(self, code_ids: Iterable[int]) -> CodingQuerySet:
+        """The codings of these codes.
+
+        Written as ``tag_id + 0 IN (...)`` so no index serves it: with a plain IN list SQLite
+        probes the (excerpt, code, coder) index once per listed code for every excerpt, which
+        made the matrix several times slower than reading the codings once
+        (coding/benchmarks/matrix.py).
+        """
+        return self.alias(_code=F("tag_id") + 0).filter(_code__in=sorted(code_ids))
+
+    def with_speaker(self) -> CodingQuerySet:
+        """Annotate ``speaker_id``: the informant speaking in the coded excerpt.
+
+        See ``speaker_expression`` for the rule (the same one the drill-down shows).
+        """
+        if "speaker_id" in self.query.annotations:
+            return self
+        return self.annotate(speaker_id=speaker_expression("content_object__"))
+
+    def matrix_counts(
+        self,
+        measure: str,
+        *,
+        row: Any = None,
+        layers: Sequence[Mapping[int, int]] | None = None,
+    ) -> list[tuple[Any, Any, int]]:
+        """``(row key, column key, value)`` for every non-empty cell, in one SQL statement.
+
+        ``measure``: "excerpts" (distinct coded excerpts), "transcripts", "informants"
+        (distinct speakers, see ``speaker_expression``), "words" (the words of the distinct
+        coded excerpts; overlapping excerpts count their shared words twice) or "coverage"
+        (characters of text inside the union of the coded spans: overlaps count once).
+        ``row``: an expression over Coding giving the row key; None for no row grouping (the
+        key is then None). ``layers``: code id -> column key maps; more than one when a chosen
+        column lies under another chosen column, so one coding counts in both (the layers are
+        joined by UNION ALL); None for no column grouping (the key is then None).
+        """
+        if measure not in MATRIX_MEASURES:
+            raise ValueError(f"unknown measure {measure!r}")
+        if layers is not None and not layers:
+            return []  # no columns chosen (a codebook without codes)
+        qs = self.with_speaker() if measure == "informants" else self
+        parts = []
+        names: list[str] = []
+        for layer in layers if layers is not None else [None]:
+            part = qs.order_by()
+            keys: dict[str, Any] = {}
+            if row is not None:
+                keys["rk"] = row
+            if layer is not None:
+                part = part.of_codes(layer)
+                keys["ck"] = column_expression(layer)
+            names = list(keys)
+            if measure == "words":
+                part = part.values(
+                    **keys, ex=F("content_object_id"), w=F("content_object__word_count")
+                ).distinct()
+            elif measure == "coverage":
+                part = part.values(
+                    **keys,
+                    tr=F("content_object__transcript_id"),
+                    st=F("content_object__start"),
+                    en=F("content_object__end"),
+                ).distinct()
+            else:
+                # A constant key groups nothing: one row for the whole set.
+                part = part.values(**(keys or {"all": models.Value(1)})).annotate(
+                    value=MATRIX_MEASURES[measure]()
+                )
+            parts.append(part)
+        combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        if measure == "words":
+            return _sum_over(combined, names, "w")
+        if measure == "coverage":
+            return _covered_chars(combined, names)
+        return [(r.get("rk"), r.get("ck"), r["value"]) for r in combined]
+
+    def matrix_cells_and_row_totals(
+        self, measure: str, *, row: Any, layers: Sequence[Mapping[int, int]]
+    ) -> tuple[list[tuple[Any, Any, int]], list[tuple[Any, None, int]]]:
+        """``matrix_counts(measure, row=row, layers=layers)`` and ``matrix_counts(measure,
+        row=row)`` of a count measure ("excerpts", "transcripts", "informants"), from one
+        statement that joins the codings once: the selected (row, column, counted unit) rows
+        are materialised and grouped twice. With one layer the layer's codes are not listed
+        again (the set is already limited to the chosen codes: ``AnalysisFilterForm.codings``);
+        a code outside it has no column, counts in its row's total, and in no cell."""
+        counted = {
+            "excerpts": "content_object_id",
+            "transcripts": "content_object__transcript_id",
+            "informants": "speaker_id",
+        }[measure]
+        if not layers:
+            return [], self.matrix_counts(measure, row=row)
+        qs = self.with_speaker() if measure == "informants" else self
+        parts = []
+        for layer in layers:
+            part = qs.order_by()
+            if len(layers) > 1:
+                part = part.of_codes(layer)
+            parts.append(part.values(rk=row, ck=column_expression(layer), u=F(counted)))
+        combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        try:
+            sql, params = combined.query.sql_with_params()
+        except EmptyResultSet:
+            return [], []
+        if measure == "excerpts":
+            statement = (
+                f"WITH s AS MATERIALIZED ({sql}) "  # noqa: S608 (SQL from the ORM)
+                "SELECT 0, rk, ck, COUNT(DISTINCT u) FROM s WHERE ck IS NOT NULL GROUP BY rk, ck "
+                "UNION ALL SELECT 1, rk, NULL, COUNT(DISTINCT u) FROM s GROUP BY rk"
+            )
+        else:
+            # Transcripts and informants are few beside their codings: the distinct (row,
+            # column, unit) triples are a small set, and both groupings read only that.
+            statement = (
+                f"WITH s AS MATERIALIZED (SELECT DISTINCT rk, ck, u FROM ({sql}) d) "  # noqa: S608
+                "SELECT 0, rk, ck, COUNT(u) FROM s WHERE ck IS NOT NULL GROUP BY rk, ck "
+                "UNION ALL SELECT 1, rk, NULL, COUNT(DISTINCT u) FROM s GROUP BY rk"
+            )
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(statement, params)
+            rows = cursor.fetchall()
+        cells = [(rk, ck, n) for kind, rk, ck, n in rows if kind == 0]
+        totals = [(rk, None, n) for kind, rk, _ck, n in rows if kind == 1]
+        return cells, totals
+
+    def cooccurrence_counts(
+        self, mode: str, layers: Sequence[Mapping[int, int]]
+    ) -> list[tuple[int, int, int]]:
+        """``(row code, column code, n)``: n excerpts coded with the row's code co-occur with an
+        excerpt coded with the column's (``mode``: "excerpt" the same excerpt, "overlap"
+        overlapping spans, "turn" within the same speaker turn). One SQL statement.
+        """
+        try:
+            sql, params = self._cooccurrence_sql(mode, layers)
+        except EmptyResultSet:
+            return []
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f"{sql} SELECT a.ck, b.ck, COUNT(DISTINCT a.ex) FROM s a JOIN s b ON "  # noqa: S608
+                f"{COOCCURRENCE_JOIN[mode]} GROUP BY a.ck, b.ck",
+                params,
+            )
+            return [(int(a), int(b), n) for a, b, n in cursor.fetchall()]
+
+    def cooccurrence_cell(
+        self, mode: str, layers: Sequence[Mapping[int, int]], row_key: int, col_key: int
+    ) -> CodingQuerySet:
+        """The codings one co-occurrence cell counts: the row code's codings on the excerpts
+        that meet the column code (the same rule and SQL as cooccurrence_counts)."""
+        try:
+            sql, params = self._cooccurrence_sql(mode, layers)
+        except EmptyResultSet:
+            return self.none()
+        excerpts = RawSQL(  # noqa: S611 (our SQL; every value is a parameter)
+            f"{sql} SELECT a.ex FROM s a JOIN s b ON "  # noqa: S608
+            f"{COOCCURRENCE_JOIN[mode]} WHERE a.ck = %s AND b.ck = %s",
+            (*params, row_key, col_key),
+        )
+        row_codes = sorted(
+            code for layer in layers for code, col in layer.items() if col == row_key
+        )
+        return self.of_codes(row_codes).filter(content_object_id__in=excerpts)
+
+    def _cooccurrence_sql(
+        self, mode: str, layers: Sequence[Mapping[int, int]]
+    ) -> tuple[str, list[Any]]:
+        """``WITH s AS (...)``: one row per (column key, excerpt) of this set, with the span."""
+        if mode not in COOCCURRENCE_JOIN:
+            raise ValueError(f"unknown co-occurrence mode {mode!r}")
+        if not layers:
+            raise EmptyResultSet
+        parts = []
+        for layer in layers:
+            fields: dict[str, Any] = {
+                "ck": column_expression(layer),
+                "ex": F("content_object_id"),
+                "tr": F("content_object__transcript_id"),
+                "st": F("content_object__start"),
+                "en": F("content_object__end"),
+            }
+            if mode == "turn":
+                fields["tu"] = turn_expression("content_object__")
+            parts.append(self.order_by().of_codes(layer).values(**fields).distinct())
+        combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        sql, params = combined.query.sql_with_params()
+        return f"WITH s AS ({sql})", list(params)
+
+    def frequency_rows(self) -> list[dict[str, Any]]:
+        """Codings per (code, coder, case): the dashboard's frequencies, in one query."""
+        return list(
+            self.order_by()
+            .values("tag_id", "coder_id", case_id=F("content_object__transcript__case_id"))
+            .annotate(n=Count("pk"))
+        )
+
+    def span_rows(self) -> list[dict[str, Any]]:
+        """Codings per (transcript, coder, span): coverage and codings per 1,000 words."""
+        return list(
+            self.order_by()
+            .values(
+                "coder_id",
+                transcript_id=F("content_object__transcript_id"),
+                start=F("content_object__start"),
+                end=F("content_object__end"),
+            )
+            .annotate(n=Count("pk"))
+        )
+
+
+class Coding(TaggedItemBase):
+    """One code applied to one excerpt by one coder (taggit's through model).
+
+    taggit fixes the field names: ``tag`` is the Code, ``content_object`` the Excerpt.
+    """
+
+    tag = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="codings")
+    content_object = models.ForeignKey(Excerpt, on_delete=models.CASCADE, related_name="codings")
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="codings"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=20, choices=CodingSource.choices, default="manual")
+    batch = models.UUIDField(null=True, blank=True, db_index=True)
+
+    objects = CodingQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_object", "tag", "coder"], name="coding_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["tag", "coder"])]
+        verbose_name = _("coding")
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} on {self.content_object_id} by {self.coder_id}"
+
+    @property
+    def code(self) -> Code:
+        return self.tag
+
+    @property
+    def excerpt(self) -> Excerpt:
+        return self.content_object
+
+
+def coded_chars(spans: list[tuple[int, int]]) -> int:
+    """Characters covered by the union of [start, end) spans (overlaps counted once)."""
+    total = 0
+    cur_s = cur_e = None
+    for s, e in sorted(spans):
+        if cur_e is None or s > cur_e:
+            if cur_e is not None:
+                total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    if cur_e is not None:
+        total += cur_e - cur_s
+    return total

@@ -1,0 +1,135 @@
+"""Expressions shared by the matrices, the drill-down and the filters (used by CodingQuerySet)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, models
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from coding.models.transcript import Transcript, Turn
+
+# --- analysis: expressions shared by the matrices, the drill-down and the filters ------------
+
+MATRIX_MEASURES = {
+    "excerpts": lambda: Count("content_object", distinct=True),
+    "transcripts": lambda: Count("content_object__transcript", distinct=True),
+    "informants": lambda: Count("speaker_id", distinct=True),
+    "words": None,  # summed over distinct excerpts around the grouping: see _sum_over
+    "coverage": None,  # the union of spans, by a window over the spans: see _covered_chars
+}
+
+# How two rows of the co-occurrence set ``s`` (a: the row's code, b: the column's) meet.
+COOCCURRENCE_JOIN = {
+    "excerpt": "a.ex = b.ex",
+    "overlap": "a.tr = b.tr AND a.st < b.en AND b.st < a.en",
+    "turn": "a.tu = b.tu",
+}
+
+
+def speaker_expression(excerpt_path: str) -> Coalesce:
+    """The informant who speaks in an excerpt: the first informant turn that the excerpt
+    overlaps, else (no informant turn: unlabelled text, an interviewer's question) the first
+    informant listed on the transcript. ``excerpt_path`` leads from the queried model to the
+    Excerpt ("" on Excerpt, "content_object__" on Coding)."""
+    p = excerpt_path
+    turn = (
+        Turn.objects.filter(
+            transcript_id=OuterRef(f"{p}transcript_id"),
+            start__lt=OuterRef(f"{p}end"),
+            end__gt=OuterRef(f"{p}start"),
+            informant__isnull=False,
+        )
+        .order_by("start")
+        .values("informant_id")[:1]
+    )
+    listed = (
+        Transcript.informants.through.objects.filter(transcript_id=OuterRef(f"{p}transcript_id"))
+        .order_by("informant_id")
+        .values("informant_id")[:1]
+    )
+    return Coalesce(Subquery(turn), Subquery(listed), output_field=models.BigIntegerField())
+
+
+def turn_expression(excerpt_path: str) -> Subquery:
+    """The speaker turn an excerpt starts in (the last turn starting at or before it)."""
+    p = excerpt_path
+    return Subquery(
+        Turn.objects.filter(
+            transcript_id=OuterRef(f"{p}transcript_id"), start__lte=OuterRef(f"{p}start")
+        )
+        .order_by("-start")
+        .values("pk")[:1]
+    )
+
+
+def column_expression(layer: Mapping[int, int]) -> Any:
+    """Map a coding's code (``tag_id``) to its matrix column key; codes outside map to NULL."""
+    if all(code_id == col for code_id, col in layer.items()):
+        return F("tag_id")
+    by_column: dict[int, list[int]] = defaultdict(list)
+    for code_id, col in layer.items():
+        by_column[col].append(code_id)
+    return models.Case(
+        *[
+            models.When(tag_id__in=sorted(ids), then=models.Value(col))
+            for col, ids in sorted(by_column.items())
+        ],
+        output_field=models.BigIntegerField(),
+    )
+
+
+def _sum_over(qs: models.QuerySet, names: list[str], column: str) -> list[tuple[Any, Any, int]]:
+    """SUM(``column``) of a queryset's rows grouped by ``names`` (aliases we chose), in one
+    statement: the ORM cannot aggregate over a DISTINCT subquery, so its SQL is wrapped."""
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:  # e.g. an empty list of codes
+        return []
+    cols = ", ".join(f"sub.{n}" for n in names)
+    select = f"{cols}, " if cols else ""
+    group = f" GROUP BY {cols}" if cols else ""
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT {select}SUM(sub.{column}) FROM ({sql}) sub{group}",  # noqa: S608
+            params,
+        )
+        rows = cursor.fetchall()
+    out = []
+    for r in rows:
+        d = dict(zip(names, r[:-1], strict=True))
+        out.append((d.get("rk"), d.get("ck"), int(r[-1] or 0)))
+    return out
+
+
+def _covered_chars(qs: models.QuerySet, names: list[str]) -> list[tuple[Any, Any, int]]:
+    """Characters inside the union of the spans (``tr``, ``st``, ``en``) of a queryset's rows,
+    grouped by ``names``, in one statement. Within each transcript, spans sorted by start each
+    add what reaches past the furthest end before them (``pe``), so overlaps count once."""
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    cols = ", ".join(f"sub.{n}" for n in names)
+    partition = f"{cols}, sub.tr" if cols else "sub.tr"
+    outer_cols = ", ".join(f"w.{n}" for n in names)
+    select = f"{outer_cols}, " if names else ""
+    group = f" GROUP BY {outer_cols}" if names else ""
+    statement = (
+        f"SELECT {select}SUM(CASE WHEN w.pe IS NULL OR w.st >= w.pe THEN w.en - w.st "  # noqa: S608
+        f"WHEN w.en > w.pe THEN w.en - w.pe ELSE 0 END) FROM ("
+        f"SELECT sub.*, MAX(sub.en) OVER (PARTITION BY {partition} ORDER BY sub.st, sub.en "
+        f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pe FROM ({sql}) sub) w{group}"
+    )
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    out = []
+    for r in rows:
+        d = dict(zip(names, r[:-1], strict=True))
+        out.append((d.get("rk"), d.get("ck"), int(r[-1] or 0)))
+    return out

@@ -1,0 +1,163 @@
+"""Transcripts and what the import derives from their text: speaker turns and sentences.
+
+Offsets everywhere are Python ``str`` indices (Unicode code points) into ``Transcript.text``, which
+is stored normalised: NFC, LF line ends, no BOM, no control characters but tab and newline.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, F, Q
+from django.db.models.functions import Length
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from taggit.managers import TaggableManager
+
+from coding.models.project import Case, Informant
+
+
+class Mode(models.TextChoices):
+    VIDEO = "video", _("Video")
+    IN_PERSON = "in_person", _("In person")
+    FIELDWORK = "fieldwork", _("Field work")
+    PHONE = "phone", _("Telephone")
+
+
+def passage_url(transcript_id: int, start: int, end: int) -> str:
+    """The one link to a passage, from every page and export: the transcript view reads
+    ``?start=&end=`` (code points) and opens the passage scrolled into view, marked and, when an
+    excerpt has exactly that span, in the inspector. ``#pos-`` lets the read-only pages that
+    number their turns by offset (the suggestion review) jump there too."""
+    url = reverse("coding:transcript-detail", args=[transcript_id])
+    return f"{url}?start={start}&end={end}#pos-{start}"
+
+
+class TranscriptQuerySet(models.QuerySet):
+    def with_text_length(self) -> TranscriptQuerySet:
+        """Annotate ``chars``, the length of the text, computed by the database."""
+        return self.annotate(chars=Length("text"))
+
+    def with_coding_progress(self) -> TranscriptQuerySet:
+        """Annotate excerpt and coding counts (coverage needs offsets; see coded_chars)."""
+        return self.annotate(
+            n_excerpts=Count("excerpts", distinct=True),
+            n_codings=Count("excerpts__codings", distinct=True),
+        )
+
+
+class Transcript(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transcripts")
+    title = models.CharField(_("title"), max_length=300)
+    informants = models.ManyToManyField(Informant, blank=True, related_name="transcripts")
+    interview_date = models.DateField(_("interview date"), null=True, blank=True)
+    mode = models.CharField(_("mode"), max_length=20, choices=Mode.choices, blank=True)
+    interviewers = models.CharField(_("interviewer(s)"), max_length=300, blank=True)
+    language = models.CharField(_("language"), max_length=10, default="nb")
+    original_file = models.FileField(upload_to="originals/%Y/%m/", blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    text = models.TextField()
+    word_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    tags = TaggableManager(blank=True, verbose_name=_("tags"))
+
+    objects = TranscriptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["case", "interview_date", "title"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="transcript_text_not_empty"),
+        ]
+        verbose_name = _("transcript")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("coding:transcript-detail", args=[self.pk])
+
+    def passage_url(self, start: int, end: int) -> str:
+        return passage_url(self.pk, start, end)
+
+    def paragraph_starts(self) -> list[int]:
+        """Start offsets of the paragraphs (non-empty lines), in order."""
+        starts = []
+        pos = 0
+        for line in self.text.split("\n"):
+            if line.strip():
+                starts.append(pos)
+            pos += len(line) + 1
+        return starts
+
+    def paragraph_of(self, offset: int, starts: list[int] | None = None) -> int:
+        """1-based paragraph number that contains ``offset``."""
+        starts = starts if starts is not None else self.paragraph_starts()
+        return max(1, bisect.bisect_right(starts, offset))
+
+
+class TurnQuerySet(models.QuerySet):
+    def interview_text(self, *, interviewer: bool = False) -> TurnQuerySet:
+        """Turns whose text is interview text: an informant speaks (and, with ``interviewer``,
+        as a project may choose, the interviewer too). Never a transcript's heading or metadata
+        block (the unlabelled text before the first speaker turn, which has no speaker) nor a
+        speaker the import left unassigned."""
+        informant = Q(informant__isnull=False, is_interviewer=False)
+        return self.filter(informant | Q(is_interviewer=True) if interviewer else informant)
+
+
+class Turn(models.Model):
+    """A speaker turn: [start, end) covers the label; the spoken text begins at content_start."""
+
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="turns")
+    index = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    content_start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    label = models.CharField(max_length=100, blank=True)
+    is_interviewer = models.BooleanField(default=False)
+    informant = models.ForeignKey(
+        Informant, null=True, blank=True, on_delete=models.SET_NULL, related_name="turns"
+    )
+
+    objects = TurnQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["transcript", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["transcript", "index"], name="turn_index_unique"),
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="turn_start_lt_end"),
+            models.CheckConstraint(
+                condition=Q(content_start__gte=F("start")) & Q(content_start__lte=F("end")),
+                name="turn_content_inside",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label or '-'} [{self.start}:{self.end}]"
+
+
+class Sentence(models.Model):
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="sentences")
+    turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="sentences")
+    index = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    # Space-separated lemmas of the sentence, for lemma search (coding.nlp).
+    lemmas = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["transcript", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["transcript", "index"], name="sentence_index_unique"),
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="sentence_start_lt_end"),
+        ]
+        indexes = [models.Index(fields=["transcript", "start"])]
+
+    def __str__(self) -> str:
+        return f"[{self.start}:{self.end}]"
