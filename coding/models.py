@@ -72,10 +72,6 @@ class Project(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("coding:project-detail", args=[self.pk])
 
-    def role_of(self, user) -> str | None:
-        m = self.memberships.filter(user=user).only("role").first()
-        return m.role if m else None
-
     @property
     def codebook(self) -> Codebook:
         return self.codebooks.get()
@@ -1215,7 +1211,6 @@ class AuditAction(models.TextChoices):
     CODE_MERGE = "code_merge", _("Codes merged")
     CODE_DELETE = "code_delete", _("Code deleted")
     TRANSCRIPT_IMPORT = "transcript_import", _("Transcript imported")
-    TRANSCRIPT_DELETE = "transcript_delete", _("Transcript deleted")
     MEMBER_CHANGE = "member_change", _("Membership changed")
     KEY_QUOTE_ADD = "key_quote_add", _("Key quote marked")
     KEY_QUOTE_REMOVE = "key_quote_remove", _("Key quote unmarked")
