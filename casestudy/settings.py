@@ -121,6 +121,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
             ],
+            # {{ user|display_name }} on every page: the one rule for naming a user.
+            "builtins": ["coding.people"],
         },
     },
 ]

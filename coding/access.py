@@ -8,6 +8,8 @@ PermissionDenied (403): they already know the project exists.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404
@@ -16,7 +18,6 @@ from coding.models import (
     WRITE_ROLES,
     Case,
     Code,
-    Codebook,
     Coding,
     Excerpt,
     Informant,
@@ -121,10 +122,6 @@ def get_excerpt_for_user(user, excerpt_id, need: str = READ) -> Excerpt:
     )
 
 
-def get_codebook_for_user(user, codebook_id, need: str = READ) -> Codebook:
-    return _get(Codebook.objects.select_related("project"), codebook_id, "project_id", user, need)
-
-
 def get_code_for_user(user, code_id, need: str = READ) -> Code:
     return _get(
         Code.objects.select_related("codebook__project"),
@@ -142,7 +139,7 @@ def get_memo_for_user(user, memo_id, need: str = READ) -> Memo:
 def get_memo_to_label_for_user(user, memo_id) -> Memo:
     """A memo whose type the user may set: a writer's own memo, or any memo for an owner."""
     memo = get_memo_for_user(user, memo_id, WRITE)
-    if memo.author_id != user.pk and memo.membership.role != Role.OWNER:
+    if not may_label_memo(memo.membership, memo):
         raise PermissionDenied
     return memo
 
@@ -151,12 +148,7 @@ def get_job_for_user(user, job_id, need: str = READ) -> Job:
     """A job of the user's project. An import not yet confirmed (being read, or a draft
     waiting for its preview) belongs to its uploader and the project's owners: 404 for others."""
     job = _get(Job.objects.select_related("project"), job_id, "project_id", user, need)
-    if (
-        job.kind == JobKind.IMPORT
-        and job.is_unconfirmed_import
-        and job.created_by_id != user.pk
-        and job.membership.role != Role.OWNER
-    ):
+    if not may_see_job(job.membership, job):
         raise Http404
     return job
 
@@ -202,3 +194,51 @@ def get_suggestion_for_user(user, suggestion_id, need: str = READ) -> Suggestion
         user,
         need,
     )
+
+
+# --- permission rules ---------------------------------------------------------------------------
+# Each rule takes the acting user's membership in the object's project (``obj.membership`` or
+# ``project.membership`` after a get_*_for_user call above) and answers with a bool. Views turn a
+# False into PermissionDenied (a POST) or leave the control out of the page (a GET); the same rule
+# answers both, so a page never offers what the server would refuse.
+
+
+def is_owner(membership: Membership) -> bool:
+    """Owners manage the project: members, cases, attributes, memo types, mined keywords, and
+    anyone's codings and memo labels."""
+    return membership.role == Role.OWNER
+
+
+def may_remove_coding(membership: Membership, coding: Coding) -> bool:
+    """A writer removes their own coding; an owner anyone's."""
+    return membership.can_write and (is_owner(membership) or coding.coder_id == membership.user_id)
+
+
+def may_resize_excerpt(membership: Membership, codings: Iterable[Coding]) -> bool:
+    """A writer moves an excerpt's boundaries when they coded it: only their codings move."""
+    return membership.can_write and any(c.coder_id == membership.user_id for c in codings)
+
+
+def may_undo_batch(membership: Membership, codings: Iterable[Coding]) -> bool:
+    """A batch applied from search is undone by an owner, or by a writer who made all of it."""
+    return membership.can_write and (
+        is_owner(membership) or all(c.coder_id == membership.user_id for c in codings)
+    )
+
+
+def may_edit_memo(membership: Membership, memo: Memo) -> bool:
+    """A memo's text is edited or deleted by its author only, while they may write."""
+    return membership.can_write and memo.author_id == membership.user_id
+
+
+def may_label_memo(membership: Membership, memo: Memo) -> bool:
+    """A memo's type and links are set by its writing author, or by an owner."""
+    return membership.can_write and (memo.author_id == membership.user_id or is_owner(membership))
+
+
+def may_see_job(membership: Membership, job: Job) -> bool:
+    """Every member sees the project's jobs, except an import not yet confirmed (being read, or
+    a draft waiting for its preview): that belongs to its uploader and the project's owners."""
+    if job.kind == JobKind.IMPORT and job.is_unconfirmed_import:
+        return job.created_by_id == membership.user_id or is_owner(membership)
+    return True

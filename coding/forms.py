@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from coding.importers import guess_interviewer
 from coding.models import Case, Code, Informant, Mode, Role
+from coding.people import display_name
 
 
 class ImportUploadForm(forms.Form):
@@ -275,7 +276,7 @@ class MemoFilterForm(forms.Form):
         authors = get_user_model().objects.filter(memos__project=project).distinct()
         self.fields["author"].choices = [
             everyone,
-            *((u.pk, u.get_full_name() or u.username) for u in authors.order_by("username")),
+            *((u.pk, display_name(u)) for u in authors.order_by("username")),
         ]
         self.fields["kind"].choices = [("", _("Anything")), *self.KIND_LABELS.items()]
         self.fields["type"].choices = [

@@ -34,6 +34,7 @@ from coding.models import (
     Turn,
 )
 from coding.offsets import Utf16Map
+from coding.people import display_name
 
 # Memo text sent with each excerpt for the hover card; the inspector loads the whole memo.
 MEMO_PREVIEW_CHARS = 240
@@ -220,10 +221,7 @@ def code_rows(codes: list[Code]) -> list[list]:
 
 
 def user_names(user_ids: set[int]) -> dict[int, str]:
-    return {
-        u.pk: u.get_full_name() or u.get_username()
-        for u in get_user_model().objects.filter(pk__in=user_ids)
-    }
+    return {u.pk: display_name(u) for u in get_user_model().objects.filter(pk__in=user_ids)}
 
 
 def coders_of(excerpts: list[list], also: set[int] = frozenset()) -> dict[int, str]:

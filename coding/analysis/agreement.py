@@ -44,6 +44,7 @@ from django.utils.translation import gettext_lazy as _
 from coding.analysis import stats
 from coding.analysis.filters import bound_form
 from coding.models import Code, Coding, Project, Sentence, Transcript, Turn
+from coding.people import display_name
 
 UNITS = ("character", "sentence", "turn", "passage")
 UNIT_LABELS = {
@@ -387,7 +388,7 @@ class Report:
 
     @property
     def coder_names(self) -> str:
-        return ", ".join(u.get_full_name() or u.username for u in self.coders)
+        return ", ".join(display_name(u) for u in self.coders)
 
     @property
     def two_coders(self) -> bool:

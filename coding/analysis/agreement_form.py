@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from coding.analysis.agreement import DEFAULT_THRESHOLD, UNIT_LABELS, UNITS
 from coding.models import WRITE_ROLES, Project
+from coding.people import display_name
 
 UNIT_CHOICES = [(u, UNIT_LABELS[u]) for u in UNITS]
 
@@ -51,9 +52,7 @@ class AgreementForm(forms.Form):
             data = data.copy()
             data.setlist("coders", [str(u.pk) for u in self.coder_list[:2]])
         super().__init__(data)
-        self.fields["coders"].choices = [
-            (str(u.pk), u.get_full_name() or u.username) for u in self.coder_list
-        ]
+        self.fields["coders"].choices = [(str(u.pk), display_name(u)) for u in self.coder_list]
 
     def clean_coders(self) -> list[int]:
         chosen = [int(pk) for pk in self.cleaned_data["coders"]]

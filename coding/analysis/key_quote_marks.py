@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from coding.models import Code, KeyQuote
+from coding.people import display_name
 
 
 @dataclass
@@ -39,7 +40,7 @@ def stars(passages: Iterable[tuple[int, Iterable[Code]]], user) -> dict[int, lis
                 Star(
                     code=code,
                     mine=any(u.pk == user.pk for u in users),
-                    by=sorted(u.get_full_name() or u.get_username() for u in users),
+                    by=sorted(display_name(u) for u in users),
                 )
             )
         out[pk] = row

@@ -33,6 +33,7 @@ from coding.models import (
     Memo,
     Transcript,
 )
+from coding.people import display_name
 
 # The heat map runs from white to the accent colour of app.css (#1f5fa8).
 HEAT_FROM = (255, 255, 255)
@@ -104,10 +105,6 @@ class Matrix:
     max_shown: float = 0.0
     total_header: str = ""
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def is_empty(self) -> bool:
-        return not any(g.rows for g in self.groups)
 
     def table(self) -> tuple[list[str], list[list[Any]], list[list[str | None]]]:
         """Header, rows and heat-map colours for the CSV/XLSX export: the numbers as shown,
@@ -450,7 +447,7 @@ class FrameworkGrid:
                     s = c.summary
                     author = ""
                     if s and s.author:
-                        author = s.author.get_full_name() or s.author.username
+                        author = display_name(s.author)
                     rows.append(
                         [
                             label,
@@ -561,7 +558,7 @@ def drilldown(
         coders: dict[int, str] = {}
         for c in e.codings.all():
             codes.setdefault(c.tag_id, c.tag)
-            coders.setdefault(c.coder_id, c.coder.get_full_name() or c.coder.username)
+            coders.setdefault(c.coder_id, display_name(c.coder))
         items.append(
             DrillItem(
                 excerpt=e,

@@ -14,6 +14,7 @@ from django.db.models.functions import Length
 
 from coding.analysis.charts import series_colour
 from coding.models import Coding, Excerpt, Project, Transcript, coded_chars
+from coding.people import name_of
 
 
 def coder_order(coders: list, name=lambda c: c.name, pk=lambda c: c.coder_id) -> list:
@@ -68,10 +69,6 @@ class ProjectProgress:
         return self.transcripts.get(transcript_id) or TranscriptProgress()
 
 
-def _display_name(first: str, last: str, username: str) -> str:
-    return f"{first} {last}".strip() or username
-
-
 def project_progress(project: Project) -> ProjectProgress:
     """Coverage and codings per coder for every transcript of ``project`` (three queries)."""
     lengths = dict(
@@ -103,9 +100,7 @@ def project_progress(project: Project) -> ProjectProgress:
     }
     totals: dict[int, CoderCount] = {}
     for row in per_coder:
-        name = _display_name(
-            row["coder__first_name"], row["coder__last_name"], row["coder__username"]
-        )
+        name = name_of(row["coder__first_name"], row["coder__last_name"], row["coder__username"])
         cc = CoderCount(coder_id=row["coder_id"], name=name, n=row["n"])
         tp = transcripts.setdefault(row["content_object__transcript_id"], TranscriptProgress())
         tp.coders.append(cc)

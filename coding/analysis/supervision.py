@@ -20,6 +20,7 @@ from coding.analysis.charts import BarChart, Progress, series_colour, stacked_ba
 from coding.analysis.filters import CodeTree
 from coding.analysis.progress import coder_order
 from coding.models import AuditEvent, Case, Code, Coding, Excerpt, Project, Transcript, coded_chars
+from coding.people import display_name
 
 RECENT_EVENTS = 25
 MEMOLESS_SHOWN = 30
@@ -94,12 +95,10 @@ def build(project: Project) -> Dashboard:
     coded = Coding.objects.filter(coder_id=OuterRef("pk"), tag__codebook__project=project)
     users = coder_order(
         list(User.objects.filter(Exists(coded))),
-        name=lambda u: u.get_full_name() or u.username,
+        name=display_name,
         pk=lambda u: u.pk,
     )
-    coders = [
-        Coder(u.pk, u.get_full_name() or u.username, series_colour(i)) for i, u in enumerate(users)
-    ]
+    coders = [Coder(u.pk, display_name(u), series_colour(i)) for i, u in enumerate(users)]
     index = {c.pk: i for i, c in enumerate(coders)}
     cases = list(Case.objects.filter(project=project).order_by("kind", "order", "name"))
 

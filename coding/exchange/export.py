@@ -44,6 +44,7 @@ from coding.models import (
     Role,
     Transcript,
 )
+from coding.people import display_name
 
 VARIABLE_TYPES = {
     "text": "Text",
@@ -120,10 +121,6 @@ def _el(parent, tag: str, ns: str = PROJECT_NS, **attrs) -> etree._Element:
 def _text_el(parent, tag: str, text: str, ns: str = PROJECT_NS) -> None:
     if text:
         _el(parent, tag, ns).text = xml_safe(text)
-
-
-def user_name(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 def code_description(code: Code) -> str:
@@ -269,7 +266,7 @@ def build_project_xml(
     if users:
         users_el = _el(root, "Users")
         for uid, guid in sorted(((uid, guids("user", uid)) for uid in users), key=lambda x: x[1]):
-            _el(users_el, "User", guid=guid, name=user_name(users[uid]))
+            _el(users_el, "User", guid=guid, name=display_name(users[uid]))
         stats.users = len(users)
 
     # Memos, by what they are about.

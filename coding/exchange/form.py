@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from coding.people import display_name
+
 MAP_CODER = "coder"
 MAP_NAME = "name"
 SPEAKER_INTERVIEWER = "interviewer"
@@ -73,7 +75,7 @@ class ExchangePreviewForm(forms.Form):
         ] + [
             (
                 str(u.pk),
-                _("existing member: %(name)s") % {"name": u.get_full_name() or u.get_username()},
+                _("existing member: %(name)s") % {"name": display_name(u)},
             )
             for u in members
         ]

@@ -35,6 +35,7 @@ from coding.exports.word import (
     write_word,
 )
 from coding.models import Coding, Job, Project
+from coding.people import display_name
 
 MAX_CONTEXT_WORDS = 50
 
@@ -143,7 +144,7 @@ def run_export_job(job: Job, progress: Callable[[int], None]) -> str:
                 tmp,
                 project=job.project,
                 params=params,
-                made_by=rows.user_label(job.created_by),
+                made_by=display_name(job.created_by),
                 template=template,
                 progress=progress,
             )

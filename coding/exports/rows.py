@@ -30,6 +30,7 @@ from coding.models import (
     Transcript,
     Turn,
 )
+from coding.people import display_name
 
 # Characters of transcript read on each side of an excerpt when context is asked for; the
 # writer trims that to whole words.
@@ -115,10 +116,6 @@ class ExportData:
         return len(self.excerpts)
 
 
-def user_label(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user else ""
-
-
 def collect(
     project: Project,
     codings: QuerySet[Coding],
@@ -185,7 +182,7 @@ def collect(
     ).iterator(chunk_size=5000):
         coders[(code_id, excerpt_id)].add(coder_id)
     users = {
-        u.pk: user_label(u)
+        u.pk: display_name(u)
         for u in get_user_model().objects.filter(pk__in=codings.values("coder_id"))
     }
     progress(20)
@@ -204,7 +201,7 @@ def collect(
             .select_related("author")
             .order_by("created_at")
         ):
-            memo_rows[m.excerpt_id].append(MemoRow(user_label(m.author), m.text))
+            memo_rows[m.excerpt_id].append(MemoRow(display_name(m.author), m.text))
 
     transcript_ids = Excerpt.objects.filter(pk__in=excerpt_ids).values("transcript_id")
     # In the transcripts' own order (case, interview date, title): the rank sorts excerpts.

@@ -22,7 +22,6 @@ class AuditAction(models.TextChoices):
     CODE_MERGE = "code_merge", _("Codes merged")
     CODE_DELETE = "code_delete", _("Code deleted")
     TRANSCRIPT_IMPORT = "transcript_import", _("Transcript imported")
-    TRANSCRIPT_DELETE = "transcript_delete", _("Transcript deleted")
     MEMBER_CHANGE = "member_change", _("Membership changed")
     KEY_QUOTE_ADD = "key_quote_add", _("Key quote marked")
     KEY_QUOTE_REMOVE = "key_quote_remove", _("Key quote unmarked")

@@ -62,10 +62,6 @@ class Project(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("coding:project-detail", args=[self.pk])
 
-    def role_of(self, user) -> str | None:
-        m = self.memberships.filter(user=user).only("role").first()
-        return m.role if m else None
-
     @property
     def codebook(self) -> Codebook:
         return self.codebooks.get()

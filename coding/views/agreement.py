@@ -18,6 +18,7 @@ from coding.analysis import agreement, agreement_page, comparison
 from coding.analysis.agreement_form import AgreementForm
 from coding.analysis.filters import AnalysisFilterForm, CodeTree
 from coding.models import Project
+from coding.people import display_name
 
 EXPORTS = {
     "xlsx": (
@@ -121,7 +122,7 @@ def agreement_export(request: HttpRequest, project_id: int, fmt: str) -> HttpRes
         (_("Project"), project.name),
         *report.described,
         (_("Exported"), timezone.localtime().strftime("%Y-%m-%d %H:%M")),
-        (_("Exported by"), request.user.get_full_name() or request.user.username),
+        (_("Exported by"), display_name(request.user)),
     ]
     out = io.BytesIO()
     writer, content_type = EXPORTS[fmt]

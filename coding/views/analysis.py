@@ -29,6 +29,7 @@ from coding.analysis import key_quote_marks, matrices, matrix_export
 from coding.analysis.filters import COOCCURRENCE_CHOICES, DISPLAY_CHOICES, TOTAL, AnalysisFilterForm
 from coding.forms import FrameworkSummaryForm
 from coding.models import CodingQuerySet, FrameworkSummary, Project
+from coding.people import display_name
 
 EXPORT_FORMATS = ("csv", "xlsx")
 
@@ -224,7 +225,7 @@ def _export(
         *(form.describe() if view is None else form.describe(view=view)),
         *[(_("Note"), n) for n in notes],
         (_("Exported"), timezone.localtime().strftime("%Y-%m-%d %H:%M")),
-        (_("Exported by"), request.user.get_full_name() or request.user.username),
+        (_("Exported by"), display_name(request.user)),
     ]
     table = matrix_export.Table(
         title=title,

@@ -109,8 +109,6 @@ def _describe(a: str, d: dict) -> str:
             "file": d.get("file", "?"),
             "words": d.get("words", "?"),
         }
-    if a == AuditAction.TRANSCRIPT_DELETE:
-        return _("deleted the transcript %(title)s") % {"title": d.get("title", "")}
     if a == AuditAction.MEMBER_CHANGE:
         member, change = d.get("member", "?"), d.get("change")
         if change == "add":

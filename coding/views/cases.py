@@ -117,7 +117,7 @@ def attribute_list(request: HttpRequest, project_id: int) -> HttpResponse:
             "project": project,
             "form": form,
             "definitions": project.attributes.order_by("target", "order", "name"),
-            "is_owner": project.membership.role == "owner",
+            "is_owner": access.is_owner(project.membership),
         },
     )
 

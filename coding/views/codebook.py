@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from coding import access, services
 from coding.forms import CodeForm
 from coding.language import suggestions
-from coding.models import Code, Codebook, Project, Role
+from coding.models import Code, Codebook, Project
 
 MOVES = ("up", "down", "indent", "outdent")
 
@@ -175,7 +175,7 @@ def code_edit(request: HttpRequest, code_id: int) -> HttpResponse:
             },
         )
     this = next(c for c in tree if c.pk == code.pk)
-    is_owner = code.membership.role == Role.OWNER
+    is_owner = access.is_owner(code.membership)
     return render(
         request,
         "coding/codebook/edit.html",

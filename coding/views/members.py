@@ -41,7 +41,7 @@ def _member_page(request: HttpRequest, project: Project, add_form: MemberAddForm
         .annotate(n_codings=Count("codings", filter=coded))
         .order_by("username")
     )
-    is_owner = project.membership.role == Role.OWNER
+    is_owner = access.is_owner(project.membership)
     return render(
         request,
         "coding/members/member_list.html",

@@ -17,7 +17,7 @@ from coding import access, services
 from coding.analysis import memo_overview
 from coding.forms import MemoFilterForm
 from coding.language import lemma_search
-from coding.models import MemoLink, MemoType, Role
+from coding.models import MemoLink, MemoType
 
 # Offered when a project has no memo types yet (the owner may keep, change or clear them).
 SUGGESTED_TYPES = ("Teoretisk", "Metodisk", "Refleksiv", "Å gjøre")
@@ -82,7 +82,7 @@ def memo_list(request: HttpRequest, project_id: int) -> HttpResponse:
             "link_codes": form.fields["code"].choices[1:],
             "link_cases": form.fields["case"].choices[1:],
             "can_write": project.membership.can_write,
-            "is_owner": project.membership.role == Role.OWNER,
+            "is_owner": access.is_owner(project.membership),
         },
     )
 
@@ -114,7 +114,7 @@ def memo_types(request: HttpRequest, project_id: int) -> HttpResponse:
             "text": text,
             "suggested": not current,
             "error": error,
-            "is_owner": project.membership.role == Role.OWNER,
+            "is_owner": access.is_owner(project.membership),
         },
         status=400 if error else 200,
     )

@@ -23,7 +23,6 @@ from coding.models import (
     JobStatus,
     Memo,
     Project,
-    Role,
     Transcript,
     job_fail_if_stale,
 )
@@ -86,7 +85,7 @@ def _project_home(
             "memos": memos,
             "memo_form": memo_form or (MemoForm() if can_write else None),
             "can_write": can_write,
-            "is_owner": project.membership.role == Role.OWNER,
+            "is_owner": access.is_owner(project.membership),
             "jobs": job_list_for(project),
         },
         status=status,

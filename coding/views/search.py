@@ -35,7 +35,6 @@ from coding.models import (
     JobStatus,
     Level,
     Project,
-    Role,
     Transcript,
 )
 
@@ -353,12 +352,6 @@ def _batch_codings(project: Project, batch: uuid.UUID):
     )
 
 
-def _may_undo(project: Project, codings, user) -> bool:
-    return project.membership.can_write and (
-        project.membership.role == Role.OWNER or all(c.coder_id == user.pk for c in codings)
-    )
-
-
 @login_required
 @require_GET
 def batch_detail(request: HttpRequest, project_id: int, batch: uuid.UUID) -> HttpResponse:
@@ -375,7 +368,7 @@ def batch_detail(request: HttpRequest, project_id: int, batch: uuid.UUID) -> Htt
             "more": max(0, len(codings) - PREVIEW_ROWS),
             "code": codings[0].tag if codings else None,
             "coder": codings[0].coder if codings else None,
-            "may_undo": bool(codings) and _may_undo(project, codings, request.user),
+            "may_undo": bool(codings) and access.may_undo_batch(project.membership, codings),
             "search_url": reverse("coding:search", args=[project.pk])
             + (f"?{request.GET.urlencode()}" if request.GET else ""),
         },
@@ -389,7 +382,7 @@ def batch_undo(request: HttpRequest, project_id: int, batch: uuid.UUID) -> HttpR
     codings = list(_batch_codings(project, batch))
     if not codings:
         raise Http404
-    if not _may_undo(project, codings, request.user):
+    if not access.may_undo_batch(project.membership, codings):
         raise PermissionDenied
     n = services.coding_batch_undo(project=project, batch=batch, actor=request.user)
     messages.success(

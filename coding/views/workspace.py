@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from coding import access, services, transcript_page
-from coding.models import Code, Codebook, Role, Transcript
+from coding.models import Code, Codebook, Transcript
 from coding.offsets import OffsetError, Utf16Map, parse_offset, span_from_u16
+from coding.people import display_name
 
 
 def _error(message: str, status: int = 400) -> JsonResponse:
@@ -156,7 +157,7 @@ def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
         "project": project.pk,
         "me": request.user.pk,
         "canWrite": can_write,
-        "isOwner": membership.role == Role.OWNER,
+        "isOwner": access.is_owner(membership),
         "codes": transcript_page.code_rows(codes),
         "coders": transcript_page.coders_of(excerpts, also={request.user.pk}),
         "excerpts": excerpts,
@@ -296,7 +297,7 @@ def code_in_vivo(request: HttpRequest, transcript_id: int) -> JsonResponse:
 def coding_remove(request: HttpRequest, coding_id: int) -> JsonResponse:
     """Remove one coding: a coder removes their own, the project owner anyone's."""
     coding = access.get_coding_for_user(request.user, coding_id, access.WRITE)
-    if coding.coder_id != request.user.pk and coding.membership.role != Role.OWNER:
+    if not access.may_remove_coding(coding.membership, coding):
         raise PermissionDenied
     excerpt_id = coding.content_object_id
     transcript = coding.content_object.transcript
@@ -333,9 +334,9 @@ def excerpt_resize(request: HttpRequest, excerpt_id: int) -> JsonResponse:
 
 def _excerpt_detail(request: HttpRequest, excerpt, umap: Utf16Map) -> dict:
     membership = excerpt.membership
-    can_write = membership.can_write
-    is_owner = membership.role == Role.OWNER
-    codings = excerpt.codings.select_related("tag", "coder").order_by("tag__order", "tag__name")
+    codings = list(
+        excerpt.codings.select_related("tag", "coder").order_by("tag__order", "tag__name")
+    )
     memos = excerpt.memos.select_related("author").order_by("created_at", "pk")
     return {
         "id": excerpt.pk,
@@ -343,15 +344,15 @@ def _excerpt_detail(request: HttpRequest, excerpt, umap: Utf16Map) -> dict:
         "end": umap.to_u16(excerpt.end),
         "paragraph": excerpt.paragraph,
         "text": excerpt.text,
-        "canResize": can_write and any(c.coder_id == request.user.pk for c in codings),
+        "canResize": access.may_resize_excerpt(membership, codings),
         "codings": [
             {
                 "id": c.pk,
                 "code": c.tag_id,
                 "coder": c.coder_id,
-                "coderName": c.coder.get_full_name() or c.coder.get_username(),
+                "coderName": display_name(c.coder),
                 "created": c.created_at.isoformat(),
-                "canRemove": can_write and (is_owner or c.coder_id == request.user.pk),
+                "canRemove": access.may_remove_coding(membership, c),
             }
             for c in codings
         ],
@@ -359,10 +360,10 @@ def _excerpt_detail(request: HttpRequest, excerpt, umap: Utf16Map) -> dict:
             {
                 "id": m.pk,
                 "author": m.author_id,
-                "authorName": m.author.get_full_name() or m.author.get_username(),
+                "authorName": display_name(m.author),
                 "text": m.text,
                 "updated": m.updated_at.isoformat(),
-                "canEdit": can_write and m.author_id == request.user.pk,
+                "canEdit": access.may_edit_memo(membership, m),
             }
             for m in memos
         ],
@@ -389,7 +390,7 @@ def excerpt_memo(request: HttpRequest, excerpt_id: int) -> JsonResponse:
         memo = access.get_memo_for_user(request.user, request.POST["memo"], access.WRITE)
         if memo.excerpt_id != excerpt.pk:
             raise Http404
-        if memo.author_id != request.user.pk:
+        if not access.may_edit_memo(excerpt.membership, memo):
             raise PermissionDenied
     text = request.POST.get("text", "")
     try:

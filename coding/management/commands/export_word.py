@@ -11,11 +11,11 @@ from django.http import Http404
 from django.utils import translation
 
 from coding import access
-from coding.exports import rows
 from coding.exports.jobs import MAX_CONTEXT_WORDS, export_to_file
 from coding.exports.template import check_template
 from coding.exports.word import LAYOUTS
 from coding.models import Project
+from coding.people import display_name
 
 
 class Command(BaseCommand):
@@ -86,7 +86,7 @@ class Command(BaseCommand):
                     fh,
                     project=project,
                     params=params,
-                    made_by=rows.user_label(user),
+                    made_by=display_name(user),
                     template=io.BytesIO(template) if template else None,
                 )
         except ValidationError as exc:
