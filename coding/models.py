@@ -19,7 +19,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Length
+from django.db.models.functions import Length
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.text import slugify
@@ -549,10 +549,6 @@ class ExcerptQuerySet(models.QuerySet):
     def for_project(self, project: Project) -> ExcerptQuerySet:
         return self.filter(transcript__case__project=project)
 
-    def with_speaker(self) -> ExcerptQuerySet:
-        """Annotate ``speaker_id`` (see ``speaker_expression``)."""
-        return self.annotate(speaker_id=speaker_expression(""))
-
     def without_memos(self) -> ExcerptQuerySet:
         return self.filter(~Exists(Memo.objects.filter(excerpt_id=OuterRef("pk"))))
 
@@ -658,14 +654,12 @@ class CodingQuerySet(models.QuerySet):
         """
         return self.alias(_code=F("tag_id") + 0).filter(_code__in=sorted(code_ids))
 
-    def with_speaker(self) -> CodingQuerySet:
-        """Annotate ``speaker_id``: the informant speaking in the coded excerpt.
-
-        See ``speaker_expression`` for the rule (the same one the drill-down shows).
-        """
-        if "speaker_id" in self.query.annotations:
-            return self
-        return self.annotate(speaker_id=speaker_expression("content_object__"))
+    def _counted(self, measure: str) -> CodingQuerySet:
+        """The "informants" measure counts ``speaker_id``, which the caller annotates by the
+        one rule of who speaks (``coding.analysis.selection.with_speaker``)."""
+        if measure == "informants" and "speaker_id" not in self.query.annotations:
+            raise ValueError("the informants measure needs speaker_id (analysis.selection)")
+        return self
 
     def matrix_counts(
         self,
@@ -677,7 +671,7 @@ class CodingQuerySet(models.QuerySet):
         """``(row key, column key, value)`` for every non-empty cell, in one SQL statement.
 
         ``measure``: "excerpts" (distinct coded excerpts), "transcripts", "informants"
-        (distinct speakers, see ``speaker_expression``), "words" (the words of the distinct
+        (distinct speakers, see ``coding.analysis.selection``), "words" (the words of the distinct
         coded excerpts; overlapping excerpts count their shared words twice) or "coverage"
         (characters of text inside the union of the coded spans: overlaps count once).
         ``row``: an expression over Coding giving the row key; None for no row grouping (the
@@ -689,7 +683,7 @@ class CodingQuerySet(models.QuerySet):
             raise ValueError(f"unknown measure {measure!r}")
         if layers is not None and not layers:
             return []  # no columns chosen (a codebook without codes)
-        qs = self.with_speaker() if measure == "informants" else self
+        qs = self._counted(measure)
         parts = []
         names: list[str] = []
         for layer in layers if layers is not None else [None]:
@@ -732,7 +726,7 @@ class CodingQuerySet(models.QuerySet):
         row=row)`` of a count measure ("excerpts", "transcripts", "informants"), from one
         statement that joins the codings once: the selected (row, column, counted unit) rows
         are materialised and grouped twice. With one layer the layer's codes are not listed
-        again (the set is already limited to the chosen codes: ``AnalysisFilterForm.codings``);
+        again (the set is already limited to the chosen codes: ``analysis.selection.codings``);
         a code outside it has no column, counts in its row's total, and in no cell."""
         counted = {
             "excerpts": "content_object_id",
@@ -741,7 +735,7 @@ class CodingQuerySet(models.QuerySet):
         }[measure]
         if not layers:
             return [], self.matrix_counts(measure, row=row)
-        qs = self.with_speaker() if measure == "informants" else self
+        qs = self._counted(measure)
         parts = []
         for layer in layers:
             part = qs.order_by()
@@ -1259,30 +1253,6 @@ COOCCURRENCE_JOIN = {
     "overlap": "a.tr = b.tr AND a.st < b.en AND b.st < a.en",
     "turn": "a.tu = b.tu",
 }
-
-
-def speaker_expression(excerpt_path: str) -> Coalesce:
-    """The informant who speaks in an excerpt: the first informant turn that the excerpt
-    overlaps, else (no informant turn: unlabelled text, an interviewer's question) the first
-    informant listed on the transcript. ``excerpt_path`` leads from the queried model to the
-    Excerpt ("" on Excerpt, "content_object__" on Coding)."""
-    p = excerpt_path
-    turn = (
-        Turn.objects.filter(
-            transcript_id=OuterRef(f"{p}transcript_id"),
-            start__lt=OuterRef(f"{p}end"),
-            end__gt=OuterRef(f"{p}start"),
-            informant__isnull=False,
-        )
-        .order_by("start")
-        .values("informant_id")[:1]
-    )
-    listed = (
-        Transcript.informants.through.objects.filter(transcript_id=OuterRef(f"{p}transcript_id"))
-        .order_by("informant_id")
-        .values("informant_id")[:1]
-    )
-    return Coalesce(Subquery(turn), Subquery(listed), output_field=models.BigIntegerField())
 
 
 def turn_expression(excerpt_path: str) -> Subquery:
