@@ -9,8 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from coding import services
-from coding.analysis import filters, matrices
-from coding.analysis.filters import TOTAL, AnalysisFilterForm
+from coding.analysis import matrices, selection
+from coding.analysis.filters import AnalysisFilterForm
+from coding.analysis.specs import TOTAL
 from coding.models import Case, CaseKind, Code, Informant, Level
 
 from . import analysis_data as ad
@@ -187,16 +188,18 @@ def excerpt_ids(qs) -> set[int]:
 
 
 def test_filters_by_informant_level(study):
-    ids = excerpt_ids(filters.filter_codings(study.project, {"levels": ["user"]}))
+    ids = excerpt_ids(selection.filter_codings(study.project, {"levels": ["user"]}))
     assert ids == {study.excerpts["e3"].pk}
 
 
 def test_filters_by_transcript_tag_and_date(study):
     e = study.excerpts
-    tagged = excerpt_ids(filters.filter_codings(study.project, {"tags": ["pilot"]}))
+    tagged = excerpt_ids(selection.filter_codings(study.project, {"tags": ["pilot"]}))
     assert tagged == {e["e1"].pk, e["e2"].pk}
     dated = excerpt_ids(
-        filters.filter_codings(study.project, {"date_from": "2020-05-01", "date_to": "2020-06-30"})
+        selection.filter_codings(
+            study.project, {"date_from": "2020-05-01", "date_to": "2020-06-30"}
+        )
     )
     assert dated == {e[k].pk for k in ("e3", "e4", "e5", "e6", "e8")}
 
@@ -205,55 +208,55 @@ def test_filters_by_case_attributes_and_kind(study):
     region = study.definitions["region"]
     program = study.definitions["program"]
     p = study.project
-    vest = excerpt_ids(filters.filter_codings(p, {f"attr_{region.pk}": ["Vest"]}))
+    vest = excerpt_ids(selection.filter_codings(p, {f"attr_{region.pk}": ["Vest"]}))
     assert vest == {study.excerpts[k].pk for k in ("e4", "e5", "e6", "e8")}
-    no_programme = excerpt_ids(filters.filter_codings(p, {f"attr_{program.pk}": "0"}))
+    no_programme = excerpt_ids(selection.filter_codings(p, {f"attr_{program.pk}": "0"}))
     assert no_programme == {study.excerpts["e7"].pk}
-    in_depth = excerpt_ids(filters.filter_codings(p, {"kinds": ["in_depth"]}))
+    in_depth = excerpt_ids(selection.filter_codings(p, {"kinds": ["in_depth"]}))
     assert in_depth == no_programme
 
 
 def test_filters_by_an_informant_attribute_range(study):
     years = study.definitions["years"]
-    ids = excerpt_ids(filters.filter_codings(study.project, {f"attr_{years.pk}_min": "10"}))
+    ids = excerpt_ids(selection.filter_codings(study.project, {f"attr_{years.pk}_min": "10"}))
     assert ids == {study.excerpts[k].pk for k in ("e1", "e2", "e7")}  # Geir 12, Siri 20
 
 
 def test_a_code_subset_limits_the_codings(study):
     f = study.codes["F"]
-    qs = filters.filter_codings(study.project, {"codes": [str(f.pk)]})
+    qs = selection.filter_codings(study.project, {"codes": [str(f.pk)]})
     assert set(qs.values_list("tag_id", flat=True)) == {f.pk}
     assert qs.count() == 4  # e1 twice (bob, alice), e4, e7
 
 
 def test_cell_codings_are_the_codings_a_cell_counts(study):
     drammen, o = study.cases["Drammen"], study.codes["O"]
-    qs = filters.cell_codings(study.project, {}, str(drammen.pk), str(o.pk))
+    qs = selection.cell_codings(study.project, {}, str(drammen.pk), str(o.pk))
     assert excerpt_ids(qs) == {study.excerpts["e1"].pk, study.excerpts["e3"].pk}
-    total = filters.cell_codings(study.project, {}, TOTAL, str(o.pk))
+    total = selection.cell_codings(study.project, {}, TOTAL, str(o.pk))
     assert len(excerpt_ids(total)) == 3
-    level = filters.cell_codings(study.project, {"rows": "level"}, "user", TOTAL)
+    level = selection.cell_codings(study.project, {"rows": "level"}, "user", TOTAL)
     assert excerpt_ids(level) == {study.excerpts["e3"].pk}
 
 
 def test_a_bad_filter_or_cell_raises_validation_error(study):
     with pytest.raises(ValidationError):
-        filters.filter_codings(study.project, {"coders": ["999999"]})
+        selection.filter_codings(study.project, {"coders": ["999999"]})
     with pytest.raises(ValidationError):
-        filters.cell_codings(study.project, {}, "not-a-case", TOTAL)
+        selection.cell_codings(study.project, {}, "not-a-case", TOTAL)
     with pytest.raises(ValidationError):
-        filters.cell_codings(study.project, {}, TOTAL, str(study.codes["N"].pk))  # not a column
+        selection.cell_codings(study.project, {}, TOTAL, str(study.codes["N"].pk))  # not a column
 
 
 def test_filters_never_reach_another_projects_codings(study, bob, alice):
     other = ad.build(ProjectFactory(name="Annet prosjekt"), bob, alice)
-    mine = excerpt_ids(filters.filter_codings(study.project, {}))
-    theirs = excerpt_ids(filters.filter_codings(other.project, {}))
+    mine = excerpt_ids(selection.filter_codings(study.project, {}))
+    theirs = excerpt_ids(selection.filter_codings(other.project, {}))
     assert mine and theirs and not (mine & theirs)
 
 
 def test_describe_names_every_filter_in_use(study, bob):
-    form = filters.bound_form(study.project, {"coders": [str(bob.pk)], "levels": ["strategic"]})
+    form = selection.bound_form(study.project, {"coders": [str(bob.pk)], "levels": ["strategic"]})
     described = dict(form.describe())
     assert described["Coders"] == "bob"
     assert described["Informant level"] == "Strategic"
@@ -298,7 +301,7 @@ def test_cooccurrence_within_the_same_speaker_turn(study):
 
 def test_a_cooccurrence_cell_holds_the_row_codes_excerpts(study):
     f, b = study.codes["F"], study.codes["B"]
-    qs = filters.cooccurrence_cell_codings(study.project, {"mode": "turn"}, str(f.pk), str(b.pk))
+    qs = selection.cooccurrence_cell_codings(study.project, {"mode": "turn"}, str(f.pk), str(b.pk))
     assert excerpt_ids(qs) == {study.excerpts["e4"].pk, study.excerpts["e7"].pk}
     assert set(qs.values_list("tag_id", flat=True)) == {f.pk}
 
@@ -316,7 +319,7 @@ def test_the_framework_matrix_puts_summaries_beside_excerpt_counts(study, bob):
         text="Tett samarbeid på tvers.",
         base_version=0,
     )
-    form = filters.bound_form(study.project, {})
+    form = selection.bound_form(study.project, {})
     fw = matrices.framework_matrix(form, link)
     cell = next(
         c
@@ -388,14 +391,14 @@ def test_each_matrix_is_a_constant_number_of_queries(study, bob, data):
 def test_cooccurrence_framework_and_drilldown_are_constant_too(study, bob):
     def cooc_all():
         for mode in ("excerpt", "overlap", "turn"):
-            matrices.cooccurrence_matrix(filters.bound_form(study.project, {"mode": mode}), link)
+            matrices.cooccurrence_matrix(selection.bound_form(study.project, {"mode": mode}), link)
 
     def framework():
-        matrices.framework_matrix(filters.bound_form(study.project, {}), link)
+        matrices.framework_matrix(selection.bound_form(study.project, {}), link)
 
     def drill():
-        form = filters.bound_form(study.project, {})
-        matrices.drilldown(form.cell(TOTAL, TOTAL))
+        form = selection.bound_form(study.project, {})
+        matrices.drilldown(selection.cell(form, TOTAL, TOTAL))
 
     before = [count_queries(f) for f in (cooc_all, framework, drill)]
     _grow(study, bob)
@@ -463,8 +466,8 @@ def test_quartiles_and_a_range_cell_lists_its_codings(study):
     assert form.is_valid(), form.errors
     plain = AnalysisFilterForm({"rows": rows}, project=study.project)
     assert plain.is_valid()
-    middle = form.cell("1", TOTAL)  # the second range: Kristin (5) and Geir (12)
-    expected = {c.pk for key in ("5", "12") for c in plain.cell(key, TOTAL)}
+    middle = selection.cell(form, "1", TOTAL)  # the second range: Kristin (5) and Geir (12)
+    expected = {c.pk for key in ("5", "12") for c in selection.cell(plain, key, TOTAL)}
     assert expected and {c.pk for c in middle} == expected
     assert ("Numbers as rows", "under 5; 5 – under 15; 15 or more") in form.describe()
 
@@ -489,7 +492,7 @@ def test_cells_and_row_totals_in_one_statement_equal_the_two_queries(study, meas
         data = {**data, "codes": [str(study.codes["T"].pk), str(study.codes["N"].pk)]}
     form = AnalysisFilterForm({**data, "measure": measure}, project=study.project)
     assert form.is_valid(), form.errors
-    qs, row = form.codings(), form.row_spec.expression()
+    qs, row = selection.codings(form), form.row_spec.expression()
     layers = form.columns.layers()
     assert len(layers) == (2 if data.get("subcodes") == "rollup" else 1)
     with CaptureQueriesContext(connection) as ctx:

@@ -41,8 +41,8 @@ from django.db.models.functions import Length
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from coding.analysis import stats
-from coding.analysis.filters import bound_form
+from coding.analysis import selection, stats
+from coding.analysis.selection import bound_form
 from coding.models import Code, Coding, Project, Sentence, Transcript, Turn
 from coding.people import display_name
 
@@ -238,7 +238,7 @@ def load_scope(
     columns = form.columns
     members = {c.pk: columns.members(c.pk) for c in columns.codes}
 
-    chosen = Transcript.objects.filter(form.transcript_q())
+    chosen = Transcript.objects.filter(selection.transcript_q(form))
     transcripts = list(
         chosen.annotate(length=Length("text"), case_name=F("case__name"))
         .order_by("case__kind", "case__order", "title")
@@ -264,7 +264,7 @@ def load_scope(
             by_member[code_id].append(col)
     spans: dict[tuple[int, int, int], list[tuple[int, int]]] = defaultdict(list)
     finished: dict[int, dt.datetime] = {}
-    rows = form.codings().values_list(
+    rows = selection.codings(form).values_list(
         "tag_id",
         "coder_id",
         "content_object__transcript_id",

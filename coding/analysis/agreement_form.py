@@ -1,19 +1,19 @@
 """The agreement page's form: which coders, which unit, and the passage overlap threshold.
 
-The codes and transcripts come from the matrix filters (coding/filters.py), passed along in the
-same query string.
+The codes and transcripts come from the matrix filters (coding/analysis/filters.py), passed
+along in the same query string.
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from coding.analysis.agreement import DEFAULT_THRESHOLD, UNIT_LABELS, UNITS
-from coding.models import WRITE_ROLES, Project
+from coding.analysis.filters import project_coders
+from coding.models import Project
 from coding.people import display_name
 
 UNIT_CHOICES = [(u, UNIT_LABELS[u]) for u in UNITS]
@@ -36,15 +36,10 @@ class AgreementForm(forms.Form):
 
     def __init__(self, data, *, project: Project) -> None:
         coded = Q(codings__tag__codebook__project=project)
-        # Members who may code, and anyone who did (a former member's codings still count),
-        # the busiest first: one query.
+        # The project's coders, the busiest first: one query.
         self.coder_list: list = list(
-            get_user_model()
-            .objects.filter(
-                Q(memberships__project=project, memberships__role__in=WRITE_ROLES) | coded
-            )
+            project_coders(project)
             .annotate(n=Count("codings", filter=coded, distinct=True))
-            .distinct()
             .order_by("-n", "username")
         )
         if data is not None and not data.getlist("coders"):

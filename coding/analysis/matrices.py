@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Prefetch, Sum
+from django.db.models import OuterRef, Prefetch, Subquery, Sum
 from django.db.models.functions import Length
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
-from coding.analysis.filters import NONE_KEY, TOTAL, AnalysisFilterForm, RowSpec
+from coding.analysis import selection
+from coding.analysis.filters import AnalysisFilterForm
+from coding.analysis.specs import NONE_KEY, TOTAL, RowSpec
 from coding.models import (
     Case,
     CaseKind,
@@ -170,7 +172,7 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
     share = measure == "share"
     base = "coverage" if share else measure
     display = form.cell_display
-    qs = form.codings()
+    qs = selection.codings(form)
     layers = columns.layers()
     row_expr = spec.expression()
 
@@ -197,7 +199,7 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
     words: dict[str, int] = {}
     if share:
         text_rows = (
-            Transcript.objects.filter(form.transcript_q())
+            Transcript.objects.filter(selection.transcript_q(form))
             .order_by()
             .values(rk=spec.transcript_expression())
             .annotate(chars=Sum(Length("text")))
@@ -301,11 +303,11 @@ def _row_groups(
     """(group label, row keys) in display order; all kept cases appear, even without codings."""
     if spec.kind == "cases":
         by_kind: dict[str, list[str]] = defaultdict(list)
-        for case in form.selected_cases:
+        for case in selection.selected_cases(form):
             by_kind[case.kind].append(str(case.pk))
         return [(str(CaseKind(k).label), by_kind[k]) for k in CaseKind.values if by_kind.get(k)]
     if spec.kind == "kind":
-        kinds = {c.kind for c in form.selected_cases}
+        kinds = {c.kind for c in selection.selected_cases(form)}
         return [("", [k for k in CaseKind.values if k in kinds or k in found])]
     if spec.kind == "level":
         keys = [k for k in Level.values if k in found]
@@ -367,7 +369,9 @@ def cooccurrence_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix
     d = form.cleaned_data
     columns = form.columns
     layers = columns.layers()
-    counts = {(a, b): n for a, b, n in form.codings().cooccurrence_counts(d["mode"], layers)}
+    counts = {
+        (a, b): n for a, b, n in selection.codings(form).cooccurrence_counts(d["mode"], layers)
+    }
     percent = d["display"] == "row"
     rows = []
     for a in columns.codes:
@@ -470,12 +474,12 @@ def framework_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Framework
     spec = RowSpec("cases", "")
     counts = {
         (str(rk), int(ck)): v
-        for rk, ck, v in form.codings().matrix_counts(
+        for rk, ck, v in selection.codings(form).matrix_counts(
             "excerpts", row=spec.expression(), layers=columns.layers()
         )
         if ck is not None
     }
-    cases = form.selected_cases
+    cases = selection.selected_cases(form)
     summaries = {
         (s.case_id, s.code_id): s
         for s in FrameworkSummary.objects.filter(
@@ -528,9 +532,14 @@ def drilldown(
     order, and how many there are. Five queries whatever the number of excerpts."""
     excerpts = Excerpt.objects.filter(pk__in=codings.values("content_object_id"))
     total = excerpts.count()
+    if "speaker_id" in codings.query.annotations:
+        # The speaker the filters chose (one who passes an informant filter).
+        chosen = codings.filter(content_object_id=OuterRef("pk")).values("speaker_id")[:1]
+        excerpts = excerpts.annotate(speaker_id=Subquery(chosen))
+    else:
+        excerpts = selection.with_speaker(excerpts, "")
     rows = list(
-        excerpts.with_speaker()
-        .select_related("transcript__case")
+        excerpts.select_related("transcript__case")
         .defer("transcript__text")
         .prefetch_related(
             Prefetch(

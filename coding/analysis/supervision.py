@@ -17,8 +17,8 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from coding.analysis.charts import BarChart, Progress, series_colour, stacked_bars
-from coding.analysis.filters import CodeTree
 from coding.analysis.progress import coder_order
+from coding.analysis.specs import CodeTree
 from coding.models import AuditEvent, Case, Code, Coding, Excerpt, Project, Transcript, coded_chars
 from coding.people import display_name
 

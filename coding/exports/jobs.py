@@ -24,7 +24,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from coding.analysis import filters
+from coding.analysis import selection as analysis_selection
 from coding.exports import rows, selection
 from coding.exports.word import (
     LAYOUT_FRAMEWORK,
@@ -106,7 +106,7 @@ def export_to_file(
     if options.layout in (LAYOUT_FRAMEWORK, LAYOUT_REPORT):
         data.summaries = rows.framework_summaries(project)
     if options.layout == LAYOUT_REPORT:
-        columns = factors or filters.bound_form(project, {}).columns
+        columns = factors or analysis_selection.bound_form(project, {}).columns
         data.factors = [c.pk for c in columns.codes]
         data.factor_of = {m: c.pk for c in columns.codes for m in columns.members(c.pk)}
         data.case_summaries, data.syntheses = rows.report_summaries(project)
@@ -122,7 +122,7 @@ def export_to_file(
 def report_codings(project: Project):
     """The report's quotes: the key quotes of the framework matrix's columns (the factors, with
     their sub-codes when the matrix rolls them up), and those columns."""
-    form = filters.bound_form(project, {})
+    form = analysis_selection.bound_form(project, {})
     columns = form.columns
     member_ids = {m for c in columns.codes for m in columns.members(c.pk)}
     codings = Coding.objects.for_project(project).of_codes(member_ids).key_quotes()

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Greatest, Substr
 
+from coding.analysis import selection
 from coding.models import (
     AttributeValue,
     Case,
@@ -217,16 +218,16 @@ def collect(
         transcript_id__in=transcript_ids
     ).values_list("transcript_id", "informant_id"):
         listed[t_id].append(i_id)
-    # The informant speaking where an excerpt starts (turns carry who speaks).
-    turns: dict[int, tuple[list[int], list[tuple[int, int | None]]]] = {}
-    for t_id, start, end, i_id in (
+    # The turns carry who speaks.
+    turns: dict[int, tuple[list[int], list[tuple[int, int | None, bool]]]] = {}
+    for t_id, start, end, i_id, interviewer in (
         Turn.objects.filter(transcript_id__in=transcript_ids)
         .order_by("transcript_id", "start")
-        .values_list("transcript_id", "start", "end", "informant_id")
+        .values_list("transcript_id", "start", "end", "informant_id", "is_interviewer")
     ):
         starts, spans = turns.setdefault(t_id, ([], []))
         starts.append(start)
-        spans.append((end, i_id))
+        spans.append((end, i_id, interviewer))
     progress(35)
 
     fields = ["pk", "transcript_id", "start", "end", "text", "paragraph"]
@@ -281,20 +282,20 @@ def collect(
 
 def _speakers(
     e: dict,
-    turns: tuple[list[int], list[tuple[int, int | None]]] | None,
+    turns: tuple[list[int], list[tuple[int, int | None, bool]]] | None,
     listed: list[int],
 ) -> list[int]:
-    """Informants speaking in the excerpt: from its turns, else those listed on the transcript."""
-    found: list[int] = []
+    """Informants speaking in the excerpt (who speaks: ``analysis.selection.speakers``)."""
+    overlapped: list[tuple[int | None, bool]] = []
     if turns:
         starts, spans = turns
         i = max(0, bisect.bisect_right(starts, e["start"]) - 1)
         while i < len(starts) and starts[i] < e["end"]:
-            end, informant_id = spans[i]
-            if end > e["start"] and informant_id and informant_id not in found:
-                found.append(informant_id)
+            end, informant_id, interviewer = spans[i]
+            if end > e["start"]:
+                overlapped.append((informant_id, interviewer))
             i += 1
-    return found or listed
+    return selection.speakers(overlapped, listed)
 
 
 def framework_summaries(project: Project) -> dict[tuple[int, int], str]:

@@ -1,6 +1,7 @@
 """Which codings an export holds: the whole project, a filter of the matrix, or one cell.
 
-The matrix filters live in coding/filters.py; an export keeps the filter's data (and the cell's
+The matrix filters live in coding/analysis/filters.py (which codings they select:
+coding/analysis/selection.py); an export keeps the filter's data (and the cell's
 row and column keys) in ``Job.params`` and selects the codings again when the job runs, so the
 file shows the coding as it is then.
 """
@@ -13,7 +14,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from coding.analysis import filters
+from coding.analysis import filters, selection
+from coding.analysis.specs import TOTAL
 from coding.exports.word import LAYOUT_SELECTION
 from coding.models import Coding, Project
 
@@ -45,25 +47,23 @@ def codings_for(project: Project, params: dict) -> tuple[QuerySet[Coding], list[
     base = Coding.objects.for_project(project)
     if params.get("layout") != LAYOUT_SELECTION:
         return base, []
-    form = filters.bound_form(project, params.get("filters") or {})
+    form = selection.bound_form(project, params.get("filters") or {})
     cell = params.get("cell")
     # The matrix's view settings do not choose codings; its rows matter only for a cell.
     described = form.describe(view=("rows",) if cell else ())
     if cell:
-        row, col = str(cell.get("row", filters.TOTAL)), str(cell.get("col", filters.TOTAL))
-        codings = form.cell(row, col)
+        row, col = str(cell.get("row", TOTAL)), str(cell.get("col", TOTAL))
+        codings = selection.cell(form, row, col)
         described.append((_("Matrix cell"), cell_label(form, row, col)))
     else:
-        codings = form.codings()
+        codings = selection.codings(form)
     return codings, described
 
 
 def cell_label(form: filters.AnalysisFilterForm, row: str, col: str) -> str:
     """“Drammen × Kompetanse” for a cell (form is bound and valid)."""
-    row_label = (
-        _("all rows") if row == filters.TOTAL else form.row_spec.label_for(row, form.cases_by_id)
-    )
-    if col == filters.TOTAL:
+    row_label = _("all rows") if row == TOTAL else form.row_spec.label_for(row, form.cases_by_id)
+    if col == TOTAL:
         col_label = _("all columns")
     else:
         code = form.tree.by_id.get(int(col)) if col.isdigit() else None

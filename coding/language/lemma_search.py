@@ -29,6 +29,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from coding import nlp
+from coding.analysis import selection
 from coding.models import (
     Case,
     Code,
@@ -342,37 +343,23 @@ def _near(left, right, distance: int):
 
 
 def _turn_filter(hits: list[Hit], filters: Filters) -> list[Hit]:
-    if not (filters.levels or filters.speaker):
-        return hits
-    tids = {h.transcript_id for h in hits}
-    turns = {
-        pk: (is_interviewer, level)
-        for pk, is_interviewer, level in Turn.objects.filter(transcript_id__in=tids).values_list(
-            "pk", "is_interviewer", "informant__level"
+    """The hits spoken as ``filters`` ask: by informants or the interviewer (the turn's flag),
+    and by informants of the chosen levels (who speaks: ``analysis.selection``, the rule the
+    matrices count by)."""
+    if filters.speaker:
+        interviewer = set(
+            Turn.objects.filter(pk__in={h.turn_id for h in hits}, is_interviewer=True).values_list(
+                "pk", flat=True
+            )
         )
-    }
-    transcript_levels: dict[int, set[str]] = defaultdict(set)
+        want = filters.speaker == "interviewer"
+        hits = [h for h in hits if (h.turn_id in interviewer) == want]
     if filters.levels:
-        through = Transcript.informants.through.objects.filter(transcript_id__in=tids)
-        for tid, level in through.values_list("transcript_id", "informant__level"):
-            transcript_levels[tid].add(level)
-    levels = set(filters.levels)
-
-    def keep(h: Hit) -> bool:
-        is_interviewer, level = turns.get(h.turn_id, (False, None))
-        if filters.speaker == "informant" and is_interviewer:
-            return False
-        if filters.speaker == "interviewer" and not is_interviewer:
-            return False
-        if levels:
-            if is_interviewer:
-                return False
-            # A turn mapped to no informant takes the levels of the transcript's informants.
-            have = {level} if level else transcript_levels[h.transcript_id]
-            return bool(have & levels)
-        return True
-
-    return [h for h in hits if keep(h)]
+        spoken = selection.turns_spoken_by(
+            {h.turn_id for h in hits}, selection.informants_of_levels(filters.levels)
+        )
+        hits = [h for h in hits if h.turn_id in spoken]
+    return hits
 
 
 def _coded_filter(hits: list[Hit], filters: Filters) -> list[Hit]:

@@ -29,7 +29,6 @@ from coding.models.expressions import (
     COOCCURRENCE_JOIN,
     MATRIX_MEASURES,
     column_expression,
-    speaker_expression,
     turn_expression,
 )
 from coding.models.jobs import (
@@ -109,7 +108,6 @@ __all__ = [
     "Code",
     "MATRIX_MEASURES",
     "COOCCURRENCE_JOIN",
-    "speaker_expression",
     "turn_expression",
     "column_expression",
     "ExcerptQuerySet",

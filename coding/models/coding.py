@@ -22,7 +22,6 @@ from coding.models.expressions import (
     _covered_chars,
     _sum_over,
     column_expression,
-    speaker_expression,
     turn_expression,
 )
 from coding.models.project import Project
@@ -32,10 +31,6 @@ from coding.models.transcript import Transcript, passage_url
 class ExcerptQuerySet(models.QuerySet):
     def for_project(self, project: Project) -> ExcerptQuerySet:
         return self.filter(transcript__case__project=project)
-
-    def with_speaker(self) -> ExcerptQuerySet:
-        """Annotate ``speaker_id`` (see ``speaker_expression``)."""
-        return self.annotate(speaker_id=speaker_expression(""))
 
     def without_memos(self) -> ExcerptQuerySet:
         from coding.models.memos import Memo  # memos sit above codings in the layers
@@ -146,14 +141,12 @@ class CodingQuerySet(models.QuerySet):
         """
         return self.alias(_code=F("tag_id") + 0).filter(_code__in=sorted(code_ids))
 
-    def with_speaker(self) -> CodingQuerySet:
-        """Annotate ``speaker_id``: the informant speaking in the coded excerpt.
-
-        See ``speaker_expression`` for the rule (the same one the drill-down shows).
-        """
-        if "speaker_id" in self.query.annotations:
-            return self
-        return self.annotate(speaker_id=speaker_expression("content_object__"))
+    def _counted(self, measure: str) -> CodingQuerySet:
+        """The "informants" measure counts ``speaker_id``, which the caller annotates by the
+        one rule of who speaks (``coding.analysis.selection.with_speaker``)."""
+        if measure == "informants" and "speaker_id" not in self.query.annotations:
+            raise ValueError("the informants measure needs speaker_id (analysis.selection)")
+        return self
 
     def matrix_counts(
         self,
@@ -165,7 +158,7 @@ class CodingQuerySet(models.QuerySet):
         """``(row key, column key, value)`` for every non-empty cell, in one SQL statement.
 
         ``measure``: "excerpts" (distinct coded excerpts), "transcripts", "informants"
-        (distinct speakers, see ``speaker_expression``), "words" (the words of the distinct
+        (distinct speakers, see ``coding.analysis.selection``), "words" (the words of the distinct
         coded excerpts; overlapping excerpts count their shared words twice) or "coverage"
         (characters of text inside the union of the coded spans: overlaps count once).
         ``row``: an expression over Coding giving the row key; None for no row grouping (the
@@ -177,7 +170,7 @@ class CodingQuerySet(models.QuerySet):
             raise ValueError(f"unknown measure {measure!r}")
         if layers is not None and not layers:
             return []  # no columns chosen (a codebook without codes)
-        qs = self.with_speaker() if measure == "informants" else self
+        qs = self._counted(measure)
         parts = []
         names: list[str] = []
         for layer in layers if layers is not None else [None]:
@@ -220,7 +213,7 @@ class CodingQuerySet(models.QuerySet):
         row=row)`` of a count measure ("excerpts", "transcripts", "informants"), from one
         statement that joins the codings once: the selected (row, column, counted unit) rows
         are materialised and grouped twice. With one layer the layer's codes are not listed
-        again (the set is already limited to the chosen codes: ``AnalysisFilterForm.codings``);
+        again (the set is already limited to the chosen codes: ``analysis.selection.codings``);
         a code outside it has no column, counts in its row's total, and in no cell."""
         counted = {
             "excerpts": "content_object_id",
@@ -229,7 +222,7 @@ class CodingQuerySet(models.QuerySet):
         }[measure]
         if not layers:
             return [], self.matrix_counts(measure, row=row)
-        qs = self.with_speaker() if measure == "informants" else self
+        qs = self._counted(measure)
         parts = []
         for layer in layers:
             part = qs.order_by()

@@ -9,9 +9,8 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import Count, F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 
-from coding.models.transcript import Transcript, Turn
+from coding.models.transcript import Turn
 
 # --- analysis: expressions shared by the matrices, the drill-down and the filters ------------
 
@@ -29,30 +28,6 @@ COOCCURRENCE_JOIN = {
     "overlap": "a.tr = b.tr AND a.st < b.en AND b.st < a.en",
     "turn": "a.tu = b.tu",
 }
-
-
-def speaker_expression(excerpt_path: str) -> Coalesce:
-    """The informant who speaks in an excerpt: the first informant turn that the excerpt
-    overlaps, else (no informant turn: unlabelled text, an interviewer's question) the first
-    informant listed on the transcript. ``excerpt_path`` leads from the queried model to the
-    Excerpt ("" on Excerpt, "content_object__" on Coding)."""
-    p = excerpt_path
-    turn = (
-        Turn.objects.filter(
-            transcript_id=OuterRef(f"{p}transcript_id"),
-            start__lt=OuterRef(f"{p}end"),
-            end__gt=OuterRef(f"{p}start"),
-            informant__isnull=False,
-        )
-        .order_by("start")
-        .values("informant_id")[:1]
-    )
-    listed = (
-        Transcript.informants.through.objects.filter(transcript_id=OuterRef(f"{p}transcript_id"))
-        .order_by("informant_id")
-        .values("informant_id")[:1]
-    )
-    return Coalesce(Subquery(turn), Subquery(listed), output_field=models.BigIntegerField())
 
 
 def turn_expression(excerpt_path: str) -> Subquery:

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET
 from coding import access
 from coding.analysis import agreement, agreement_page, comparison
 from coding.analysis.agreement_form import AgreementForm
-from coding.analysis.filters import AnalysisFilterForm, CodeTree
+from coding.analysis.filters import AnalysisFilterForm
+from coding.analysis.specs import CodeTree
 from coding.models import Project
 from coding.people import display_name
 

@@ -25,8 +25,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coding import access, services
-from coding.analysis import key_quote_marks, matrices, matrix_export
-from coding.analysis.filters import COOCCURRENCE_CHOICES, DISPLAY_CHOICES, TOTAL, AnalysisFilterForm
+from coding.analysis import key_quote_marks, matrices, matrix_export, selection
+from coding.analysis.filters import COOCCURRENCE_CHOICES, DISPLAY_CHOICES, AnalysisFilterForm
+from coding.analysis.specs import TOTAL
 from coding.forms import FrameworkSummaryForm
 from coding.models import CodingQuerySet, FrameworkSummary, Project
 from coding.people import display_name
@@ -106,7 +107,7 @@ def matrix_cell(request: HttpRequest, project_id: int) -> HttpResponse:
     if not form.is_valid():
         return _drilldown_error(request, project, form)
     try:
-        codings = form.cell(row, col)
+        codings = selection.cell(form, row, col)
     except ValidationError as exc:
         return _drilldown_error(request, project, form, exc.messages)
     title = _cell_title(form, row, col)
@@ -284,7 +285,9 @@ def cooccurrence_cell(request: HttpRequest, project_id: int) -> HttpResponse:
     if not form.is_valid():
         return _drilldown_error(request, project, form)
     try:
-        codings = form.cooccurrence_cell(request.GET.get("row", ""), request.GET.get("col", ""))
+        codings = selection.cooccurrence_cell(
+            form, request.GET.get("row", ""), request.GET.get("col", "")
+        )
     except ValidationError as exc:
         return _drilldown_error(request, project, form, exc.messages)
     a = form.tree.by_id[int(request.GET["row"])]
@@ -417,7 +420,7 @@ def framework_save(request: HttpRequest, project_id: int) -> HttpResponse:
         # The progress line counts the cells of the grid as filtered on the page.
         grid_form = _form(project, QueryDict(request.POST.get("query", "")), rows="cases")
         if grid_form.is_valid():
-            cases = grid_form.selected_cases
+            cases = selection.selected_cases(grid_form)
             codes = grid_form.columns.codes
             ctx["progress_total"] = len(cases) * len(codes)
             ctx["progress_done"] = (
@@ -452,7 +455,7 @@ def framework_panel(request: HttpRequest, project_id: int) -> HttpResponse:
         filter_form = _form(project, request.GET, rows="cases", codes=str(code.pk))
         if filter_form.is_valid():
             try:
-                codings = filter_form.cell(str(case.pk), str(code.pk))
+                codings = selection.cell(filter_form, str(case.pk), str(code.pk))
             except ValidationError:
                 codings = None
             if codings is not None:
@@ -526,7 +529,7 @@ def framework_cell(request: HttpRequest, case_id: int, code_id: int) -> HttpResp
     items, total = [], 0
     if filter_form.is_valid():
         try:
-            codings = filter_form.cell(str(case.pk), str(code.pk))
+            codings = selection.cell(filter_form, str(case.pk), str(code.pk))
         except ValidationError:
             codings = None
         if codings is not None:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from coding import access, services
 from coding.analysis import filters
+from coding.analysis import selection as analysis_selection
 from coding.exports import selection
 from coding.exports.form import ExportForm
 from coding.exports.word import LAYOUT_BY_CODE, LAYOUT_SELECTION
@@ -115,10 +116,10 @@ def _selected(
         return None, ""
     try:
         if row and col:
-            codings = filter_form.cell(row, col)
+            codings = analysis_selection.cell(filter_form, row, col)
             label = selection.cell_label(filter_form, row, col)
         else:
-            codings, label = filter_form.codings(), ""
+            codings, label = analysis_selection.codings(filter_form), ""
         return codings.values("content_object_id").distinct().count(), label
     except ValidationError:
         return None, ""

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from coding import access, services
+from coding.analysis import filters
 from coding.language import lemma_index, lemma_search
 from coding.models import (
     Case,
@@ -33,7 +34,6 @@ from coding.models import (
     Job,
     JobKind,
     JobStatus,
-    Level,
     Project,
     Transcript,
 )
@@ -55,21 +55,11 @@ class SearchForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
-    case = forms.ModelMultipleChoiceField(
-        label=gettext_lazy("Cases"),
-        queryset=Case.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
+    case = filters.cases_field()
     transcript = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Transcripts"), queryset=Transcript.objects.none(), required=False
     )
-    level = forms.MultipleChoiceField(
-        label=gettext_lazy("Informant level"),
-        choices=Level.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
+    level = filters.level_field()
     speaker = forms.ChoiceField(
         label=gettext_lazy("Spoken by"),
         choices=[
@@ -97,9 +87,12 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args, project: Project, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["case"].queryset = Case.objects.filter(project=project).order_by(
-            "order", "name"
-        )
+        self.fields["case"].choices = [
+            (str(pk), name)
+            for pk, name in Case.objects.filter(project=project)
+            .order_by("order", "name")
+            .values_list("pk", "name")
+        ]
         self.fields["transcript"].queryset = (
             Transcript.objects.filter(case__project=project)
             .select_related("case")
@@ -123,7 +116,7 @@ class SearchForm(forms.Form):
     def filters(self) -> lemma_search.Filters:
         d = self.cleaned_data
         return lemma_search.Filters(
-            case_ids=[c.pk for c in d.get("case") or []],
+            case_ids=[int(pk) for pk in d.get("case") or []],
             transcript_ids=[t.pk for t in d.get("transcript") or []],
             levels=list(d.get("level") or []),
             speaker=d.get("speaker") or "",

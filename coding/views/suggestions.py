@@ -40,13 +40,10 @@ from coding.models import (
     Transcript,
     job_fail_if_stale,
 )
+from coding.offsets import Utf16Map
 
 SNIPPET_CHARS = 220
 SNIPPET_LEAD = 60
-
-
-def _u16(text: str, offset: int) -> int:
-    return len(text[:offset].encode("utf-16-le")) // 2
 
 
 def _hit_pattern(keywords: list[str]) -> re.Pattern | None:
@@ -160,6 +157,7 @@ def transcript_suggestions(request: HttpRequest, transcript_id: int) -> JsonResp
     text = transcript.text
     items = suggestions.open_for(transcript, request.user)
     model, message = _status(project)
+    u16 = Utf16Map(text)
     out = []
     for s in items:
         keywords = [k for k in s.keywords.split(", ") if k]
@@ -169,8 +167,8 @@ def transcript_suggestions(request: HttpRequest, transcript_id: int) -> JsonResp
                 "id": s.pk,
                 "start": s.start,
                 "end": s.end,
-                "start16": _u16(text, s.start),
-                "end16": _u16(text, s.end),
+                "start16": u16.to_u16(s.start),
+                "end16": u16.to_u16(s.end),
                 "code": {"id": s.code_id, "name": s.code.name, "color": s.code.color},
                 "source": s.source,
                 "source_label": str(SuggestionSource(s.source).label),
