@@ -1,8 +1,10 @@
 """Writes that touch several models or have side effects, by entity. Keyword-only, typed, atomic.
 
 Views call ``services.<function>``; each function lives in the module of its entity and is
-re-exported here. Helpers whose names start with "_" belong to their module. ``maintenance``
-(the housekeeping celery beat runs) is imported by its own path, not from here.
+re-exported here. Helpers whose names start with "_" belong to their module; the rules the
+excerpt and coding writes share (locks, payloads, dropping a bare excerpt) live in ``excerpts``
+(only ``check_span`` is re-exported). ``maintenance`` (the housekeeping celery beat runs) is
+imported by its own path, not from here.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from coding.services.codebook import (
 from coding.services.coding import (
     IN_VIVO_MAX_CHARS,
     ImportedSpan,
-    check_span,
     coding_remove,
     excerpt_code,
     excerpt_code_in_vivo,
@@ -35,6 +36,9 @@ from coding.services.coding import (
     excerpts_import,
     in_vivo_name,
     key_quote_set,
+)
+from coding.services.excerpts import (
+    check_span,
 )
 from coding.services.imports import (
     IMPORT_PARSE,
@@ -66,6 +70,7 @@ from coding.services.language import (
 )
 from coding.services.members import (
     member_add,
+    member_codings_kept,
     member_invite,
     member_remove,
     member_set_role,
@@ -143,6 +148,7 @@ __all__ = [
     "key_quote_set",
     "language_job_start",
     "member_add",
+    "member_codings_kept",
     "member_invite",
     "member_remove",
     "member_set_role",

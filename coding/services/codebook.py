@@ -22,6 +22,7 @@ from coding.models import (
     Project,
 )
 from coding.services.audit import audit
+from coding.services.excerpts import drop_bare_excerpts
 
 log = logging.getLogger(__name__)
 
@@ -362,7 +363,7 @@ def code_merge(*, source: Code, target: Code, actor) -> CodeMergeResult:
     Concurrency (row locks where the database has them; SQLite runs writers one at a time): the
     codebook row, both code rows and their codings are locked, so merges, moves and deletes in
     the codebook run one after the other and a second merge of the same source finds it gone.
-    excerpt_code takes FOR KEY SHARE on the codes it applies (_lock_codes_in_use): a coding of
+    excerpt_code takes FOR KEY SHARE on the codes it applies (lock_codes_in_use): a coding of
     ``source`` in flight makes us wait and is then moved with the rest; one that starts after we
     hold the lock waits for us and is refused (the foreign key, checked at commit, would refuse
     it too), so nothing points at the deleted code and no coding is silently dropped. A coding of
@@ -453,19 +454,18 @@ def code_delete(*, code: Code, actor) -> dict[str, int]:
     ids = {code.pk, *code.descendant_ids()}
     list(Code.objects.select_for_update().filter(pk__in=ids).values_list("pk"))
     impact = code.delete_impact()
-    doomed = (
+    # The passages these codes touch that hold no memo: those left with no coding go too.
+    touched = list(
         Excerpt.objects.filter(
             Exists(Coding.objects.filter(content_object=OuterRef("pk"), tag_id__in=ids))
         )
-        .exclude(
-            Exists(Coding.objects.filter(content_object=OuterRef("pk")).exclude(tag_id__in=ids))
-        )
         .exclude(Exists(Memo.objects.filter(excerpt=OuterRef("pk"))))
+        .values_list("pk", flat=True)
     )
-    excerpts = doomed.delete()[1].get(Excerpt._meta.label, 0)
     name = code.name
     project_id = code.codebook.project_id
     Code.objects.filter(pk__in=ids).delete()
+    excerpts = drop_bare_excerpts(touched)
     audit(
         project_id=project_id,
         actor=actor,

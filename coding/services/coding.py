@@ -1,5 +1,5 @@
-"""Excerpts and codings: the offset check, applying codes, removing, resizing, in-vivo codes,
-key quotes."""
+"""Excerpts and codings: applying codes (by hand, in vivo, in bulk from an import), removing,
+resizing, key quotes. The rules these share (offset check, locks, payloads) are in ``excerpts``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,34 +23,15 @@ from coding.models import (
 )
 from coding.services.audit import audit
 from coding.services.codebook import code_create
-
-
-def check_span(transcript: Transcript, start: int, end: int) -> None:
-    """The one check every path that stores offsets goes through."""
-    if not (isinstance(start, int) and isinstance(end, int)):
-        raise ValidationError(_("Offsets must be whole numbers."), code="offset_type")
-    if start < 0 or end > len(transcript.text):
-        raise ValidationError(_("The passage lies outside the transcript."), code="offset_range")
-    if start >= end:
-        raise ValidationError(_("The passage is empty or reversed."), code="offset_order")
-    if not transcript.text[start:end].strip():
-        raise ValidationError(_("The passage holds only white space."), code="offset_blank")
-
-
-def _code_check(transcript: Transcript, codes: Iterable[Code]) -> list[Code]:
-    codes = list(codes)
-    codebook_ids = set(transcript.case.project.codebooks.values_list("pk", flat=True))
-    for code in codes:
-        if not isinstance(code, Code):
-            # Applying by name could attach another codebook's code (see STYLE.md).
-            raise TypeError("apply Code objects, never names")
-        if code.codebook_id not in codebook_ids:
-            raise ValidationError(
-                _("The code “%(code)s” belongs to another project's codebook."),
-                code="foreign_code",
-                params={"code": code.name},
-            )
-    return codes
+from coding.services.excerpts import (
+    check_span,
+    code_check,
+    coding_added,
+    coding_removed,
+    drop_bare_excerpts,
+    lock_codes_in_use,
+    lock_excerpts,
+)
 
 
 @transaction.atomic
@@ -73,7 +54,7 @@ def excerpt_code(
     made for this coding from its words: undoing the coding deletes the code again if unused.
     """
     check_span(transcript, start, end)
-    codes = _code_check(transcript, codes)
+    codes = code_check(transcript, codes)
     for _attempt in range(3):
         excerpt, _created = Excerpt.objects.get_or_create(
             transcript=transcript,
@@ -86,7 +67,7 @@ def excerpt_code(
         )
         # Held until commit: a removal that would drop the excerpt as bare waits for this
         # coding (or, if it took the excerpt first and dropped it, the excerpt is made again).
-        if _lock_excerpts([excerpt.pk]):
+        if lock_excerpts([excerpt.pk]):
             break
     else:
         raise ValidationError(
@@ -101,7 +82,7 @@ def excerpt_code(
         for c in codes
         if c.pk not in existing
     ]
-    _lock_codes_in_use([c.tag_id for c in new])
+    lock_codes_in_use([c.tag_id for c in new])
     Coding.objects.bulk_create(new)
     if new:
         audit(
@@ -109,13 +90,14 @@ def excerpt_code(
             actor=coder,
             action=AuditAction.CODING_ADD,
             transcript_id=transcript.pk,
-            excerpt=excerpt.pk,
-            start=start,
-            end=end,
-            codes=[c.tag.name for c in new],
-            code_ids=[c.tag_id for c in new],
-            source=source,
-            **({"in_vivo": True} if in_vivo else {}),
+            **coding_added(
+                excerpt_id=excerpt.pk,
+                start=start,
+                end=end,
+                codes=[c.tag for c in new],
+                source=source,
+                **({"in_vivo": True} if in_vivo else {}),
+            ),
         )
     return excerpt, new
 
@@ -145,7 +127,7 @@ def excerpts_import(
     spans = list(spans)
     for sp in spans:
         check_span(transcript, sp.start, sp.end)
-    _code_check(transcript, {c for sp in spans for c, _coder, _at in sp.codings})
+    code_check(transcript, {c for sp in spans for c, _coder, _at in sp.codings})
     starts = transcript.paragraph_starts()
     now = timezone.now()
     first: dict[tuple[int, int], ImportedSpan] = {}
@@ -190,7 +172,7 @@ def excerpts_import(
                     created_at=at or now,
                 )
             )
-    _lock_codes_in_use(sorted({c.tag_id for c in new}))
+    lock_codes_in_use(sorted({c.tag_id for c in new}))
     Coding.objects.bulk_create(new, batch_size=1000)
     if new:
         audit(
@@ -205,68 +187,20 @@ def excerpts_import(
     return by_span
 
 
-def _lock_codes_in_use(code_ids: list[int]) -> None:
-    """Hold the codes about to be applied against a concurrent merge or delete.
-
-    code_merge and code_delete lock a code's row FOR UPDATE; FOR KEY SHARE waits for them (and
-    lets other coders through), so a coding is never inserted for a code that is being merged
-    away. The foreign key alone cannot stop that: Django's foreign keys are checked only at
-    commit. SQLite runs one write at a time and needs no lock.
-    """
-    if not code_ids:
-        return
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id FROM coding_code WHERE id = ANY(%s) FOR KEY SHARE", [sorted(code_ids)]
-            )
-            found = len(cursor.fetchall())
-    else:
-        found = Code.objects.filter(pk__in=code_ids).count()
-    if found != len(set(code_ids)):
-        raise ValidationError(
-            _("A code was merged or deleted meanwhile. Reload the page and code again."),
-            code="code_gone",
-        )
-
-
 @transaction.atomic
 def coding_remove(*, coding: Coding, actor) -> None:
     """Remove one coding; an excerpt left without codings and memos goes too."""
     excerpt = coding.content_object
-    _lock_excerpts([excerpt.pk])
+    lock_excerpts([excerpt.pk])
     audit(
         project_id=coding.tag.codebook.project_id,
         actor=actor,
         action=AuditAction.CODING_REMOVE,
         transcript_id=excerpt.transcript_id,
-        excerpt=excerpt.pk,
-        start=excerpt.start,
-        end=excerpt.end,
-        code=coding.tag.name,
-        code_id=coding.tag_id,
-        coder=coding.coder_id,
-        source=coding.source,
+        **coding_removed(coding=coding, excerpt=excerpt),
     )
     coding.delete()
-    if not excerpt.codings.exists() and not excerpt.memos.exists():
-        excerpt.delete()
-
-
-def _lock_excerpts(ids: Iterable[int]) -> set[int]:
-    """Lock these excerpts' rows until commit (FOR UPDATE on PostgreSQL; SQLite writes one at a
-    time anyway) and return the ids that still exist.
-
-    Who adds a coding and who drops an excerpt left bare both lock it first, so a coding added
-    while the last one is removed never points at a deleted excerpt (foreign keys are checked
-    only at commit). Locks are taken in id order, so two writers never wait on each other.
-    """
-    return set(
-        Excerpt.objects.select_for_update()
-        .filter(pk__in=sorted(set(ids)))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    drop_bare_excerpts([excerpt.pk])
 
 
 @transaction.atomic
@@ -360,9 +294,7 @@ def excerpt_resize(
         )
         memos = excerpt.memos.filter(author=actor) if shared else excerpt.memos.all()
         memos.update(excerpt=target)
-        _lock_excerpts([excerpt.pk])
-        if not excerpt.codings.exists() and not excerpt.memos.exists():
-            excerpt.delete()
+        drop_bare_excerpts([excerpt.pk])
         result = target
     audit(
         project_id=transcript.case.project_id,

@@ -29,7 +29,8 @@ from coding.models import (
 )
 from coding.services.audit import audit
 from coding.services.codebook import _save_code
-from coding.services.coding import _lock_codes_in_use, check_span, excerpt_code
+from coding.services.coding import excerpt_code
+from coding.services.excerpts import check_span, coding_added, lock_codes_in_use
 from coding.services.jobs import job_enqueue
 
 
@@ -63,7 +64,7 @@ def search_code_apply(
             )
         check_span(transcript, start, end)
         by_transcript.setdefault(transcript.pk, (transcript, set()))[1].add((start, end))
-    _lock_codes_in_use([code.pk])
+    lock_codes_in_use([code.pk])
     batch = uuid.uuid4()
     made = 0
     for transcript, spans in by_transcript.values():
@@ -118,13 +119,14 @@ def search_code_apply(
                 actor=coder,
                 action=AuditAction.CODING_ADD,
                 transcript_id=transcript.pk,
-                excerpt=x.pk,
-                start=x.start,
-                end=x.end,
-                codes=[code.name],
-                code_ids=[code.pk],
-                source=CodingSource.SEARCH,
-                batch=str(batch),
+                **coding_added(
+                    excerpt_id=x.pk,
+                    start=x.start,
+                    end=x.end,
+                    codes=[code],
+                    source=CodingSource.SEARCH,
+                    batch=str(batch),
+                ),
             )
         made += len(new)
     return batch, made

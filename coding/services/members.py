@@ -120,6 +120,15 @@ def member_set_role(*, membership: Membership, actor, role: str) -> Membership:
     return membership
 
 
+def member_codings_kept(membership: Membership) -> int:
+    """How many codings a member leaves behind when removed: theirs, in this project's codebook
+    (they stay, attributed to them). The removal page promises this number; the removal
+    records it."""
+    return Coding.objects.filter(
+        coder_id=membership.user_id, tag__codebook__project_id=membership.project_id
+    ).count()
+
+
 @transaction.atomic
 def member_remove(*, membership: Membership, actor) -> int:
     """Take a member out of the project. Their codings and memos stay, attributed to them.
@@ -132,9 +141,7 @@ def member_remove(*, membership: Membership, actor) -> int:
         raise ValidationError(
             _("A project needs an owner: make someone else owner first."), code="last_owner"
         )
-    codings = Coding.objects.filter(
-        coder_id=membership.user_id, tag__codebook__project_id=membership.project_id
-    ).count()
+    codings = member_codings_kept(membership)
     membership.delete()
     audit(
         project_id=membership.project_id,

@@ -21,7 +21,14 @@ from coding.models import (
     Transcript,
 )
 from coding.services.audit import audit
-from coding.services.coding import _lock_excerpts, check_span, excerpt_resize
+from coding.services.coding import excerpt_resize
+from coding.services.excerpts import (
+    check_span,
+    coding_added,
+    coding_removed,
+    drop_bare_excerpts,
+    lock_excerpts,
+)
 
 UNDOABLE_ACTIONS = (AuditAction.CODING_ADD, AuditAction.CODING_REMOVE, AuditAction.EXCERPT_RESIZE)
 
@@ -102,10 +109,9 @@ def coding_undo(*, transcript: Transcript, actor) -> UndoResult | None:
                 ).select_related("tag")
             )
             removed = [c.tag.name for c in codings]
-            _lock_excerpts([excerpt.pk])
+            lock_excerpts([excerpt.pk])
             Coding.objects.filter(pk__in=[c.pk for c in codings]).delete()
-            if not excerpt.codings.exists() and not excerpt.memos.exists():
-                excerpt.delete()
+            drop_bare_excerpts([excerpt.pk])
         if d.get("in_vivo"):
             unused = Code.objects.filter(
                 pk__in=d["code_ids"], codebook__project_id=project_id, codings__isnull=True
@@ -156,12 +162,13 @@ def coding_undo(*, transcript: Transcript, actor) -> UndoResult | None:
             actor=actor,
             action=AuditAction.CODING_ADD,
             transcript_id=transcript.pk,
-            excerpt=excerpt.pk,
-            start=d["start"],
-            end=d["end"],
-            codes=[code.name],
-            code_ids=[code.pk],
-            undo_of=[ev.pk],
+            **coding_added(
+                excerpt_id=excerpt.pk,
+                start=d["start"],
+                end=d["end"],
+                codes=[code],
+                undo_of=[ev.pk],
+            ),
         )
     else:
         (old_s, old_e), (new_s, new_e) = d["old"], d["new"]
@@ -200,18 +207,15 @@ def coding_batch_undo(*, project: Project, batch: uuid.UUID, actor) -> int:
             actor=actor,
             action=AuditAction.CODING_REMOVE,
             transcript_id=c.content_object.transcript_id,
-            excerpt=c.content_object_id,
-            start=c.content_object.start,
-            end=c.content_object.end,
-            code=c.tag.name,
-            code_id=c.tag_id,
-            coder=c.coder_id,
-            source=c.source,
-            batch=str(batch),
-            undo_of=applied.get(c.content_object_id, []),
+            **coding_removed(
+                coding=c,
+                excerpt=c.content_object,
+                batch=str(batch),
+                undo_of=applied.get(c.content_object_id, []),
+            ),
         )
     excerpt_ids = {c.content_object_id for c in codings}
-    _lock_excerpts(excerpt_ids)
+    lock_excerpts(excerpt_ids)
     Coding.objects.filter(pk__in=[c.pk for c in codings]).delete()
-    Excerpt.objects.filter(pk__in=excerpt_ids, codings__isnull=True, memos__isnull=True).delete()
+    drop_bare_excerpts(excerpt_ids)
     return len(codings)
