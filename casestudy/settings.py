@@ -236,16 +236,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "casestudy")
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_IMPORTS = ["coding.maintenance"]
-# celery beat: the housekeeping a long-running service needs (see coding/maintenance.py).
+CELERY_IMPORTS = ["coding.services.maintenance"]
+# celery beat: the housekeeping a long-running service needs (see coding/services/maintenance.py).
 CELERY_BEAT_SCHEDULE = {
-    "fail-stale-jobs": {"task": "coding.maintenance.fail_stale_jobs_task", "schedule": 60.0},
+    "fail-stale-jobs": {
+        "task": "coding.services.maintenance.fail_stale_jobs_task",
+        "schedule": 60.0,
+    },
     "purge-old-job-files": {
-        "task": "coding.maintenance.purge_old_job_files_task",
+        "task": "coding.services.maintenance.purge_old_job_files_task",
         "schedule": 3600.0,
     },
     "retrain-suggestion-models": {
-        "task": "coding.maintenance.retrain_due_models_task",
+        "task": "coding.services.maintenance.retrain_due_models_task",
         "schedule": 60.0,
     },
 }
@@ -258,7 +261,8 @@ if JOB_RUNNER == "celery" and not CELERY_BROKER_URL:
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120)
 # The suggestion model is trained again after this many new codings in a project.
 SUGGESTIONS_RETRAIN_AFTER = env_int("SUGGESTIONS_RETRAIN_AFTER", 50)
-# With the thread runner the web process runs the housekeeping (coding/maintenance.py) this often.
+# With the thread runner the web process runs the housekeeping
+# (coding/services/maintenance.py) this often.
 MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 60)
 
 # Security headers. HTTPS settings follow SECURE_SSL_REDIRECT so a plain-HTTP dev server works.

@@ -10,6 +10,6 @@ application = get_wsgi_application()
 from django.conf import settings  # noqa: E402
 
 if settings.JOB_RUNNER == "thread":
-    from coding.maintenance import start_ticker  # noqa: E402
+    from coding.services.maintenance import start_ticker  # noqa: E402
 
     start_ticker()

@@ -17,6 +17,7 @@ from celery import shared_task
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, close_old_connections, connection
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from coding.models import Job, JobKind, JobStatus, JobSuperseded
@@ -67,37 +68,20 @@ def assert_may_start_jobs(kind: str) -> None:
         raise RuntimeError(f"a {method} request may not start a job ({kind}); use a POST")
 
 
+# The body of each kind of job: a plain function (job, progress) -> message, beside the code it
+# serves. Dotted paths, resolved when a job runs: this module imports none of them.
+JOB_FUNCTIONS: dict[str, str] = {
+    JobKind.IMPORT: "coding.services.imports.run_import_job",
+    JobKind.EXPORT: "coding.exports.jobs.run_export_job",
+    JobKind.EXCHANGE_IMPORT: "coding.exchange.jobs.run_import_job",
+    JobKind.REINDEX: "coding.language.lemma_index.run_reindex_job",
+    JobKind.TRAIN: "coding.language.suggestions.run_train_job",
+    JobKind.SUGGEST: "coding.language.suggestions.run_suggest_job",
+}
+
+
 def _job_functions() -> dict[str, Callable]:
-    from coding import services
-
-    functions: dict[str, Callable] = {JobKind.IMPORT: _import_job(services)}
-    try:
-        from coding.exports import run_export_job
-    except ImportError:
-        pass
-    else:
-        functions[JobKind.EXPORT] = run_export_job
-    from coding.exchange.jobs import run_import_job
-    from coding.language import lemma_index, suggestions
-
-    functions[JobKind.EXCHANGE_IMPORT] = run_import_job
-
-    functions[JobKind.REINDEX] = lemma_index.run_reindex_job
-    functions[JobKind.TRAIN] = suggestions.run_train_job
-    functions[JobKind.SUGGEST] = suggestions.run_suggest_job
-    return functions
-
-
-def _import_job(services) -> Callable:
-    def run(job: Job, progress: Callable[[int], None]) -> str:
-        if job.params.get("stage") == services.IMPORT_PARSE:
-            return services.run_import_parse(job, progress)  # ends as a draft, for the preview
-        # run_import marks the job done inside its own transaction (see transcript_create).
-        transcript = services.run_import(job, progress)
-        job.transcript = transcript
-        return services.import_done_message(transcript)
-
-    return run
+    return {kind: import_string(path) for kind, path in JOB_FUNCTIONS.items()}
 
 
 HEARTBEAT_SECONDS = 5

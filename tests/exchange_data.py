@@ -14,6 +14,8 @@ from coding.models import (
     Codebook,
     Informant,
     Level,
+    Membership,
+    Project,
 )
 
 TEXT_A = (
@@ -28,9 +30,9 @@ TEXT_B = "Notat fra befaring i bydelen. Beboerne ønsker flere små leiligheter 
 def build(owner, coder2, project=None):
     """The study in ``project`` (owner and coder2 already members) or in a new project."""
     if project is None:
-        project = services.Project.objects.create(name="Bolig for velferd – utveksling 🏘️")
-        services.Membership.objects.create(project=project, user=owner, role="owner")
-        services.Membership.objects.create(project=project, user=coder2, role="researcher")
+        project = Project.objects.create(name="Bolig for velferd – utveksling 🏘️")
+        Membership.objects.create(project=project, user=owner, role="owner")
+        Membership.objects.create(project=project, user=coder2, role="researcher")
     owner.first_name, owner.last_name = "Åsmund", "Ødegård"
     owner.save()
     cb = Codebook.objects.create(project=project, name="Kodebok")

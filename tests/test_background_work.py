@@ -124,7 +124,7 @@ def test_settling_names_a_job_left_queued_in_the_database(project):
 
 
 def test_without_a_broker_the_web_process_runs_the_schedule_in_a_thread(monkeypatch):
-    from coding import maintenance
+    from coding.services import maintenance
 
     rounds = threading.Semaphore(0)
     monkeypatch.setattr(maintenance, "run_schedule", rounds.release)
@@ -137,3 +137,33 @@ def test_without_a_broker_the_web_process_runs_the_schedule_in_a_thread(monkeypa
         ticker.stop.set()
         ticker.join(timeout=10)
     assert not ticker.is_alive()
+
+
+def test_every_job_kind_has_one_body_beside_the_code_it_serves():
+    """tasks.JOB_FUNCTIONS names each kind's body by dotted path; each resolves to a function of
+    the package that owns the work, and tasks itself imports none of them (no circle)."""
+    import ast
+    import inspect
+
+    assert set(tasks.JOB_FUNCTIONS) == set(JobKind.values)
+    owners = {
+        JobKind.IMPORT: "coding.services.imports",
+        JobKind.EXPORT: "coding.exports.",
+        JobKind.EXCHANGE_IMPORT: "coding.exchange.",
+        JobKind.REINDEX: "coding.language.",
+        JobKind.TRAIN: "coding.language.",
+        JobKind.SUGGEST: "coding.language.",
+    }
+    functions = tasks._job_functions()
+    for kind, fn in functions.items():
+        assert callable(fn) and fn.__module__.startswith(owners[kind]), (kind, fn.__module__)
+        assert list(inspect.signature(fn).parameters) == ["job", "progress"], kind
+    tree = ast.parse(inspect.getsource(tasks))
+    imported = {
+        f"{node.module}.{a.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+        for a in node.names
+    }
+    assert not [m for m in imported if m.startswith(("coding.services", "coding.exports"))]
+    assert not [m for m in imported if m.split(".")[-1] in {"services", "exports", "exchange"}]

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from docx.document import Document as DocxDocument
 
-from coding import maintenance, services
+from coding import services
 from coding.exports import rows as export_rows
 from coding.exports.jobs import export_to_file
 from coding.exports.ooxml import DocxWriter, clean_text
@@ -43,6 +43,7 @@ from coding.models import (
     Level,
     Turn,
 )
+from coding.services import maintenance
 
 from .conftest import REQUIRE_SERVICES
 from .docs import EXE, OLE_ENCRYPTED, PDF, make_docx, rezip, zip_bomb

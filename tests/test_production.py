@@ -16,8 +16,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from coding.maintenance import fail_stale_jobs, purge_old_job_files
 from coding.models import Job, JobKind, JobStatus
+from coding.services.maintenance import fail_stale_jobs, purge_old_job_files
 from coding.web.middleware import POLICY
 
 from .factories import TranscriptFactory
@@ -238,9 +238,9 @@ def test_celery_beat_schedules_the_housekeeping(settings):
     app.loader.import_default_modules()
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks == {
-        "coding.maintenance.fail_stale_jobs_task",
-        "coding.maintenance.purge_old_job_files_task",
-        "coding.maintenance.retrain_due_models_task",
+        "coding.services.maintenance.fail_stale_jobs_task",
+        "coding.services.maintenance.purge_old_job_files_task",
+        "coding.services.maintenance.retrain_due_models_task",
     }
     assert tasks <= set(app.tasks)
 

@@ -175,3 +175,37 @@ def test_a_coding_added_while_the_last_one_is_removed_is_never_orphaned(
     (kept,) = Excerpt.objects.filter(transcript=transcript)
     assert (kept.start, kept.end) == (start, end)
     assert [(c.tag_id, c.coder_id) for c in kept.codings.all()] == [(codes[1].pk, bob.pk)]
+
+
+def test_a_memo_takes_only_its_projects_memo_types(project, alice):
+    from coding.models import MemoType
+
+    from .factories import ProjectFactory
+
+    memo = services.memo_save(project=project, author=alice, text="Notat")
+    mine = MemoType.objects.create(project=project, name="Metode")
+    other = MemoType.objects.create(project=ProjectFactory(), name="Metode")
+    with pytest.raises(ValidationError):
+        services.memo_type_assign(memo=memo, memo_type=other)
+    memo.refresh_from_db()
+    assert memo.memo_type is None
+    services.memo_type_assign(memo=memo, memo_type=mine)
+    memo.refresh_from_db()
+    assert memo.memo_type == mine
+    services.memo_type_assign(memo=memo, memo_type=None)
+    memo.refresh_from_db()
+    assert memo.memo_type is None
+
+
+def test_the_first_code_of_a_project_makes_its_one_codebook(alice_client, alice, project):
+    from django.urls import reverse
+
+    from coding.models import Codebook
+
+    assert not Codebook.objects.filter(project=project).exists()
+    url = reverse("coding:codebook-add", args=[project.pk])
+    for name in ("Kompetanse", "Forankring"):
+        assert alice_client.post(url, {"name": name, "color": "#f4d03f"}).status_code == 302
+    (codebook,) = Codebook.objects.filter(project=project)
+    assert services.codebook_ensure(project=project) == codebook
+    assert sorted(codebook.codes.values_list("name", flat=True)) == ["Forankring", "Kompetanse"]

@@ -314,7 +314,7 @@ def test_reading_suggestions_never_starts_training_however_many_codings_are_new(
 
 
 def test_the_schedule_trains_a_due_model_once(bob, project, case, money, learning, settings):
-    from coding import maintenance
+    from coding.services import maintenance
 
     settings.SUGGESTIONS_RETRAIN_AFTER = 5
     coded_project(case, bob, money, learning)

@@ -3,8 +3,8 @@
 ``run_export_job(job, progress)`` is registered for ``JobKind.EXPORT`` in coding/tasks.py. It
 runs in the language the researcher chose (labels, dates, level names), writes to a temporary
 file and stores the result on ``Job.result_file`` only at the end, so a redelivered task simply
-writes the file again. Expired result files are deleted by coding.maintenance (celery beat, or
-``manage.py maintenance``) after ``settings.EXPORT_RETENTION_HOURS``.
+writes the file again. Expired result files are deleted by coding.services.maintenance (celery
+beat, or ``manage.py maintenance``) after ``settings.EXPORT_RETENTION_HOURS``.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def fill_name_key(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("coding", "0006_issue17_key_quotes_summaries_memos")]
+    dependencies = [("coding", "0007_issue12_audit_actions")]
 
     operations = [
         migrations.AddField(

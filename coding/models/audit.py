@@ -25,6 +25,11 @@ class AuditAction(models.TextChoices):
     MEMBER_CHANGE = "member_change", _("Membership changed")
     KEY_QUOTE_ADD = "key_quote_add", _("Key quote marked")
     KEY_QUOTE_REMOVE = "key_quote_remove", _("Key quote unmarked")
+    CASE_SAVE = "case_save", _("Case saved")
+    INFORMANT_SAVE = "informant_save", _("Informant saved")
+    ATTRIBUTE_CREATE = "attribute_create", _("Attribute added")
+    ATTRIBUTE_DELETE = "attribute_delete", _("Attribute deleted")
+    FRAMEWORK_SAVE = "framework_save", _("Framework summary saved")
 
 
 class AuditEvent(models.Model):

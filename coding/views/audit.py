@@ -124,6 +124,29 @@ def _describe(a: str, d: dict) -> str:
                 "role": _role(d.get("role")),
                 "old": _role(d.get("old_role")),
             }
+    if a == AuditAction.CASE_SAVE:
+        what = _("added the case %(name)s") if d.get("created") else _("changed the case %(name)s")
+        return what % {"name": d.get("name", "?")}
+    if a == AuditAction.INFORMANT_SAVE:
+        what = (
+            _("added the informant %(name)s")
+            if d.get("created")
+            else _("changed the informant %(name)s")
+        )
+        return what % {"name": d.get("name", "?")}
+    if a == AuditAction.ATTRIBUTE_CREATE:
+        return _("added the attribute %(name)s") % {"name": d.get("name", "?")}
+    if a == AuditAction.ATTRIBUTE_DELETE:
+        return _("deleted the attribute %(name)s with its %(n)s values") % {
+            "name": d.get("name", "?"),
+            "n": d.get("values", 0),
+        }
+    if a == AuditAction.FRAMEWORK_SAVE:
+        where = " × ".join(str(n) for n in (d.get("case_name"), d.get("code_name")) if n)
+        return _("saved the framework summary %(where)s (version %(v)s)") % {
+            "where": where or "?",
+            "v": d.get("version", "?"),
+        }
     return ", ".join(f"{k}: {v}" for k, v in sorted(d.items()))
 
 

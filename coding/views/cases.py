@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -100,14 +101,11 @@ def attribute_list(request: HttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, need)
     form = AttributeDefinitionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        definition = form.save(commit=False)
-        definition.project = project
-        if AttributeDefinition.objects.filter(
-            project=project, target=definition.target, name=definition.name
-        ).exists():
-            form.add_error("name", _("An attribute with this name exists already."))
+        try:
+            services.attribute_create(project=project, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
         else:
-            definition.save()
             messages.success(request, _("The attribute was added."))
             return redirect("coding:attribute-list", project_id=project.pk)
     return render(
@@ -126,10 +124,9 @@ def attribute_list(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def attribute_delete(request: HttpRequest, project_id: int, definition_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.OWN)
-    deleted, _detail = AttributeDefinition.objects.filter(
-        pk=definition_id, project=project
-    ).delete()
-    if not deleted:
+    definition = AttributeDefinition.objects.filter(pk=definition_id, project=project).first()
+    if definition is None:
         raise Http404
+    services.attribute_delete(definition=definition, actor=request.user)
     messages.success(request, _("The attribute and its values were deleted."))
     return redirect("coding:attribute-list", project_id=project.pk)

@@ -126,7 +126,7 @@ def code_add(request: HttpRequest, project_id: int) -> HttpResponse:
     form = CodeForm(request.POST, tree=_tree(codebook))
     if form.is_valid():
         if codebook is None:
-            codebook = Codebook.objects.create(project=project, name=_("Codebook"))
+            codebook = services.codebook_ensure(project=project)
         try:
             code = services.code_create(
                 codebook=codebook, actor=request.user, parent=parent, **form.code_fields()

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from coding import access, services
 from coding.forms import MemberAddForm, MemberRoleForm
-from coding.models import Coding, Membership, Project, Role
+from coding.models import Membership, Project, Role
 
 
 def _member_page(request: HttpRequest, project: Project, add_form: MemberAddForm | None = None):
@@ -174,9 +174,7 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
         ):
             return redirect("coding:project-list")
         return redirect("coding:member-list", project_id=project.pk)
-    n_codings = Coding.objects.filter(
-        coder_id=membership.user_id, tag__codebook__project=project
-    ).count()
+    n_codings = services.member_codings_kept(membership)
     return render(
         request,
         "coding/members/member_remove.html",

@@ -131,8 +131,7 @@ def memo_type_set(request: HttpRequest, memo_id: int) -> HttpResponse:
         memo_type = MemoType.objects.filter(project_id=memo.project_id, pk=type_id).first()
         if memo_type is None:
             raise Http404
-    memo.memo_type = memo_type
-    memo.save(update_fields=["memo_type"])
+    services.memo_type_assign(memo=memo, memo_type=memo_type)
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, {request.get_host()}):
         return redirect(back)

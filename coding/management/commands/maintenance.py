@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from coding.maintenance import fail_stale_jobs, purge_old_job_files
+from coding.services.maintenance import fail_stale_jobs, purge_old_job_files
 
 
 class Command(BaseCommand):

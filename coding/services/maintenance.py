@@ -73,13 +73,13 @@ def purge_old_job_files(now: dt.datetime | None = None) -> dict[str, int]:
 
 def retrain_due_models() -> list[int]:
     """Queue a TRAIN job for each project whose model is due; returns their project ids."""
-    from coding import services
     from coding.language import suggestions
+    from coding.services.language import language_job_start
 
     started = []
     for project in Project.objects.filter(codebooks__isnull=False).distinct():
         if suggestions.retrain_due(project):
-            services.language_job_start(project=project, user=None, kind=JobKind.TRAIN)
+            language_job_start(project=project, user=None, kind=JobKind.TRAIN)
             started.append(project.pk)
     if started:
         log.info("queued suggestion training for project(s) %s", started)
