@@ -172,6 +172,11 @@ urlpatterns = [
         workspace.code_in_vivo,
         name="workspace-in-vivo",
     ),
+    path(
+        "transcripts/<int:transcript_id>/in-vivo/name.json",
+        workspace.in_vivo_name,
+        name="workspace-in-vivo-name",
+    ),
     path("transcripts/<int:transcript_id>/undo/", workspace.coding_undo, name="workspace-undo"),
     path("excerpts/<int:excerpt_id>/", workspace.excerpt_detail, name="workspace-excerpt"),
     path("excerpts/<int:excerpt_id>/resize/", workspace.excerpt_resize, name="workspace-resize"),

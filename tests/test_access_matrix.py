@@ -296,6 +296,7 @@ ACCESS: dict[str, Entry] = {
     "coding:workspace-codings": R(),
     "coding:workspace-code": W(data=span),
     "coding:workspace-in-vivo": W(data=lambda w: {"start": 0, "end": 5}),
+    "coding:workspace-in-vivo-name": R(query=lambda w: {"start": 0, "end": 5}),
     "coding:workspace-undo": W(),
     "coding:workspace-excerpt": R(),
     "coding:workspace-resize": W(
@@ -533,6 +534,7 @@ NOT_LINKED = {
     "coding:search-batch": "where coding from search leads",
     "coding:workspace-codings": "JSON for the transcript view's script",
     "coding:workspace-excerpt": "JSON for the transcript view's script",
+    "coding:workspace-in-vivo-name": "JSON for the transcript view's script (the picker)",
     "coding:transcript-suggestions": "JSON for the transcript view's script",
     "coding:export-count": "htmx fragment of the export form",
     "coding:analysis-matrix-cell": "htmx fragment (a matrix cell's link)",

@@ -12,7 +12,15 @@ from coding.models import AuditAction, AuditEvent, Code, Coding, Excerpt, Memo, 
 from coding.offsets import Utf16Map
 
 from .factories import CodebookFactory, CodeFactory, ProjectFactory, TranscriptFactory
-from .workspace_data import EMOJI, LONG_SENTENCE, make_transcript, span_of, u16
+from .workspace_data import (
+    EMOJI,
+    LONG_IN_VIVO,
+    LONG_SENTENCE,
+    make_in_vivo_transcript,
+    make_transcript,
+    span_of,
+    u16,
+)
 
 
 @pytest.fixture
@@ -300,6 +308,38 @@ def test_in_vivo_names_are_trimmed_and_cut_at_a_word():
     assert services.in_vivo_name("  «Vi samarbeider tett»,  ") == "Vi samarbeider tett"
     long = services.in_vivo_name("ord " * 40)
     assert len(long) <= services.IN_VIVO_MAX_CHARS + 1 and long.endswith("ord…")
+
+
+def test_in_vivo_names_keep_an_emoji_whole_and_count_code_points():
+    # The 60th UTF-16 unit is the emoji's first half: cut at the word before, the emoji whole.
+    assert LONG_IN_VIVO.encode("utf-16-le")[118:120] == EMOJI.encode("utf-16-le")[:2]
+    name = services.in_vivo_name(LONG_IN_VIVO)
+    assert name == f"Vi snakket lenge om alt som angikk boligene og naboene her {EMOJI}…"
+    name.encode("utf-8")  # no lone surrogate
+    # 60 code points are 61 UTF-16 units with an emoji: not cut at all.
+    sixty = "ord " * 14 + "ord" + EMOJI
+    assert len(sixty) == services.IN_VIVO_MAX_CHARS
+    assert services.in_vivo_name(sixty) == sixty
+
+
+def test_the_picker_is_told_the_in_vivo_name_the_code_gets(case, alice, codes, bob_client):
+    transcript = make_in_vivo_transcript(case, alice)
+    s, e = span_of(transcript, LONG_IN_VIVO)
+    span = {"start": u16(transcript, s), "end": u16(transcript, e)}
+    r = bob_client.get(reverse("coding:workspace-in-vivo-name", args=[transcript.pk]), span)
+    assert r.status_code == 200
+    assert Code.objects.count() == len(codes)  # a GET names, it makes nothing
+    r2 = bob_client.post(reverse("coding:workspace-in-vivo", args=[transcript.pk]), span)
+    assert r2.json()["code"][1] == r.json()["name"] == services.in_vivo_name(LONG_IN_VIVO)
+
+
+def test_the_in_vivo_name_is_read_by_members_only(transcript, codes, sue_client, charlie_client):
+    url = reverse("coding:workspace-in-vivo-name", args=[transcript.pk])
+    s, e = span_of(transcript, "ærlige møter")
+    span = {"start": u16(transcript, s), "end": u16(transcript, e)}
+    assert sue_client.get(url, span).json() == {"name": "ærlige møter"}
+    assert charlie_client.get(url, span).status_code == 404
+    assert sue_client.get(url, {"start": "x", "end": 3}).status_code == 400
 
 
 def test_in_vivo_is_refused_to_supervisors_and_outsiders(

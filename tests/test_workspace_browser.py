@@ -17,7 +17,13 @@ from coding import demo
 from coding.models import Coding, Excerpt, Memo, Role
 
 from .conftest import PASSWORD
-from .workspace_data import COMBINING, EMOJI, make_transcript
+from .workspace_data import (
+    COMBINING,
+    EMOJI,
+    LONG_IN_VIVO,
+    make_in_vivo_transcript,
+    make_transcript,
+)
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 
@@ -305,11 +311,31 @@ def test_code_this_sentence_and_this_turn_by_one_key(page, live_server, transcri
     assert Excerpt.objects.filter(text__startswith="Det går bra nå").count() == 1
 
 
+def test_the_picker_shows_the_in_vivo_name_the_server_gives_the_code(
+    page, live_server, case, alice, codes, bob
+):
+    # Over 60 characters, the 60th UTF-16 unit inside the emoji: the script used to cut there.
+    transcript = make_in_vivo_transcript(case, alice)
+    log_in(page, live_server, "bob")
+    open_transcript(page, live_server, transcript)
+    drag_select(page, LONG_IN_VIVO)
+    page.wait_for_selector("#ws-picker-invivo[data-name]")
+    shown = page.get_attribute("#ws-picker-invivo", "data-name")
+    assert f"“{shown}”" in page.inner_text("#ws-picker-invivo")
+    page.click("#ws-picker-invivo")
+    wait_for_codings(page, 1)
+    code = Coding.objects.get().tag
+    assert code.name == shown
+    assert shown.endswith(f"{EMOJI}…")
+    assert page.locator(".ws-code .name", has_text=shown).count() == 1
+
+
 def test_in_vivo_and_resizing_from_the_inspector(page, live_server, transcript, codes, bob):
     log_in(page, live_server, "bob")
     open_transcript(page, live_server, transcript)
     drag_select(page, "ærlige møter")
     page.wait_for_selector("#ws-picker:not([hidden])")
+    page.wait_for_selector("#ws-picker-invivo[data-name]")  # the server's name has come
     assert "ærlige møter" in page.inner_text("#ws-picker-invivo")
     page.click("#ws-picker-invivo")
     wait_for_codings(page, 1)

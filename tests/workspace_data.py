@@ -29,6 +29,10 @@ LINES = [
 ]
 CRLF_TEXT = "\r\n\r\n".join(LINES) + "\r\n"
 
+# An in-vivo name over 60 characters whose 60th UTF-16 unit is the first half of the emoji: the
+# browser used to cut there (a lone surrogate), the server cuts at the word before 60 code points.
+LONG_IN_VIVO = f"Vi snakket lenge om alt som angikk boligene og naboene her {EMOJI} hele tiden"
+
 
 _real_split = nlp.split_sentences
 _split_cache: dict = {}
@@ -47,6 +51,13 @@ def make_transcript(case, user, title: str = "Intervju med boligleder") -> Trans
     doc = importers.parse_pasted(CRLF_TEXT, "intervju.txt")
     with mock.patch.object(nlp, "split_sentences", _split_once):
         return _create(case, doc, informant, user, title)
+
+
+def make_in_vivo_transcript(case, user) -> Transcript:
+    """A one-turn transcript holding LONG_IN_VIVO."""
+    informant = InformantFactory(case=case, pseudonym="Tone Berg", role_title="Boligleder")
+    doc = importers.parse_pasted(f"IP: {LONG_IN_VIVO}.\n", "intervju.txt")
+    return _create(case, doc, informant, user, "Intervju om naboer")
 
 
 def _create(case, doc, informant, user, title: str) -> Transcript:

@@ -31,6 +31,7 @@ from coding.analysis.specs import TOTAL
 from coding.forms import FrameworkSummaryForm
 from coding.models import CodingQuerySet, FrameworkSummary, Project
 from coding.people import display_name
+from coding.views import HtmxHttpRequest
 
 EXPORT_FORMATS = ("csv", "xlsx")
 
@@ -99,7 +100,7 @@ def matrix(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def matrix_cell(request: HttpRequest, project_id: int) -> HttpResponse:
+def matrix_cell(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """The excerpts of one cell (an htmx fragment under the matrix, or a page of its own)."""
     project = access.get_project_for_user(request.user, project_id)
     form = _form(project, request.GET)
@@ -129,7 +130,7 @@ def _cell_title(form: AnalysisFilterForm, row: str, col: str) -> str:
 
 
 def _drilldown(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     project: Project,
     form: AnalysisFilterForm,
     codings: CodingQuerySet,
@@ -161,22 +162,20 @@ def _drilldown(
         "back_url": back_url,
         "tab": "cooccurrence" if "cooccurrence" in request.path else _matrix_tab(form),
     }
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         return render(request, "coding/analysis/_drilldown.html", ctx)
     return render(request, "coding/analysis/drilldown.html", ctx)
 
 
 def _drilldown_error(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     project: Project,
     form: AnalysisFilterForm,
     errors: list[str] | None = None,
 ) -> HttpResponse:
     errors = errors or [str(e) for errs in form.errors.values() for e in errs]
     template = (
-        "coding/analysis/_drilldown.html"
-        if request.headers.get("HX-Request")
-        else "coding/analysis/drilldown.html"
+        "coding/analysis/_drilldown.html" if request.htmx else "coding/analysis/drilldown.html"
     )
     ctx = {"project": project, "form": form, "errors": errors, "items": [], "total": 0}
     return render(request, template, ctx, status=400)
@@ -279,7 +278,7 @@ def cooccurrence(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def cooccurrence_cell(request: HttpRequest, project_id: int) -> HttpResponse:
+def cooccurrence_cell(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     form = _cooccurrence_form(project, request.GET)
     if not form.is_valid():

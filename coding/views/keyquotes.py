@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
@@ -13,11 +13,12 @@ from django.views.decorators.http import require_http_methods
 from coding import access, services
 from coding.analysis import key_quote_marks
 from coding.models import Code
+from coding.views import HtmxHttpRequest
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def excerpt_key_quotes(request: HttpRequest, excerpt_id: int) -> HttpResponse:
+def excerpt_key_quotes(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
     need = access.WRITE if request.method == "POST" else access.READ
     excerpt = access.get_excerpt_for_user(request.user, excerpt_id, need)
     codebook_id = excerpt.transcript.case.project.codebook.pk
@@ -33,7 +34,7 @@ def excerpt_key_quotes(request: HttpRequest, excerpt_id: int) -> HttpResponse:
             )
         except ValidationError as exc:
             error = " ".join(exc.messages)
-        if not request.headers.get("HX-Request"):
+        if not request.htmx:
             back = request.POST.get("next", "")
             if url_has_allowed_host_and_scheme(back, {request.get_host()}):
                 return redirect(back)

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from coding import access, services
 from coding.analysis import progress
@@ -26,6 +27,7 @@ from coding.models import (
     Transcript,
     job_fail_if_stale,
 )
+from coding.views import HtmxHttpRequest
 
 
 @login_required
@@ -238,18 +240,16 @@ def import_preview(request: HttpRequest, job_id) -> HttpResponse:
 
 @login_required
 @require_GET
-def job_detail(request: HttpRequest, job_id) -> HttpResponse:
+def job_detail(request: HtmxHttpRequest, job_id) -> HttpResponse:
     job = access.get_job_for_user(request.user, job_id)
     job_fail_if_stale(job)
     if job.status == JobStatus.DRAFT and job.kind == JobKind.IMPORT:
         # The file is read: on to the preview (htmx follows HX-Redirect, a reload the 302).
         url = reverse("coding:import-preview", args=[job.pk])
-        if request.headers.get("HX-Request"):
-            return HttpResponse(headers={"HX-Redirect": url})
+        if request.htmx:
+            return HttpResponseClientRedirect(url)
         return redirect(url)
-    template = (
-        "coding/_job_status.html" if request.headers.get("HX-Request") else "coding/job_detail.html"
-    )
+    template = "coding/_job_status.html" if request.htmx else "coding/job_detail.html"
     return render(request, template, {"job": job, "project": job.project})
 
 

@@ -1,10 +1,10 @@
 """The transcript view, where researchers code, and the small JSON endpoints its script calls.
 
 The page renders the text once; the codings travel as compact rows in a JSON script block and
-``static/coding/workspace.js`` lays the highlights over the text. Every write answers with a
-delta: the current rows of the excerpts it touched (``removed`` for those that are gone), the
-project-wide counts of the codes involved, and the label of the next undo. Offsets on the wire are
-UTF-16 and are converted by ``coding.offsets`` before anything reaches ``services``.
+the ES modules in ``static/coding/workspace/`` lay the highlights over the text. Every write
+answers with a delta: the current rows of the excerpts it touched (``removed`` for those that are
+gone), the project-wide counts of the codes involved, and the label of the next undo. Offsets on
+the wire are UTF-16 and are converted by ``coding.offsets`` before anything reaches ``services``.
 """
 
 from __future__ import annotations
@@ -170,6 +170,7 @@ def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
         "urls": {
             "code": reverse("coding:workspace-code", args=[transcript.pk]),
             "inVivo": reverse("coding:workspace-in-vivo", args=[transcript.pk]),
+            "inVivoName": reverse("coding:workspace-in-vivo-name", args=[transcript.pk]),
             "undo": reverse("coding:workspace-undo", args=[transcript.pk]),
             "codings": reverse("coding:workspace-codings", args=[transcript.pk]),
             "excerpt": reverse("coding:workspace-excerpt", args=[placeholder]),
@@ -290,6 +291,20 @@ def code_in_vivo(request: HttpRequest, transcript_id: int) -> JsonResponse:
         code=transcript_page.code_rows([code])[0],
         codeCreated=created,
     )
+
+
+@login_required
+@require_GET
+def in_vivo_name(request: HttpRequest, transcript_id: int) -> JsonResponse:
+    """The name an in-vivo code for [start, end) (UTF-16 offsets) would get: the picker shows the
+    server's rule (``services.in_vivo_name``) rather than computing its own. Reads only."""
+    transcript = access.get_transcript_for_user(request.user, transcript_id)
+    umap = Utf16Map(transcript.text)
+    try:
+        start, end = span_from_u16(umap, request.GET.get("start"), request.GET.get("end"))
+    except OffsetError:
+        return _bad_offsets()
+    return JsonResponse({"name": services.in_vivo_name(transcript.text[start:end])})
 
 
 @login_required

@@ -2,13 +2,14 @@
 // edge (before it), its lower edge (after it) or its middle (nested inside, as the last sub-code).
 // The move is posted to the code's move URL as (parent, position) and the page reloads; the
 // server refuses cycles and foreign codes. The arrow buttons do the same without a mouse.
+// Loaded as a module; the move goes through net.js.
+import { request } from "./net.js";
+
 (function () {
-  "use strict";
 
   const tree = document.querySelector("[data-codebook-tree][data-editable]");
   if (!tree) return;
   const status = document.querySelector("[data-codebook-status]");
-  const csrf = document.querySelector("input[name=csrfmiddlewaretoken]");
   let dragged = null;
   let marked = null;
 
@@ -110,12 +111,7 @@
     tree.classList.add("saving");
     say(tree.dataset.savingText || "…", true);
     try {
-      const response = await fetch(url, {
-        method: "POST",
-        body: body,
-        credentials: "same-origin",
-        headers: { "X-CSRFToken": csrf ? csrf.value : "", "X-Requested-With": "fetch" },
-      });
+      const response = await request("POST", url, body);
       const data = await response.json().catch(() => ({}));
       if (!response.ok) {
         tree.classList.remove("saving");

@@ -1,6 +1,7 @@
 // Key-quote stars in the transcript view's inspector. The stars are a server-rendered fragment
 // (coding:excerpt-key-quotes, the same one the drill-down shows); htmx loads it under the
-// passage's codes each time workspace.js renders the inspector, and swaps it after a mark.
+// passage's codes each time workspace/inspector.js renders the inspector, and swaps it after a
+// mark.
 const aside = document.getElementById("ws-inspector");
 const body = document.getElementById("ws-inspector-body");
 

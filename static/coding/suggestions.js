@@ -1,6 +1,6 @@
 // Coding suggestions as quiet marks in the margin of a transcript.
 //
-// Self-contained: put this script on a page with one element carrying data-transcript-id (and,
+// Self-contained: put this module on a page with one element carrying data-transcript-id (and,
 // optionally, data-suggestions-url; by default /transcripts/<id>/suggestions/). The script loads
 // its stylesheet (suggestions.css beside this file), fetches the suggestions the researcher has
 // not answered, and draws one mark beside each block where suggested passages begin. A mark
@@ -16,10 +16,10 @@
 // point offsets), `[id^="pos-"]` anchors. After an accept the container receives a
 // "suggestions:accepted" event (detail: the server's answer: coding, excerpt, start, end, code)
 // so the page can redraw its codings. Transcript text is only ever set with textContent.
-(function () {
-  "use strict";
+// Loaded as a module; it talks to the server through net.js.
+import { request } from "./net.js";
 
-  const script = document.currentScript;
+(function () {
   const root = document.querySelector("[data-transcript-id]");
   if (!root) return;
 
@@ -27,13 +27,14 @@
     root.dataset.suggestionsUrl ||
     `/transcripts/${encodeURIComponent(root.dataset.transcriptId)}/suggestions/`;
 
-  if (script && script.src) {
+  {
     const link = document.createElement("link");
     link.rel = "stylesheet";
-    link.href = script.src.replace(/\.js(\?.*)?$/, ".css$1");
+    link.href = import.meta.url.replace(/\.js(\?.*)?$/, ".css$1");
     document.head.appendChild(link);
   }
 
+  const JSON_ONLY = { Accept: "application/json" };
   let data = null;
   let layer = null;
   let pane = null;
@@ -54,13 +55,6 @@
     if (className) node.className = className;
     if (text !== undefined && text !== null) node.textContent = text;
     return node;
-  }
-
-  function csrfToken() {
-    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    if (m) return decodeURIComponent(m[1]);
-    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
   }
 
   function label(key, n) {
@@ -390,13 +384,7 @@
     const row = button.closest(".sg-item");
     button.disabled = true;
     try {
-      const body = new URLSearchParams({ keyword: kw });
-      const response = await fetch(s.keyword_remove_url, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
-        body,
-      });
+      const response = await request("POST", s.keyword_remove_url, { keyword: kw }, JSON_ONLY);
       const answer = await response.json().catch(() => ({}));
       if (!response.ok || !answer.ok) throw new Error(answer.error || response.statusText);
       for (const x of data.suggestions) {
@@ -415,11 +403,8 @@
       b.disabled = true;
     });
     try {
-      const response = await fetch(verdict === "accept" ? s.accept_url : s.reject_url, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
-      });
+      const target = verdict === "accept" ? s.accept_url : s.reject_url;
+      const response = await request("POST", target, null, JSON_ONLY);
       const answer = await response.json().catch(() => ({}));
       if (!response.ok || !answer.ok) throw new Error(answer.error || response.statusText);
       data.suggestions = data.suggestions.filter((x) => x.id !== s.id);
@@ -456,7 +441,7 @@
   window.addEventListener("resize", placeSoon);
   if ("ResizeObserver" in window) new ResizeObserver(placeSoon).observe(root);
 
-  fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+  request("GET", url, null, JSON_ONLY)
     .then((r) => {
       if (!r.ok) throw new Error(r.statusText);
       return r.json();
