@@ -7,7 +7,7 @@ import zipfile
 
 import docx
 
-from coding.demo import write_odt
+from coding.management.demo import write_odt
 
 
 def make_docx(

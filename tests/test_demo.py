@@ -8,7 +8,8 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from coding import demo, importers
+from coding import importers
+from coding.management import demo
 from coding.models import Code, Coding, Project, Transcript
 from coding.nlp import paragraphs_to_text
 

@@ -7,7 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from coding import services, transcript_page
+from coding import services
+from coding.analysis import transcript_page
 from coding.models import AuditAction, AuditEvent, Code, Coding, Excerpt, Memo, Sentence, Transcript
 from coding.offsets import Utf16Map
 

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from coding import demo
+from coding.management import demo
 from coding.models import Coding, Excerpt, Memo, Role
 
 from .conftest import PASSWORD

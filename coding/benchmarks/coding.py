@@ -23,7 +23,8 @@ from django.template import engines
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from coding import services, transcript_page
+from coding import services
+from coding.analysis import transcript_page
 from coding.benchmarks import figure, timed
 from coding.benchmarks.import_ import corpus_paragraphs
 from coding.models import (

@@ -29,10 +29,10 @@ from django.db import connection, transaction
 from lxml import etree
 
 from coding.benchmarks import _rss, figure, timed
-from coding.demo import TRANSCRIPTS, load_manifest, source_paragraphs
 from coding.exports import rows
 from coding.exports.ooxml import PPR, PSTYLE, VAL, P, R, T, w
 from coding.exports.word import LAYOUT_REPORT, ExportOptions, write_word
+from coding.management.demo import TRANSCRIPTS, load_manifest, source_paragraphs
 from coding.models import (
     Case,
     CaseKind,

@@ -17,8 +17,8 @@ from django.db import connection, transaction
 
 from coding import importers, nlp, services
 from coding.benchmarks import figure, hostile_files, timed
-from coding.demo import TRANSCRIPTS, load_manifest, source_paragraphs
 from coding.language import lemma_index
+from coding.management.demo import TRANSCRIPTS, load_manifest, source_paragraphs
 from coding.models import Case, CaseKind, Codebook, Project
 
 

@@ -30,8 +30,8 @@ from django.urls import reverse
 
 from coding import importers, nlp, services
 from coding.benchmarks import figure, timed
-from coding.demo import STUDY, TRANSCRIPTS, load_manifest, source_paragraphs
 from coding.language import classifier, lemma_index, lemma_search
+from coding.management.demo import STUDY, TRANSCRIPTS, load_manifest, source_paragraphs
 from coding.models import (
     Case,
     CaseKind,

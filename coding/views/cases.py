@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from coding import access, services
-from coding.forms_cases import AttributeDefinitionForm, CaseForm, InformantForm
+from coding.forms import AttributeDefinitionForm, CaseForm, InformantForm
 from coding.models import AttributeDefinition, AttributeTarget, AttributeValue
 
 

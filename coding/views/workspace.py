@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from coding import access, services, transcript_page
+from coding import access, services
+from coding.analysis import transcript_page
 from coding.models import Code, Codebook, Transcript
 from coding.offsets import OffsetError, Utf16Map, parse_offset, span_from_u16
 from coding.people import display_name

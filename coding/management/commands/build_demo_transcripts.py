@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from coding import demo
+from coding.management import demo
 
 
 class Command(BaseCommand):

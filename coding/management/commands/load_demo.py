@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from coding import demo
+from coding.management import demo
 from coding.models import Project
 
 
