@@ -260,6 +260,17 @@ def test_the_database_refuses_a_twin_name_that_skips_the_form(codebook, codes):
     )
 
 
+def test_bulk_writes_set_the_name_key_too(codebook, codes):
+    # bulk_create and bulk_update skip save(): the queryset sets the key, so twins still clash.
+    (made,) = Code.objects.bulk_create([Code(codebook=codebook, name="Ærlige svar", slug="a")])
+    assert Code.objects.get(pk=made.pk).name_key == "ærlige svar"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Code.objects.bulk_create([Code(codebook=codebook, name="ÆRLIGE SVAR", slug="b")])
+    made.name = "Åpne svar"
+    Code.objects.bulk_update([made], ["name"])
+    assert Code.objects.get(pk=made.pk).name_key == "åpne svar"
+
+
 def test_a_rename_keeps_the_name_key_and_the_old_name_becomes_free(alice_client, codes, bob):
     code = codes[1]
     response = alice_client.post(url("edit", code), {"name": "Ærlige svar", "color": code.color})

@@ -53,4 +53,10 @@ class Migration(migrations.Migration):
                 fields=("codebook", "name_key"), name="code_name_key_unique"
             ),
         ),
+        migrations.AddConstraint(
+            model_name="code",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("name_key", ""), _negated=True), name="code_name_key_set"
+            ),
+        ),
     ]

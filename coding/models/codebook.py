@@ -40,6 +40,22 @@ def name_key(name: str) -> str:
 
 
 class CodeQuerySet(models.QuerySet):
+    # bulk_create and bulk_update skip save(): they set name_key themselves, so no path writes a
+    # code without the key its uniqueness rests on.
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for code in objs:
+            code.name_key = name_key(code.name)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs, fields = list(objs), list(fields)
+        if "name" in fields:
+            for code in objs:
+                code.name_key = name_key(code.name)
+            fields.append("name_key")
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
     def in_tree_order(self) -> list[Code]:
         """Codes depth-first by parent and order, each with ``depth`` set."""
         codes = list(self.order_by("order", "name"))
@@ -93,6 +109,7 @@ class Code(TagBase):
         constraints = [
             # Names are unique case-insensitively for every script, not only ASCII (see name_key).
             models.UniqueConstraint(fields=["codebook", "name_key"], name="code_name_key_unique"),
+            models.CheckConstraint(condition=~Q(name_key=""), name="code_name_key_set"),
             models.UniqueConstraint(fields=["codebook", "slug"], name="code_slug_unique"),
             models.UniqueConstraint(
                 fields=["codebook", "shortcut"],
