@@ -193,12 +193,3 @@ def index_new_transcript(
         transcript=transcript, defaults={"version": INDEX_VERSION, "built_at": timezone.now()}
     )
     return len(tokens)
-
-
-def after_import(transcript: Transcript) -> None:
-    """Called by ``services.transcript_create`` after its write transaction: propose codes for
-    the new transcript's passages (each transcript's suggestions are stored in a transaction of
-    their own; a crash before this leaves a transcript without suggestions, not half of one)."""
-    from coding.language import suggestions  # suggestions uses this module's INDEX_VERSION
-
-    suggestions.refresh(transcript.case.project, transcript_ids=[transcript.pk])

@@ -145,26 +145,21 @@ class Code(TagBase):
 
     def delete_impact(self) -> dict[str, int]:
         """What deleting this code takes with it: codings, sub-codes and memos (all depths)."""
-        from coding.models.coding import Coding  # above this module in the layers
-        from coding.models.memos import Memo
-
+        # Counted through the reverse relations: codings and memos sit above this module.
         below = self.descendant_ids()
-        ids = {self.pk, *below}
+        codes = Code.objects.filter(pk__in={self.pk, *below})
         return {
-            "codings": Coding.objects.filter(tag_id__in=ids).count(),
+            "codings": codes.aggregate(n=models.Count("codings"))["n"],
             "subcodes": len(below),
-            "memos": Memo.objects.filter(code_id__in=ids).count(),
+            "memos": codes.aggregate(n=models.Count("memos"))["n"],
         }
 
     def merge_impact(self, target: Code) -> dict[str, int]:
         """What merging this code into ``target`` would do (see services.code_merge)."""
-        from coding.models.coding import Coding  # above this module in the layers
-
-        mine = Coding.objects.filter(tag=self)
+        mine = self.codings.all()  # the reverse relation: codings sit above this module
         collapsing = mine.filter(
             models.Exists(
-                Coding.objects.filter(
-                    tag=target,
+                target.codings.filter(
                     content_object=models.OuterRef("content_object"),
                     coder=models.OuterRef("coder"),
                 )
