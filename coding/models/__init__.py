@@ -11,6 +11,7 @@ from coding.models.audit import (
 from coding.models.codebook import (
     Code,
     Codebook,
+    CodeHierarchy,
     CodeQuerySet,
     name_key,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "Sentence",
     "Codebook",
     "name_key",
+    "CodeHierarchy",
     "CodeQuerySet",
     "Code",
     "MATRIX_MEASURES",
