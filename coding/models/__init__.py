@@ -13,6 +13,7 @@ from coding.models.codebook import (
     Codebook,
     CodeHierarchy,
     CodeQuerySet,
+    field_limit,
     name_key,
 )
 from coding.models.coding import (
@@ -104,6 +105,7 @@ __all__ = [
     "Turn",
     "Sentence",
     "Codebook",
+    "field_limit",
     "name_key",
     "CodeHierarchy",
     "CodeQuerySet",

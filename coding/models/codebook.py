@@ -95,6 +95,15 @@ class CodeHierarchy(Generic[NodeT]):
         return out
 
 
+def field_limit(model: type[models.Model], name: str) -> int:
+    """The ``max_length`` of a model's text field: the one source of a field's limit (forms,
+    services and imports read it here instead of repeating the number)."""
+    limit = getattr(model._meta.get_field(name), "max_length", None)
+    if not isinstance(limit, int):
+        raise TypeError(f"{model.__name__}.{name} has no max_length")
+    return limit
+
+
 class CodeQuerySet(models.QuerySet):
     def in_tree_order(self) -> list[Code]:
         """Codes depth-first by parent and order, each with ``depth`` set."""

@@ -44,6 +44,7 @@ from coding.models import (
     Project,
     Role,
     Transcript,
+    field_limit,
     name_key,
 )
 
@@ -238,7 +239,7 @@ def write_plan(
             name=_unique(rc.name, taken, services.CODE_NAME_MAX, key=name_key),
             color=rc.color,
             parent=codes.get(rc.parent) if rc.parent else None,
-            short_name=f.get("short_name", "")[:30],
+            short_name=f.get("short_name", "")[: field_limit(Code, "short_name")],
             definition=rc.definition,
             inclusion=f.get("inclusion", ""),
             exclusion=f.get("exclusion", ""),
