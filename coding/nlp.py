@@ -12,7 +12,7 @@ import gzip
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -20,6 +20,8 @@ from importlib import resources
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
+
+from coding.offsets import paragraph_spans
 
 # C0/C1 controls except tab and newline, and the two noncharacters XML forbids.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
@@ -193,19 +195,6 @@ def is_word(text: str) -> bool:
     return _ALNUM.search(text) is not None
 
 
-def _paragraph_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    """[s, e) of each non-empty line inside text[start:end]."""
-    pos = start
-    while pos < end:
-        nl = text.find("\n", pos, end)
-        line_end = end if nl == -1 else nl
-        seg = text[pos:line_end]
-        if seg.strip():
-            lead = len(seg) - len(seg.lstrip())
-            yield pos + lead, pos + len(seg.rstrip())
-        pos = line_end + 1
-
-
 def split_sentences(
     text: str,
     spans: list[tuple[int, int]],
@@ -220,7 +209,7 @@ def split_sentences(
     nlp = get_nlp()
     jobs: list[tuple[int, int, int]] = []  # (span index, para start, para end)
     for i, (s, e) in enumerate(spans):
-        jobs.extend((i, ps, pe) for ps, pe in _paragraph_spans(text, s, e))
+        jobs.extend((i, ps, pe) for ps, pe in paragraph_spans(text, s, e))
     out: list[list[SentenceSpan]] = [[] for _ in spans]
     total = max(1, len(jobs))
     docs = nlp.pipe((text[ps:pe] for _, ps, pe in jobs), batch_size=256)
