@@ -19,7 +19,7 @@ from importlib import resources
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 
 from coding.offsets import paragraph_spans
 
@@ -33,7 +33,39 @@ _CLOSED_CLASS = frozenset(
     "sine vår vårt våre deres hans hennes den det denne dette disse som og eller men at om i på "
     "til fra med av for ikke også så da når hvor hva hvem hvilke hvis alle noen ingen mange".split()
 )
-WORD_RE = re.compile(r"\w+(?:[-']\w+)*")
+
+
+# What a word is. Two definitions, each written once, because they serve different ends:
+# - the counted word (WORD_RE): a run of letters, marks, digits and "_" (Unicode categories
+#   L, M, N), joined by a hyphen, an apostrophe (straight or typographic) or a soft hyphen. It
+#   gives every word count shown (Transcript.word_count, Excerpt.words) and is what the browser
+#   snaps a selection to (static/coding/offsets.js WORD and JOINERS mirror these constants, as
+#   tests/test_nlp.py checks): it needs no pipeline, so the page can apply it while dragging.
+# - the index word (is_index_token): a spaCy token with a letter or digit. Lemmas belong to
+#   spaCy's tokens (its tokenizer keeps abbreviations such as "p.g.a." whole and splits "don’t"),
+#   so the word index, search queries, memo search and suggestions all cut text this way.
+WORD_CATEGORIES = ("L", "M", "N")
+WORD_EXTRA = "_"
+JOINERS = "-'\u2019\u00ad"
+
+
+def _category_class(major: str) -> str:
+    """A regex character class body of the code points whose Unicode category starts with
+    ``major``. Marks live only in planes 0, 1 and 14 (the test checks all planes)."""
+    spans: list[tuple[int, int]] = []
+    for lo, hi in ((0, 0x1FFFF), (0xE0000, 0xE0FFF)):
+        for cp in range(lo, hi + 1):
+            if unicodedata.category(chr(cp))[0] == major:
+                if spans and spans[-1][1] == cp - 1:
+                    spans[-1] = (spans[-1][0], cp)
+                else:
+                    spans.append((cp, cp))
+    return "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in spans)
+
+
+# Python's \w is exactly categories L and N plus "_"; the marks are added by hand.
+_WORD_CHAR = "[\\w" + _category_class("M") + "]"
+WORD_RE = re.compile(f"{_WORD_CHAR}+(?:[{re.escape(JOINERS)}]{_WORD_CHAR}+)*")
 
 
 def normalize_text(raw: str) -> str:
@@ -195,6 +227,16 @@ def is_word(text: str) -> bool:
     return _ALNUM.search(text) is not None
 
 
+def is_index_token(token: Token) -> bool:
+    """The index word (see WORD_RE's comment): a spaCy token that is a word, not punctuation."""
+    return not (token.is_punct or token.is_space) and is_word(token.text)
+
+
+def index_words(text: str) -> list[str]:
+    """The lower-cased index words of ``text``, cut by the tokenizer as the word index is."""
+    return [t.lower_ for t in get_nlp().tokenizer(text) if is_index_token(t)]
+
+
 def split_sentences(
     text: str,
     spans: list[tuple[int, int]],
@@ -227,7 +269,7 @@ def split_sentences(
                     continue
                 lemma = t.lemma_
                 lemmas.append(lemma)
-                if is_word(t.text):
+                if is_index_token(t):
                     w_start = ps + t.idx
                     words.append((w_start, w_start + len(t.text), t.lower_, lemma or t.lower_))
             out[i].append(SentenceSpan(s, s + len(stripped), " ".join(lemmas), tuple(words)))

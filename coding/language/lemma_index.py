@@ -44,7 +44,7 @@ def sentence_tokens(
     for (pk, s, _e), doc in zip(sentences, docs, strict=True):
         words = []
         for tok in doc:
-            if tok.is_space or tok.is_punct or not is_word(tok.text):
+            if not nlp.is_index_token(tok):
                 continue
             start = s + tok.idx
             words.append((start, start + len(tok.text), tok.lower_, tok.lemma_ or tok.lower_))
