@@ -9,7 +9,16 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from coding.importers import guess_interviewer
-from coding.models import AttributeDefinition, AttributeKind, Case, Code, Informant, Mode, Role
+from coding.models import (
+    AttributeDefinition,
+    AttributeKind,
+    Case,
+    Code,
+    Informant,
+    Mode,
+    Role,
+    field_limit,
+)
 from coding.people import display_name
 
 
@@ -138,18 +147,21 @@ class ImportPreviewForm(forms.Form):
 
 
 class CodeForm(forms.Form):
-    """A code's fields for the codebook editor; the services check names and shortcuts."""
+    """A code's fields for the codebook editor; the services check names and shortcuts. Limits
+    come from the model's fields (rendered as ``maxlength``, so the page needs no copy)."""
 
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=_("Name"), max_length=field_limit(Code, "name"))
     color = forms.CharField(
-        label=_("Colour"), max_length=7, widget=forms.TextInput(attrs={"type": "color"})
+        label=_("Colour"),
+        max_length=field_limit(Code, "color"),
+        widget=forms.TextInput(attrs={"type": "color"}),
     )
     parent = forms.TypedChoiceField(
         label=_("Place under"), coerce=int, empty_value=None, required=False
     )
     short_name = forms.CharField(
         label=_("Short name"),
-        max_length=30,
+        max_length=field_limit(Code, "short_name"),
         required=False,
         help_text=_("Shown where space is tight, such as matrix headers."),
     )
@@ -158,7 +170,12 @@ class CodeForm(forms.Form):
         required=False,
         help_text=_("One letter or digit, unique in the codebook."),
         widget=forms.TextInput(
-            attrs={"size": 2, "maxlength": 1, "autocomplete": "off", "class": "shortcut"}
+            attrs={
+                "size": 2,
+                "maxlength": field_limit(Code, "shortcut"),
+                "autocomplete": "off",
+                "class": "shortcut",
+            }
         ),
     )
     definition = forms.CharField(

@@ -12,14 +12,16 @@ import gzip
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
+
+from coding.offsets import paragraph_spans
 
 # C0/C1 controls except tab and newline, and the two noncharacters XML forbids.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
@@ -31,7 +33,39 @@ _CLOSED_CLASS = frozenset(
     "sine vår vårt våre deres hans hennes den det denne dette disse som og eller men at om i på "
     "til fra med av for ikke også så da når hvor hva hvem hvilke hvis alle noen ingen mange".split()
 )
-WORD_RE = re.compile(r"\w+(?:[-']\w+)*")
+
+
+# What a word is. Two definitions, each written once, because they serve different ends:
+# - the counted word (WORD_RE): a run of letters, marks, digits and "_" (Unicode categories
+#   L, M, N), joined by a hyphen, an apostrophe (straight or typographic) or a soft hyphen. It
+#   gives every word count shown (Transcript.word_count, Excerpt.words) and is what the browser
+#   snaps a selection to (static/coding/offsets.js WORD and JOINERS mirror these constants, as
+#   tests/test_nlp.py checks): it needs no pipeline, so the page can apply it while dragging.
+# - the index word (is_index_token): a spaCy token with a letter or digit. Lemmas belong to
+#   spaCy's tokens (its tokenizer keeps abbreviations such as "p.g.a." whole and splits "don’t"),
+#   so the word index, search queries, memo search and suggestions all cut text this way.
+WORD_CATEGORIES = ("L", "M", "N")
+WORD_EXTRA = "_"
+JOINERS = "-'\u2019\u00ad"
+
+
+def _category_class(major: str) -> str:
+    """A regex character class body of the code points whose Unicode category starts with
+    ``major``. Marks live only in planes 0, 1 and 14 (the test checks all planes)."""
+    spans: list[tuple[int, int]] = []
+    for lo, hi in ((0, 0x1FFFF), (0xE0000, 0xE0FFF)):
+        for cp in range(lo, hi + 1):
+            if unicodedata.category(chr(cp))[0] == major:
+                if spans and spans[-1][1] == cp - 1:
+                    spans[-1] = (spans[-1][0], cp)
+                else:
+                    spans.append((cp, cp))
+    return "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in spans)
+
+
+# Python's \w is exactly categories L and N plus "_"; the marks are added by hand.
+_WORD_CHAR = "[\\w" + _category_class("M") + "]"
+WORD_RE = re.compile(f"{_WORD_CHAR}+(?:[{re.escape(JOINERS)}]{_WORD_CHAR}+)*")
 
 
 def normalize_text(raw: str) -> str:
@@ -193,17 +227,14 @@ def is_word(text: str) -> bool:
     return _ALNUM.search(text) is not None
 
 
-def _paragraph_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    """[s, e) of each non-empty line inside text[start:end]."""
-    pos = start
-    while pos < end:
-        nl = text.find("\n", pos, end)
-        line_end = end if nl == -1 else nl
-        seg = text[pos:line_end]
-        if seg.strip():
-            lead = len(seg) - len(seg.lstrip())
-            yield pos + lead, pos + len(seg.rstrip())
-        pos = line_end + 1
+def is_index_token(token: Token) -> bool:
+    """The index word (see WORD_RE's comment): a spaCy token that is a word, not punctuation."""
+    return not (token.is_punct or token.is_space) and is_word(token.text)
+
+
+def index_words(text: str) -> list[str]:
+    """The lower-cased index words of ``text``, cut by the tokenizer as the word index is."""
+    return [t.lower_ for t in get_nlp().tokenizer(text) if is_index_token(t)]
 
 
 def split_sentences(
@@ -220,7 +251,7 @@ def split_sentences(
     nlp = get_nlp()
     jobs: list[tuple[int, int, int]] = []  # (span index, para start, para end)
     for i, (s, e) in enumerate(spans):
-        jobs.extend((i, ps, pe) for ps, pe in _paragraph_spans(text, s, e))
+        jobs.extend((i, ps, pe) for ps, pe in paragraph_spans(text, s, e))
     out: list[list[SentenceSpan]] = [[] for _ in spans]
     total = max(1, len(jobs))
     docs = nlp.pipe((text[ps:pe] for _, ps, pe in jobs), batch_size=256)
@@ -238,7 +269,7 @@ def split_sentences(
                     continue
                 lemma = t.lemma_
                 lemmas.append(lemma)
-                if is_word(t.text):
+                if is_index_token(t):
                     w_start = ps + t.idx
                     words.append((w_start, w_start + len(t.text), t.lower_, lemma or t.lower_))
             out[i].append(SentenceSpan(s, s + len(stripped), " ".join(lemmas), tuple(words)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 
 # Characters that take two UTF-16 code units (a surrogate pair).
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
@@ -89,3 +90,23 @@ def span_from_u16(umap: Utf16Map, start: object, end: object) -> tuple[int, int]
     """Posted UTF-16 [start, end) as code point offsets. Order and content are checked later by
     ``services.check_span``, the one check every stored span goes through."""
     return umap.to_cp(parse_offset(start)), umap.to_cp(parse_offset(end))
+
+
+# A paragraph of the stored text (one paragraph a line): a line's run from its first to its last
+# character that is not white space. The one definition behind paragraph numbers
+# (Transcript.paragraph_starts), the transcript view's paragraphs and the import's sentence
+# splitting (nlp.split_sentences). One unanchored pass: a try fails at once on white space.
+_PARAGRAPH = re.compile(r"\S(?:[^\n]*\S)?")
+
+
+def paragraph_spans(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """[s, e) of each paragraph's text inside ``text[start:end]``, white space around it left out
+    (a span starting inside a line yields that line's rest)."""
+    for m in _PARAGRAPH.finditer(text, start, len(text) if end is None else end):
+        yield m.start(), m.end()
+
+
+def paragraph_starts(text: str) -> list[int]:
+    """The offset where each paragraph's line starts, in order (``Excerpt.paragraph`` numbers
+    them from 1)."""
+    return [text.rfind("\n", 0, s) + 1 for s, _e in paragraph_spans(text)]

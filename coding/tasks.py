@@ -7,6 +7,7 @@ killed worker) simply runs the job again: each job function writes all-or-nothin
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -21,7 +22,6 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from coding.models import Job, JobKind, JobStatus, JobSuperseded
-from coding.web.middleware import safe_request
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,13 @@ def _running(job: Job) -> Iterator[None]:
             _active.pop(str(job.pk), None)
 
 
+# The method while a GET, HEAD or OPTIONS request is answered, else None. Set by
+# coding.web.middleware.SafeRequestMiddleware (the web layer imports this module, not the reverse).
+safe_request: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "safe_request", default=None
+)
+
+
 def assert_may_start_jobs(kind: str) -> None:
     """The one rule: reading a page never starts work. Views that start jobs answer POSTs."""
     method = safe_request.get()
@@ -73,7 +80,7 @@ def assert_may_start_jobs(kind: str) -> None:
 JOB_FUNCTIONS: dict[str, str] = {
     JobKind.IMPORT: "coding.services.imports.run_import_job",
     JobKind.EXPORT: "coding.exports.jobs.run_export_job",
-    JobKind.EXCHANGE_IMPORT: "coding.exchange.jobs.run_import_job",
+    JobKind.EXCHANGE_IMPORT: "coding.services.exchange.run_exchange_import_job",
     JobKind.REINDEX: "coding.language.lemma_index.run_reindex_job",
     JobKind.TRAIN: "coding.language.suggestions.run_train_job",
     JobKind.SUGGEST: "coding.language.suggestions.run_suggest_job",

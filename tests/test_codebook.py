@@ -704,3 +704,31 @@ def test_coding_with_a_merged_away_code_is_refused_not_orphaned(transcript, code
         code_on(transcript, (0, 5), [a], bob)  # a stale Code object, as a slow page would post
     assert exc.value.code == "code_gone"
     assert not Coding.objects.exists() and not Excerpt.objects.exists()
+
+
+# --- field limits: the model field is the one source -------------------------------------------
+
+
+def test_code_field_limits_come_from_the_model_fields(alice_client, project, codes):
+    from coding.forms import CodeForm
+    from coding.models import MemoType
+
+    form = CodeForm(tree=[])
+    for name in ("name", "short_name", "color"):
+        assert form.fields[name].max_length == Code._meta.get_field(name).max_length, name
+    assert form.fields["shortcut"].widget.attrs["maxlength"] == (
+        Code._meta.get_field("shortcut").max_length
+    )
+    assert services.CODE_NAME_MAX == Code._meta.get_field("name").max_length
+    # The page gets the limit from the form (no copy in a template or a script).
+    page = alice_client.get(editor(project)).content.decode()
+    assert f'maxlength="{Code._meta.get_field("name").max_length}"' in page
+    # A name one past the limit is refused by the service, whatever the form allowed.
+    with pytest.raises(ValidationError):
+        services.code_create(
+            codebook=codes[0].codebook, actor=None, name="x" * (services.CODE_NAME_MAX + 1)
+        )
+    # A memo type's name is cut at its field's length, not at a number of its own.
+    longest = MemoType._meta.get_field("name").max_length
+    (made,) = services.memo_types_set(project=project, names=["m" * (longest + 10)])
+    assert made.name == "m" * longest

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from lxml import etree
 
 from coding.exchange import export_qdc, export_qdpx, read_exchange
-from coding.exchange.write import import_plan
 from coding.models import Code, Coding, Excerpt, Memo, Project, Transcript
+from coding.services.exchange import import_plan
 
 from . import exchange_data
 

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from lxml import etree
 
 from coding.exchange import export_qdpx, read_exchange
-from coding.exchange.write import import_plan
 from coding.models import Coding, Memo, Project, Transcript
+from coding.services.exchange import import_plan
 
 
 def _qde(project) -> bytes:

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from coding.exchange import read_exchange
-from coding.exchange.write import import_plan
 from coding.models import Case, Code, Coding, Excerpt, Memo, Project, Transcript
+from coding.services.exchange import import_plan
 
 U1 = "AAAAAAAA-1111-4111-8111-AAAAAAAAAAAA"
 U2 = "{bbbbbbbb-2222-4222-8222-bbbbbbbbbbbb}"

@@ -6,6 +6,7 @@ from coding.models import (
     AttributeDefinition,
     AttributeValue,
     Code,
+    CodeHierarchy,
     Coding,
     Excerpt,
     Job,
@@ -125,3 +126,53 @@ def test_paragraph_numbers_follow_non_empty_lines():
     assert t.paragraph_of(0) == 1
     assert t.paragraph_of(12) == 2
     assert t.paragraph_of(len(t.text) - 1) == 3
+
+
+@pytest.mark.django_db
+def test_the_code_tree_walk_is_depth_first_in_order_and_ends_on_a_cycle():
+    book = CodebookFactory()
+    a = CodeFactory(codebook=book, name="A", order=0)
+    b = CodeFactory(codebook=book, name="B", order=1)
+    a2 = CodeFactory(codebook=book, name="A2", parent=a, order=1)
+    a1 = CodeFactory(codebook=book, name="A1", parent=a, order=0)
+    a1x = CodeFactory(codebook=book, name="A1x", parent=a1, order=0)
+    tree = Code.objects.filter(codebook=book).in_tree_order()
+    assert [(c.name, c.depth) for c in tree] == [
+        ("A", 0),
+        ("A1", 1),
+        ("A1x", 2),
+        ("A2", 1),
+        ("B", 0),
+    ]
+    assert a.descendant_ids() == {a1.pk, a2.pk, a1x.pk}
+    assert b.descendant_ids() == set()
+    walker = CodeHierarchy(tree)
+    assert walker.ancestors(a1x.pk) == [a1.pk, a.pk]
+    assert [c.name for c in walker.below(a.pk)] == ["A1", "A1x", "A2"]
+    # A cycle no write makes (a code under its own sub-code) ends the walk instead of looping.
+    Code.objects.filter(pk=a.pk).update(parent=a1x)
+    assert a1.descendant_ids() == {a1x.pk, a.pk, a2.pk}
+    cyclic = CodeHierarchy(Code.objects.filter(codebook=book))
+    assert len(cyclic.below(a1.pk)) == 3
+    assert cyclic.ancestors(a.pk) == [a1x.pk, a1.pk]
+
+
+def test_the_code_tree_is_walked_in_one_place():
+    """Every walk of the hierarchy goes through models.CodeHierarchy: no other module groups
+    codes by parent or recurses over children by hand (the five copies this replaced)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "coding"
+    by_hand = re.compile(
+        r"setdefault\(\w+\.parent_id|\[\w+\.parent_id\]\.(append|kids)|def (walk|_descendants)\("
+    )
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for path in root.rglob("*.py")
+        if path.relative_to(root).parts[0] not in {"benchmarks", "migrations"}
+        and path != root / "models" / "codebook.py"
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if by_hand.search(line)
+    ]
+    assert found == []

@@ -64,3 +64,56 @@ def test_sentences_carry_their_lemmas():
 
 def test_word_count_counts_words_not_punctuation():
     assert nlp.count_words("I: Vi har 25 ansatte – og æøå-ord!") == 7
+
+
+@pytest.mark.parametrize(
+    ("text", "n"),
+    [
+        ("x\u0304y", 1),  # a combining mark stays inside its word
+        ("don\u2019t", 1),  # typographic apostrophe, as in offsets.js
+        ("NAV-kontoret", 1),
+        ("gjen\u00adbruk", 1),  # soft hyphen
+        ("a_b 12 æøå 😀 – .,", 3),
+    ],
+)
+def test_the_counted_word_is_letters_marks_and_digits_joined_by_joiners(text, n):
+    assert nlp.count_words(text) == n
+
+
+def test_the_browser_snaps_to_the_word_the_server_counts():
+    """static/coding/offsets.js WORD and JOINERS state nlp's counted word (WORD_CATEGORIES,
+    WORD_EXTRA, JOINERS); and nlp.WORD_RE holds exactly those characters, in every plane."""
+    import json
+    import re
+    import sys
+    from pathlib import Path
+
+    js = (Path(__file__).resolve().parent.parent / "static/coding/offsets.js").read_text()
+    word = re.search(r"^const WORD = /\[(.*)\]/u;$", js, re.M)
+    joiners = re.search(r"^const JOINERS = new Set\(\[(.*)\]\);$", js, re.M)
+    assert word and joiners
+    body = word.group(1)
+    categories = tuple(re.findall(r"\\p\{(\w+)\}", body))
+    assert categories == nlp.WORD_CATEGORIES
+    assert re.sub(r"\\p\{\w+\}", "", body) == nlp.WORD_EXTRA
+    assert "".join(json.loads(f"[{joiners.group(1)}]")) == nlp.JOINERS
+
+    one = re.compile(nlp.WORD_RE.pattern.split("+", 1)[0])
+    wrong = [
+        cp
+        for cp in range(sys.maxunicode + 1)
+        if (one.fullmatch(chr(cp)) is not None)
+        != (unicodedata.category(chr(cp))[0] in categories or chr(cp) in nlp.WORD_EXTRA)
+    ]
+    assert wrong == []
+
+
+def test_memo_search_cuts_words_as_the_query_and_the_index_do():
+    from coding.analysis.memo_overview import words_of
+    from coding.language.lemma_search import parse_query
+
+    memo = "Vi møtte NAV-kontoret, p.g.a. boligene."
+    words = words_of(memo)
+    for query in ("NAV-kontoret", "p.g.a.", "bolig"):
+        terms = parse_query(query).left
+        assert terms and all(set(t.values) & words for t in terms), query

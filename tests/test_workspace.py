@@ -648,7 +648,33 @@ def test_the_undo_label_names_the_action(transcript, codes, bob):
     ],
 )
 def test_fast_paragraph_starts_agree_with_the_model(text):
-    assert transcript_page.paragraph_starts(text) == Transcript(text=text).paragraph_starts()
+    """The one rule (coding.offsets) against its plain statement, a line loop: a paragraph is a
+    line that holds more than white space. The model, the view and the import's sentence
+    splitting all read it, so they number and split the same paragraphs."""
+    from coding import nlp, offsets
+
+    by_hand, pos = [], 0
+    for line in text.split("\n"):
+        if line.strip():
+            by_hand.append((pos, pos + len(line) - len(line.lstrip()), pos + len(line.rstrip())))
+        pos += len(line) + 1
+    assert offsets.paragraph_starts(text) == [s for s, _a, _b in by_hand]
+    assert Transcript(text=text).paragraph_starts() == [s for s, _a, _b in by_hand]
+    assert list(offsets.paragraph_spans(text)) == [(a, b) for _s, a, b in by_hand]
+    sentences = nlp.split_sentences(text, [(0, len(text))])[0]
+    assert {s.start for s in sentences} >= {a for _s, a, _b in by_hand}
+
+
+def test_a_span_starting_after_a_label_splits_into_that_lines_rest_and_the_next_lines():
+    from coding import offsets
+
+    text = "IP:  Hei der  \n\n  neste linje\nI: x"
+    end = text.index("\nI:")
+    assert list(offsets.paragraph_spans(text, 3, end)) == [(5, 12), (18, 29)]
+    assert [text[s:e] for s, e in offsets.paragraph_spans(text, 3, end)] == [
+        "Hei der",
+        "neste linje",
+    ]
 
 
 def test_excerpts_get_their_paragraph_number_through_the_view(transcript, codes, bob_client):

@@ -9,7 +9,6 @@ are lemmatized here with the same lemmatizer (``nlp.lemmatize``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -20,7 +19,6 @@ from coding.models import Memo, MemoLink, Project
 
 KINDS = ("excerpt", "transcript", "case", "code", "project")
 MAX_LISTED = 500
-_WORD = re.compile(r"\w+(?:-\w+)*")
 
 
 def memos_of(
@@ -74,11 +72,11 @@ def memos_of(
 
 
 def words_of(text: str) -> set[str]:
-    """The lower-cased forms and lemmas of a memo's words."""
+    """The lower-cased forms and lemmas of a memo's words, cut as the query's terms and the
+    transcripts' word index are (``nlp.index_words``)."""
     table = nlp.lemma_table()
     out: set[str] = set()
-    for m in _WORD.finditer(text):
-        w = m.group().lower()
+    for w in nlp.index_words(text):
         out.add(w)
         out.add(nlp.lemmatize(w, table))
     return out

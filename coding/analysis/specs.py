@@ -29,6 +29,7 @@ from coding.models import (
     Case,
     CaseKind,
     Code,
+    CodeHierarchy,
     CodingQuerySet,
     Informant,
     Level,
@@ -213,10 +214,8 @@ class CodeTree:
     codes: list[Code]
 
     def __post_init__(self) -> None:
-        self.by_id = {c.pk: c for c in self.codes}
-        self.children: dict[int | None, list[int]] = {}
-        for c in self.codes:
-            self.children.setdefault(c.parent_id, []).append(c.pk)
+        self.hierarchy = CodeHierarchy(self.codes)
+        self.by_id = self.hierarchy.by_id
 
     @classmethod
     def of(cls, project: Project) -> CodeTree:
@@ -224,28 +223,18 @@ class CodeTree:
 
     def subtree(self, code_id: int) -> set[int]:
         """The code and every code below it."""
-        out, stack = set(), [code_id]
-        while stack:
-            pk = stack.pop()
-            if pk not in out:
-                out.add(pk)
-                stack.extend(self.children.get(pk, []))
-        return out
+        return {code_id, *(c.pk for c in self.hierarchy.below(code_id))}
 
     def ancestors(self, code_id: int) -> list[int]:
-        out = []
-        parent = self.by_id[code_id].parent_id
-        while parent is not None and parent in self.by_id:
-            out.append(parent)
-            parent = self.by_id[parent].parent_id
-        return out
+        return self.hierarchy.ancestors(code_id)
 
     def default_columns(self) -> list[Code]:
         """The first group of the codebook (the six factors), else the top-level codes."""
-        for root in self.children.get(None, []):
-            if self.children.get(root):
-                return [self.by_id[pk] for pk in self.children[root]]
-        return [self.by_id[pk] for pk in self.children.get(None, [])]
+        children = self.hierarchy.children
+        for root in children.get(None, []):
+            if children.get(root.pk):
+                return list(children[root.pk])
+        return list(children.get(None, []))
 
 
 @dataclass

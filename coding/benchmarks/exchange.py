@@ -30,7 +30,6 @@ from coding.benchmarks import figure, timed
 from coding.benchmarks.export import corpus
 from coding.exchange import export_qdpx, read_exchange
 from coding.exchange.export import build_project_xml
-from coding.exchange.write import import_plan
 from coding.models import (
     Case,
     CaseKind,
@@ -43,6 +42,7 @@ from coding.models import (
     Role,
     Transcript,
 )
+from coding.services.exchange import import_plan
 
 SCALES = {"small": (20_000, 1_000), "full": (200_000, 10_000)}
 N_TRANSCRIPTS = {"small": 4, "full": 40}

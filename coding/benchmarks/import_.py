@@ -17,7 +17,7 @@ from django.db import connection, transaction
 
 from coding import importers, nlp, services
 from coding.benchmarks import figure, hostile_files, timed
-from coding.language import lemma_index
+from coding.language import lemma_index, suggestions
 from coding.management.demo import TRANSCRIPTS, load_manifest, source_paragraphs
 from coding.models import Case, CaseKind, Codebook, Project
 
@@ -129,7 +129,7 @@ def parts(full_import, paragraphs: list[str]) -> dict:
         _clocked(nlp, "split_sentences", spent),
         _clocked(lemma_index, "words_of_sentences", spent),
         _clocked(lemma_index, "_insert", spent),
-        _clocked(lemma_index, "after_import", spent),
+        _clocked(suggestions, "after_import", spent),
     ):
         started = time.perf_counter()
         full_import()

@@ -2,8 +2,8 @@
 
 Plain functions over file objects, like coding.exports: ``export_qdpx`` / ``export_qdc`` write a
 project or its codebook; ``read_exchange`` checks and reads an upload into an ``ExchangePlan``
-(what would be created and what is left out, nothing written); ``import_plan`` writes a plan
-all-or-nothing through coding.services. The Job body is ``run_import_job``.
+(what would be created and what is left out, nothing written); writing a plan is a service
+(``coding.services.exchange.import_plan``, all or nothing, with the job's body beside it).
 """
 
 from coding.exchange.export import export_qdc, export_qdpx

@@ -35,6 +35,7 @@ from coding.models import (
     AttributeValue,
     Case,
     Code,
+    CodeHierarchy,
     Coding,
     Excerpt,
     ExchangeGuid,
@@ -138,28 +139,24 @@ def code_description(code: Code) -> str:
 
 def _codes_tree(parent, codes: list[Code], guids: Guids, ns: str, note_refs=None) -> int:
     """Write the code hierarchy under ``parent``; returns how many codes."""
-    children: dict[int | None, list[Code]] = defaultdict(list)
-    for c in codes:
-        children[c.parent_id].append(c)
     codes_el = _el(parent, "Codes", ns)
-
-    def walk(el, parent_id) -> None:
-        for c in children.get(parent_id, []):
-            code_el = _el(
-                el,
-                "Code",
-                ns,
-                guid=guids("code", c.pk),
-                name=c.name,
-                isCodable="true",
-                color=c.color.upper(),
-            )
-            _text_el(code_el, "Description", code_description(c), ns)
-            for note in (note_refs or {}).get(c.pk, []):
-                _el(code_el, "NoteRef", ns, targetGUID=note)
-            walk(code_el, c.pk)
-
-    walk(codes_el, None)
+    # The element of each depth on the way down: a code's element goes under its parent's.
+    path = [codes_el]
+    for c, depth in CodeHierarchy(codes).walk():
+        del path[depth + 1 :]
+        code_el = _el(
+            path[depth],
+            "Code",
+            ns,
+            guid=guids("code", c.pk),
+            name=c.name,
+            isCodable="true",
+            color=c.color.upper(),
+        )
+        _text_el(code_el, "Description", code_description(c), ns)
+        for note in (note_refs or {}).get(c.pk, []):
+            _el(code_el, "NoteRef", ns, targetGUID=note)
+        path.append(code_el)
     return len(codes)
 
 

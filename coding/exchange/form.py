@@ -111,7 +111,7 @@ class ExchangePreviewForm(forms.Form):
         return out
 
     def speakers(self) -> dict[str, dict[str, dict]]:
-        """Per source GUID, label -> the mapping coding.exchange.write.import_plan takes."""
+        """Per source GUID, label -> the mapping coding.services.exchange.import_plan takes."""
         out: dict[str, dict[str, dict]] = {}
         for _name, rows in self.speaker_fields:
             for key, label, guid in rows:

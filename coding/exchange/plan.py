@@ -148,3 +148,31 @@ class ExchangePlan:
 
 def _fail(name: str, message: str, code: str) -> ValidationError:
     return importers.fail(name, message, code)
+
+
+def proposed_speakers(text: str, name: str, pseudonyms: set[str]) -> dict[str, dict]:
+    """The speaker mapping ordinary import would propose: labels found in the text, the
+    interviewer guessed, informants matched by pseudonym (case-folded; the id is filled in
+    when the informant exists), others kept as unnamed speakers."""
+    doc = importers.parse_pasted(text, name)
+    labels = importers.detect_speakers(doc)
+    shares = importers.question_shares(doc, {label for label, _n in labels})
+    out: dict[str, dict] = {}
+    for label, _n in labels:
+        if label.casefold() in pseudonyms:
+            out[label] = {"kind": "informant", "pseudonym": label.casefold()}
+        elif importers.guess_interviewer(label, shares.get(label, 0.0)):
+            out[label] = {"kind": "interviewer"}
+        else:
+            out[label] = {"kind": "speaker"}
+    return out
+
+
+def informant_names(plan: ExchangePlan) -> dict[str, dict[str, str]]:
+    """For each source GUID, the informants of the file who speak in it: folded name -> name."""
+    out: dict[str, dict[str, str]] = {}
+    for rc in plan.cases:
+        if rc.informant_of:
+            for g in rc.sources:
+                out.setdefault(g, {})[rc.name[:100].casefold()] = rc.name[:100]
+    return out

@@ -1,7 +1,7 @@
 """Check and read a REFI-QDA upload (.qdpx, .qdc, or a bare project.qde) into an ExchangePlan.
 
 Nothing is written here. The plan says what an import would create and what it leaves out and
-why; coding.exchange.write carries it out. The same checks as transcript uploads apply
+why; coding.services.exchange carries it out. The same checks as transcript uploads apply
 (content sniffing, size and zip-bomb limits through coding.importers, no DOCTYPE or entities,
 zip paths never leave the zip), and the reader is lenient where real programs differ from the
 schema: ``Sources/`` or ``sources/``, ``internal://`` or relative paths, both ``richTextPath``

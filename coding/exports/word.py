@@ -24,6 +24,7 @@ from docx.shared import Pt
 
 from coding.exports.ooxml import DocxWriter, Run
 from coding.exports.rows import CaseRow, CodeRow, ExcerptRow, ExportData
+from coding.models import CodeHierarchy
 
 LAYOUT_BY_CODE = "by-code"
 LAYOUT_BY_CASE = "by-case"
@@ -482,16 +483,13 @@ class _Document:
 
     def _framework_groups(self) -> list[tuple[CodeRow | None, list[CodeRow]]]:
         """Top-level codes with sub-codes become one group each; the rest share one group."""
-        children: dict[int, list[CodeRow]] = defaultdict(list)
-        for c in self.data.codes:
-            if c.parent_id is not None:
-                children[c.parent_id].append(c)
+        tree = CodeHierarchy(self.data.codes)
         groups: list[tuple[CodeRow | None, list[CodeRow]]] = []
         loose: list[CodeRow] = []
         for c in self.data.codes:
             if c.parent_id is not None:
                 continue
-            below = _descendants(c.id, children)
+            below = tree.below(c.id)
             if below:
                 groups.append((c, below))
             else:
@@ -525,14 +523,6 @@ class _Document:
                 w.paragraph(Run(_("No definition written yet."), italic=True, muted=True))
             for label, value in shown:
                 w.paragraph([Run(f"{label}: ", bold=True), value])
-
-
-def _descendants(code_id: int, children: dict[int, list[CodeRow]]) -> list[CodeRow]:
-    out: list[CodeRow] = []
-    for child in children.get(code_id, []):
-        out.append(child)
-        out.extend(_descendants(child.id, children))
-    return out
 
 
 def _words_before(text: str, n: int) -> str:

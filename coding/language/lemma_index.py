@@ -44,7 +44,7 @@ def sentence_tokens(
     for (pk, s, _e), doc in zip(sentences, docs, strict=True):
         words = []
         for tok in doc:
-            if tok.is_space or tok.is_punct or not is_word(tok.text):
+            if not nlp.is_index_token(tok):
                 continue
             start = s + tok.idx
             words.append((start, start + len(tok.text), tok.lower_, tok.lemma_ or tok.lower_))
@@ -193,12 +193,3 @@ def index_new_transcript(
         transcript=transcript, defaults={"version": INDEX_VERSION, "built_at": timezone.now()}
     )
     return len(tokens)
-
-
-def after_import(transcript: Transcript) -> None:
-    """Called by ``services.transcript_create`` after its write transaction: propose codes for
-    the new transcript's passages (each transcript's suggestions are stored in a transaction of
-    their own; a crash before this leaves a transcript without suggestions, not half of one)."""
-    from coding.language import suggestions  # suggestions uses this module's INDEX_VERSION
-
-    suggestions.refresh(transcript.case.project, transcript_ids=[transcript.pk])

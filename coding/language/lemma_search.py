@@ -84,11 +84,7 @@ def _terms(chunk: str, exact: bool) -> list[Term]:
     for raw in chunk.split():
         prefix = raw.endswith("*")
         word = raw.rstrip("*")
-        tokens = [
-            t
-            for t in nlp.get_nlp().tokenizer(word)
-            if not t.is_punct and any(ch.isalnum() for ch in t.text)
-        ]
+        tokens = [t for t in nlp.get_nlp().tokenizer(word) if nlp.is_index_token(t)]
         for i, tok in enumerate(tokens):
             is_prefix = prefix and i == len(tokens) - 1
             lower = tok.lower_

@@ -350,6 +350,13 @@ def refresh(
     )
 
 
+def after_import(transcript: Transcript) -> None:
+    """Called by ``services.transcript_create`` after its write transaction: propose codes for
+    the new transcript's passages (each transcript's suggestions are stored in a transaction of
+    their own; a crash before this leaves a transcript without suggestions, not half of one)."""
+    refresh(transcript.case.project, transcript_ids=[transcript.pk])
+
+
 @transaction.atomic
 def _store(
     transcript_id: int,

@@ -11,7 +11,9 @@ from coding.models.audit import (
 from coding.models.codebook import (
     Code,
     Codebook,
+    CodeHierarchy,
     CodeQuerySet,
+    field_limit,
     name_key,
 )
 from coding.models.coding import (
@@ -103,7 +105,9 @@ __all__ = [
     "Turn",
     "Sentence",
     "Codebook",
+    "field_limit",
     "name_key",
+    "CodeHierarchy",
     "CodeQuerySet",
     "Code",
     "MATRIX_MEASURES",

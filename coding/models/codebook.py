@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable, Iterator
+from typing import Generic, Protocol, TypeVar
 
 from django.db import models
 from django.db.models import Q
@@ -39,6 +41,69 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFC", name).casefold()
 
 
+class TreeNode(Protocol):
+    """What the code-tree walk needs of a node: a Code, or a row of one (exports.rows.CodeRow)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def parent_id(self) -> int | None: ...
+
+
+NodeT = TypeVar("NodeT", bound=TreeNode)
+
+
+class CodeHierarchy(Generic[NodeT]):
+    """The one walk of the code tree (the queryset, the codebook pages, the matrices, the Word
+    and REFI-QDA exports all call it): depth-first, each node's children in the order given.
+
+    A node is visited once, so a cycle (which no write makes, but a bad import could) ends the
+    walk instead of looping; nodes reachable from no top-level code are left out.
+    """
+
+    def __init__(self, nodes: Iterable[NodeT]) -> None:
+        self.nodes: list[NodeT] = list(nodes)
+        self.by_id: dict[int, NodeT] = {n.id: n for n in self.nodes}
+        self.children: dict[int | None, list[NodeT]] = {}
+        for n in self.nodes:
+            self.children.setdefault(n.parent_id, []).append(n)
+
+    def walk(self, below: int | None = None) -> Iterator[tuple[NodeT, int]]:
+        """(node, depth) for every node under ``below`` (the top level when None), depth 0 first."""
+        seen: set[int] = set() if below is None else {below}
+        stack = [(n, 0) for n in reversed(self.children.get(below, []))]
+        while stack:
+            node, depth = stack.pop()
+            if node.id in seen:
+                continue
+            seen.add(node.id)
+            yield node, depth
+            stack.extend((c, depth + 1) for c in reversed(self.children.get(node.id, [])))
+
+    def below(self, node_id: int) -> list[NodeT]:
+        """Every node under ``node_id``, at any depth, in walk order (not the node itself)."""
+        return [n for n, _depth in self.walk(node_id)]
+
+    def ancestors(self, node_id: int) -> list[int]:
+        """The ids above ``node_id``, its parent first (only those among the nodes)."""
+        out: list[int] = []
+        parent = self.by_id[node_id].parent_id
+        while parent is not None and parent in self.by_id and parent not in (node_id, *out):
+            out.append(parent)
+            parent = self.by_id[parent].parent_id
+        return out
+
+
+def field_limit(model: type[models.Model], name: str) -> int:
+    """The ``max_length`` of a model's text field: the one source of a field's limit (forms,
+    services and imports read it here instead of repeating the number)."""
+    limit = getattr(model._meta.get_field(name), "max_length", None)
+    if not isinstance(limit, int):
+        raise TypeError(f"{model.__name__}.{name} has no max_length")
+    return limit
+
+
 class CodeQuerySet(models.QuerySet):
     # bulk_create and bulk_update skip save(): they set name_key themselves, so no path writes a
     # code without the key its uniqueness rests on.
@@ -58,19 +123,10 @@ class CodeQuerySet(models.QuerySet):
 
     def in_tree_order(self) -> list[Code]:
         """Codes depth-first by parent and order, each with ``depth`` set."""
-        codes = list(self.order_by("order", "name"))
-        children: dict[int | None, list[Code]] = {}
-        for c in codes:
-            children.setdefault(c.parent_id, []).append(c)
         out: list[Code] = []
-
-        def walk(parent_id: int | None, depth: int) -> None:
-            for c in children.get(parent_id, []):
-                c.depth = depth
-                out.append(c)
-                walk(c.pk, depth + 1)
-
-        walk(None, 0)
+        for c, depth in CodeHierarchy(self.order_by("order", "name")).walk():
+            c.depth = depth
+            out.append(c)
         return out
 
 
@@ -147,41 +203,26 @@ class Code(TagBase):
 
     def descendant_ids(self) -> set[int]:
         """Ids of every code below this one, at any depth (one query over the codebook)."""
-        children: dict[int | None, list[int]] = {}
-        rows = Code.objects.filter(codebook_id=self.codebook_id).values_list("pk", "parent_id")
-        for pk, parent_id in rows:
-            children.setdefault(parent_id, []).append(pk)
-        out: set[int] = set()
-        stack = list(children.get(self.pk, []))
-        while stack:
-            pk = stack.pop()
-            if pk not in out:
-                out.add(pk)
-                stack.extend(children.get(pk, []))
-        return out
+        codes = Code.objects.filter(codebook_id=self.codebook_id).only("pk", "parent_id")
+        return {c.id for c in CodeHierarchy(codes).below(self.pk)}
 
     def delete_impact(self) -> dict[str, int]:
         """What deleting this code takes with it: codings, sub-codes and memos (all depths)."""
-        from coding.models.coding import Coding  # above this module in the layers
-        from coding.models.memos import Memo
-
+        # Counted through the reverse relations: codings and memos sit above this module.
         below = self.descendant_ids()
-        ids = {self.pk, *below}
+        codes = Code.objects.filter(pk__in={self.pk, *below})
         return {
-            "codings": Coding.objects.filter(tag_id__in=ids).count(),
+            "codings": codes.aggregate(n=models.Count("codings"))["n"],
             "subcodes": len(below),
-            "memos": Memo.objects.filter(code_id__in=ids).count(),
+            "memos": codes.aggregate(n=models.Count("memos"))["n"],
         }
 
     def merge_impact(self, target: Code) -> dict[str, int]:
         """What merging this code into ``target`` would do (see services.code_merge)."""
-        from coding.models.coding import Coding  # above this module in the layers
-
-        mine = Coding.objects.filter(tag=self)
+        mine = self.codings.all()  # the reverse relation: codings sit above this module
         collapsing = mine.filter(
             models.Exists(
-                Coding.objects.filter(
-                    tag=target,
+                target.codings.filter(
                     content_object=models.OuterRef("content_object"),
                     coder=models.OuterRef("coder"),
                 )

@@ -33,9 +33,8 @@ class ExcerptQuerySet(models.QuerySet):
         return self.filter(transcript__case__project=project)
 
     def without_memos(self) -> ExcerptQuerySet:
-        from coding.models.memos import Memo  # memos sit above codings in the layers
-
-        return self.filter(~Exists(Memo.objects.filter(excerpt_id=OuterRef("pk"))))
+        # Through the reverse relation: memos sit above codings in the layers.
+        return self.filter(memos__isnull=True)
 
 
 class Excerpt(models.Model):
@@ -118,13 +117,16 @@ class CodingQuerySet(models.QuerySet):
 
     def key_quotes(self, user=None) -> CodingQuerySet:
         """The codings whose passage someone (or ``user``) marked as a key quote for its code."""
-        from coding.models.memos import KeyQuote  # memos sit above codings in the layers
-
-        marks = KeyQuote.objects.filter(
-            excerpt_id=OuterRef("content_object_id"), code_id=OuterRef("tag_id")
+        # Through the excerpt's reverse relation: key quotes sit above codings in the layers.
+        marks = Excerpt.objects.filter(
+            pk=OuterRef("content_object_id"), key_quotes__code_id=OuterRef("tag_id")
         )
         if user is not None:
-            marks = marks.filter(user=user)
+            marks = Excerpt.objects.filter(
+                pk=OuterRef("content_object_id"),
+                key_quotes__code_id=OuterRef("tag_id"),
+                key_quotes__user=user,
+            )
         return self.filter(Exists(marks))
 
     # --- analysis: set-level reads for the matrices and the dashboard -------------------------

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
 
+from coding import offsets
 from coding.models.project import Case, Informant
 
 
@@ -86,14 +87,8 @@ class Transcript(models.Model):
         return passage_url(self.pk, start, end)
 
     def paragraph_starts(self) -> list[int]:
-        """Start offsets of the paragraphs (non-empty lines), in order."""
-        starts = []
-        pos = 0
-        for line in self.text.split("\n"):
-            if line.strip():
-                starts.append(pos)
-            pos += len(line) + 1
-        return starts
+        """Start offsets of the paragraphs (non-empty lines), in order (``offsets``' rule)."""
+        return offsets.paragraph_starts(self.text)
 
     def paragraph_of(self, offset: int, starts: list[int] | None = None) -> int:
         """1-based paragraph number that contains ``offset``."""

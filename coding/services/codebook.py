@@ -20,6 +20,7 @@ from coding.models import (
     Excerpt,
     Memo,
     Project,
+    field_limit,
     name_key,
 )
 from coding.services.audit import audit
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 CODE_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
-CODE_NAME_MAX = 100
+CODE_NAME_MAX = field_limit(Code, "name")  # the model field is the one source
 
 
 # Distinct highlight colours that keep dark text readable; new codes take the first unused one.

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from coding import importers, nlp
 from coding.exchange.read import read_exchange
-from coding.language import lemma_index
+from coding.language import lemma_index, suggestions
 from coding.models import (
     AuditAction,
     Case,
@@ -357,7 +357,7 @@ def transcript_create(
             if parsed:
                 storage = job.result_file.storage
                 transaction.on_commit(lambda: storage.delete(parsed))
-    lemma_index.after_import(transcript)
+    suggestions.after_import(transcript)
     return transcript
 
 

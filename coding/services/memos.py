@@ -20,6 +20,7 @@ from coding.models import (
     MemoType,
     Project,
     Transcript,
+    field_limit,
 )
 from coding.services.audit import audit
 
@@ -98,8 +99,9 @@ def memo_types_set(*, project: Project, names: Iterable[str]) -> list[MemoType]:
     """Make the project's memo types the list ``names`` (in that order). A type kept by name
     keeps its memos; a type left out is deleted and its memos lose their label."""
     wanted: list[str] = []
+    name_max = field_limit(MemoType, "name")
     for raw in names:
-        name = " ".join(raw.split())[:60]
+        name = " ".join(raw.split())[:name_max]
         if name and name.casefold() not in {w.casefold() for w in wanted}:
             wanted.append(name)
     if len(wanted) > MEMO_TYPE_MAX:

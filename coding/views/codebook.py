@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from coding import access, services
 from coding.forms import CodeForm
 from coding.language import suggestions
-from coding.models import Code, Codebook, Project
+from coding.models import Code, Codebook, CodeHierarchy, Project
 
 MOVES = ("up", "down", "indent", "outdent")
 
@@ -55,16 +55,10 @@ def _tree(codebook: Codebook | None) -> list[Code]:
 
 def _nested(tree: list[Code]) -> list[Code]:
     """Top-level codes, each with ``kids``: the tree as nested lists for the template."""
-    by_pk = {c.pk: c for c in tree}
-    roots = []
+    children = CodeHierarchy(tree).children
     for c in tree:
-        c.kids = []
-    for c in tree:
-        if c.parent_id in by_pk:
-            by_pk[c.parent_id].kids.append(c)
-        else:
-            roots.append(c)
-    return roots
+        c.kids = children.get(c.pk, [])
+    return children.get(None, [])
 
 
 def _render_editor(

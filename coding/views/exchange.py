@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from coding import access, importers, services
 from coding.exchange import export_qdc, export_qdpx, read_exchange
 from coding.exchange.form import ExchangePreviewForm, ExchangeUploadForm
-from coding.exchange.write import informant_names, proposed_speakers
+from coding.exchange.plan import informant_names, proposed_speakers
 from coding.models import JobKind, JobStatus
 
 SPOOL_BYTES = 16 * 1024 * 1024

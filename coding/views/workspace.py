@@ -247,7 +247,7 @@ def code_apply(request: HttpRequest, transcript_id: int) -> JsonResponse:
             end=end,
             codes=codes,
             coder=request.user,
-            paragraph_starts=transcript_page.paragraph_starts(transcript.text),
+            paragraph_starts=transcript.paragraph_starts(),
         )
     except ValidationError as exc:
         return _validation_error(exc)
@@ -341,7 +341,7 @@ def excerpt_resize(request: HttpRequest, excerpt_id: int) -> JsonResponse:
             start=start,
             end=end,
             actor=request.user,
-            paragraph_starts=transcript_page.paragraph_starts(transcript.text),
+            paragraph_starts=transcript.paragraph_starts(),
         )
     except ValidationError as exc:
         return _validation_error(exc)

@@ -1,14 +1,14 @@
 """Security middleware: the Content Security Policy (scripts only from our own static files,
 never inline) and a limit on request size."""
 
-import contextvars
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
+
+from coding.tasks import safe_request
 
 POLICY = "; ".join(
     [
@@ -104,12 +104,6 @@ class DefaultLanguageMiddleware(LocaleMiddleware):
             language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
-
-
-# The method while a GET, HEAD or OPTIONS request is answered (SafeRequestMiddleware), else None.
-safe_request: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "safe_request", default=None
-)
 
 
 class SafeRequestMiddleware:

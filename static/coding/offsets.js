@@ -7,6 +7,8 @@
 // back, and moves offsets over words, sentences and turns. Text between paragraphs ("\n\n") and
 // speaker labels are not in the DOM: points there resolve to the nearest paragraph.
 
+// The counted word of coding/nlp.py (WORD_CATEGORIES, WORD_EXTRA, JOINERS), applied here while
+// dragging; tests/test_nlp.py keeps the two the same.
 const WORD = /[\p{L}\p{M}\p{N}_]/u;
 const SPACE = /\s/u;
 const JOINERS = new Set(["-", "'", "’", "\u00ad"]);

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from coding.exchange import read_exchange
-from coding.exchange.write import import_plan
 from coding.models import Project
+from coding.services.exchange import import_plan
 
 
 class Command(BaseCommand):

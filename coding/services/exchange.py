@@ -1,8 +1,9 @@
 """Carry out an ExchangePlan: one transaction, so an import is all or nothing.
 
-Writes go through coding.services (transcript_create, code_create, excerpts_import, memo_save,
-member_add); the objects that have no service of their own (cases, informants, attribute
-definitions and values) are created here inside the same transaction. Every object keeps the
+A service, not part of coding.exchange (plain functions over files): it writes through the other
+services (transcript_create, code_create, excerpts_import, memo_save, member_add); the objects
+that have no service of their own (cases, informants, attribute definitions and values) are
+created here inside the same transaction. Every object keeps the
 GUID it came with (ExchangeGuid), so exporting the import gives the file back.
 """
 
@@ -23,7 +24,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from coding import importers, nlp, services
-from coding.exchange.plan import ExchangePlan
+from coding.exchange.plan import ExchangePlan, informant_names, proposed_speakers
+from coding.exchange.read import read_exchange
 from coding.models import (
     AttributeDefinition,
     AttributeValue,
@@ -34,6 +36,7 @@ from coding.models import (
     Coding,
     ExchangeGuid,
     Informant,
+    Job,
     Level,
     Membership,
     Memo,
@@ -41,6 +44,7 @@ from coding.models import (
     Project,
     Role,
     Transcript,
+    field_limit,
     name_key,
 )
 
@@ -94,34 +98,6 @@ def _coder_account(name: str):
     user.set_unusable_password()
     user.save()
     return user
-
-
-def proposed_speakers(text: str, name: str, pseudonyms: set[str]) -> dict[str, dict]:
-    """The speaker mapping ordinary import would propose: labels found in the text, the
-    interviewer guessed, informants matched by pseudonym (case-folded; the id is filled in
-    when the informant exists), others kept as unnamed speakers."""
-    doc = importers.parse_pasted(text, name)
-    labels = importers.detect_speakers(doc)
-    shares = importers.question_shares(doc, {label for label, _n in labels})
-    out: dict[str, dict] = {}
-    for label, _n in labels:
-        if label.casefold() in pseudonyms:
-            out[label] = {"kind": "informant", "pseudonym": label.casefold()}
-        elif importers.guess_interviewer(label, shares.get(label, 0.0)):
-            out[label] = {"kind": "interviewer"}
-        else:
-            out[label] = {"kind": "speaker"}
-    return out
-
-
-def informant_names(plan: ExchangePlan) -> dict[str, dict[str, str]]:
-    """For each source GUID, the informants of the file who speak in it: folded name -> name."""
-    out: dict[str, dict[str, str]] = {}
-    for rc in plan.cases:
-        if rc.informant_of:
-            for g in rc.sources:
-                out.setdefault(g, {})[rc.name[:100].casefold()] = rc.name[:100]
-    return out
 
 
 def import_plan(
@@ -263,7 +239,7 @@ def write_plan(
             name=_unique(rc.name, taken, services.CODE_NAME_MAX, key=name_key),
             color=rc.color,
             parent=codes.get(rc.parent) if rc.parent else None,
-            short_name=f.get("short_name", "")[:30],
+            short_name=f.get("short_name", "")[: field_limit(Code, "short_name")],
             definition=rc.definition,
             inclusion=f.get("inclusion", ""),
             exclusion=f.get("exclusion", ""),
@@ -544,3 +520,38 @@ def write_plan(
         raise
     progress(100)
     return result
+
+
+# The EXCHANGE_IMPORT job's body (tasks.JOB_FUNCTIONS): read the kept upload again and write it,
+# all or nothing.
+def run_exchange_import_job(job: Job, progress: Callable[[int], None]) -> str:
+    with job.input_file.open("rb") as fh:
+        plan = read_exchange(fh, job.input_name)
+    progress(5)
+    p = job.params
+    new_name = p.get("new_project_name") or ""
+    result = import_plan(
+        plan,
+        actor=job.created_by,
+        project=None if new_name else job.project,
+        new_project_name=new_name,
+        user_map=p.get("user_map") or {},
+        merge_codes=p.get("merge_codes", True),
+        speakers=p.get("speakers") or None,
+        mappable_user_ids=set(job.project.memberships.values_list("user_id", flat=True)),
+        progress=lambda pct: progress(5 + pct * 95 // 100),
+    )
+    job.params = {**p, "result": result.as_json()}
+    Job.objects.filter(pk=job.pk).update(params=job.params)
+    c = result.created
+    return _(
+        "Imported into “%(project)s”: %(sources)s sources, %(codes)s codes, %(codings)s codings, "
+        "%(notes)s notes; %(left)s items left out."
+    ) % {
+        "project": result.project.name,
+        "sources": c.get("sources", 0),
+        "codes": c.get("codes", 0),
+        "codings": c.get("codings", 0),
+        "notes": c.get("notes", 0),
+        "left": len(result.left_out),
+    }
