@@ -119,10 +119,6 @@ def test_docx_tabs_breaks_and_hyphens_read_as_word_shows_them():
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a page or column break inside a run is dropped, gluing the words on either side",
-)
 def test_docx_a_page_break_between_words_keeps_them_apart():
     body = (
         '<w:p><w:r><w:t>IP: og en til</w:t><w:br w:type="page"/><w:t>samme linje</w:t></w:r></w:p>'

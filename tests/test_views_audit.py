@@ -74,10 +74,6 @@ def test_coding_memo_and_key_quote_changes_show_the_passage(alice_client, bob, p
     assert '<blockquote class="passage">Blåbær</blockquote>' in html.replace("\n", "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a history row quotes the excerpt's current text, not the span its event names",
-)
 def test_an_old_coding_event_quotes_the_words_it_coded_after_the_passage_moved(
     alice_client, bob, project, transcript
 ):

@@ -32,6 +32,10 @@ def _w_run(run, parts: list[str]) -> bool | None:
             parts.append("\t")
         elif tag == f"{W}br" and child.get(f"{W}type") not in ("page", "column"):
             parts.append("\n")
+        elif tag == f"{W}br":
+            # A page or column break is layout, not a new line, but it still parts two words.
+            if parts and parts[-1] and not parts[-1][-1].isspace():
+                parts.append(" ")
         elif tag == f"{W}cr":
             parts.append("\n")
         elif tag == f"{W}noBreakHyphen":

@@ -168,10 +168,11 @@ def _rows(events: list[AuditEvent]) -> list[Row]:
     )
     rows = []
     for e in events:
-        text = texts.get(e.details.get("excerpt")) if isinstance(e.details, dict) else None
-        if text is None and e.transcript is not None:
-            # The excerpt may be gone (a removed coding); the transcript still holds the words.
-            text = _passage(e.transcript.text, e.details)
+        # The words at the event's own offsets: a transcript's text never changes, while the
+        # excerpt may since have been moved in place (a resize keeps its id) or be gone.
+        text = _passage(e.transcript.text, e.details) if e.transcript is not None else None
+        if text is None and isinstance(e.details, dict):
+            text = texts.get(e.details.get("excerpt"))
         if text and len(text) > SNIPPET_CHARS:
             text = text[: SNIPPET_CHARS - 1] + "…"
         rows.append(
