@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Q
@@ -10,7 +11,10 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from taggit.models import TagBase
 
-from coding.models.project import Project
+from coding.models.project import Membership, Project
+
+if TYPE_CHECKING:
+    from coding.models.memos import FrameworkSummary
 
 
 class Codebook(models.Model):
@@ -39,7 +43,7 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFC", name).casefold()
 
 
-class CodeQuerySet(models.QuerySet):
+class CodeQuerySet(models.QuerySet["Code"]):
     def in_tree_order(self) -> list[Code]:
         """Codes depth-first by parent and order, each with ``depth`` set."""
         codes = list(self.order_by("order", "name"))
@@ -88,6 +92,21 @@ class Code(TagBase):
 
     objects = CodeQuerySet.as_manager()
 
+    # Set by coding.access on the object it resolves: the acting user's membership in its project.
+    membership: Membership
+    # Set by CodeQuerySet.in_tree_order: how deep the code sits in the tree (0 at the top).
+    depth: int
+    # Not stored: what the pages that list codes set on them for their templates.
+    n_codings: int  # annotated: the code's codings (codebook editor)
+    n_total: int  # with its sub-codes' codings (codebook editor)
+    n_children: int
+    bar: int  # n_codings as a percentage of the largest
+    kids: list[Code]  # the sub-codes, for the editor's nested list
+    indent: str  # em spaces by depth, for a <select> (codebook editor, search)
+    n_here: int  # codings in the open transcript (transcript view)
+    n_project: int  # codings in the project (transcript view)
+    synthesis: FrameworkSummary | None  # the cross-case summary (framework matrix)
+
     class Meta:
         ordering = ["order", "name"]
         constraints = [
@@ -108,7 +127,7 @@ class Code(TagBase):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.name_key = name_key(self.name)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "name" in update_fields:
