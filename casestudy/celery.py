@@ -13,7 +13,7 @@ app.autodiscover_tasks()
 
 
 @worker_init.connect
-def preload_nlp(**_kwargs) -> None:
+def preload_nlp(**_kwargs: object) -> None:
     """Load the Norwegian pipeline and lemma table in the worker before it forks its pool.
 
     Loading takes seconds; done lazily, the first import job in each pool process would spend

@@ -9,9 +9,11 @@ PermissionDenied (403): they already know the project exists.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from coding.models import (
@@ -31,13 +33,19 @@ from coding.models import (
     Transcript,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+# An id as it came from outside (a route, a form field, a command's option), not yet checked.
+RawId = int | str | UUID
+
 READ = "read"
 WRITE = "write"
 OWN = "own"
 
 
-def membership_for(user, project_id: int) -> Membership:
-    if not getattr(user, "is_authenticated", False):
+def membership_for(user: User | AnonymousUser, project_id: int) -> Membership:
+    if not user.is_authenticated:
         raise Http404
     m = (
         Membership.objects.select_related("project")
@@ -56,14 +64,34 @@ def check_role(membership: Membership, need: str) -> None:
         raise PermissionDenied
 
 
-def _get(qs: QuerySet, pk, project_path: str, user, need: str) -> Model:
+# The models _get resolves; each declares the ``membership`` it sets.
+_Resolved = TypeVar(
+    "_Resolved",
+    Case,
+    Informant,
+    Transcript,
+    Excerpt,
+    Code,
+    Memo,
+    Job,
+    Membership,
+    Coding,
+    Suggestion,
+)
+
+
+def _get(
+    qs: QuerySet[_Resolved], pk: Any, project_path: str, user: User | AnonymousUser, need: str
+) -> _Resolved:
+    """``pk`` as it came from outside (a route, a form, a query string): any value that is not
+    one of ``qs``'s ids raises Http404."""
     try:
         obj = qs.get(pk=pk)
     except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
     # ``project_path`` ends in the project_id of the object that holds the project.
     *path, _project_id = project_path.split(".")
-    holder = obj
+    holder: Any = obj  # the object holding the project, reached by attribute names
     for part in path:
         holder = getattr(holder, part)
     m = membership_for(user, holder.project_id)
@@ -76,7 +104,9 @@ def _get(qs: QuerySet, pk, project_path: str, user, need: str) -> Model:
     return obj
 
 
-def get_project_for_user(user, project_id, need: str = READ) -> Project:
+def get_project_for_user(
+    user: User | AnonymousUser, project_id: RawId, need: str = READ
+) -> Project:
     try:
         pid = int(project_id)
     except (TypeError, ValueError) as exc:
@@ -88,11 +118,13 @@ def get_project_for_user(user, project_id, need: str = READ) -> Project:
     return project
 
 
-def get_case_for_user(user, case_id, need: str = READ) -> Case:
+def get_case_for_user(user: User | AnonymousUser, case_id: RawId, need: str = READ) -> Case:
     return _get(Case.objects.select_related("project"), case_id, "project_id", user, need)
 
 
-def get_informant_for_user(user, informant_id, need: str = READ) -> Informant:
+def get_informant_for_user(
+    user: User | AnonymousUser, informant_id: RawId, need: str = READ
+) -> Informant:
     return _get(
         Informant.objects.select_related("case__project"),
         informant_id,
@@ -102,7 +134,9 @@ def get_informant_for_user(user, informant_id, need: str = READ) -> Informant:
     )
 
 
-def get_transcript_for_user(user, transcript_id, need: str = READ) -> Transcript:
+def get_transcript_for_user(
+    user: User | AnonymousUser, transcript_id: RawId, need: str = READ
+) -> Transcript:
     return _get(
         Transcript.objects.select_related("case__project"),
         transcript_id,
@@ -112,7 +146,9 @@ def get_transcript_for_user(user, transcript_id, need: str = READ) -> Transcript
     )
 
 
-def get_excerpt_for_user(user, excerpt_id, need: str = READ) -> Excerpt:
+def get_excerpt_for_user(
+    user: User | AnonymousUser, excerpt_id: RawId, need: str = READ
+) -> Excerpt:
     return _get(
         Excerpt.objects.select_related("transcript__case__project"),
         excerpt_id,
@@ -122,7 +158,7 @@ def get_excerpt_for_user(user, excerpt_id, need: str = READ) -> Excerpt:
     )
 
 
-def get_code_for_user(user, code_id, need: str = READ) -> Code:
+def get_code_for_user(user: User | AnonymousUser, code_id: RawId, need: str = READ) -> Code:
     return _get(
         Code.objects.select_related("codebook__project"),
         code_id,
@@ -132,11 +168,11 @@ def get_code_for_user(user, code_id, need: str = READ) -> Code:
     )
 
 
-def get_memo_for_user(user, memo_id, need: str = READ) -> Memo:
+def get_memo_for_user(user: User | AnonymousUser, memo_id: RawId, need: str = READ) -> Memo:
     return _get(Memo.objects.select_related("project"), memo_id, "project_id", user, need)
 
 
-def get_memo_to_label_for_user(user, memo_id) -> Memo:
+def get_memo_to_label_for_user(user: User | AnonymousUser, memo_id: RawId) -> Memo:
     """A memo whose type the user may set: a writer's own memo, or any memo for an owner."""
     memo = get_memo_for_user(user, memo_id, WRITE)
     if not may_label_memo(memo.membership, memo):
@@ -144,7 +180,7 @@ def get_memo_to_label_for_user(user, memo_id) -> Memo:
     return memo
 
 
-def get_job_for_user(user, job_id, need: str = READ) -> Job:
+def get_job_for_user(user: User | AnonymousUser, job_id: RawId, need: str = READ) -> Job:
     """A job of the user's project. An import not yet confirmed (being read, or a draft
     waiting for its preview) belongs to its uploader and the project's owners: 404 for others."""
     job = _get(Job.objects.select_related("project"), job_id, "project_id", user, need)
@@ -153,8 +189,9 @@ def get_job_for_user(user, job_id, need: str = READ) -> Job:
     return job
 
 
-def codes_of_codebook(codebook_id: int, code_ids) -> list[Code]:
-    """The Code objects for posted ids; any id not in this codebook raises Http404."""
+def codes_of_codebook(codebook_id: int, code_ids: Iterable[Any]) -> list[Code]:
+    """The Code objects for posted ids; any id not in this codebook (a missing field's None,
+    a word) raises Http404."""
     try:
         ids = {int(c) for c in code_ids}
     except (TypeError, ValueError) as exc:
@@ -165,7 +202,9 @@ def codes_of_codebook(codebook_id: int, code_ids) -> list[Code]:
     return codes
 
 
-def get_membership_for_user(user, membership_id, need: str = READ) -> Membership:
+def get_membership_for_user(
+    user: User | AnonymousUser, membership_id: RawId, need: str = READ
+) -> Membership:
     """Another member's membership, resolved through the acting user's own membership."""
     return _get(
         Membership.objects.select_related("project", "user"),
@@ -176,7 +215,7 @@ def get_membership_for_user(user, membership_id, need: str = READ) -> Membership
     )
 
 
-def get_coding_for_user(user, coding_id, need: str = READ) -> Coding:
+def get_coding_for_user(user: User | AnonymousUser, coding_id: RawId, need: str = READ) -> Coding:
     return _get(
         Coding.objects.select_related("content_object__transcript__case__project", "tag"),
         coding_id,
@@ -186,7 +225,9 @@ def get_coding_for_user(user, coding_id, need: str = READ) -> Coding:
     )
 
 
-def get_suggestion_for_user(user, suggestion_id, need: str = READ) -> Suggestion:
+def get_suggestion_for_user(
+    user: User | AnonymousUser, suggestion_id: RawId, need: str = READ
+) -> Suggestion:
     return _get(
         Suggestion.objects.select_related("transcript__case__project", "code", "classifier"),
         suggestion_id,

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -16,10 +18,14 @@ from coding.models import (
     Code,
     Informant,
     Mode,
+    Project,
     Role,
     field_limit,
 )
 from coding.people import display_name
+
+if TYPE_CHECKING:
+    from django.forms.boundfield import BoundField
 
 
 class ImportUploadForm(forms.Form):
@@ -34,12 +40,12 @@ class ImportUploadForm(forms.Form):
     )
     title = forms.CharField(label=_("Title"), max_length=300, required=False)
 
-    def __init__(self, *args, project, **kwargs) -> None:
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["case"].queryset = project.cases.all()
+        cast(forms.ModelChoiceField, self.fields["case"]).queryset = project.cases.all()
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cast(dict[str, Any], super().clean())  # Form.clean returns cleaned_data
         if not data.get("file") and not (data.get("pasted") or "").strip():
             raise ValidationError(_("Choose a file or paste the text."), code="no_input")
         if data.get("file") and (data.get("pasted") or "").strip():
@@ -72,15 +78,16 @@ class ImportPreviewForm(forms.Form):
 
     def __init__(
         self,
-        *args,
+        *args: Any,
         case: Case,
         labels: list[tuple[str, int]],
         question_shares: dict[str, float] | None = None,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         informants = list(case.informants.all())
-        self.fields["informants"].queryset = case.informants.all()
+        informant_field = cast(forms.ModelMultipleChoiceField, self.fields["informants"])
+        informant_field.queryset = case.informants.all()
         choices = [
             (SPEAKER_INTERVIEWER, _("Interviewer")),
             *[(f"informant:{i.pk}", str(i)) for i in informants],
@@ -120,12 +127,12 @@ class ImportPreviewForm(forms.Form):
             return f"informant:{informants[min(n, len(informants)) - 1].pk}"
         return SPEAKER_NONE
 
-    def speaker_rows(self):
+    def speaker_rows(self) -> list[tuple[BoundField, str, int]]:
         """(bound field, label, turns) per label, for the template (one pass, no lookup)."""
         return [(self[key], label, count) for key, label, count in self.label_fields]
 
-    def speaker_mapping(self) -> dict[str, dict]:
-        mapping: dict[str, dict] = {}
+    def speaker_mapping(self) -> dict[str, dict[str, Any]]:
+        mapping: dict[str, dict[str, Any]] = {}
         for key, label, _count in self.label_fields:
             value = self.cleaned_data[key]
             if value.startswith("informant:"):
@@ -134,7 +141,7 @@ class ImportPreviewForm(forms.Form):
                 mapping[label] = {"kind": value}
         return mapping
 
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         d = self.cleaned_data
         return {
             "title": d["title"],
@@ -209,11 +216,17 @@ class CodeForm(forms.Form):
         "keywords",
     )
 
-    def __init__(self, *args, tree: list, exclude: frozenset[int] = frozenset(), **kwargs) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        tree: list[Code],
+        exclude: frozenset[int] = frozenset(),
+        **kwargs: Any,
+    ) -> None:
         """``tree``: the codebook's codes in tree order (with ``depth``); ``exclude``: codes
         that may not become the parent (the code itself and its sub-codes)."""
         super().__init__(*args, **kwargs)
-        self.fields["parent"].choices = [
+        cast(forms.ChoiceField, self.fields["parent"]).choices = [
             ("", _("— top level —")),
             *[(c.pk, "\u2003" * c.depth + c.name) for c in tree if c.pk not in exclude],
         ]
@@ -288,26 +301,27 @@ class MemoFilterForm(forms.Form):
         "project": _("Project"),
     }
 
-    def __init__(self, data, *, project, **kwargs) -> None:
+    def __init__(self, data: Mapping[str, Any] | None, *, project: Project, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
         everyone = ("", _("Everyone"))
         authors = get_user_model().objects.filter(memos__project=project).distinct()
-        self.fields["author"].choices = [
+        choice = cast(dict[str, forms.ChoiceField], self.fields)  # the fields given choices below
+        choice["author"].choices = [
             everyone,
             *((u.pk, display_name(u)) for u in authors.order_by("username")),
         ]
-        self.fields["kind"].choices = [("", _("Anything")), *self.KIND_LABELS.items()]
-        self.fields["type"].choices = [
+        choice["kind"].choices = [("", _("Anything")), *self.KIND_LABELS.items()]
+        choice["type"].choices = [
             ("", _("Any type")),
             *project.memo_types.values_list("pk", "name"),
         ]
-        self.fields["case"].choices = [
+        choice["case"].choices = [
             ("", _("All cases")),
             *Case.objects.filter(project=project)
             .order_by("kind", "order")
             .values_list("pk", "name"),
         ]
-        self.fields["code"].choices = [
+        choice["code"].choices = [
             ("", _("All codes")),
             *(
                 (c.pk, "\u2003" * c.depth + c.name)
@@ -320,12 +334,12 @@ class _YesNoUnknown(forms.NullBooleanSelect):
     """Django's three-way select (it maps True/False/None to and from "true"/"false"/"unknown",
     so a saved value shows and posts back unchanged), with a dash for "not set"."""
 
-    def __init__(self, attrs=None) -> None:
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs)
         self.choices = [("unknown", "—"), ("true", _("Yes")), ("false", _("No"))]
 
 
-_FIELD_FOR_KIND = {
+_FIELD_FOR_KIND: dict[str, Callable[[str], forms.Field]] = {
     AttributeKind.TEXT: lambda label: forms.CharField(label=label, required=False, max_length=500),
     AttributeKind.INTEGER: lambda label: forms.IntegerField(label=label, required=False),
     AttributeKind.DECIMAL: lambda label: forms.DecimalField(
@@ -351,10 +365,18 @@ def _initial(value: object) -> object:
     return value
 
 
-class AttributeValuesMixin:
+if TYPE_CHECKING:
+    _Form = forms.BaseForm  # the mixin's methods use the form it is mixed into
+else:
+    _Form = object
+
+
+class AttributeValuesMixin(_Form):
     """Adds one typed field per attribute definition, named attr_<id>."""
 
-    def add_attribute_fields(self, definitions, values: dict[int, object]) -> None:
+    def add_attribute_fields(
+        self, definitions: Iterable[AttributeDefinition], values: dict[int, object]
+    ) -> None:
         self.attribute_definitions = list(definitions)
         for d in self.attribute_definitions:
             field = _FIELD_FOR_KIND[d.kind](d.name)
@@ -364,7 +386,7 @@ class AttributeValuesMixin:
     def attribute_values(self) -> dict[int, object]:
         return {d.pk: self.cleaned_data.get(f"attr_{d.pk}") for d in self.attribute_definitions}
 
-    def attribute_bound_fields(self):
+    def attribute_bound_fields(self) -> list[BoundField]:
         return [self[f"attr_{d.pk}"] for d in self.attribute_definitions]
 
 
@@ -377,7 +399,13 @@ class CaseForm(AttributeValuesMixin, forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         labels = {"order": _("Position in lists")}
 
-    def __init__(self, *args, definitions, values, **kwargs) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        definitions: Iterable[AttributeDefinition],
+        values: dict[int, object],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["tags"].initial = ", ".join(sorted(self.instance.tags.names()))
@@ -393,7 +421,13 @@ class InformantForm(AttributeValuesMixin, forms.ModelForm):
         fields = ["pseudonym", "role_title", "level", "org_unit"]
         help_texts = {"pseudonym": _("Never a real name.")}
 
-    def __init__(self, *args, definitions, values, **kwargs) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        definitions: Iterable[AttributeDefinition],
+        values: dict[int, object],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.add_attribute_fields(definitions, values)
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import OuterRef, Prefetch, Subquery, Sum
 from django.db.models.functions import Length
@@ -36,6 +36,9 @@ from coding.models import (
     Transcript,
 )
 from coding.people import display_name
+
+if TYPE_CHECKING:
+    from coding.analysis.key_quote_marks import Star
 
 # The heat map runs from white to the accent colour of app.css (#1f5fa8).
 HEAT_FROM = (255, 255, 255)
@@ -426,6 +429,7 @@ class FrameworkCell:
 class FrameworkRow:
     case: Case
     cells: list[FrameworkCell]
+    note: FrameworkSummary | None = None  # the case summary, set by the framework view
 
 
 @dataclass
@@ -523,6 +527,7 @@ class DrillItem:
     speaker: Informant | None
     url: str
     highlighted: set[int]
+    stars: list[Star] = field(default_factory=list)  # set by the views (key_quote_marks.stars)
 
 
 def drilldown(

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePosixPath
-from typing import BinaryIO
+from typing import IO
 
 from django.contrib.auth import get_user_model
 from lxml import etree
@@ -164,7 +164,7 @@ def _ordered_codes(project: Project) -> list[Code]:
     return list(Code.objects.filter(codebook__project=project).order_by("order", "name", "pk"))
 
 
-def export_qdc(fh: BinaryIO, project: Project) -> int:
+def export_qdc(fh: IO[bytes], project: Project) -> int:
     """Write the project's codebook as a REFI-QDA codebook (.qdc); returns the number of codes."""
     guids = Guids(project)
     root = etree.Element(
@@ -459,7 +459,7 @@ def build_project_xml(
     return root, files, stats
 
 
-def export_qdpx(fh: BinaryIO, project: Project) -> ExportStats:
+def export_qdpx(fh: IO[bytes], project: Project) -> ExportStats:
     """Write ``project`` as a .qdpx: project.qde and sources/ (plain text, and originals)."""
     root, files, stats = build_project_xml(project)
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:

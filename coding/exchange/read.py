@@ -16,7 +16,7 @@ import datetime as dt
 import zipfile
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
-from typing import BinaryIO
+from typing import IO
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -42,7 +42,7 @@ from coding.exchange.sources import _desc, _kid, _kids, _plain_text, _read_sourc
 # --- the container -----------------------------------------------------------------------------
 
 
-def read_exchange(fh: BinaryIO, name: str) -> ExchangePlan:
+def read_exchange(fh: IO[bytes], name: str) -> ExchangePlan:
     """Check and read an upload. Raises ValidationError naming the file for anything hostile."""
     data = fh.read(settings.UPLOAD_MAX_BYTES + 1)
     if len(data) > settings.UPLOAD_MAX_BYTES:

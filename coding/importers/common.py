@@ -4,8 +4,9 @@ and the streamed XML reader with its bounds.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -99,7 +100,11 @@ class _Collector:
                 first = False
 
 
-def _iterparse(fh: BinaryIO, name: str):
+# An lxml element (lxml.etree._Element); lxml ships no type information.
+Element = Any
+
+
+def _iterparse(fh: IO[bytes], name: str) -> Iterator[tuple[str, Element]]:
     """(event, element) over an XML stream: no entities, no network, a bounded depth."""
     from lxml import etree
 
@@ -133,7 +138,7 @@ def _iterparse(fh: BinaryIO, name: str):
         raise _fail(name, _("the document is damaged and cannot be read."), "corrupt") from exc
 
 
-def _drop(el) -> None:
+def _drop(el: Element) -> None:
     """Free a handled element and the handled siblings before it (iterparse keeps them)."""
     el.clear()
     parent = el.getparent()

@@ -4,7 +4,7 @@ format's reader.
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import IO
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -37,7 +37,7 @@ def sniff_format(head: bytes) -> str:
     return "text"
 
 
-def read_document(fh: BinaryIO, name: str, *, encoding: str | None = None) -> ParsedDocument:
+def read_document(fh: IO[bytes], name: str, *, encoding: str | None = None) -> ParsedDocument:
     """Validate and parse an uploaded transcript. Raises ValidationError naming the file.
 
     ``encoding`` (one of TEXT_ENCODINGS) reads a text file so, instead of guessing; "utf-8"

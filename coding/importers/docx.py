@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from coding.importers.common import ParsedDocument, _Collector, _drop, _fail, _iterparse
+from coding.importers.common import (
+    Element,
+    ParsedDocument,
+    _Collector,
+    _drop,
+    _fail,
+    _iterparse,
+)
 from coding.importers.speakers import _plausible_label, _table_row
 from coding.importers.zips import SafeZip
 from coding.nlp import normalize_text
@@ -18,7 +25,7 @@ _W_CONTAINERS = {
 _W_FALSE = {"0", "false", "off"}
 
 
-def _w_run(run, parts: list[str]) -> bool | None:
+def _w_run(run: Element, parts: list[str]) -> bool | None:
     """Append a run's text (as Word shows it); return whether it is bold."""
     bold = False
     for child in run:
@@ -43,7 +50,7 @@ def _w_run(run, parts: list[str]) -> bool | None:
     return bold
 
 
-def _w_paragraph(p) -> tuple[str, str | None]:
+def _w_paragraph(p: Element) -> tuple[str, str | None]:
     """The paragraph's text and its bold leading label (without the colon), if any."""
     parts: list[str] = []
     bold: list[str] = []

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from coding.importers.common import (
     MAX_SPACE_RUN,
+    Element,
     ParsedDocument,
     _Collector,
     _drop,
@@ -25,7 +26,7 @@ _T = f"{{{ODF_TEXT}}}"
 _ODF_PARAS = (f"{_T}p", f"{_T}h")
 
 
-def _odf_text(el, name: str) -> str:
+def _odf_text(el: Element, name: str) -> str:
     """The text of a paragraph element, without recursion (any nesting depth)."""
     parts: list[str] = []
     # Items are elements to open, or strings (a closed child's tail) to append.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import zipfile
-from typing import BinaryIO
+from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -43,7 +43,7 @@ class SafeZip:
         """Unpacked bytes of the XML parts: what a DOM parser (python-docx) holds in memory."""
         return sum(n for part, n in self.sizes.items() if _is_xml(part))
 
-    def open(self, part: str) -> BinaryIO:
+    def open(self, part: str) -> IO[bytes]:
         try:
             return self.zf.open(part)
         except (KeyError, zipfile.BadZipFile, OSError, RuntimeError) as exc:

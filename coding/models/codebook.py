@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Iterator
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from django.db import models
 from django.db.models import Q
@@ -12,7 +12,10 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from taggit.models import TagBase
 
-from coding.models.project import Project
+from coding.models.project import Membership, Project
+
+if TYPE_CHECKING:
+    from coding.models.memos import FrameworkSummary
 
 
 class Codebook(models.Model):
@@ -104,7 +107,7 @@ def field_limit(model: type[models.Model], name: str) -> int:
     return limit
 
 
-class CodeQuerySet(models.QuerySet):
+class CodeQuerySet(models.QuerySet["Code"]):
     # bulk_create and bulk_update skip save(): they set name_key themselves, so no path writes a
     # code without the key its uniqueness rests on.
     def bulk_create(self, objs, *args, **kwargs):
@@ -160,6 +163,21 @@ class Code(TagBase):
 
     objects = CodeQuerySet.as_manager()
 
+    # Set by coding.access on the object it resolves: the acting user's membership in its project.
+    membership: Membership
+    # Set by CodeQuerySet.in_tree_order: how deep the code sits in the tree (0 at the top).
+    depth: int
+    # Not stored: what the pages that list codes set on them for their templates.
+    n_codings: int  # annotated: the code's codings (codebook editor)
+    n_total: int  # with its sub-codes' codings (codebook editor)
+    n_children: int
+    bar: int  # n_codings as a percentage of the largest
+    kids: list[Code]  # the sub-codes, for the editor's nested list
+    indent: str  # em spaces by depth, for a <select> (codebook editor, search)
+    n_here: int  # codings in the open transcript (transcript view)
+    n_project: int  # codings in the project (transcript view)
+    synthesis: FrameworkSummary | None  # the cross-case summary (framework matrix)
+
     class Meta:
         ordering = ["order", "name"]
         constraints = [
@@ -181,7 +199,7 @@ class Code(TagBase):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.name_key = name_key(self.name)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "name" in update_fields:

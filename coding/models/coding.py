@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
@@ -24,11 +24,14 @@ from coding.models.expressions import (
     column_expression,
     turn_expression,
 )
-from coding.models.project import Project
+from coding.models.project import Membership, Project
 from coding.models.transcript import Transcript, passage_url
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-class ExcerptQuerySet(models.QuerySet):
+
+class ExcerptQuerySet(models.QuerySet["Excerpt"]):
     def for_project(self, project: Project) -> ExcerptQuerySet:
         return self.filter(transcript__case__project=project)
 
@@ -60,6 +63,9 @@ class Excerpt(models.Model):
 
     objects = ExcerptQuerySet.as_manager()
 
+    # Set by coding.access on the object it resolves: the acting user's membership in its project.
+    membership: Membership
+
     class Meta:
         ordering = ["transcript", "start", "end"]
         constraints = [
@@ -74,7 +80,7 @@ class Excerpt(models.Model):
     def __str__(self) -> str:
         return f"{self.transcript_id}:{self.start}-{self.end}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         from coding.nlp import count_words  # spaCy loads with nlp: not at model import
 
         self.word_count = count_words(self.text)
@@ -111,11 +117,11 @@ class CodingSource(models.TextChoices):
     IMPORT = "import", _("Imported")
 
 
-class CodingQuerySet(models.QuerySet):
+class CodingQuerySet(models.QuerySet["Coding"]):
     def for_project(self, project: Project) -> CodingQuerySet:
         return self.filter(tag__codebook__project=project)
 
-    def key_quotes(self, user=None) -> CodingQuerySet:
+    def key_quotes(self, user: User | None = None) -> CodingQuerySet:
         """The codings whose passage someone (or ``user``) marked as a key quote for its code."""
         # Through the excerpt's reverse relation: key quotes sit above codings in the layers.
         marks = Excerpt.objects.filter(
@@ -173,9 +179,10 @@ class CodingQuerySet(models.QuerySet):
         if layers is not None and not layers:
             return []  # no columns chosen (a codebook without codes)
         qs = self._counted(measure)
-        parts = []
+        parts: list[models.QuerySet[Any, Any]] = []
         names: list[str] = []
-        for layer in layers if layers is not None else [None]:
+        all_layers: Sequence[Mapping[int, int] | None] = [None] if layers is None else layers
+        for layer in all_layers:
             part = qs.order_by()
             keys: dict[str, Any] = {}
             if row is not None:
@@ -184,23 +191,24 @@ class CodingQuerySet(models.QuerySet):
                 part = part.of_codes(layer)
                 keys["ck"] = column_expression(layer)
             names = list(keys)
+            rows: models.QuerySet[Any, Any]
             if measure == "words":
-                part = part.values(
+                rows = part.values(
                     **keys, ex=F("content_object_id"), w=F("content_object__word_count")
                 ).distinct()
             elif measure == "coverage":
-                part = part.values(
+                rows = part.values(
                     **keys,
                     tr=F("content_object__transcript_id"),
                     st=F("content_object__start"),
                     en=F("content_object__end"),
                 ).distinct()
             else:
-                # A constant key groups nothing: one row for the whole set.
-                part = part.values(**(keys or {"all": models.Value(1)})).annotate(
-                    value=MATRIX_MEASURES[measure]()
-                )
-            parts.append(part)
+                # A constant key groups nothing: one row for the whole set; the other measures
+                # have a count (only "words" and "coverage", above, have None).
+                count = cast(Callable[[], Count], MATRIX_MEASURES[measure])
+                rows = part.values(**(keys or {"all": models.Value(1)})).annotate(value=count())
+            parts.append(rows)
         combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
         if measure == "words":
             return _sum_over(combined, names, "w")
@@ -358,6 +366,9 @@ class Coding(TaggedItemBase):
 
     objects = CodingQuerySet.as_manager()
 
+    # Set by coding.access on the object it resolves: the acting user's membership in its project.
+    membership: Membership
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -382,7 +393,8 @@ class Coding(TaggedItemBase):
 def coded_chars(spans: list[tuple[int, int]]) -> int:
     """Characters covered by the union of [start, end) spans (overlaps counted once)."""
     total = 0
-    cur_s = cur_e = None
+    cur_s = 0
+    cur_e: int | None = None
     for s, e in sorted(spans):
         if cur_e is None or s > cur_e:
             if cur_e is not None:

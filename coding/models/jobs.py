@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -10,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from coding.models.project import Project
+from coding.models.project import Membership, Project
 from coding.models.transcript import Transcript
 
 
@@ -57,6 +59,12 @@ class Job(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
 
+    # Set by coding.access on the object it resolves: the acting user's membership in its project.
+    membership: Membership
+    # Not stored: set by the export page on the jobs it lists (views.exports.recent_exports).
+    expires_at: dt.datetime | None
+    expired: bool
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -97,7 +105,7 @@ class Job(models.Model):
         if not claimed:
             raise JobSuperseded(str(self.pk))
 
-    def settle(self, status: str, message: str, **fields) -> bool:
+    def settle(self, status: str, message: str, **fields: Any) -> bool:
         """Record how this attempt ended, unless the job is no longer this attempt's.
 
         Inside the final transaction (after ``claim_final_commit``) the end commits with the

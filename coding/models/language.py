@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from coding.models.codebook import Code
 from coding.models.coding import Coding
-from coding.models.project import Project
+from coding.models.project import Membership, Project
 from coding.models.transcript import Sentence, Transcript
 
 # --- lemma search and coding suggestions (coding.language) -------------------------------------
@@ -125,6 +125,9 @@ class Suggestion(models.Model):
         CodeClassifier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    # Set by coding.access on the object it resolves: the acting user's membership in its project.
+    membership: Membership
 
     class Meta:
         ordering = ["transcript", "start", "code"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -11,8 +13,11 @@ from django.utils.translation import gettext_lazy as _
 
 from coding.models.codebook import Code
 from coding.models.coding import Excerpt
-from coding.models.project import Case, Project
+from coding.models.project import Case, Membership, Project
 from coding.models.transcript import Transcript
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class MemoType(models.Model):
@@ -61,6 +66,9 @@ class Memo(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    # Set by coding.access on the object it resolves: the acting user's membership in its project.
+    membership: Membership
+
     class Meta:
         ordering = ["-updated_at"]
         constraints = [
@@ -91,7 +99,7 @@ class Memo(models.Model):
     def target_url(self) -> str:
         """Where the memo belongs: a passage memo opens the transcript at the passage.
         Select ``excerpt`` along (its transcript id) when listing many."""
-        if self.excerpt_id:
+        if self.excerpt is not None:
             url = reverse("coding:transcript-detail", args=[self.excerpt.transcript_id])
             return f"{url}?excerpt={self.excerpt_id}#excerpt-{self.excerpt_id}"
         if self.transcript_id:
@@ -103,8 +111,8 @@ class Memo(models.Model):
         return f"{reverse('coding:project-detail', args=[self.project_id])}#memos"
 
 
-class KeyQuoteQuerySet(models.QuerySet):
-    def by(self, user) -> KeyQuoteQuerySet:
+class KeyQuoteQuerySet(models.QuerySet["KeyQuote"]):
+    def by(self, user: User) -> KeyQuoteQuerySet:
         return self.filter(user=user)
 
     def pairs(self) -> set[tuple[int, int]]:

@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
     from coding.models.codebook import Codebook
 
 
@@ -27,8 +29,8 @@ class Role(models.TextChoices):
 WRITE_ROLES = (Role.OWNER, Role.RESEARCHER)
 
 
-class ProjectQuerySet(models.QuerySet):
-    def for_user(self, user) -> ProjectQuerySet:
+class ProjectQuerySet(models.QuerySet["Project"]):
+    def for_user(self, user: User | AnonymousUser) -> ProjectQuerySet:
         if not user.is_authenticated:
             return self.none()
         return self.filter(memberships__user=user)
@@ -50,6 +52,9 @@ class Project(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ProjectQuerySet.as_manager()
+
+    # Set by coding.access on the object it resolves: the acting user's membership in its project.
+    membership: Membership
 
     class Meta:
         ordering = ["name"]
@@ -74,6 +79,9 @@ class Membership(models.Model):
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     created_at = models.DateTimeField(default=timezone.now)
+
+    # Set by coding.access on the object it resolves: the acting user's membership in its project.
+    membership: Membership
 
     class Meta:
         constraints = [
@@ -105,6 +113,9 @@ class Case(models.Model):
     order = models.PositiveIntegerField(default=0)
     tags = TaggableManager(blank=True, verbose_name=_("tags"))
 
+    # Set by coding.access on the object it resolves: the acting user's membership in its project.
+    membership: Membership
+
     class Meta:
         ordering = ["order", "name"]
         constraints = [
@@ -134,6 +145,9 @@ class Informant(models.Model):
     role_title = models.CharField(_("role"), max_length=200, blank=True)
     level = models.CharField(_("level"), max_length=20, choices=Level.choices)
     org_unit = models.CharField(_("organisation unit"), max_length=200, blank=True)
+
+    # Set by coding.access on the object it resolves: the acting user's membership in its project.
+    membership: Membership
 
     class Meta:
         ordering = ["case", "pseudonym"]

@@ -7,6 +7,7 @@ is stored normalised: NFC, LF line ends, no BOM, no control characters but tab a
 from __future__ import annotations
 
 import bisect
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -18,7 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
 
 from coding import offsets
-from coding.models.project import Case, Informant
+from coding.models.project import Case, Informant, Membership
+
+if TYPE_CHECKING:
+    from coding.analysis.progress import TranscriptProgress
 
 
 class Mode(models.TextChoices):
@@ -37,7 +41,7 @@ def passage_url(transcript_id: int, start: int, end: int) -> str:
     return f"{url}?start={start}&end={end}#pos-{start}"
 
 
-class TranscriptQuerySet(models.QuerySet):
+class TranscriptQuerySet(models.QuerySet["Transcript"]):
     def with_text_length(self) -> TranscriptQuerySet:
         """Annotate ``chars``, the length of the text, computed by the database."""
         return self.annotate(chars=Length("text"))
@@ -70,6 +74,11 @@ class Transcript(models.Model):
 
     objects = TranscriptQuerySet.as_manager()
 
+    # Set by coding.access on the object it resolves: the acting user's membership in its project.
+    membership: Membership
+    # Not stored: set by the project home on the transcripts it lists (views.projects).
+    progress: TranscriptProgress
+
     class Meta:
         ordering = ["case", "interview_date", "title"]
         constraints = [
@@ -96,7 +105,7 @@ class Transcript(models.Model):
         return max(1, bisect.bisect_right(starts, offset))
 
 
-class TurnQuerySet(models.QuerySet):
+class TurnQuerySet(models.QuerySet["Turn"]):
     def interview_text(self, *, interviewer: bool = False) -> TurnQuerySet:
         """Turns whose text is interview text: an informant speaks (and, with ``interviewer``,
         as a project may choose, the interviewer too). Never a transcript's heading or metadata
@@ -121,6 +130,9 @@ class Turn(models.Model):
     )
 
     objects = TurnQuerySet.as_manager()
+
+    # Not stored: the turn's words, set by the suggestion review page (views.suggestions).
+    body: str
 
     class Meta:
         ordering = ["transcript", "index"]

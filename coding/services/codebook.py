@@ -6,7 +6,9 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef
@@ -96,6 +98,9 @@ def _code_clean(*, codebook_id: int, pk: int | None, fields: dict[str, str]) -> 
     """Normalise and check code fields; raise one ValidationError keyed by field name."""
     errors: dict[str, ValidationError] = {}
     out = dict(fields)
+    others = Code.objects.filter(codebook_id=codebook_id)
+    if pk is not None:  # a code being edited does not clash with itself
+        others = others.exclude(pk=pk)
     if "name" in out:
         name = " ".join((out["name"] or "").split())
         out["name"] = name
@@ -108,11 +113,7 @@ def _code_clean(*, codebook_id: int, pk: int | None, fields: dict[str, str]) -> 
                 params={"n": CODE_NAME_MAX},
             )
         else:
-            clash = (
-                Code.objects.filter(codebook_id=codebook_id, name_key=name_key(name))
-                .exclude(pk=pk)
-                .first()
-            )
+            clash = others.filter(name_key=name_key(name)).first()
             if clash is not None:
                 errors["name"] = ValidationError(
                     _("The codebook already has a code called “%(name)s”."),
@@ -134,9 +135,7 @@ def _code_clean(*, codebook_id: int, pk: int | None, fields: dict[str, str]) -> 
                 _("A shortcut is one letter or digit."), code="code_shortcut_invalid"
             )
         elif key:
-            clash = (
-                Code.objects.filter(codebook_id=codebook_id, shortcut=key).exclude(pk=pk).first()
-            )
+            clash = others.filter(shortcut=key).first()
             if clash is not None:
                 errors["shortcut"] = ValidationError(
                     _("The shortcut “%(key)s” is already used by “%(code)s”."),
@@ -177,7 +176,7 @@ def _save_code(code: Code, update_fields: list[str] | None = None) -> None:
 def code_create(
     *,
     codebook: Codebook,
-    actor,
+    actor: User,
     name: str,
     color: str = "",
     parent: Code | None = None,
@@ -232,7 +231,7 @@ def code_create(
 def code_update(
     *,
     code: Code,
-    actor,
+    actor: User,
     name: str | None = None,
     color: str | None = None,
     short_name: str | None = None,
@@ -267,7 +266,7 @@ def code_update(
     for k in changed:
         setattr(code, k, fields[k])
     _save_code(code, update_fields=changed)
-    details: dict = {"code": code.pk, "name": code.name, "fields": changed}
+    details: dict[str, Any] = {"code": code.pk, "name": code.name, "fields": changed}
     if "name" in changed:
         details["old_name"] = old_name
     audit(
@@ -280,7 +279,7 @@ def code_update(
 
 
 @transaction.atomic
-def code_move(*, code: Code, actor, parent: Code | None, position: int | None = None) -> Code:
+def code_move(*, code: Code, actor: User, parent: Code | None, position: int | None = None) -> Code:
     """Put ``code`` under ``parent`` (None: top level) at ``position`` among its new siblings.
 
     ``position`` counts from 0; None or past the end means last. Sub-codes travel with their code.
@@ -356,7 +355,7 @@ def _merge_codings(source: Code, target: Code) -> tuple[int, int]:
 
 
 @transaction.atomic
-def code_merge(*, source: Code, target: Code, actor) -> CodeMergeResult:
+def code_merge(*, source: Code, target: Code, actor: User) -> CodeMergeResult:
     """Merge ``source`` into ``target`` and delete ``source``.
 
     Its codings move to ``target``; where the same coder already applied ``target`` to the same
@@ -446,7 +445,7 @@ def code_merge(*, source: Code, target: Code, actor) -> CodeMergeResult:
 
 
 @transaction.atomic
-def code_delete(*, code: Code, actor) -> dict[str, int]:
+def code_delete(*, code: Code, actor: User) -> dict[str, int]:
     """Delete ``code`` with its sub-codes, their codings and memos.
 
     Excerpts left with no codings and no memos go too (as in coding_remove). Returns the counts

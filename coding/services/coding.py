@@ -4,9 +4,11 @@ resizing, key quotes. The rules these share (offset check, locks, payloads) are 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -42,9 +44,9 @@ def excerpt_code(
     start: int,
     end: int,
     codes: Iterable[Code],
-    coder,
+    coder: User,
     source: str = CodingSource.MANUAL,
-    batch=None,
+    batch: uuid.UUID | None = None,
     paragraph_starts: list[int] | None = None,
     in_vivo: bool = False,
 ) -> tuple[Excerpt, list[Coding]]:
@@ -110,14 +112,14 @@ class ImportedSpan:
 
     start: int
     end: int
-    created_by: object
+    created_by: User | None
     created_at: dt.datetime | None
-    codings: tuple[tuple[Code, object, dt.datetime | None], ...]
+    codings: tuple[tuple[Code, User, dt.datetime | None], ...]
 
 
 @transaction.atomic
 def excerpts_import(
-    *, transcript: Transcript, spans: Iterable[ImportedSpan], actor
+    *, transcript: Transcript, spans: Iterable[ImportedSpan], actor: User | None
 ) -> dict[tuple[int, int], Excerpt]:
     """Store the passages and codings of an imported source in a few queries (REFI-QDA import).
 
@@ -189,7 +191,7 @@ def excerpts_import(
 
 
 @transaction.atomic
-def coding_remove(*, coding: Coding, actor) -> None:
+def coding_remove(*, coding: Coding, actor: User) -> None:
     """Remove one coding; an excerpt left without codings and memos goes too."""
     excerpt = coding.content_object
     lock_excerpts([excerpt.pk])
@@ -205,7 +207,7 @@ def coding_remove(*, coding: Coding, actor) -> None:
 
 
 @transaction.atomic
-def key_quote_set(*, excerpt: Excerpt, code: Code, user, marked: bool) -> bool:
+def key_quote_set(*, excerpt: Excerpt, code: Code, user: User, marked: bool) -> bool:
     """Mark (or unmark) ``excerpt`` as ``user``'s key quote for ``code``; audited.
 
     Marking needs the passage to carry the code (by any coder). Returns whether the mark is
@@ -248,7 +250,7 @@ def excerpt_resize(
     excerpt: Excerpt,
     start: int,
     end: int,
-    actor,
+    actor: User,
     paragraph_starts: list[int] | None = None,
     undo_of: list[int] | None = None,
 ) -> Excerpt:
@@ -326,7 +328,7 @@ def in_vivo_name(words: str) -> str:
 
 @transaction.atomic
 def excerpt_code_in_vivo(
-    *, transcript: Transcript, start: int, end: int, coder
+    *, transcript: Transcript, start: int, end: int, coder: User
 ) -> tuple[Excerpt, list[Coding], Code, bool]:
     """Code [start, end) with a code named from its own words, made in the transcript's codebook
     (or the existing code of that name). Returns the excerpt, new codings, the code and whether
@@ -340,7 +342,7 @@ def excerpt_code_in_vivo(
     codebook = transcript.case.project.codebooks.get()
     code = Code.objects.filter(codebook=codebook, name_key=name_key(name)).first()
     created = code is None
-    if created:
+    if code is None:
         code = code_create(codebook=codebook, actor=coder, name=name)
     excerpt, new = excerpt_code(
         transcript=transcript, start=start, end=end, codes=[code], coder=coder, in_vivo=created

@@ -8,6 +8,7 @@ Only the services' modules use these; views go through the services.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -102,8 +103,8 @@ REMOVED_KEYS = ("excerpt", "start", "end", "code", "code_id", "coder", "source")
 
 
 def coding_added(
-    *, excerpt_id: int | None, start: int, end: int, codes: Iterable[Code], **extra
-) -> dict:
+    *, excerpt_id: int | None, start: int, end: int, codes: Iterable[Code], **extra: Any
+) -> dict[str, Any]:
     """The details of a CODING_ADD event for ``codes`` applied to one passage."""
     codes = list(codes)
     return {
@@ -116,7 +117,7 @@ def coding_added(
     }
 
 
-def coding_removed(*, coding: Coding, excerpt: Excerpt, **extra) -> dict:
+def coding_removed(*, coding: Coding, excerpt: Excerpt, **extra: Any) -> dict[str, Any]:
     """The details of a CODING_REMOVE event for one coding (enough for undo to make it again)."""
     return {
         "excerpt": excerpt.pk,

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from coding import importers, nlp
-from coding.exchange.read import read_exchange
+from coding.exchange.read import ExchangePlan, read_exchange
 from coding.language import lemma_index, suggestions
 from coding.models import (
     AuditAction,
@@ -38,8 +40,8 @@ def import_prepare(
     *,
     project: Project,
     case: Case,
-    user,
-    upload=None,
+    user: User,
+    upload: File[bytes] | None = None,
     pasted: str = "",
     title: str = "",
     enqueue: bool = True,
@@ -148,7 +150,9 @@ def import_parsed(job: Job) -> importers.ParsedPreview:
 
 
 @transaction.atomic
-def import_confirm(*, job: Job, metadata: dict, speakers: dict[str, dict]) -> Job:
+def import_confirm(
+    *, job: Job, metadata: dict[str, Any], speakers: dict[str, dict[str, Any]]
+) -> Job:
     """Fix the metadata and speaker mapping of a draft import and queue it."""
     if job.status != JobStatus.DRAFT:
         raise ValidationError(_("This import was already started."), code="not_draft")
@@ -166,7 +170,7 @@ def run_import(job: Job, progress: Callable[[int], None]) -> Transcript:
     progress(10)
     case = Case.objects.select_related("project").get(pk=job.params["case_id"], project=job.project)
     meta = job.params.get("metadata", {})
-    speakers: dict[str, dict] = job.params.get("speakers", {})
+    speakers: dict[str, dict[str, Any]] = job.params.get("speakers", {})
     return transcript_create(
         case=case,
         doc=doc,
@@ -222,18 +226,18 @@ def transcript_create(
     case: Case,
     doc: importers.ParsedDocument,
     title: str,
-    speakers: dict[str, dict],
-    user=None,
+    speakers: dict[str, dict[str, Any]],
+    user: User | None = None,
     interview_date: str | dt.date | None = None,
     mode: str = "",
     interviewers: str = "",
     informant_ids: Iterable[int] = (),
     tags: Iterable[str] = (),
-    original=None,
+    original: File[bytes] | None = None,
     original_name: str = "",
     progress: Callable[[int], None] | None = None,
     job: Job | None = None,
-    sentences: list | None = None,
+    sentences: list[list[nlp.SentenceSpan]] | None = None,
 ) -> Transcript:
     """Build a transcript with its turns and sentences; nothing is saved unless all of it is.
 
@@ -362,7 +366,9 @@ def transcript_create(
 
 
 @transaction.atomic
-def exchange_import_prepare(*, project: Project, user, upload) -> tuple[Job, object]:
+def exchange_import_prepare(
+    *, project: Project, user: User, upload: File[bytes]
+) -> tuple[Job, ExchangePlan]:
     """Check a .qdpx/.qdc upload and keep it on a draft Job for the preview page."""
     name = upload.name or "upload.qdpx"
     plan = read_exchange(upload, name)
@@ -386,8 +392,8 @@ def exchange_import_confirm(
     job: Job,
     new_project_name: str,
     merge_codes: bool,
-    user_map: dict[str, dict],
-    speakers: dict[str, dict[str, dict]] | None = None,
+    user_map: dict[str, dict[str, Any]],
+    speakers: dict[str, dict[str, dict[str, Any]]] | None = None,
 ) -> Job:
     """Fix the target, the code rule and the user mapping of a draft import and queue it.
     An empty ``new_project_name`` imports into the job's project."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
 
@@ -28,7 +31,9 @@ def job_enqueue(job: Job) -> None:
 
 
 @transaction.atomic
-def export_start(*, project: Project, user, params: dict, template: bytes | None = None) -> Job:
+def export_start(
+    *, project: Project, user: User, params: dict[str, Any], template: bytes | None = None
+) -> Job:
     """Queue a Word export of ``project`` (see coding/exports); any member may export.
 
     ``params`` hold the layout, options, language and selection; ``template`` is a .docx already

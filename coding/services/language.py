@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -40,7 +42,7 @@ def search_code_apply(
     project: Project,
     code: Code,
     passages: Iterable[tuple[Transcript, int, int]],
-    coder,
+    coder: User,
 ) -> tuple[uuid.UUID, int]:
     """Apply ``code`` to each (transcript, start, end) passage as one batch that one undo
     takes back. Passages the coder already coded with ``code`` stay as they were and are not
@@ -133,7 +135,7 @@ def search_code_apply(
 
 
 @transaction.atomic
-def suggestion_accept(*, suggestion: Suggestion, user) -> Coding:
+def suggestion_accept(*, suggestion: Suggestion, user: User) -> Coding:
     """Make the suggested coding as ``user`` (source "suggestion") and record the acceptance."""
     excerpt, new = excerpt_code(
         transcript=suggestion.transcript,
@@ -159,7 +161,7 @@ def suggestion_accept(*, suggestion: Suggestion, user) -> Coding:
 
 
 @transaction.atomic
-def suggestion_reject(*, suggestion: Suggestion, user) -> SuggestionDecision:
+def suggestion_reject(*, suggestion: Suggestion, user: User) -> SuggestionDecision:
     """Record that ``user`` does not want this suggestion (it is not shown to them again)."""
     decision, _created = SuggestionDecision.objects.update_or_create(
         suggestion=suggestion,
@@ -176,7 +178,7 @@ def suggestion_reject(*, suggestion: Suggestion, user) -> SuggestionDecision:
 
 
 @transaction.atomic
-def code_keywords_add(*, code: Code, actor, keywords: Sequence[str]) -> list[str]:
+def code_keywords_add(*, code: Code, actor: User, keywords: Sequence[str]) -> list[str]:
     """Add keywords an owner accepted (mined from the coding) to ``code``'s list, each once,
     and refresh the suggestions. Returns the words added. Audited as a code change."""
     lines = classifier.keyword_lines(code.keywords)
@@ -205,7 +207,7 @@ def code_keywords_add(*, code: Code, actor, keywords: Sequence[str]) -> list[str
 
 
 @transaction.atomic
-def code_keyword_remove(*, code: Code, actor, keyword: str) -> list[str]:
+def code_keyword_remove(*, code: Code, actor: User, keyword: str) -> list[str]:
     """Take one keyword (or phrase) off ``code``'s keyword list, as a researcher does from a
     suggestion card, and refresh the suggestions. Returns the keywords left. Audited as a code
     change naming the keyword."""
@@ -232,9 +234,10 @@ def code_keyword_remove(*, code: Code, actor, keyword: str) -> list[str]:
 
 
 @transaction.atomic
-def language_job_start(*, project: Project, user, kind: str, **params) -> Job:
+def language_job_start(*, project: Project, user: User | None, kind: str, **params: Any) -> Job:
     """Queue a REINDEX, TRAIN or SUGGEST job for ``project`` (one of a kind at a time: a job
-    already queued or running is returned instead of a second one)."""
+    already queued or running is returned instead of a second one). ``user`` None: a scheduled
+    retraining."""
     if kind not in (JobKind.REINDEX, JobKind.TRAIN, JobKind.SUGGEST):
         raise ValueError(f"not a language job: {kind}")
     running = Job.objects.filter(

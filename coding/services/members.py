@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from coding.models import (
@@ -31,7 +34,7 @@ def _check_role(role: str) -> None:
 
 
 @transaction.atomic
-def member_add(*, project: Project, actor, user, role: str) -> Membership:
+def member_add(*, project: Project, actor: User | None, user: User, role: str) -> Membership:
     """Give ``user`` a role in ``project``."""
     _check_role(role)
     if not user.is_active:
@@ -59,7 +62,13 @@ def member_add(*, project: Project, actor, user, role: str) -> Membership:
 
 @transaction.atomic
 def member_invite(
-    *, project: Project, actor, username: str, email: str = "", full_name: str = "", role: str
+    *,
+    project: Project,
+    actor: User,
+    username: str,
+    email: str = "",
+    full_name: str = "",
+    role: str,
 ) -> Membership:
     """Create an account without a password for a new colleague and add it to ``project``.
 
@@ -70,7 +79,8 @@ def member_invite(
 
     user_model = get_user_model()
     username = (username or "").strip()
-    field = user_model._meta.get_field(user_model.USERNAME_FIELD)
+    # The user name is a concrete field of the user model (a CharField), not a relation.
+    field = cast("models.Field[Any, Any]", user_model._meta.get_field(user_model.USERNAME_FIELD))
     try:
         username = field.clean(username, None)
     except ValidationError as exc:
@@ -93,7 +103,7 @@ def member_invite(
 
 
 @transaction.atomic
-def member_set_role(*, membership: Membership, actor, role: str) -> Membership:
+def member_set_role(*, membership: Membership, actor: User, role: str) -> Membership:
     """Change a member's role; the project always keeps at least one owner."""
     _check_role(role)
     owners = _lock_owners(membership.project_id)
@@ -130,7 +140,7 @@ def member_codings_kept(membership: Membership) -> int:
 
 
 @transaction.atomic
-def member_remove(*, membership: Membership, actor) -> int:
+def member_remove(*, membership: Membership, actor: User) -> int:
     """Take a member out of the project. Their codings and memos stay, attributed to them.
 
     Returns how many codings they leave behind. The last owner cannot be removed.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -29,7 +31,7 @@ from coding.services.audit import audit
 def memo_save(
     *,
     project: Project,
-    author,
+    author: User,
     text: str,
     title: str = "",
     memo: Memo | None = None,
@@ -159,14 +161,14 @@ def memo_link_set(
         if code is not None
         else case.project_id
         if case is not None
-        else excerpt.transcript.case.project_id
+        else cast(Excerpt, excerpt).transcript.case.project_id  # the one target, checked above
     )
     if project_id != memo.project_id:
         raise ValidationError(
             _("A memo links only to codes, cases and passages of its project."),
             code="memo_link_foreign",
         )
-    where = {"code": code, "case": case, "excerpt": excerpt}
+    where: dict[str, Any] = {"code": code, "case": case, "excerpt": excerpt}
     where = {k: v for k, v in where.items() if v is not None}
     if linked:
         MemoLink.objects.get_or_create(memo=memo, **where)
@@ -176,9 +178,9 @@ def memo_link_set(
 
 
 @transaction.atomic
-def memo_delete(*, memo: Memo, actor) -> None:
+def memo_delete(*, memo: Memo, actor: User) -> None:
     """Delete a memo (the caller checked that ``actor`` may)."""
-    transcript_id = memo.excerpt.transcript_id if memo.excerpt_id else memo.transcript_id
+    transcript_id = memo.excerpt.transcript_id if memo.excerpt is not None else memo.transcript_id
     audit(
         project_id=memo.project_id,
         actor=actor,

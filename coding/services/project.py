@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,15 +24,20 @@ from coding.models import (
 )
 from coding.services.audit import audit
 
+if TYPE_CHECKING:
+    from coding.forms import CaseForm, InformantForm
 
-def _set_attribute_values(*, owner_field: str, owner, values: dict[int, object]) -> list[str]:
+
+def _set_attribute_values(
+    *, owner_field: str, owner: Case | Informant, values: dict[int, object]
+) -> list[str]:
     """Store typed values for one case or informant; None/"" removes the value. Returns the
     names of the attributes whose value changed (for the audit trail)."""
     definitions = {d.pk: d for d in AttributeDefinition.objects.filter(pk__in=values.keys())}
     changed = []
     for def_id, value in values.items():
         d = definitions[def_id]
-        lookup = {"definition": d, owner_field: owner}
+        lookup: dict[str, Any] = {"definition": d, owner_field: owner}
         if value in (None, ""):
             if AttributeValue.objects.filter(**lookup).delete()[0]:
                 changed.append(d.name)
@@ -43,9 +51,9 @@ def _set_attribute_values(*, owner_field: str, owner, values: dict[int, object])
 
 
 @transaction.atomic
-def case_save(*, project: Project, form, actor) -> Case:
+def case_save(*, project: Project, form: CaseForm, actor: User) -> Case:
     """Save a CaseForm (fields, tags and typed attribute values) for ``project``; audited."""
-    case = form.save(commit=False)
+    case: Case = form.save(commit=False)
     created = case.pk is None
     case.project = project
     case.save()
@@ -67,9 +75,9 @@ def case_save(*, project: Project, form, actor) -> Case:
 
 
 @transaction.atomic
-def informant_save(*, case: Case, form, actor) -> Informant:
+def informant_save(*, case: Case, form: InformantForm, actor: User) -> Informant:
     """Save an InformantForm (fields and typed attribute values) for ``case``; audited."""
-    informant = form.save(commit=False)
+    informant: Informant = form.save(commit=False)
     created = informant.pk is None
     informant.case = case
     informant.save()
@@ -92,7 +100,7 @@ def informant_save(*, case: Case, form, actor) -> Informant:
 
 @transaction.atomic
 def attribute_create(
-    *, project: Project, actor, target: str, name: str, kind: str, order: int = 0
+    *, project: Project, actor: User, target: str, name: str, kind: str, order: int = 0
 ) -> AttributeDefinition:
     """Add an attribute that cases or informants of ``project`` can carry; audited. A name the
     project uses already for the same target is refused (a ValidationError on "name")."""
@@ -121,7 +129,7 @@ def attribute_create(
 
 
 @transaction.atomic
-def attribute_delete(*, definition: AttributeDefinition, actor) -> int:
+def attribute_delete(*, definition: AttributeDefinition, actor: User) -> int:
     """Delete an attribute with its values on every case or informant; audited. Returns how
     many values went with it."""
     values = definition.values.count()
@@ -144,7 +152,7 @@ def framework_summary_save(
     project: Project,
     case: Case | None,
     code: Code | None,
-    author,
+    author: User,
     text: str,
     base_version: int,
 ) -> FrameworkSummary:

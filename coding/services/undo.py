@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -37,7 +38,7 @@ UNDOABLE_ACTIONS = (AuditAction.CODING_ADD, AuditAction.CODING_REMOVE, AuditActi
 UNDO_DEPTH = 200
 
 
-def undoable_event(*, transcript: Transcript, actor) -> AuditEvent | None:
+def undoable_event(*, transcript: Transcript, actor: User) -> AuditEvent | None:
     """The actor's latest coding action in ``transcript`` that is not undone yet, or None.
 
     Undo is recorded as the inverse action whose details carry ``undo_of``; walking the events
@@ -67,7 +68,7 @@ def _undoable(ev: AuditEvent, undone: set[int]) -> bool:
         return False
     if ev.pk in undone or d.get("source") == CodingSource.IMPORT:
         return False
-    needs = {
+    needs: dict[str, str] = {
         AuditAction.CODING_ADD: "code_ids",
         AuditAction.CODING_REMOVE: "code_id",
         AuditAction.EXCERPT_RESIZE: "old",
@@ -83,7 +84,7 @@ class UndoResult:
 
 
 @transaction.atomic
-def coding_undo(*, transcript: Transcript, actor) -> UndoResult | None:
+def coding_undo(*, transcript: Transcript, actor: User) -> UndoResult | None:
     """Undo the actor's last coding action in ``transcript`` (apply, remove, or resize).
 
     Returns what was undone and the excerpts it touched (some may be gone), or None when there
@@ -186,7 +187,7 @@ def coding_undo(*, transcript: Transcript, actor) -> UndoResult | None:
 
 
 @transaction.atomic
-def coding_batch_undo(*, project: Project, batch: uuid.UUID, actor) -> int:
+def coding_batch_undo(*, project: Project, batch: uuid.UUID, actor: User) -> int:
     """Remove every coding of ``batch``, and the excerpts left without codings or memos.
     Returns the number of codings removed (0 when the batch was already undone)."""
     codings = list(

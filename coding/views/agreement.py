@@ -20,6 +20,7 @@ from coding.analysis.filters import AnalysisFilterForm
 from coding.analysis.specs import CodeTree
 from coding.models import Project
 from coding.people import display_name
+from coding.views import AuthenticatedHttpRequest
 
 EXPORTS = {
     "xlsx": (
@@ -33,11 +34,13 @@ EXPORTS = {
 }
 
 
-def _report(request: HttpRequest, project: Project) -> tuple[AgreementForm, object, list[str]]:
+def _report(
+    request: HttpRequest, project: Project
+) -> tuple[AgreementForm, agreement.Report | None, list[str]]:
     """The form, and the report of its choices (None with the errors when it cannot be made)."""
     form = AgreementForm(request.GET, project=project)
     if not form.is_valid():
-        return form, None, [e for errs in form.errors.values() for e in errs]
+        return form, None, [str(e) for errs in form.errors.values() for e in errs]
     d = form.cleaned_data
     try:
         report = agreement.build(
@@ -78,7 +81,7 @@ def _without(request: HttpRequest, name: str) -> str:
 
 @login_required
 @require_GET
-def agreement_view(request: HttpRequest, project_id: int) -> HttpResponse:
+def agreement_view(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     form, report, errors = _report(request, project)
     context = {
@@ -112,7 +115,7 @@ def agreement_view(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def agreement_export(request: HttpRequest, project_id: int, fmt: str) -> HttpResponse:
+def agreement_export(request: AuthenticatedHttpRequest, project_id: int, fmt: str) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     if fmt not in EXPORTS:
         raise Http404
@@ -137,7 +140,7 @@ def agreement_export(request: HttpRequest, project_id: int, fmt: str) -> HttpRes
 
 @login_required
 @require_GET
-def agreement_compare(request: HttpRequest, transcript_id: int) -> HttpResponse:
+def agreement_compare(request: AuthenticatedHttpRequest, transcript_id: int) -> HttpResponse:
     """One code on one transcript, the chosen coders' passages side by side."""
     transcript = access.get_transcript_for_user(request.user, transcript_id)
     project = transcript.case.project

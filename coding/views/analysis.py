@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.forms import ChoiceField
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -29,9 +31,9 @@ from coding.analysis import key_quote_marks, matrices, matrix_export, selection
 from coding.analysis.filters import COOCCURRENCE_CHOICES, DISPLAY_CHOICES, AnalysisFilterForm
 from coding.analysis.specs import TOTAL
 from coding.forms import FrameworkSummaryForm
-from coding.models import CodingQuerySet, FrameworkSummary, Project
+from coding.models import Case, Code, CodingQuerySet, FrameworkSummary, Project
 from coding.people import display_name
-from coding.views import HtmxHttpRequest
+from coding.views import AuthenticatedHttpRequest, HtmxHttpRequest
 
 EXPORT_FORMATS = ("csv", "xlsx")
 
@@ -84,7 +86,7 @@ def _matrix_tab(form: AnalysisFilterForm) -> str:
 
 @login_required
 @require_GET
-def matrix(request: HttpRequest, project_id: int) -> HttpResponse:
+def matrix(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     form = _form(project, request.GET)
     ctx = _context(
@@ -183,7 +185,9 @@ def _drilldown_error(
 
 @login_required
 @require_GET
-def matrix_export_view(request: HttpRequest, project_id: int, fmt: str) -> HttpResponse:
+def matrix_export_view(
+    request: AuthenticatedHttpRequest, project_id: int, fmt: str
+) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     form = _form(project, request.GET)
     if fmt not in EXPORT_FORMATS or not form.is_valid():
@@ -255,15 +259,15 @@ def _export(
 # --- code co-occurrence ---------------------------------------------------------------------
 
 
-def _cooccurrence_form(project: Project, data) -> AnalysisFilterForm:
+def _cooccurrence_form(project: Project, data: QueryDict) -> AnalysisFilterForm:
     form = _form(project, data)
-    form.fields["display"].choices = DISPLAY_CHOICES[:2]
+    cast(ChoiceField, form.fields["display"]).choices = DISPLAY_CHOICES[:2]
     return form
 
 
 @login_required
 @require_GET
-def cooccurrence(request: HttpRequest, project_id: int) -> HttpResponse:
+def cooccurrence(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     form = _cooccurrence_form(project, request.GET)
     ctx = _context(project, form, "cooccurrence", ("mode", "display"))
@@ -299,7 +303,9 @@ def cooccurrence_cell(request: HtmxHttpRequest, project_id: int) -> HttpResponse
 
 @login_required
 @require_GET
-def cooccurrence_export(request: HttpRequest, project_id: int, fmt: str) -> HttpResponse:
+def cooccurrence_export(
+    request: AuthenticatedHttpRequest, project_id: int, fmt: str
+) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     form = _cooccurrence_form(project, request.GET)
     if fmt not in EXPORT_FORMATS or not form.is_valid():
@@ -327,7 +333,7 @@ def cooccurrence_export(request: HttpRequest, project_id: int, fmt: str) -> Http
 
 @login_required
 @require_GET
-def framework(request: HttpRequest, project_id: int) -> HttpResponse:
+def framework(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """The framework matrix, written in the grid: every cell, case summary (last column) and
     cross-case synthesis (last row) is an editor that saves drafts on its own
     (``framework_save``); the side panel follows the selected cell (``framework_panel``)."""
@@ -362,11 +368,14 @@ def _framework_progress(grid: matrices.FrameworkGrid) -> dict[str, int]:
     return {"done": sum(1 for c in cells if c.summary and c.summary.text), "total": len(cells)}
 
 
-def _framework_target(user, project: Project, data: QueryDict) -> tuple[Any, Any]:
+def _framework_target(
+    user: User, project: Project, data: QueryDict
+) -> tuple[Case | None, Code | None]:
     """The case and/or code a framework editor names (``case``, ``code``; one may be empty)."""
-    case = code = None
-    if data.get("case"):
-        case = access.get_case_for_user(user, data["case"])
+    case: Case | None = None
+    code: Code | None = None
+    if case_id := data.get("case"):
+        case = access.get_case_for_user(user, case_id)
         if case.project_id != project.pk:
             raise Http404
     if data.get("code"):
@@ -378,7 +387,7 @@ def _framework_target(user, project: Project, data: QueryDict) -> tuple[Any, Any
 
 @login_required
 @require_POST
-def framework_save(request: HttpRequest, project_id: int) -> HttpResponse:
+def framework_save(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """Save one framework text from the grid (a draft saved on its own, or on leaving the cell).
 
     Answers with out-of-band fragments only: the editor's version and status, and the progress
@@ -391,7 +400,7 @@ def framework_save(request: HttpRequest, project_id: int) -> HttpResponse:
     key = f"{case.pk if case else 0}-{code.pk if code else 0}"
     ctx: dict[str, Any] = {"key": key, "saved": None, "error": "", "newer": None}
     if not form.is_valid():
-        ctx["error"] = " ".join(e for errs in form.errors.values() for e in errs)
+        ctx["error"] = " ".join(str(e) for errs in form.errors.values() for e in errs)
         ctx["version"] = request.POST.get("version", "0")
     else:
         try:
@@ -435,7 +444,7 @@ def framework_save(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def framework_panel(request: HttpRequest, project_id: int) -> HttpResponse:
+def framework_panel(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """The side panel of the selected framework cell: the same factor's texts in the other
     cases ("compare with"), and the cell's excerpts."""
     project = access.get_project_for_user(request.user, project_id)
@@ -449,7 +458,8 @@ def framework_panel(request: HttpRequest, project_id: int) -> HttpResponse:
             .select_related("case", "author")
             .order_by("case__kind", "case__order", "case__name")
         )
-    items, total = [], 0
+    items: list[matrices.DrillItem] = []
+    total = 0
     if case is not None and code is not None:
         filter_form = _form(project, request.GET, rows="cases", codes=str(code.pk))
         if filter_form.is_valid():
@@ -483,7 +493,7 @@ def framework_panel(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def framework_cell(request: HttpRequest, case_id: int, code_id: int) -> HttpResponse:
+def framework_cell(request: AuthenticatedHttpRequest, case_id: int, code_id: int) -> HttpResponse:
     """One framework cell: the summary (written by researchers and owners) beside its
     excerpts, and the summary's history."""
     need = access.WRITE if request.method == "POST" else access.READ
@@ -525,7 +535,8 @@ def framework_cell(request: HttpRequest, case_id: int, code_id: int) -> HttpResp
             query = request.POST.get("query", "")
             return redirect(f"{url}?{query}#cell-{case.pk}-{code.pk}")
     filter_form = _form(project, request.GET, rows="cases", codes=str(code.pk))
-    items, total = [], 0
+    items: list[matrices.DrillItem] = []
+    total = 0
     if filter_form.is_valid():
         try:
             codings = selection.cell(filter_form, str(case.pk), str(code.pk))
@@ -562,7 +573,7 @@ def framework_cell(request: HttpRequest, case_id: int, code_id: int) -> HttpResp
 
 @login_required
 @require_GET
-def framework_export(request: HttpRequest, project_id: int, fmt: str) -> HttpResponse:
+def framework_export(request: AuthenticatedHttpRequest, project_id: int, fmt: str) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     form = _form(project, request.GET, rows="cases")
     if fmt not in EXPORT_FORMATS or not form.is_valid():

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from coding import access
 from coding.models import AuditAction, AuditEvent, Excerpt, Project, Role
+from coding.views import AuthenticatedHttpRequest
 
 PAGE_SIZE = 50
 # Codebook changes alter codings in every transcript without naming one; the transcript's history
@@ -43,7 +44,7 @@ def _span(d: dict) -> str:
 
 def _role(value: str | None) -> str:
     try:
-        return str(Role(value).label)
+        return str(Role(value or "").label)
     except ValueError:
         return value or ""
 
@@ -150,7 +151,7 @@ def _describe(a: str, d: dict) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(d.items()))
 
 
-def _passage(text: str, details) -> str | None:
+def _passage(text: str, details: object) -> str | None:
     if not isinstance(details, dict):
         return None
     start, end = details.get("start"), details.get("end")
@@ -161,7 +162,7 @@ def _passage(text: str, details) -> str | None:
 
 def _rows(events: list[AuditEvent]) -> list[Row]:
     excerpt_ids = {e.details.get("excerpt") for e in events if isinstance(e.details, dict)}
-    texts = dict(
+    texts: dict[int | None, str] = dict(
         Excerpt.objects.filter(pk__in=[i for i in excerpt_ids if isinstance(i, int)]).values_list(
             "pk", "text"
         )
@@ -214,7 +215,7 @@ def _page(request: HttpRequest, events: QuerySet):
 
 @login_required
 @require_GET
-def transcript_history(request: HttpRequest, transcript_id: int) -> HttpResponse:
+def transcript_history(request: AuthenticatedHttpRequest, transcript_id: int) -> HttpResponse:
     transcript = access.get_transcript_for_user(request.user, transcript_id)
     project = transcript.case.project
     events = AuditEvent.objects.filter(
@@ -243,7 +244,7 @@ def transcript_history(request: HttpRequest, transcript_id: int) -> HttpResponse
 
 @login_required
 @require_GET
-def project_history(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_history(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     events, filters = _filtered(request, AuditEvent.objects.filter(project=project), project)
     page, rows = _page(request, events)

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -15,10 +15,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from coding import access, services
 from coding.forms import AttributeDefinitionForm, CaseForm, InformantForm
-from coding.models import AttributeDefinition, AttributeTarget, AttributeValue
+from coding.models import (
+    AttributeDefinition,
+    AttributeTarget,
+    AttributeValue,
+    Case,
+    Informant,
+)
+from coding.views import AuthenticatedHttpRequest
 
 
-def _values(owner_field: str, owner) -> dict[int, object]:
+def _values(owner_field: str, owner: Case | Informant | None) -> dict[int, object]:
     if owner is None or owner.pk is None:
         return {}
     return {
@@ -29,7 +36,9 @@ def _values(owner_field: str, owner) -> dict[int, object]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def case_edit(request: HttpRequest, project_id: int, case_id: int | None = None) -> HttpResponse:
+def case_edit(
+    request: AuthenticatedHttpRequest, project_id: int, case_id: int | None = None
+) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.OWN)
     case = None
     if case_id is not None:
@@ -56,7 +65,7 @@ def case_edit(request: HttpRequest, project_id: int, case_id: int | None = None)
 @login_required
 @require_http_methods(["GET", "POST"])
 def informant_edit(
-    request: HttpRequest, case_id: int, informant_id: int | None = None
+    request: AuthenticatedHttpRequest, case_id: int, informant_id: int | None = None
 ) -> HttpResponse:
     case = access.get_case_for_user(request.user, case_id, access.WRITE)
     informant = None
@@ -96,7 +105,7 @@ def informant_edit(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def attribute_list(request: HttpRequest, project_id: int) -> HttpResponse:
+def attribute_list(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     need = access.OWN if request.method == "POST" else access.READ
     project = access.get_project_for_user(request.user, project_id, need)
     form = AttributeDefinitionForm(request.POST or None)
@@ -122,7 +131,9 @@ def attribute_list(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def attribute_delete(request: HttpRequest, project_id: int, definition_id: int) -> HttpResponse:
+def attribute_delete(
+    request: AuthenticatedHttpRequest, project_id: int, definition_id: int
+) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.OWN)
     definition = AttributeDefinition.objects.filter(pk=definition_id, project=project).first()
     if definition is None:

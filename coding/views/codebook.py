@@ -23,6 +23,7 @@ from coding import access, services
 from coding.forms import CodeForm
 from coding.language import suggestions
 from coding.models import Code, Codebook, CodeHierarchy, Project
+from coding.views import AuthenticatedHttpRequest
 
 MOVES = ("up", "down", "indent", "outdent")
 
@@ -35,7 +36,9 @@ def _tree(codebook: Codebook | None) -> list[Code]:
     """The codes in tree order, each with ``n_codings`` and ``n_total`` (with its sub-codes)."""
     if codebook is None:
         return []
-    codes = Code.objects.filter(codebook=codebook).annotate(n_codings=Count("codings"))
+    # django-stubs refuses an annotation named like a declared attribute; Code declares
+    # n_codings for the pages that read it from this annotation.
+    codes = Code.objects.filter(codebook=codebook).annotate(n_codings=Count("codings"))  # type: ignore[no-redef]
     tree = codes.in_tree_order()
     by_pk = {c.pk: c for c in tree}
     for c in tree:
@@ -68,7 +71,9 @@ def _render_editor(
     tree = _tree(codebook)
     can_write = project.membership.can_write
     if can_write and form is None:
-        initial = {"color": services.next_code_color(codebook.pk if codebook else None)}
+        initial: dict[str, str | int] = {
+            "color": services.next_code_color(codebook.pk if codebook else None)
+        }
         parent = request.GET.get("parent", "")
         if parent.isdigit() and any(c.pk == int(parent) for c in tree):
             initial["parent"] = int(parent)
@@ -94,9 +99,8 @@ def _parent_from_post(request: HttpRequest, codebook: Codebook | None) -> Code |
     raw = (request.POST.get("parent") or "").strip()
     if not raw:
         return None
-    if codebook is None:
-        access.codes_of_codebook(0, [raw])  # nothing belongs to no codebook: 404
-    return access.codes_of_codebook(codebook.pk, [raw])[0]
+    # Nothing belongs to no codebook (id 0): 404.
+    return access.codes_of_codebook(codebook.pk if codebook else 0, [raw])[0]
 
 
 def _editor_url(project_id: int, code_id: int | None = None) -> str:
@@ -106,14 +110,14 @@ def _editor_url(project_id: int, code_id: int | None = None) -> str:
 
 @login_required
 @require_GET
-def codebook_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+def codebook_detail(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     return _render_editor(request, project)
 
 
 @login_required
 @require_POST
-def code_add(request: HttpRequest, project_id: int) -> HttpResponse:
+def code_add(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.WRITE)
     codebook = _codebook_of(project)
     parent = _parent_from_post(request, codebook)
@@ -135,7 +139,7 @@ def code_add(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def code_edit(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_edit(request: AuthenticatedHttpRequest, code_id: int) -> HttpResponse:
     need = access.WRITE if request.method == "POST" else access.READ
     code = access.get_code_for_user(request.user, code_id, need)
     project = code.codebook.project
@@ -187,7 +191,7 @@ def code_edit(request: HttpRequest, code_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def code_keywords_accept(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_keywords_accept(request: AuthenticatedHttpRequest, code_id: int) -> HttpResponse:
     """An owner adds keywords mined from the coding (ticked on the edit page) to the code."""
     code = access.get_code_for_user(request.user, code_id, access.OWN)
     added = services.code_keywords_add(
@@ -238,7 +242,7 @@ def _move_target(request: HttpRequest, code: Code) -> tuple[Code | None, int | N
 
 @login_required
 @require_POST
-def code_move(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_move(request: AuthenticatedHttpRequest, code_id: int) -> HttpResponse:
     """Move up/down, nest under the code above, un-nest; or (parent, position) from a drag."""
     code = access.get_code_for_user(request.user, code_id, access.WRITE)
     by_script = request.headers.get("X-Requested-With") == "fetch"
@@ -258,7 +262,7 @@ def code_move(request: HttpRequest, code_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def code_merge(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_merge(request: AuthenticatedHttpRequest, code_id: int) -> HttpResponse:
     """Choose a target (GET ?target=), see what the merge does, then confirm (POST)."""
     code = access.get_code_for_user(request.user, code_id, access.WRITE)
     project = code.codebook.project
@@ -304,7 +308,7 @@ def code_merge(request: HttpRequest, code_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def code_delete(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_delete(request: AuthenticatedHttpRequest, code_id: int) -> HttpResponse:
     """A confirmation page that says what goes with the code; the POST deletes."""
     code = access.get_code_for_user(request.user, code_id, access.WRITE)
     project = code.codebook.project

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from coding import access
 from coding.analysis import supervision as board
+from coding.views import AuthenticatedHttpRequest
 
 
 @login_required
 @require_GET
-def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     return render(
         request,

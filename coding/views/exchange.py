@@ -5,11 +5,12 @@ out), confirm; the import then runs as a job."""
 from __future__ import annotations
 
 import tempfile
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
@@ -18,20 +19,21 @@ from coding import access, importers, services
 from coding.exchange import export_qdc, export_qdpx, read_exchange
 from coding.exchange.form import ExchangePreviewForm, ExchangeUploadForm
 from coding.exchange.plan import informant_names, proposed_speakers
-from coding.models import JobKind, JobStatus
+from coding.models import JobKind, JobStatus, Project
+from coding.views import AuthenticatedHttpRequest
 
 SPOOL_BYTES = 16 * 1024 * 1024
 # Sources whose speaker labels the preview lets the owner map (the rest: as proposed).
 PREVIEW_SOURCES = 50
 
 
-def _file_name(project, ext: str) -> str:
+def _file_name(project: Project, ext: str) -> str:
     return f"{slugify(project.name) or 'prosjekt'}{ext}"
 
 
 @login_required
 @require_GET
-def project_export(request: HttpRequest, project_id: int) -> FileResponse:
+def project_export(request: AuthenticatedHttpRequest, project_id: int) -> FileResponse:
     project = access.get_project_for_user(request.user, project_id)
     buf = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (FileResponse closes it)
     export_qdpx(buf, project)
@@ -46,7 +48,9 @@ def project_export(request: HttpRequest, project_id: int) -> FileResponse:
 
 @login_required
 @require_GET
-def codebook_export(request: HttpRequest, project_id: int) -> HttpResponse:
+def codebook_export(
+    request: AuthenticatedHttpRequest, project_id: int
+) -> HttpResponse | FileResponse:
     project = access.get_project_for_user(request.user, project_id)
     buf = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     try:
@@ -66,7 +70,7 @@ def codebook_export(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_upload(request: HttpRequest, project_id: int) -> HttpResponse:
+def import_upload(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.OWN)
     form = ExchangeUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -84,7 +88,7 @@ def import_upload(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_preview(request: HttpRequest, job_id) -> HttpResponse:
+def import_preview(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = access.get_job_for_user(request.user, job_id, access.OWN)
     if job.kind != JobKind.EXCHANGE_IMPORT:
         return redirect("coding:import-preview", job_id=job.pk)

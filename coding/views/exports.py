@@ -15,7 +15,7 @@ import datetime as dt
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods
@@ -27,13 +27,14 @@ from coding.exports import selection
 from coding.exports.form import ExportForm
 from coding.exports.word import LAYOUT_BY_CODE, LAYOUT_SELECTION
 from coding.models import Excerpt, Job, JobKind, JobStatus, Project
+from coding.views import AuthenticatedHttpRequest
 
 RECENT_EXPORTS = 10
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def export_start(request: HttpRequest, project_id: int) -> HttpResponse:
+def export_start(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     get = request.GET
     form = ExportForm(
@@ -98,7 +99,7 @@ def export_start(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def export_count(request: HttpRequest, project_id: int) -> HttpResponse:
+def export_count(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """How many excerpts the filters select (an htmx fragment of the export page)."""
     project = access.get_project_for_user(request.user, project_id)
     filter_form = filters.AnalysisFilterForm(request.GET, project=project)

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from coding import access, services
 from coding.forms import MemberAddForm, MemberRoleForm
 from coding.models import Membership, Project, Role
+from coding.views import AuthenticatedHttpRequest
 
 
 def _member_page(request: HttpRequest, project: Project, add_form: MemberAddForm | None = None):
@@ -59,14 +60,14 @@ def _member_page(request: HttpRequest, project: Project, add_form: MemberAddForm
 
 @login_required
 @require_GET
-def member_list(request: HttpRequest, project_id: int) -> HttpResponse:
+def member_list(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     return _member_page(request, project)
 
 
 @login_required
 @require_POST
-def member_add(request: HttpRequest, project_id: int) -> HttpResponse:
+def member_add(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.OWN)
     form = MemberAddForm(request.POST)
     if not form.is_valid():
@@ -130,7 +131,7 @@ def member_add(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_role(request: AuthenticatedHttpRequest, membership_id: int) -> HttpResponse:
     membership = access.get_membership_for_user(request.user, membership_id, access.OWN)
     project = membership.project
     form = MemberRoleForm(request.POST)
@@ -154,7 +155,7 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_remove(request: AuthenticatedHttpRequest, membership_id: int) -> HttpResponse:
     membership = access.get_membership_for_user(request.user, membership_id, access.OWN)
     project = membership.project
     if request.method == "POST":

@@ -3,11 +3,14 @@ Norwegian word forms; each opens where it belongs. Every member reads it."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.forms import ChoiceField, Form
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -18,14 +21,20 @@ from coding.analysis import memo_overview
 from coding.forms import MemoFilterForm
 from coding.language import lemma_search
 from coding.models import MemoLink, MemoType
+from coding.views import AuthenticatedHttpRequest
 
 # Offered when a project has no memo types yet (the owner may keep, change or clear them).
 SUGGESTED_TYPES = ("Teoretisk", "Metodisk", "Refleksiv", "Å gjøre")
 
 
+def _choices(form: Form, name: str) -> list[tuple[Any, Any]]:
+    """A choice field's choices as the form set them: a list (the stubs allow any input)."""
+    return cast(list[tuple[Any, Any]], cast(ChoiceField, form.fields[name]).choices)
+
+
 @login_required
 @require_GET
-def memo_list(request: HttpRequest, project_id: int) -> HttpResponse:
+def memo_list(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     form = MemoFilterForm(request.GET or None, project=project)
     listed: list = []
@@ -79,8 +88,8 @@ def memo_list(request: HttpRequest, project_id: int) -> HttpResponse:
             "query_error": query_error,
             "types": list(MemoType.objects.filter(project=project)),
             "linked_here": linked_here,
-            "link_codes": form.fields["code"].choices[1:],
-            "link_cases": form.fields["case"].choices[1:],
+            "link_codes": _choices(form, "code")[1:],
+            "link_cases": _choices(form, "case")[1:],
             "can_write": project.membership.can_write,
             "is_owner": access.is_owner(project.membership),
         },
@@ -89,7 +98,7 @@ def memo_list(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def memo_types(request: HttpRequest, project_id: int) -> HttpResponse:
+def memo_types(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """The project's memo types, one a line; every member reads them, owners edit them."""
     need = access.OWN if request.method == "POST" else access.READ
     project = access.get_project_for_user(request.user, project_id, need)
@@ -122,7 +131,7 @@ def memo_types(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def memo_type_set(request: HttpRequest, memo_id: int) -> HttpResponse:
+def memo_type_set(request: AuthenticatedHttpRequest, memo_id: int) -> HttpResponse:
     """Label one's own memo (an owner: any memo) with one of the project's types (or none)."""
     memo = access.get_memo_to_label_for_user(request.user, memo_id)
     type_id = request.POST.get("type") or None
@@ -140,7 +149,7 @@ def memo_type_set(request: HttpRequest, memo_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def memo_link(request: HttpRequest, memo_id: int) -> HttpResponse:
+def memo_link(request: AuthenticatedHttpRequest, memo_id: int) -> HttpResponse:
     """Add a "see also" link from a memo to a code or a case, or remove one (``remove``)."""
     memo = access.get_memo_to_label_for_user(request.user, memo_id)
     project = memo.project

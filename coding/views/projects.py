@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -27,12 +29,12 @@ from coding.models import (
     Transcript,
     job_fail_if_stale,
 )
-from coding.views import HtmxHttpRequest
+from coding.views import AuthenticatedHttpRequest, HtmxHttpRequest
 
 
 @login_required
 @require_GET
-def project_list(request: HttpRequest) -> HttpResponse:
+def project_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     projects = (
         Project.objects.for_user(request.user)
         .annotate(n_cases=Count("cases", distinct=True))
@@ -51,7 +53,7 @@ def _project_home(
     cases = list(
         Case.objects.filter(project=project)
         .prefetch_related(
-            "tags",
+            "tags",  # type: ignore[misc]  # the plugin knows no taggit TaggableManager relation
             Prefetch(
                 "attribute_values",
                 queryset=AttributeValue.objects.select_related("definition").order_by(
@@ -96,14 +98,14 @@ def _project_home(
 
 @login_required
 @require_GET
-def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_detail(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     return _project_home(request, project)
 
 
 @login_required
 @require_POST
-def project_memo_add(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_memo_add(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     """Add a project memo (a memo on no excerpt, transcript, case or code)."""
     project = access.get_project_for_user(request.user, project_id, access.WRITE)
     form = MemoForm(request.POST)
@@ -125,7 +127,7 @@ def project_memo_add(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+def case_detail(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, case_id)
     return render(
         request,
@@ -142,7 +144,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_upload(request: HttpRequest, project_id: int) -> HttpResponse:
+def import_upload(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.WRITE)
     form = ImportUploadForm(
         request.POST or None,
@@ -184,7 +186,7 @@ def _import_next(job: Job) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_preview(request: HttpRequest, job_id) -> HttpResponse:
+def import_preview(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = access.get_job_for_user(request.user, job_id, access.WRITE)
     if job.kind == JobKind.EXCHANGE_IMPORT:  # a REFI-QDA draft has its own (owners') preview
         return redirect("coding:exchange-preview", job_id=job.pk)
@@ -240,7 +242,7 @@ def import_preview(request: HttpRequest, job_id) -> HttpResponse:
 
 @login_required
 @require_GET
-def job_detail(request: HtmxHttpRequest, job_id) -> HttpResponse:
+def job_detail(request: HtmxHttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = access.get_job_for_user(request.user, job_id)
     job_fail_if_stale(job)
     if job.status == JobStatus.DRAFT and job.kind == JobKind.IMPORT:
@@ -255,7 +257,7 @@ def job_detail(request: HtmxHttpRequest, job_id) -> HttpResponse:
 
 @login_required
 @require_GET
-def job_download(request: HttpRequest, job_id) -> FileResponse:
+def job_download(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> FileResponse:
     job = access.get_job_for_user(request.user, job_id)
     if job.status != JobStatus.DONE or not job.result_file:
         raise Http404

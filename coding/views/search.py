@@ -8,6 +8,7 @@ preview and the apply step run the same search again on the server and code only
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -16,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case as DbCase
 from django.db.models import Value, When
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -37,6 +38,7 @@ from coding.models import (
     Project,
     Transcript,
 )
+from coding.views import AuthenticatedHttpRequest
 
 MAX_BATCH = 2000
 PREVIEW_ROWS = 300
@@ -85,15 +87,15 @@ class SearchForm(forms.Form):
         empty_label=gettext_lazy("any code"),
     )
 
-    def __init__(self, *args, project: Project, **kwargs) -> None:
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["case"].choices = [
+        cast(forms.ChoiceField, self.fields["case"]).choices = [
             (str(pk), name)
             for pk, name in Case.objects.filter(project=project)
             .order_by("order", "name")
             .values_list("pk", "name")
         ]
-        self.fields["transcript"].queryset = (
+        cast(forms.ModelChoiceField, self.fields["transcript"]).queryset = (
             Transcript.objects.filter(case__project=project)
             .select_related("case")
             .defer("text")
@@ -104,9 +106,11 @@ class SearchForm(forms.Form):
         tree = _indented(codes.in_tree_order())
         indents = {c.pk: c.indent for c in tree}
         rank = [When(pk=c.pk, then=Value(i)) for i, c in enumerate(tree)]
-        field = self.fields["with_code"]
+        field = cast(forms.ModelChoiceField, self.fields["with_code"])
         field.queryset = codes.order_by(Coalesce(DbCase(*rank), Value(len(tree))), "name")
-        field.label_from_instance = lambda c: f"{indents.get(c.pk, '')}{c.name}"
+        # An instance's own label function, which Django's ModelChoiceField allows; mypy
+        # refuses any assignment to a method.
+        field.label_from_instance = lambda c: f"{indents.get(c.pk, '')}{c.name}"  # type: ignore[method-assign, assignment]
 
     def query(self) -> lemma_search.Query:
         return lemma_search.parse_query(
@@ -148,12 +152,13 @@ class CodeFromSearchForm(forms.Form):
     )
     hit = HitKeysField(required=False)
 
-    def __init__(self, *args, project: Project, **kwargs) -> None:
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["code"].queryset = Code.objects.filter(codebook__project=project)
+        code_field = cast(forms.ModelChoiceField, self.fields["code"])
+        code_field.queryset = Code.objects.filter(codebook__project=project)
 
-    def clean(self) -> dict:
-        d = super().clean()
+    def clean(self) -> dict[str, Any]:
+        d = cast(dict[str, Any], super().clean())  # Form.clean returns cleaned_data
         if d.get("scope") == "selected" and not d.get("hit"):
             raise ValidationError(
                 _("Tick the hits to code, or choose “all hits”."), code="no_selection"
@@ -179,7 +184,7 @@ def _running(project: Project, kind: str) -> Job | None:
 
 @login_required
 @require_GET
-def search_page(request: HttpRequest, project_id: int) -> HttpResponse:
+def search_page(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     data = None
     if request.GET:
@@ -265,7 +270,7 @@ def _resolve(request: HttpRequest, project: Project):
     return form, code_form, passages
 
 
-def _back_to_search(project: Project, form_data) -> str:
+def _back_to_search(project: Project, form_data: QueryDict) -> str:
     params = [(k, v) for k in SEARCH_FIELDS for v in form_data.getlist(k) if v != ""]
     query = urlencode(params)
     return reverse("coding:search", args=[project.pk]) + (f"?{query}" if query else "")
@@ -273,7 +278,7 @@ def _back_to_search(project: Project, form_data) -> str:
 
 @login_required
 @require_POST
-def code_preview(request: HttpRequest, project_id: int) -> HttpResponse:
+def code_preview(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.WRITE)
     try:
         form, code_form, passages = _resolve(request, project)
@@ -305,7 +310,7 @@ def code_preview(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def code_apply(request: HttpRequest, project_id: int) -> HttpResponse:
+def code_apply(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.WRITE)
     try:
         _form, code_form, passages = _resolve(request, project)
@@ -347,7 +352,9 @@ def _batch_codings(project: Project, batch: uuid.UUID):
 
 @login_required
 @require_GET
-def batch_detail(request: HttpRequest, project_id: int, batch: uuid.UUID) -> HttpResponse:
+def batch_detail(
+    request: AuthenticatedHttpRequest, project_id: int, batch: uuid.UUID
+) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     codings = list(_batch_codings(project, batch))
     return render(
@@ -370,7 +377,9 @@ def batch_detail(request: HttpRequest, project_id: int, batch: uuid.UUID) -> Htt
 
 @login_required
 @require_POST
-def batch_undo(request: HttpRequest, project_id: int, batch: uuid.UUID) -> HttpResponse:
+def batch_undo(
+    request: AuthenticatedHttpRequest, project_id: int, batch: uuid.UUID
+) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.WRITE)
     codings = list(_batch_codings(project, batch))
     if not codings:
@@ -390,7 +399,7 @@ def batch_undo(request: HttpRequest, project_id: int, batch: uuid.UUID) -> HttpR
 
 @login_required
 @require_POST
-def reindex_start(request: HttpRequest, project_id: int) -> HttpResponse:
+def reindex_start(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.WRITE)
     job = services.language_job_start(project=project, user=request.user, kind=JobKind.REINDEX)
     return redirect("coding:job-detail", job_id=job.pk)

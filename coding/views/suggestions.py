@@ -23,7 +23,7 @@ import re
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -41,6 +41,7 @@ from coding.models import (
     job_fail_if_stale,
 )
 from coding.offsets import Utf16Map
+from coding.views import AuthenticatedHttpRequest
 
 SNIPPET_CHARS = 220
 SNIPPET_LEAD = 60
@@ -148,7 +149,7 @@ def _labels() -> dict[str, str]:
 
 @login_required
 @require_GET
-def transcript_suggestions(request: HttpRequest, transcript_id: int) -> JsonResponse:
+def transcript_suggestions(request: AuthenticatedHttpRequest, transcript_id: int) -> JsonResponse:
     transcript = access.get_transcript_for_user(request.user, transcript_id)
     project = transcript.case.project
     can_write = transcript.membership.can_write
@@ -198,7 +199,7 @@ def transcript_suggestions(request: HttpRequest, transcript_id: int) -> JsonResp
 
 @login_required
 @require_POST
-def suggestion_accept(request: HttpRequest, suggestion_id: int) -> JsonResponse:
+def suggestion_accept(request: AuthenticatedHttpRequest, suggestion_id: int) -> JsonResponse:
     suggestion = access.get_suggestion_for_user(request.user, suggestion_id, access.WRITE)
     try:
         coding = services.suggestion_accept(suggestion=suggestion, user=request.user)
@@ -218,7 +219,7 @@ def suggestion_accept(request: HttpRequest, suggestion_id: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def suggestion_reject(request: HttpRequest, suggestion_id: int) -> JsonResponse:
+def suggestion_reject(request: AuthenticatedHttpRequest, suggestion_id: int) -> JsonResponse:
     suggestion = access.get_suggestion_for_user(request.user, suggestion_id, access.WRITE)
     services.suggestion_reject(suggestion=suggestion, user=request.user)
     return JsonResponse({"ok": True})
@@ -226,7 +227,9 @@ def suggestion_reject(request: HttpRequest, suggestion_id: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def suggestion_keyword_remove(request: HttpRequest, suggestion_id: int) -> JsonResponse:
+def suggestion_keyword_remove(
+    request: AuthenticatedHttpRequest, suggestion_id: int
+) -> JsonResponse:
     """Take a keyword that made this suggestion off its code (a writer, from the card)."""
     suggestion = access.get_suggestion_for_user(request.user, suggestion_id, access.WRITE)
     try:
@@ -240,7 +243,7 @@ def suggestion_keyword_remove(request: HttpRequest, suggestion_id: int) -> JsonR
 
 @login_required
 @require_GET
-def transcript_review(request: HttpRequest, transcript_id: int) -> HttpResponse:
+def transcript_review(request: AuthenticatedHttpRequest, transcript_id: int) -> HttpResponse:
     """The transcript's informant turns with the suggestion marks (suggestions.js)."""
     transcript = access.get_transcript_for_user(request.user, transcript_id)
     turns = list(transcript.turns.select_related("informant").order_by("index"))
@@ -255,7 +258,7 @@ def transcript_review(request: HttpRequest, transcript_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def overview(request: HttpRequest, project_id: int) -> HttpResponse:
+def overview(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
     model, message = _status(project)
     rows = suggestions.usefulness(project)
@@ -285,7 +288,7 @@ def overview(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def train(request: HttpRequest, project_id: int) -> HttpResponse:
+def train(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.WRITE)
     job = services.language_job_start(project=project, user=request.user, kind=JobKind.TRAIN)
     return redirect("coding:job-detail", job_id=job.pk)
@@ -293,7 +296,7 @@ def train(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def refresh(request: HttpRequest, project_id: int) -> HttpResponse:
+def refresh(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id, access.WRITE)
     job = services.language_job_start(project=project, user=request.user, kind=JobKind.SUGGEST)
     return redirect("coding:job-detail", job_id=job.pk)

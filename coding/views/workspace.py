@@ -9,6 +9,8 @@ the wire are UTF-16 and are converted by ``coding.offsets`` before anything reac
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -19,9 +21,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from coding import access, services
 from coding.analysis import transcript_page
-from coding.models import Code, Codebook, Transcript
+from coding.models import Code, Codebook, Excerpt, Transcript
 from coding.offsets import OffsetError, Utf16Map, parse_offset, span_from_u16
 from coding.people import display_name
+from coding.views import AuthenticatedHttpRequest
 
 
 def _error(message: str, status: int = 400) -> JsonResponse:
@@ -41,12 +44,12 @@ def _codebook(transcript: Transcript) -> Codebook | None:
 
 
 def _delta(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     transcript: Transcript,
     umap: Utf16Map,
     excerpt_ids: set[int],
     code_ids: set[int],
-    **extra,
+    **extra: Any,
 ) -> JsonResponse:
     rows = transcript_page.excerpt_rows(transcript.pk, umap, excerpt_ids)
     undo = services.undoable_event(transcript=transcript, actor=request.user)
@@ -137,7 +140,7 @@ def _focus(request: HttpRequest, transcript: Transcript, umap: Utf16Map) -> list
 
 @login_required
 @require_GET
-def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
+def transcript_detail(request: AuthenticatedHttpRequest, transcript_id: int) -> HttpResponse:
     transcript = access.get_transcript_for_user(request.user, transcript_id)
     project = transcript.case.project
     membership = transcript.membership
@@ -204,7 +207,7 @@ def transcript_detail(request: HttpRequest, transcript_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def transcript_codings(request: HttpRequest, transcript_id: int) -> JsonResponse:
+def transcript_codings(request: AuthenticatedHttpRequest, transcript_id: int) -> JsonResponse:
     """All excerpt rows of a transcript (the page's script resynchronises with this)."""
     transcript = access.get_transcript_for_user(request.user, transcript_id)
     umap = Utf16Map(transcript.text)
@@ -226,7 +229,7 @@ def transcript_codings(request: HttpRequest, transcript_id: int) -> JsonResponse
 
 @login_required
 @require_POST
-def code_apply(request: HttpRequest, transcript_id: int) -> JsonResponse:
+def code_apply(request: AuthenticatedHttpRequest, transcript_id: int) -> JsonResponse:
     """Apply one or more codes (``code`` repeated) to [start, end) in UTF-16 offsets."""
     transcript = access.get_transcript_for_user(request.user, transcript_id, access.WRITE)
     umap = Utf16Map(transcript.text)
@@ -264,7 +267,7 @@ def code_apply(request: HttpRequest, transcript_id: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def code_in_vivo(request: HttpRequest, transcript_id: int) -> JsonResponse:
+def code_in_vivo(request: AuthenticatedHttpRequest, transcript_id: int) -> JsonResponse:
     """Code [start, end) with a new code named from the selected words."""
     transcript = access.get_transcript_for_user(request.user, transcript_id, access.WRITE)
     umap = Utf16Map(transcript.text)
@@ -296,7 +299,7 @@ def code_in_vivo(request: HttpRequest, transcript_id: int) -> JsonResponse:
 
 @login_required
 @require_GET
-def in_vivo_name(request: HttpRequest, transcript_id: int) -> JsonResponse:
+def in_vivo_name(request: AuthenticatedHttpRequest, transcript_id: int) -> JsonResponse:
     """The name an in-vivo code for [start, end) (UTF-16 offsets) would get: the picker shows the
     server's rule (``services.in_vivo_name``) rather than computing its own. Reads only."""
     transcript = access.get_transcript_for_user(request.user, transcript_id)
@@ -310,7 +313,7 @@ def in_vivo_name(request: HttpRequest, transcript_id: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def coding_remove(request: HttpRequest, coding_id: int) -> JsonResponse:
+def coding_remove(request: AuthenticatedHttpRequest, coding_id: int) -> JsonResponse:
     """Remove one coding: a coder removes their own, the project owner anyone's."""
     coding = access.get_coding_for_user(request.user, coding_id, access.WRITE)
     if not access.may_remove_coding(coding.membership, coding):
@@ -324,7 +327,7 @@ def coding_remove(request: HttpRequest, coding_id: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def excerpt_resize(request: HttpRequest, excerpt_id: int) -> JsonResponse:
+def excerpt_resize(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonResponse:
     """Move the requester's codings on an excerpt to new [start, end) UTF-16 boundaries."""
     excerpt = access.get_excerpt_for_user(request.user, excerpt_id, access.WRITE)
     transcript = excerpt.transcript
@@ -348,7 +351,7 @@ def excerpt_resize(request: HttpRequest, excerpt_id: int) -> JsonResponse:
     return _delta(request, transcript, umap, {old_pk, result.pk}, code_ids, excerpt=result.pk)
 
 
-def _excerpt_detail(request: HttpRequest, excerpt, umap: Utf16Map) -> dict:
+def _excerpt_detail(request: HttpRequest, excerpt: Excerpt, umap: Utf16Map) -> dict:
     membership = excerpt.membership
     codings = list(
         excerpt.codings.select_related("tag", "coder").order_by("tag__order", "tag__name")
@@ -388,7 +391,7 @@ def _excerpt_detail(request: HttpRequest, excerpt, umap: Utf16Map) -> dict:
 
 @login_required
 @require_GET
-def excerpt_detail(request: HttpRequest, excerpt_id: int) -> JsonResponse:
+def excerpt_detail(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonResponse:
     """One excerpt for the inspector: its codings with coders, its memos in full."""
     excerpt = access.get_excerpt_for_user(request.user, excerpt_id)
     umap = Utf16Map(excerpt.transcript.text)
@@ -397,7 +400,7 @@ def excerpt_detail(request: HttpRequest, excerpt_id: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def excerpt_memo(request: HttpRequest, excerpt_id: int) -> JsonResponse:
+def excerpt_memo(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonResponse:
     """Write a memo on an excerpt, edit one's own (``memo`` id), or delete it (empty text)."""
     excerpt = access.get_excerpt_for_user(request.user, excerpt_id, access.WRITE)
     transcript = excerpt.transcript
@@ -436,7 +439,7 @@ def excerpt_memo(request: HttpRequest, excerpt_id: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def coding_undo(request: HttpRequest, transcript_id: int) -> JsonResponse:
+def coding_undo(request: AuthenticatedHttpRequest, transcript_id: int) -> JsonResponse:
     """Undo the requester's last coding action in this transcript."""
     transcript = access.get_transcript_for_user(request.user, transcript_id, access.WRITE)
     try:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -21,7 +24,7 @@ def _directive(policy: str, name: str) -> str:
 
 
 @register(Tags.security, deploy=True)
-def check_content_security_policy(app_configs, **kwargs) -> list:
+def check_content_security_policy(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list:
     errors = []
     if CSP_MIDDLEWARE not in settings.MIDDLEWARE:
         errors.append(
@@ -44,7 +47,7 @@ def check_content_security_policy(app_configs, **kwargs) -> list:
 
 
 @register(Tags.security, deploy=True)
-def check_media_is_private(app_configs, **kwargs) -> list:
+def check_media_is_private(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list:
     """Uploaded transcripts must never be served as public static files."""
     media = Path(settings.MEDIA_ROOT).resolve()
     public = [Path(settings.STATIC_ROOT).resolve()] + [
@@ -63,7 +66,7 @@ def check_media_is_private(app_configs, **kwargs) -> list:
 
 
 @register(Tags.database, deploy=True)
-def check_production_services(app_configs, **kwargs) -> list:
+def check_production_services(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list:
     warnings = []
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         warnings.append(
