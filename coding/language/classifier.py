@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -105,7 +105,7 @@ def keyword_lines(raw: str) -> list[str]:
 class KeywordMatcher:
     """Codes whose keywords occur in a passage, matched by lemma."""
 
-    def __init__(self, keywords: dict[str, Sequence[str]]) -> None:
+    def __init__(self, keywords: Mapping[str, Sequence[str]]) -> None:
         pipeline = nlp.get_nlp()
         self.vocab = pipeline.vocab
         self.matcher = PhraseMatcher(self.vocab, attr="LEMMA")
