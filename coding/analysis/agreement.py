@@ -38,6 +38,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.db.models.functions import Length
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -222,7 +223,7 @@ def load_scope(
     Without chosen codes every code of the codebook counts. Sub-codes stay on their own unless
     ``subcodes`` is "rollup" (so pooled figures count each character of each code once).
     """
-    data = dict(data.lists()) if hasattr(data, "lists") else dict(data or {})
+    data = dict(data.lists()) if isinstance(data, MultiValueDict) else dict(data or {})
     all_codes = not data.get("codes")
     if all_codes:
         data["codes"] = [

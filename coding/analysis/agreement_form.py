@@ -7,12 +7,14 @@ along in the same query string.
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from coding.analysis.agreement import DEFAULT_THRESHOLD, UNIT_LABELS, UNITS
-from coding.analysis.filters import project_coders
+from coding.analysis.filters import choice_field, project_coders
 from coding.models import Project
 from coding.people import display_name
 
@@ -34,10 +36,10 @@ class AgreementForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, data, *, project: Project) -> None:
+    def __init__(self, data: QueryDict | None, *, project: Project) -> None:
         coded = Q(codings__tag__codebook__project=project)
         # The project's coders, the busiest first: one query.
-        self.coder_list: list = list(
+        self.coder_list: list[User] = list(
             project_coders(project)
             .annotate(n=Count("codings", filter=coded, distinct=True))
             .order_by("-n", "username")
@@ -47,7 +49,9 @@ class AgreementForm(forms.Form):
             data = data.copy()
             data.setlist("coders", [str(u.pk) for u in self.coder_list[:2]])
         super().__init__(data)
-        self.fields["coders"].choices = [(str(u.pk), display_name(u)) for u in self.coder_list]
+        choice_field(self, "coders").choices = [
+            (str(u.pk), display_name(u)) for u in self.coder_list
+        ]
 
     def clean_coders(self) -> list[int]:
         chosen = [int(pk) for pk in self.cleaned_data["coders"]]

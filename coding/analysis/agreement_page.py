@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from coding.analysis.agreement import DEFINITIONS, Figure, Report
 
@@ -171,8 +172,8 @@ def transcript_cells(report: Report) -> list[Cell]:
     ]
 
 
-def pooled(report: Report) -> dict[str, str]:
-    """The pooled figures (all codes, all transcripts), formatted."""
+def pooled(report: Report) -> dict[str, str | int]:
+    """The pooled figures (all codes, all transcripts), formatted (the unit counts as numbers)."""
     f = report.pooled
     return {
         "units": f.units,
@@ -224,7 +225,7 @@ def line(report: Report, width: int = 640, height: int = 180) -> Line | None:
 # --- the spreadsheet ------------------------------------------------------------------------
 
 
-def _put(ws, row: int, col: int, value: Any):
+def _put(ws: Worksheet, row: int, col: int, value: Any) -> Any:  # an openpyxl cell
     cell = ws.cell(row=row, column=col)
     cell.value = value
     if isinstance(value, str):
@@ -232,7 +233,9 @@ def _put(ws, row: int, col: int, value: Any):
     return cell
 
 
-def _sheet(ws, header: list[str], body: list[list[Any]], fills: list[list[str]] | None = None):
+def _sheet(
+    ws: Worksheet, header: list[str], body: list[list[Any]], fills: list[list[str]] | None = None
+) -> None:
     bold = Font(bold=True)
     for j, h in enumerate(header, start=1):
         _put(ws, 1, j, h).font = bold
@@ -305,10 +308,10 @@ def write_docx(fh: BinaryIO, report: Report, described: list[tuple[str, str]]) -
         for cell, text in zip(grid.add_row().cells, values, strict=True):
             cell.text = text
     document.add_heading(_("Definitions"), level=1)
-    for term, text in DEFINITIONS:
+    for term, meaning in DEFINITIONS:
         para = document.add_paragraph()
         para.add_run(f"{term}. ").bold = True
-        para.add_run(str(text))
+        para.add_run(str(meaning))
     document.save(fh)
 
 

@@ -7,6 +7,7 @@ picture and the table cannot disagree. Text in the SVG goes through Django's aut
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # Colours for coders (one per coder, in order); readable on white, apart for colour-blind eyes.
 SERIES_COLOURS = (
@@ -53,7 +54,7 @@ class BarChart:
     plot_width: int
     bar_height: int
     bars: list[Bar]
-    ticks: list[dict] = field(default_factory=list)
+    ticks: list[dict[str, Any]] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)
 
 

@@ -63,11 +63,14 @@ def compare(
     text = transcript.text
     unions = [stats.union(np.array(spans[u.pk], dtype=np.int64)) for u in coders]
     m = len(coders)
-    out = []
+    out: list[Passage] = []
     for start, end in stats.union(np.concatenate(unions)).tolist():
         cuts = sorted({start, end} | {int(x) for u in unions for x in u.ravel() if start < x < end})
         pieces = list(zip(cuts, cuts[1:], strict=False))
-        inside = [[bool(stats.covered(u, [s], [e])[0] > 0) for s, e in pieces] for u in unions]
+        inside = [
+            [bool(stats.covered(u, np.array([s]), np.array([e]))[0] > 0) for s, e in pieces]
+            for u in unions
+        ]
         agreed = [all(inside[k][i] for k in range(m)) for i in range(len(pieces))]
         who = [k for k in range(m) if any(inside[k])]
         kind = "only" if len(who) < m else "agree" if all(agreed) else "boundary"

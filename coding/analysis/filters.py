@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
@@ -38,6 +39,17 @@ from coding.models import (
     Project,
     Transcript,
 )
+
+
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """``form.fields[name]``, a choice field (the stubs type ``fields`` as plain Field)."""
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+def choice_labels(form: forms.BaseForm, name: str) -> dict[str, Any]:
+    """{value: label} of a choice field whose choices are flat (value, label) pairs."""
+    return dict(cast(Iterable[tuple[str, Any]], choice_field(form, name).choices))
+
 
 MEASURE_CHOICES = [
     ("excerpts", _("Coded excerpts")),
@@ -99,7 +111,7 @@ def cases_field() -> forms.MultipleChoiceField:
     )
 
 
-def project_coders(project: Project) -> QuerySet:
+def project_coders(project: Project) -> QuerySet[User]:
     """The coders of a project: members who may code, and anyone who coded there (a former
     member's codings still count)."""
     coded = Coding.objects.filter(coder_id=OuterRef("pk"), tag__codebook__project=project)
@@ -174,7 +186,7 @@ class AnalysisFilterForm(forms.Form):
     # Fields that choose what is shown, not which codings count.
     VIEW_FIELDS = ("rows", "bins", "bin_limits", "measure", "display", "mode")
 
-    def __init__(self, data: Mapping[str, Any] | None, *, project: Project, **kwargs) -> None:
+    def __init__(self, data: Mapping[str, Any] | None, *, project: Project, **kwargs: Any) -> None:
         super().__init__(with_defaults(data), **kwargs)
         self.project = project
         self.tree = CodeTree.of(project)
@@ -184,15 +196,15 @@ class AnalysisFilterForm(forms.Form):
             AttributeDefinition.objects.filter(project=project).order_by("target", "order", "name")
         )
         self.coder_list = list(project_coders(project).order_by("username"))
-        self.fields["codes"].choices = [
+        choice_field(self, "codes").choices = [
             (str(c.pk), "\u2003" * c.depth + c.name) for c in self.tree.codes
         ]
-        self.fields["coders"].choices = [
+        choice_field(self, "coders").choices = [
             (str(u.pk), u.get_full_name() or u.username) for u in self.coder_list
         ]
-        self.fields["cases"].choices = [(str(c.pk), c.name) for c in self.case_list]
-        self.fields["tags"].choices = [(t, t) for t in transcript_tags(project)]
-        self.fields["rows"].choices = self.row_choices()
+        choice_field(self, "cases").choices = [(str(c.pk), c.name) for c in self.case_list]
+        choice_field(self, "tags").choices = [(t, t) for t in transcript_tags(project)]
+        choice_field(self, "rows").choices = self.row_choices()
         self.attribute_fields: list[tuple[AttributeDefinition, list[str]]] = []
         self._add_attribute_fields()
 
@@ -243,11 +255,12 @@ class AnalysisFilterForm(forms.Form):
                 )
                 names = [name]
             else:
-                field_cls, attrs = {
+                numeric: dict[str, tuple[type[forms.Field], dict[str, str]]] = {
                     AttributeKind.INTEGER: (forms.IntegerField, {}),
                     AttributeKind.DECIMAL: (forms.DecimalField, {"step": "any"}),
                     AttributeKind.DATE: (forms.DateField, {"type": "date"}),
-                }[d.kind]
+                }
+                field_cls, attrs = numeric[d.kind]
                 widget = forms.DateInput if d.kind == AttributeKind.DATE else forms.NumberInput
                 self.fields[f"{name}_min"] = field_cls(
                     label=gettext("%(name)s from") % {"name": label},
@@ -262,7 +275,7 @@ class AnalysisFilterForm(forms.Form):
                 names = [f"{name}_min", f"{name}_max"]
             self.attribute_fields.append((d, names))
 
-    def attribute_groups(self) -> list[tuple[str, bool, list[tuple[str, list]]]]:
+    def attribute_groups(self) -> list[tuple[str, bool, list[tuple[str, list[forms.BoundField]]]]]:
         """For the template: (heading, in use, [(attribute name, its bound fields)]) for the
         case attributes and the informant attributes."""
         out = []
@@ -284,6 +297,8 @@ class AnalysisFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if data is None:  # the stubs allow it; Form.clean returns cleaned_data
+            data = self.cleaned_data
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", _("The end date lies before the start date."))
         for _definition, names in self.attribute_fields:
@@ -309,7 +324,7 @@ class AnalysisFilterForm(forms.Form):
     # -- what the form selects --
 
     def row_spec_for(self, value: str) -> RowSpec:
-        labels = dict(self.fields["rows"].choices)
+        labels = choice_labels(self, "rows")
         if value in ("cases", "kind", "level"):
             return RowSpec(value, labels[value])
         prefix, _sep, pk = value.partition(":")
@@ -392,7 +407,7 @@ class AnalysisFilterForm(forms.Form):
         out.append((gettext("Sub-codes"), str(dict(SUBCODE_CHOICES)[d["subcodes"]])))
 
         def names(field: str, chosen: Iterable[str]) -> str:
-            labels = dict(self.fields[field].choices)
+            labels = choice_labels(self, field)
             return ", ".join(str(labels.get(v, v)).strip() for v in chosen)
 
         for field in ("coders", "levels", "kinds", "cases", "tags"):

@@ -10,6 +10,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import User
+
 from coding.models import Code, KeyQuote
 from coding.people import display_name
 
@@ -23,10 +25,10 @@ class Star:
     by: list[str] = field(default_factory=list)
 
 
-def stars(passages: Iterable[tuple[int, Iterable[Code]]], user) -> dict[int, list[Star]]:
+def stars(passages: Iterable[tuple[int, Iterable[Code]]], user: User) -> dict[int, list[Star]]:
     """{excerpt id: [Star per code]} for (excerpt id, codes it carries) pairs."""
     passages = [(pk, list(codes)) for pk, codes in passages]
-    marks: dict[tuple[int, int], list] = defaultdict(list)
+    marks: dict[tuple[int, int], list[User]] = defaultdict(list)
     for kq in KeyQuote.objects.filter(excerpt_id__in=[pk for pk, _c in passages]).select_related(
         "user"
     ):

@@ -211,7 +211,9 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
 
     groups = _row_groups(form, spec, set(row_totals) | set(words))
 
-    def shown(value: int | None, row_total: int | None, col_total: int | None, row_words):
+    def shown(
+        value: int | None, row_total: int | None, col_total: int | None, row_words: int
+    ) -> float | int | None:
         if display == "count":
             return value or 0
         if display == "row":
@@ -320,7 +322,7 @@ def _row_groups(
     return [("", values + ([NONE_KEY] if NONE_KEY in found else []))]
 
 
-def _sort_key(value: Any) -> tuple:
+def _sort_key(value: Any) -> tuple[int, Any]:
     return (0, value) if isinstance(value, (int, float)) else (1, str(value))
 
 

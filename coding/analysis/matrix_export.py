@@ -17,8 +17,10 @@ from typing import Any, BinaryIO, TextIO
 from django.utils import formats
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -69,7 +71,7 @@ def write_csv(fh: TextIO, table: Table) -> None:
         writer.writerow([_csv_value(v, decimal) for v in row])
 
 
-def _put(ws, row: int, col: int, value: Any):
+def _put(ws: Worksheet, row: int, col: int, value: Any) -> Cell:
     cell = ws.cell(row=row, column=col)
     cell.value = value
     if isinstance(value, str):

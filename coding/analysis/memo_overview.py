@@ -9,6 +9,7 @@ are lemmatized here with the same lemmatizer (``nlp.lemmatize``).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -28,8 +29,8 @@ def memos_of(
     kind: str = "",
     case_id: int | None = None,
     code_id: int | None = None,
-    date_from=None,
-    date_to=None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
     type_id: int | None = None,
 ) -> QuerySet[Memo]:
     """The project's memos the filters keep, newest first. A case keeps the memos on it, on its

@@ -7,7 +7,9 @@ one query and are grouped here; codings per coder are one aggregate query.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import Length
@@ -16,8 +18,14 @@ from coding.analysis.charts import series_colour
 from coding.models import Coding, Excerpt, Project, Transcript, coded_chars
 from coding.people import name_of
 
+_C = TypeVar("_C")
 
-def coder_order(coders: list, name=lambda c: c.name, pk=lambda c: c.coder_id) -> list:
+
+def coder_order(
+    coders: list[_C],
+    name: Callable[[Any], str] = lambda c: c.name,
+    pk: Callable[[Any], int] = lambda c: c.coder_id,
+) -> list[_C]:
     """The one order of a project's coders, on the project page and the dashboard alike: by
     name, then id. A coder is someone with codings in the project (an owner who only manages
     is not one). Their place in this order is their slot, and the slot their colour."""

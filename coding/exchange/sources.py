@@ -5,9 +5,11 @@ stored text (OffsetMap), and the XML helpers the readers share.
 from __future__ import annotations
 
 import unicodedata
+import zipfile
 from pathlib import PurePosixPath
 
 from django.utils.translation import gettext as _
+from lxml import etree
 
 from coding import importers
 from coding.exchange.common import norm_guid, parse_datetime, unfold
@@ -16,23 +18,23 @@ from coding.exchange.plan import SOURCE_KEYS, ExchangePlan, RCoding, RSelection,
 # --- the XML -----------------------------------------------------------------------------------
 
 
-def _kids(el, tag: str) -> list:
+def _kids(el: etree._Element, tag: str) -> list[etree._Element]:
     return [c for c in el if c.tag == tag]
 
 
-def _kid(el, tag: str):
+def _kid(el: etree._Element, tag: str) -> etree._Element | None:
     for c in el:
         if c.tag == tag:
             return c
     return None
 
 
-def _desc(el) -> str:
+def _desc(el: etree._Element) -> str:
     d = _kid(el, "Description")
     return (d.text or "") if d is not None else ""
 
 
-def _refs(el, tag: str) -> list[str]:
+def _refs(el: etree._Element, tag: str) -> list[str]:
     return [g for g in (norm_guid(r.get("targetGUID")) for r in _kids(el, tag)) if g]
 
 
@@ -70,7 +72,13 @@ def _decode(data: bytes) -> str | None:
         return None
 
 
-def _plain_text(el, zf, members, plan: ExchangePlan, label: str) -> str | None:
+def _plain_text(
+    el: etree._Element,
+    zf: zipfile.ZipFile | None,
+    members: dict[str, str],
+    plan: ExchangePlan,
+    label: str,
+) -> str | None:
     """PlainTextContent, else the file at plainTextPath (both allowed when they agree)."""
     content = _kid(el, "PlainTextContent")
     if content is not None and content.text:
@@ -90,7 +98,14 @@ def _plain_text(el, zf, members, plan: ExchangePlan, label: str) -> str | None:
     return text
 
 
-def _read_source(s, sname, zf, members, plan, code_guids) -> RSource | None:
+def _read_source(
+    s: etree._Element,
+    sname: str,
+    zf: zipfile.ZipFile | None,
+    members: dict[str, str],
+    plan: ExchangePlan,
+    code_guids: set[str],
+) -> RSource | None:
     guid = norm_guid(s.get("guid"))
     label = _("Source “%(name)s”") % {"name": sname}
     if not guid:

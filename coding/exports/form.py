@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from coding.analysis.filters import choice_field
 from coding.exports.template import check_template
 from coding.exports.word import (
     LAYOUT_BY_CASE,
@@ -93,18 +97,18 @@ class ExportForm(forms.Form):
     cell_row = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
     cell_col = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = settings.LANGUAGES
+        choice_field(self, "language").choices = settings.LANGUAGES
         self.template_bytes: bytes | None = None
 
-    def layout_options(self) -> list[dict]:
+    def layout_options(self) -> list[dict[str, Any]]:
         """The layout radio buttons with a sentence each, for the template."""
         return [
             {"widget": radio, "help": LAYOUT_HELP[radio.data["value"]]} for radio in self["layout"]
         ]
 
-    def clean_template(self):
+    def clean_template(self) -> UploadedFile | None:
         upload = self.cleaned_data.get("template")
         if upload:
             try:
@@ -113,7 +117,7 @@ class ExportForm(forms.Form):
                 raise ValidationError(exc.messages, code="template") from exc
         return upload
 
-    def params(self) -> dict:
+    def params(self) -> dict[str, Any]:
         d = self.cleaned_data
         return {
             "layout": d["layout"],
@@ -126,7 +130,7 @@ class ExportForm(forms.Form):
             "template_name": d["template"].name if d.get("template") else "",
         }
 
-    def cell(self) -> dict | None:
+    def cell(self) -> dict[str, str] | None:
         d = self.cleaned_data
         if d.get("layout") == LAYOUT_SELECTION and d.get("cell_row") and d.get("cell_col"):
             return {"row": d["cell_row"], "col": d["cell_col"]}

@@ -13,18 +13,19 @@ import datetime as dt
 import io
 import tempfile
 from collections.abc import Callable
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import OperationalError
-from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from coding.analysis import selection as analysis_selection
+from coding.analysis.specs import ColumnSpec
 from coding.exports import rows, selection
 from coding.exports.word import (
     LAYOUT_FRAMEWORK,
@@ -32,15 +33,16 @@ from coding.exports.word import (
     LAYOUT_SELECTION,
     LAYOUTS,
     ExportOptions,
+    ExportStats,
     write_word,
 )
-from coding.models import Coding, Job, Project
+from coding.models import Coding, CodingQuerySet, Job, Project
 from coding.people import display_name
 
 MAX_CONTEXT_WORDS = 50
 
 
-def export_options(params: dict, *, made_by: str, made_at: dt.datetime) -> ExportOptions:
+def export_options(params: dict[str, Any], *, made_by: str, made_at: dt.datetime) -> ExportOptions:
     """Options from a job's params, checked (params come from a form or the command line)."""
     layout = params.get("layout")
     if layout not in LAYOUTS:
@@ -68,15 +70,15 @@ def export_filename(project: Project, layout: str, when: dt.datetime) -> str:
 
 
 def export_to_file(
-    fh,
+    fh: BinaryIO,
     *,
     project: Project,
-    params: dict,
+    params: dict[str, Any],
     made_by: str,
-    codings: QuerySet[Coding] | None = None,
-    template=None,
+    codings: CodingQuerySet | None = None,
+    template: BinaryIO | None = None,
     progress: Callable[[int], None] | None = None,
-):
+) -> ExportStats:
     """Export ``project`` as ``params`` say into the binary file ``fh``; returns ExportStats.
 
     The caller activates the language. ``codings`` overrides the selection in ``params``.
@@ -119,7 +121,7 @@ def export_to_file(
     )
 
 
-def report_codings(project: Project):
+def report_codings(project: Project) -> tuple[CodingQuerySet, ColumnSpec]:
     """The report's quotes: the key quotes of the framework matrix's columns (the factors, with
     their sub-codes when the matrix rolls them up), and those columns."""
     form = analysis_selection.bound_form(project, {})

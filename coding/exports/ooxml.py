@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeAlias
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
@@ -27,6 +27,11 @@ from docx.oxml.parser import OxmlElement
 from docx.section import Section
 from docx.shared import Pt, RGBColor
 from lxml import etree
+
+# An lxml element (w:p, w:tbl, w:sectPr, ...), and a python-docx Document: both libraries
+# come without type information, so these name what is passed rather than check it.
+Element: TypeAlias = Any
+DocxDocument: TypeAlias = Any
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
@@ -111,7 +116,7 @@ class StyleMap:
     case ("heading 1") and localises only the ids ("Overskrift1").
     """
 
-    def __init__(self, document) -> None:
+    def __init__(self, document: DocxDocument) -> None:
         self.document = document
         self._root = document.styles.element
         self._ids: dict[str, str] = {}
@@ -119,7 +124,7 @@ class StyleMap:
             name = el.find(w("name"))
             if name is not None:
                 self._ids.setdefault(name.get(VAL).lower(), el.get(w("styleId")))
-        self._fallback = None
+        self._fallback: Element = None  # python-docx's default styles, read on first need
 
     def __contains__(self, name: str) -> bool:
         return name.lower() in self._ids
@@ -247,8 +252,8 @@ class DocxWriter:
         content: str | Run | Sequence[Run | str] = "",
         style: str | None = None,
         *,
-        parent=None,
-    ):
+        parent: Element | None = None,
+    ) -> Element:
         """Append a paragraph of ``content`` in paragraph style ``style``; returns the w:p."""
         # Built apart and then appended: children made under the body would each get one of
         # python-docx's custom element classes (a third slower); lxml puts the namespace right
@@ -263,7 +268,7 @@ class DocxWriter:
         (self.body if parent is None else parent).append(p)
         return p
 
-    def _run(self, p, run: Run) -> None:
+    def _run(self, p: Element, run: Run) -> None:
         r = etree.SubElement(p, R)
         if run.bold or run.italic or run.muted:
             rpr = etree.SubElement(r, RPR)
@@ -289,7 +294,7 @@ class DocxWriter:
                 t.text = part
                 t.set(XML_SPACE, "preserve")
 
-    def heading(self, text: str, level: int):
+    def heading(self, text: str, level: int) -> Element:
         return self.paragraph(text, f"Heading {level}")
 
     def page_break(self) -> None:
@@ -298,13 +303,13 @@ class DocxWriter:
 
     # --- fields ---------------------------------------------------------------------------
 
-    def _field_char(self, p, kind: str, dirty: bool = False) -> None:
+    def _field_char(self, p: Element, kind: str, dirty: bool = False) -> None:
         fc = etree.SubElement(etree.SubElement(p, R), w("fldChar"))
         fc.set(w("fldCharType"), kind)
         if dirty:
             fc.set(w("dirty"), "true")
 
-    def _instr(self, p, instr: str) -> None:
+    def _instr(self, p: Element, instr: str) -> None:
         it = etree.SubElement(etree.SubElement(p, R), w("instrText"))
         it.text = f" {instr} "
         it.set(XML_SPACE, "preserve")
@@ -351,7 +356,7 @@ class DocxWriter:
         widths: Sequence[int] | None = None,
         style: str = "Table Grid",
         cell_style: str | None = None,
-    ):
+    ) -> Element:
         """A table with ``header_rows`` repeated on each page; ``widths`` are relative."""
         n_cols = max(len(r) for r in rows)
         widths = list(widths or [1] * n_cols)
@@ -409,7 +414,7 @@ class DocxWriter:
     # --- sections -------------------------------------------------------------------------
 
     @staticmethod
-    def _a4(sect_pr) -> None:
+    def _a4(sect_pr: Element) -> None:
         pg = sect_pr.find(w("pgSz"))
         if pg is None:
             pg = etree.Element(w("pgSz"))
@@ -434,7 +439,7 @@ class DocxWriter:
         self._orient(self._sect_pr, landscape)
 
     @staticmethod
-    def _orient(sect_pr, landscape: bool) -> None:
+    def _orient(sect_pr: Element, landscape: bool) -> None:
         pg = sect_pr.find(w("pgSz"))
         if pg is None:
             return
@@ -473,7 +478,7 @@ class DocxWriter:
         el.set(VAL, "true")
         settings.insert_element_before(el, *UPDATE_FIELDS_SUCCESSORS)
 
-    def set_properties(self, *, title: str, author: str, language: str, when) -> None:
+    def set_properties(self, *, title: str, author: str, language: str, when: dt.datetime) -> None:
         """The package's core properties (python-docx's template says "python-docx")."""
         props = self.document.core_properties
         props.title = clean_text(title)[:255]
@@ -494,7 +499,7 @@ class DocxWriter:
 class TocField:
     """The open TOC field: headings are added as its cached result, then it is closed."""
 
-    def __init__(self, writer: DocxWriter, first_p, placeholder: str, levels: int) -> None:
+    def __init__(self, writer: DocxWriter, first_p: Element, placeholder: str, levels: int) -> None:
         self.writer = writer
         self.first_p = first_p
         self.placeholder = placeholder

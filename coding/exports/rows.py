@@ -12,6 +12,7 @@ import bisect
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet, Value
@@ -90,7 +91,7 @@ class ExcerptRow:
     memos: tuple[MemoRow, ...] = ()
     before: str = ""  # transcript text just before the excerpt (context), untrimmed
     after: str = ""
-    sort_key: tuple = ()
+    sort_key: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -152,7 +153,8 @@ def collect(
         informants[inf.pk] = row
         by_case[inf.case_id].append(row)
 
-    attributes: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    # By case id (the filter leaves out the informants' values, whose case_id is None).
+    attributes: dict[int | None, list[tuple[str, str]]] = defaultdict(list)
     for v in (
         AttributeValue.objects.filter(case__project=project)
         .select_related("definition")
@@ -195,7 +197,7 @@ def collect(
     ):
         carried[excerpt_id].add(code_id)
 
-    memo_rows: dict[int, list[MemoRow]] = defaultdict(list)
+    memo_rows: dict[int | None, list[MemoRow]] = defaultdict(list)
     if memos:
         for m in (
             Memo.objects.filter(excerpt_id__in=excerpt_ids)
@@ -206,7 +208,7 @@ def collect(
 
     transcript_ids = Excerpt.objects.filter(pk__in=excerpt_ids).values("transcript_id")
     # In the transcripts' own order (case, interview date, title): the rank sorts excerpts.
-    transcripts: dict[int, dict] = {}
+    transcripts: dict[int, dict[str, Any]] = {}
     transcript_rank: dict[int, int] = {}
     for i, t in enumerate(
         Transcript.objects.filter(pk__in=transcript_ids).values("pk", "title", "case_id")
@@ -281,7 +283,7 @@ def collect(
 
 
 def _speakers(
-    e: dict,
+    e: dict[str, Any],
     turns: tuple[list[int], list[tuple[int, int | None, bool]]] | None,
     listed: list[int],
 ) -> list[int]:

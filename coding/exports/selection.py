@@ -11,19 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from coding.analysis import filters, selection
 from coding.analysis.specs import TOTAL
 from coding.exports.word import LAYOUT_SELECTION
-from coding.models import Coding, Project
+from coding.models import Coding, CodingQuerySet, Project
 
 # The matrix's own view settings: they do not choose codings (rows matters only for a cell).
 VIEW_ONLY = ("measure", "display", "mode")
 
 
-def filter_params(form: filters.AnalysisFilterForm, data: Mapping[str, Any]) -> dict:
+def filter_params(
+    form: filters.AnalysisFilterForm, data: Mapping[str, Any]
+) -> dict[str, list[str]]:
     """The filter fields of ``data`` (a QueryDict or dict) as plain JSON for Job.params."""
     out: dict[str, list[str]] = {}
     for name in form.fields:
@@ -38,7 +39,9 @@ def filter_params(form: filters.AnalysisFilterForm, data: Mapping[str, Any]) -> 
     return out
 
 
-def codings_for(project: Project, params: dict) -> tuple[QuerySet[Coding], list[tuple[str, str]]]:
+def codings_for(
+    project: Project, params: dict[str, Any]
+) -> tuple[CodingQuerySet, list[tuple[str, str]]]:
     """The codings of ``project`` the export's params select, and lines describing them.
 
     Raises ValidationError (with the form's messages) when the stored filter no longer fits

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -233,7 +233,9 @@ class _Document:
 
     # --- excerpts -------------------------------------------------------------------------
 
-    def _placements_by(self, key: Callable[[int, ExcerptRow], int]) -> dict[int, list]:
+    def _placements_by(
+        self, key: Callable[[int, ExcerptRow], int]
+    ) -> dict[int, list[tuple[ExcerptRow, tuple[str, ...], int]]]:
         groups: dict[int, list[tuple[ExcerptRow, tuple[str, ...], int]]] = defaultdict(list)
         for code_id, excerpt_id, coders in self.data.placements:
             excerpt = self.data.excerpts[excerpt_id]
@@ -335,7 +337,9 @@ class _Document:
                 for excerpt, coders, _code in code_items:
                     self._excerpt(excerpt, coders)
 
-    def _case_facts(self, case: CaseRow, items: list) -> None:
+    def _case_facts(
+        self, case: CaseRow, items: list[tuple[ExcerptRow, tuple[str, ...], int]]
+    ) -> None:
         w = self.writer
         n_codes = len({code_id for _e, _c, code_id in items})
         n_excerpts = len({e.id for e, _c, _k in items})
@@ -370,16 +374,18 @@ class _Document:
         written, empty or not: an empty one says so."""
         data = self.data
         factors = [self.codes[pk] for pk in data.factors if pk in self.codes]
-        quotes: dict[tuple[int, int], list] = defaultdict(list)
+        quotes: dict[tuple[int, int], list[tuple[ExcerptRow, tuple[str, ...]]]] = defaultdict(list)
         seen: set[tuple[int, int, int]] = set()
         for code_id, excerpt_id, coders in data.placements:
-            factor = data.factor_of.get(code_id)
+            factor_id = data.factor_of.get(code_id)
+            if factor_id is None:
+                continue
             excerpt = data.excerpts[excerpt_id]
-            key = (excerpt.case_id, factor, excerpt_id)
-            if factor is None or key in seen:  # one quote once per cell, under any sub-code
+            key = (excerpt.case_id, factor_id, excerpt_id)
+            if key in seen:  # one quote once per cell, under any sub-code
                 continue
             seen.add(key)
-            quotes[(excerpt.case_id, factor)].append((excerpt, coders))
+            quotes[(excerpt.case_id, factor_id)].append((excerpt, coders))
         for items in quotes.values():
             items.sort(key=lambda item: item[0].sort_key)
         empty = {
@@ -424,7 +430,7 @@ class _Document:
         for para in text.split("\n\n"):
             self.writer.paragraph(para)
 
-    def _key_quotes(self, items: list, note: str) -> None:
+    def _key_quotes(self, items: list[tuple[ExcerptRow, tuple[str, ...]]], note: str) -> None:
         if not items:
             self.writer.paragraph(Run(note, italic=True, muted=True))
             return
@@ -460,9 +466,9 @@ class _Document:
                 if start:
                     title = _("%(group)s (continued)") % {"group": title}
                 self.heading(title, 2)
-                rows: list[list] = [[_("Case"), *(c.name for c in chunk)]]
+                rows: list[list[Any]] = [[_("Case"), *(c.name for c in chunk)]]
                 for case in data.cases:
-                    row: list = [Run(case.name, bold=True)]
+                    row: list[Any] = [Run(case.name, bold=True)]
                     for code in chunk:
                         row.append(self._framework_cell(case, code, counts))
                     rows.append(row)
@@ -472,7 +478,9 @@ class _Document:
             self.heading(_("Appendix: excerpts behind the matrix"), 1)
             self._by_code(level=2)
 
-    def _framework_cell(self, case: CaseRow, code: CodeRow, counts) -> list[Run]:
+    def _framework_cell(
+        self, case: CaseRow, code: CodeRow, counts: dict[tuple[int, int], set[int]]
+    ) -> list[Run]:
         summary = self.data.summaries.get((case.id, code.id), "").strip()
         n = len(counts.get((case.id, code.id), ()))
         runs = [Run(summary)] if summary else [Run("—", muted=True)]

@@ -35,18 +35,21 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import spacy
 from spacy.lang.nb.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
+from spacy.pipeline import TextCategorizer
 from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import fix_random_seed, minibatch
+from spacy.vocab import Vocab
 
 from coding import nlp
 
@@ -87,7 +90,7 @@ def content_lemmas(lemmas: Sequence[str]) -> list[str]:
     return [w for w in lemmas if w not in STOP_WORDS and any(ch.isalpha() for ch in w)]
 
 
-def _doc(vocab, lemmas: Sequence[str]) -> Doc:
+def _doc(vocab: Vocab, lemmas: Sequence[str]) -> Doc:
     words = list(lemmas) or [_EMPTY]
     return Doc(vocab, words=words, lemmas=words)
 
@@ -102,7 +105,7 @@ def keyword_lines(raw: str) -> list[str]:
 class KeywordMatcher:
     """Codes whose keywords occur in a passage, matched by lemma."""
 
-    def __init__(self, keywords: dict[str, Sequence[str]]) -> None:
+    def __init__(self, keywords: Mapping[str, Sequence[str]]) -> None:
         pipeline = nlp.get_nlp()
         self.vocab = pipeline.vocab
         self.matcher = PhraseMatcher(self.vocab, attr="LEMMA")
@@ -188,12 +191,13 @@ class Model:
     threshold: float = DEFAULT_THRESHOLD
     positives: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     n_examples: int = 0
     rules: dict[str, Rule] = field(default_factory=dict)
 
     def scores(self, lemma_lists: Sequence[Sequence[str]]) -> list[dict[str, float]]:
-        textcat = self.pipeline.get_pipe("textcat_multilabel")
+        # spaCy types its pipes as plain callables; this one is the multi-label categorizer.
+        textcat = cast(TextCategorizer, self.pipeline.get_pipe("textcat_multilabel"))
         docs = (_doc(self.pipeline.vocab, content_lemmas(lemmas)) for lemmas in lemma_lists)
         return [dict(doc.cats) for doc in textcat.pipe(docs, batch_size=256)]
 
@@ -262,7 +266,7 @@ def _fit(
         },
     )
     for label in labels:
-        textcat.add_label(label)
+        cast(TextCategorizer, textcat).add_label(label)  # spaCy types pipes as callables
     data = [
         Example.from_dict(
             _doc(pipeline.vocab, content_lemmas(lemmas)),
@@ -312,11 +316,15 @@ def train(
     held_scores: list[dict[str, float]] = [{} for _ in kept]
     for f, fold in enumerate(folds):
         held = set(fold)
+
+        def fold_progress(frac: float, f: int = f) -> None:
+            progress(0.8 * (f + frac) / (len(folds) + 1))
+
         pipeline = _fit(
             [kept[i] for i in range(len(kept)) if i not in held],
             labels,
             seed=seed,
-            progress=lambda frac, f=f: progress(0.8 * (f + frac) / (len(folds) + 1)),
+            progress=fold_progress,
         )
         model = Model(pipeline=pipeline, labels=labels)
         for i, cats in zip(fold, model.scores([kept[i][0] for i in fold]), strict=True):
@@ -384,7 +392,7 @@ def grouped_folds(groups: Sequence[Hashable], k: int = CV_FOLDS) -> list[list[in
     return [sorted(f) for f in folds if f]
 
 
-def _f1(tp, fp, fn):
+def _f1(tp: np.ndarray | int, fp: np.ndarray | int, fn: np.ndarray | int) -> np.ndarray:
     denom = 2 * tp + fp + fn
     return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
 
@@ -394,14 +402,14 @@ def choose_rules(
     keyword_hits: Sequence[set[str]],
     held_scores: Sequence[dict[str, float]],
     model_labels: Sequence[str],
-) -> tuple[dict[str, Rule], dict]:
+) -> tuple[dict[str, Rule], dict[str, Any]]:
     """Per code, the rule of the grid with the best cross-validated F1 (scores held out by
     grouped folds), or keywords alone unless that beats them by ``RULE_MARGIN``. Returns the
     rules of the model's codes that use the model, and per code (every code of ``gold``, the
     keyword hits or the model) the cross-validated P/R/F1 of its rule and of keywords alone."""
     codes = sorted(set(model_labels).union(*gold, *keyword_hits))
     rules: dict[str, Rule] = {}
-    per: dict[str, dict] = {}
+    per: dict[str, dict[str, Any]] = {}
     n = len(gold)
     for code in codes:
         y = np.array([code in g for g in gold], dtype=bool)
@@ -438,7 +446,7 @@ def choose_rules(
                 for di in (-1, 0, 1)
                 for dj in (-1, 0, 1)
             )
-            i, j = np.unravel_index(int(np.argmax(smooth)), f1.shape)
+            i, j = (int(x) for x in np.unravel_index(int(np.argmax(smooth)), f1.shape))
             if (i, j) != (0, 0) and f1[i, j] >= kw_f1 + RULE_MARGIN:
                 chosen = Rule(WITH_KEYWORD[i], WITHOUT_KEYWORD[j])
                 counts = (int(tp[i, j]), int(fp[i, j]), int(fn[i, j]))
@@ -489,7 +497,7 @@ def paired_bootstrap(
     *,
     n: int = 1000,
     seed: int = 0,
-) -> dict:
+) -> dict[str, Any]:
     """Macro-F1 of ``a`` minus that of ``b`` on the same passages, with a 95 % percentile
     interval from resampling the passages (the same resample for both)."""
     labels = sorted(set(labels))
@@ -497,14 +505,14 @@ def paired_bootstrap(
     if not labels or not m:
         return {"difference": 0.0, "ci95": [0.0, 0.0], "resamples": 0}
 
-    def counts(pred):
+    def counts(pred: Sequence[set[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         y = np.array([[lb in g for lb in labels] for g in gold], dtype=bool)
         p = np.array([[lb in q for lb in labels] for q in pred], dtype=bool)
         return (p & y).astype(int), (p & ~y).astype(int), (~p & y).astype(int)
 
     ca, cb = counts(a), counts(b)
 
-    def macro(c, idx):
+    def macro(c: tuple[np.ndarray, np.ndarray, np.ndarray], idx: np.ndarray) -> float:
         tp, fp, fn = (x[idx].sum(axis=0) for x in c)
         support = (tp + fn) > 0
         f1 = _f1(tp, fp, fn)
@@ -595,11 +603,13 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4)}
 
 
-def scores(gold: Sequence[set[str]], predicted: Sequence[set[str]], labels: Iterable[str]) -> dict:
+def scores(
+    gold: Sequence[set[str]], predicted: Sequence[set[str]], labels: Iterable[str]
+) -> dict[str, Any]:
     """Per label P/R/F1 with support; micro F1 over all labels' decisions; macro F1 as the mean
     over the labels that occur in ``gold`` (a label nobody used cannot be recalled)."""
     labels = sorted(set(labels))
-    per: dict[str, dict] = {}
+    per: dict[str, dict[str, Any]] = {}
     total = [0, 0, 0]
     for label in labels:
         tp = fp = fn = 0

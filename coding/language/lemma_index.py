@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import version as package_version
+from typing import Any
 
 import spacy
 from django.db import connection, transaction
@@ -29,6 +30,12 @@ FIELD_MAX = Token._meta.get_field("lemma").max_length
 
 
 is_word = nlp.is_word
+
+
+# A word as the index stores it: (start, end, form, lemma); a token row: (transcript, sentence,
+# position, start, end, form, lemma), the order of ``_COLUMNS``.
+Word = tuple[int, int, str, str]
+TokenRow = tuple[int, int, int, int, int, str, str]
 
 
 def sentence_tokens(
@@ -58,7 +65,7 @@ def index_transcript(transcript: Transcript, *, refresh_lemmas: bool = False) ->
     """
     rows = list(transcript.sentences.order_by("index").values_list("pk", "start", "end", "lemmas"))
     stored = {pk: lemmas for pk, _s, _e, lemmas in rows}
-    tokens: list[tuple] = []
+    tokens: list[TokenRow] = []
     changed: list[Sentence] = []
     position = 0
     for sentence_id, words in sentence_tokens(transcript.text, ((r[0], r[1], r[2]) for r in rows)):
@@ -94,12 +101,12 @@ def index_transcript(transcript: Transcript, *, refresh_lemmas: bool = False) ->
 _COLUMNS = ("transcript_id", "sentence_id", "position", "start", "end", "form", "lemma")
 
 
-def _insert(rows: list[tuple]) -> None:
+def _insert(rows: list[TokenRow]) -> None:
     """Insert token rows (see ``insert_rows``)."""
     insert_rows(Token._meta.db_table, _COLUMNS, rows)
 
 
-def insert_rows(table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+def insert_rows(table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
     """Insert plain rows fast: COPY on PostgreSQL (one stream, no statement per row), one
     prepared statement (executemany) elsewhere. A large transcript has hundreds of thousands
     of tokens, and bulk_create would build every row as a model and, on SQLite, cut them into
@@ -160,14 +167,14 @@ def words_of_sentences(
     text: str,
     sentences: list[nlp.SentenceSpan],
     progress: Callable[[float], None] | None = None,
-) -> list[Sequence[tuple]]:
+) -> list[Sequence[Word]]:
     """The index's words of each sentence, computed before the import's write transaction so
     that the spaCy work does not hold the database's write lock. Sentences from
     ``nlp.split_sentences`` carry their words already (one spaCy pass per import); only spans
     made otherwise go through the pipeline here."""
     if all(s.words is not None for s in sentences):
-        return [s.words for s in sentences]
-    out: list[Sequence[tuple]] = []
+        return [s.words for s in sentences if s.words is not None]
+    out: list[Sequence[Word]] = []
     spans = ((i, s.start, s.end) for i, s in enumerate(sentences))
     for i, words in sentence_tokens(text, spans):
         out.append(words)
@@ -177,7 +184,7 @@ def words_of_sentences(
 
 
 def index_new_transcript(
-    transcript: Transcript, sentence_ids: list[int], words: Sequence[Sequence[tuple]]
+    transcript: Transcript, sentence_ids: list[int], words: Sequence[Sequence[Word]]
 ) -> int:
     """Inside ``services.transcript_create``'s transaction: write the tokens computed by
     ``words_of_sentences`` for the just inserted sentences (``sentence_ids`` in their order).

@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -222,6 +223,8 @@ class SearchResult:
 
 # A posting: (transcript id, position, start, end, sentence id, turn id)
 Posting = tuple[int, int, int, int, int, int]
+# A match of a term or phrase: its first and its last word.
+Match = tuple[Posting, Posting]
 
 
 def _transcripts(project: Project, filters: Filters) -> QuerySet[Transcript]:
@@ -285,15 +288,15 @@ def _postings(term: Term, transcripts: QuerySet[Transcript], exact: bool) -> lis
     return list(found.values())
 
 
-def _phrase(terms: Sequence[Term], transcripts: QuerySet[Transcript], exact: bool):
+def _phrase(terms: Sequence[Term], transcripts: QuerySet[Transcript], exact: bool) -> list[Match]:
     """Runs of consecutive words matching ``terms`` in one sentence: (first, last) postings."""
     first = _postings(terms[0], transcripts, exact)
     if len(terms) == 1:
         return [(p, p) for p in first]
-    later = []
+    later: list[dict[tuple[int, int], Posting]] = []
     for term in terms[1:]:
         later.append({(p[0], p[1]): p for p in _postings(term, transcripts, exact)})
-    out = []
+    out: list[Match] = []
     for p in first:
         chain = p
         for i, table in enumerate(later, start=1):
@@ -306,15 +309,15 @@ def _phrase(terms: Sequence[Term], transcripts: QuerySet[Transcript], exact: boo
     return out
 
 
-def _near(left, right, distance: int):
+def _near(left: list[Match], right: list[Match], distance: int) -> list[Match]:
     """Pairs of a left and a right match in one turn, at most ``distance`` words apart (the
     closest right match for each left match)."""
-    by_turn: dict[int, list] = defaultdict(list)
+    by_turn: dict[int, list[Match]] = defaultdict(list)
     for r in right:
         by_turn[r[0][5]].append(r)
-    for items in by_turn.values():
-        items.sort(key=lambda r: r[0][1])
-    out = []
+    for turn_matches in by_turn.values():
+        turn_matches.sort(key=lambda r: r[0][1])
+    out: list[Match] = []
     for a, b in left:
         items = by_turn.get(a[5])
         if not items:
@@ -451,7 +454,7 @@ def search(
     }
     order = {pk: i for i, pk in enumerate(transcripts)}
     hits.sort(key=lambda h: (order[h.transcript_id], h.start))
-    per_case: dict[int, Counter] = defaultdict(Counter)
+    per_case: dict[int, Counter[int]] = defaultdict(Counter)
     for h in hits:
         per_case[transcripts[h.transcript_id].case_id][h.transcript_id] += 1
     cases = [
@@ -500,7 +503,12 @@ class Passage:
 
 
 def passages_for(
-    project: Project, hits: Iterable[Hit], extent: str, *, code: Code | None = None, coder=None
+    project: Project,
+    hits: Iterable[Hit],
+    extent: str,
+    *,
+    code: Code | None = None,
+    coder: User | None = None,
 ) -> list[Passage]:
     """The sentences (``extent`` "sentence") or speaker turns ("turn") that hold ``hits``,
     one passage for several hits in it; ``already`` marks those ``coder`` coded with ``code``.

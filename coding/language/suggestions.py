@@ -23,8 +23,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
@@ -105,7 +107,7 @@ def passages(transcript_ids: Iterable[int]) -> dict[int, list[Passage]]:
 
 
 def coded_spans(
-    transcript_ids: Iterable[int], *, coder=None, project: Project | None = None
+    transcript_ids: Iterable[int], *, coder: User | None = None, project: Project | None = None
 ) -> dict[int, list[tuple[int, int, int]]]:
     """(start, end, code id) of the codings in each transcript, optionally of one coder."""
     qs = Coding.objects.filter(content_object__transcript_id__in=list(transcript_ids))
@@ -128,7 +130,7 @@ def passage_codes(passage: Passage, spans: Sequence[tuple[int, int, int]]) -> se
 def examples(
     project: Project,
     *,
-    coder=None,
+    coder: User | None = None,
     case_ids: Iterable[int] | None = None,
 ) -> list[tuple[Passage, set[int]]]:
     """Passages of every transcript with codings (of ``coder``), and the codes they carry.
@@ -230,7 +232,8 @@ def run_train_job(job: Job, progress: Callable[[int], None]) -> str:
         n = refresh(project, progress=lambda frac: progress(75 + int(25 * frac)))
         return f"{too_few_message(exc)} " + _keyword_count(n)
     names = dict(Code.objects.filter(codebook__project=project).values_list("pk", "name"))
-    version = (latest_classifier(project).version + 1) if latest_classifier(project) else 1
+    latest = latest_classifier(project)
+    version = (latest.version + 1) if latest else 1
     path = model_dir(project.pk, version)
     model.to_disk(path)
     row = CodeClassifier.objects.create(
@@ -369,11 +372,13 @@ def _store(
             n_decisions=Count("decisions")
         )
     }
-    create, update, drop = [], [], []
+    create: list[Suggestion] = []
+    update: list[Suggestion] = []
+    drop: list[int] = []
     now = timezone.now()
-    for key, s in existing.items():
-        if key not in wanted and not s.n_decisions:
-            drop.append(s.pk)
+    for key, old in existing.items():
+        if key not in wanted and not old.n_decisions:
+            drop.append(old.pk)
     for (start, end, code_id), (source, score, keywords) in wanted.items():
         fields = {
             "source": source,
@@ -407,7 +412,7 @@ def _store(
 # --- reading --------------------------------------------------------------------------------
 
 
-def open_for(transcript: Transcript, user) -> list[Suggestion]:
+def open_for(transcript: Transcript, user: User) -> list[Suggestion]:
     """The suggestions ``user`` has not answered, leaving out codes they already applied there."""
     items = list(
         Suggestion.objects.filter(transcript=transcript)
@@ -436,7 +441,7 @@ def retrain_due(project: Project) -> bool:
     return n - since >= settings.SUGGESTIONS_RETRAIN_AFTER
 
 
-def usefulness(project: Project) -> list[dict]:
+def usefulness(project: Project) -> list[dict[str, Any]]:
     """Per code: accepted and rejected suggestions by source, how many wait, and the latest
     model's cross-validated precision and recall of the shown rule (``cv``; None before a model
     was trained)."""
@@ -458,7 +463,7 @@ def usefulness(project: Project) -> list[dict]:
         .annotate(n=Count("pk"))
         .values_list("code_id", "n")
     )
-    by_code: dict[int, dict] = defaultdict(
+    by_code: dict[int, dict[str, Any]] = defaultdict(
         lambda: {
             "keyword": {"accepted": 0, "rejected": 0},
             "model": {"accepted": 0, "rejected": 0},
@@ -493,7 +498,7 @@ def usefulness(project: Project) -> list[dict]:
     return rows
 
 
-def _rates(c: dict) -> dict:
+def _rates(c: dict[str, Any]) -> dict[str, Any]:
     n = c["accepted"] + c["rejected"]
     rate = c["accepted"] / n if n else None
     return {
@@ -505,7 +510,7 @@ def _rates(c: dict) -> dict:
     }
 
 
-def classifier_usefulness(project: Project) -> list[dict]:
+def classifier_usefulness(project: Project) -> list[dict[str, Any]]:
     """Each model version with its accepted and rejected suggestions."""
     counts = {
         r["classifier_id"]: r

@@ -12,10 +12,12 @@ import secrets
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.files import File
 from django.db import transaction
 
@@ -97,7 +99,7 @@ def write_docx(
             p.add_run(split[1])
         else:
             p.add_run(par)
-    document.save(out)
+    document.save(str(out))
 
 
 def write_odt(paragraphs: list[str], out: Path) -> None:
@@ -209,7 +211,7 @@ def resolve_codings(text: str, transcript_id: str) -> list[ResolvedCoding]:
 # --- loading the demo project -----------------------------------------------------------------
 
 
-def ensure_users(*, new_passwords: bool = False) -> dict[str, tuple[object, str | None]]:
+def ensure_users(*, new_passwords: bool = False) -> dict[str, tuple[User, str | None]]:
     """Create the demo users; returns username -> (user, new password or None if unchanged).
 
     ``new_passwords`` gives the demo users that exist already a new password too (how a lost
@@ -313,7 +315,7 @@ def create_study(users: dict) -> Project:
     return project
 
 
-def import_transcript(project: Project, entry: dict, user, note: str) -> Transcript:
+def import_transcript(project: Project, entry: dict[str, Any], user: User, note: str) -> Transcript:
     """Import one fixture file through the normal import path (draft job, then the job body)."""
     case = project.cases.get(name=entry["case"])
     informants = {i.pseudonym: i.pk for i in case.informants.all()}
@@ -326,7 +328,7 @@ def import_transcript(project: Project, entry: dict, user, note: str) -> Transcr
     job.refresh_from_db()
     if job.status != JobStatus.DRAFT:
         raise RuntimeError(f"{entry['file']}: reading failed: {job.message}")
-    speakers = {
+    speakers: dict[str, dict[str, Any]] = {
         label: {"kind": "interviewer"}
         if who == "interviewer"
         else {"kind": "informant", "informant_id": informants[who]}
@@ -352,6 +354,8 @@ def import_transcript(project: Project, entry: dict, user, note: str) -> Transcr
     if job.status != JobStatus.DONE:
         raise RuntimeError(f"{entry['file']}: import failed: {job.message}")
     transcript = job.transcript
+    if transcript is None:
+        raise RuntimeError(f"{entry['file']}: the import made no transcript")
     services.memo_save(
         project=project, author=user, transcript=transcript, text=note, title="Syntetisk intervju"
     )

@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -105,7 +107,7 @@ def import_plan(
     *,
     progress: Callable[[int], None] | None = None,
     speakers: dict[str, dict[str, dict]] | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> ImportResult:
     """Segment every source (the slow part, outside any transaction, reporting progress),
     then write everything in one transaction (``write_plan``, whose arguments these are).
@@ -146,7 +148,7 @@ def _resolve_speaker(v: dict, by_name: dict[str, int]) -> dict:
 def write_plan(
     plan: ExchangePlan,
     *,
-    actor,
+    actor: User | None,
     project: Project | None = None,
     new_project_name: str = "",
     user_map: dict[str, dict] | None = None,
@@ -167,7 +169,6 @@ def write_plan(
     """
     progress = progress or (lambda pct: None)
     user_map = user_map or {}
-    User = get_user_model()
     if project is None:
         project = Project.objects.create(
             name=(new_project_name or plan.name or plan.file_name)[:200],
@@ -188,7 +189,7 @@ def write_plan(
 
     # Users.
     members = set(project.memberships.values_list("user_id", flat=True))
-    users: dict[str, object] = {}
+    users: dict[str, User] = {}
     for guid, name in plan.users.items():
         choice = user_map.get(guid, {"mode": "coder"})
         if choice.get("mode") == "existing":
@@ -228,26 +229,26 @@ def write_plan(
     existing_codes = {c.name_key: c for c in Code.objects.filter(codebook=codebook)}
     taken = set(existing_codes)
     codes: dict[str, Code] = {}
-    for rc in plan.codes:
-        if merge_codes and name_key(rc.name) in existing_codes:
-            codes[rc.guid] = existing_codes[name_key(rc.name)]
+    for rcode in plan.codes:
+        if merge_codes and name_key(rcode.name) in existing_codes:
+            codes[rcode.guid] = existing_codes[name_key(rcode.name)]
             continue
-        f = rc.fields
+        f = rcode.fields
         code = services.code_create(
             codebook=codebook,
             actor=actor,
-            name=_unique(rc.name, taken, services.CODE_NAME_MAX, key=name_key),
-            color=rc.color,
-            parent=codes.get(rc.parent) if rc.parent else None,
+            name=_unique(rcode.name, taken, services.CODE_NAME_MAX, key=name_key),
+            color=rcode.color,
+            parent=codes.get(rcode.parent) if rcode.parent else None,
             short_name=f.get("short_name", "")[: field_limit(Code, "short_name")],
-            definition=rc.definition,
+            definition=rcode.definition,
             inclusion=f.get("inclusion", ""),
             exclusion=f.get("exclusion", ""),
             example=f.get("example", ""),
             keywords=f.get("keywords", ""),
         )
-        codes[rc.guid] = code
-        remember("code", code.pk, rc.guid)
+        codes[rcode.guid] = code
+        remember("code", code.pk, rcode.guid)
     created["codes"] = sum(1 for r in guid_rows if r.kind == "code")
     progress(5)
 
@@ -270,7 +271,9 @@ def write_plan(
             created["variables"] = created.get("variables", 0) + 1
         defs[v.guid] = d
 
-    def set_values(owner_field: str, owner, values) -> None:
+    def set_values(
+        owner_field: str, owner: Case | Informant, values: list[tuple[str, object]]
+    ) -> None:
         for vguid, value in values:
             d = defs.get(vguid)
             if d is None:
@@ -281,12 +284,14 @@ def write_plan(
                 or (owner_field == "case" and d.target != "case")
             ):
                 continue
+            owner_kw: dict[str, Any] = {owner_field: owner}
             AttributeValue.objects.update_or_create(
-                definition=d, **{owner_field: owner}, defaults={f"value_{d.kind}": value}
+                definition=d, **owner_kw, defaults={f"value_{d.kind}": value}
             )
 
     # Cases: REFI cases, and informants (cases marked "Informant of:").
-    cases_by_name = {c.name: c for c in project.cases.all()}
+    # Looked up by a plan case's "informant of", which may be None.
+    cases_by_name: dict[str | None, Case] = {c.name: c for c in project.cases.all()}
     order0 = len(cases_by_name)
     source_case: dict[str, Case] = {}
     case_of_guid: dict[str, Case] = {}
@@ -418,7 +423,7 @@ def write_plan(
                     % {"file": plan.file_name, "name": src.name},
                     code="text_changed",
                 )
-            fields = {}
+            fields: dict[str, Any] = {}
             if src.meta.get("language"):
                 fields["language"] = src.meta["language"][:10]
             if src.created_at:
@@ -476,9 +481,9 @@ def write_plan(
                         target.setdefault(g, {"excerpt": excerpt_of[sel.guid]})
             for g in src.notes:
                 target.setdefault(g, {"transcript": transcript_of[src.guid]})
-        for rc in plan.codes:
-            for g in rc.notes:
-                target.setdefault(g, {"code": codes[rc.guid]})
+        for rcode in plan.codes:
+            for g in rcode.notes:
+                target.setdefault(g, {"code": codes[rcode.guid]})
         for rn in plan.notes:
             if rn.guid not in target and rn.case_name in cases_by_name:
                 target[rn.guid] = {"case": cases_by_name[rn.case_name]}

@@ -7,10 +7,11 @@ the record: per code (weakest first) and pooled, over the transcripts every chos
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.analysis import agreement
 from coding.models import Code, Project
@@ -23,7 +24,7 @@ def _fmt(x: float | None) -> str:
 class Command(BaseCommand):
     help = "Print intercoder agreement per code and pooled (JSON with --json)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("project", help="project id or name")
         parser.add_argument("--coders", nargs="+", required=True, help="two or more usernames")
         parser.add_argument("--codes", nargs="*", default=[], help="code names (default: all)")
@@ -37,7 +38,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true")
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         project = self._project(opts["project"])
         users = {
             u.username: u for u in get_user_model().objects.filter(username__in=opts["coders"])

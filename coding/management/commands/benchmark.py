@@ -1,7 +1,8 @@
 import importlib
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.benchmarks import AREAS
 
@@ -9,11 +10,11 @@ from coding.benchmarks import AREAS
 class Command(BaseCommand):
     help = "Run a benchmark area and print one JSON object of figures (ratios to a baseline)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("area", choices=AREAS)
         parser.add_argument("--scale", choices=["small", "full"], default="full")
 
-    def handle(self, *args, area: str, scale: str, **opts) -> None:
+    def handle(self, *args: Any, area: str, scale: str, **opts: Any) -> None:
         module_name = "import_" if area == "import" else area
         try:
             module = importlib.import_module(f"coding.benchmarks.{module_name}")

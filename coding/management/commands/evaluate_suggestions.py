@@ -21,8 +21,9 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.language import classifier, suggestions
 from coding.models import Code, Project
@@ -85,7 +86,7 @@ def overlaps_gold(text: str, gold: set[str]) -> bool:
 class Command(BaseCommand):
     help = "Evaluate suggestions (keywords, learned model, both) on a GOLD JSONL file."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("gold", type=Path)
         parser.add_argument("--train", type=Path, help="JSONL to learn from (else the project)")
         parser.add_argument("--project", type=int, help="project id (keywords, code names)")
@@ -97,7 +98,9 @@ class Command(BaseCommand):
             "--seeds", type=int, default=1, help="train with N seeds; report mean and spread"
         )
 
-    def handle(self, *args, gold: Path, train: Path | None, project: int | None, **opts) -> None:
+    def handle(
+        self, *args: Any, gold: Path, train: Path | None, project: int | None, **opts: Any
+    ) -> None:
         project_obj = self._project(project, needed=train is None)
         names: set[str] | None = None
         keywords: dict[str, list[str]] = {}
@@ -131,6 +134,8 @@ class Command(BaseCommand):
                 "dropped_overlapping_gold": len(train_items) - len(kept),
             }
         else:
+            if project_obj is None:  # _project(needed=True) returns one or raises
+                raise CommandError("name the project with --project ID")
             train_examples, train_groups, training = self._project_examples(project_obj, gold_texts)
 
         gold_lemmas = classifier.text_lemmas(t for t, _c in gold_items)
@@ -147,28 +152,32 @@ class Command(BaseCommand):
         def restrict(preds: list[set[str]]) -> list[set[str]]:
             return [p & labels for p in preds]
 
-        def fit(seed: int) -> dict:
+        def fit(seed: int) -> dict[str, Any]:
             try:
-                model = classifier.train(
+                trained = classifier.train(
                     train_examples, keyword_hits=train_hits, groups=train_groups, seed=seed
                 )
             except classifier.TooFewCodings as exc:
-                model = None
-                info = {"trained": False, "message": suggestions.too_few_message(exc)}
-                model_pred = [set() for _ in gold_items]
+                model: classifier.Model | None = None
+                info: dict[str, Any] = {
+                    "trained": False,
+                    "message": suggestions.too_few_message(exc),
+                }
+                model_pred: list[set[str]] = [set() for _ in gold_items]
             else:
-                model_pred = [set(p) for p in model.predict(gold_lemmas)]
+                model = trained
+                model_pred = [set(p) for p in trained.predict(gold_lemmas)]
                 info = {
                     "trained": True,
                     "seed": seed,
-                    "codes_learned": model.labels,
-                    "codes_skipped_too_few": model.skipped,
-                    "threshold": model.threshold,
+                    "codes_learned": trained.labels,
+                    "codes_skipped_too_few": trained.skipped,
+                    "threshold": trained.threshold,
                     "rules": {
                         code: {"with_keyword": r.with_keyword, "without_keyword": r.without_keyword}
-                        for code, r in sorted(model.rules.items())
+                        for code, r in sorted(trained.rules.items())
                     },
-                    **model.metrics,
+                    **trained.metrics,
                 }
             shown = [set(p) for p in classifier.suggest(gold_lemmas, matcher, model)]
             combined = [k | m for k, m in zip(kw_pred, model_pred, strict=True)]

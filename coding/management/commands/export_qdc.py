@@ -1,7 +1,8 @@
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.exchange import export_qdc
 from coding.models import Project
@@ -10,11 +11,11 @@ from coding.models import Project
 class Command(BaseCommand):
     help = "Export a project's codebook as a REFI-QDA codebook (.qdc)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("project_id", type=int)
         parser.add_argument("--out", required=True, help="the .qdc file to write")
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         project = Project.objects.filter(pk=opts["project_id"]).first()
         if project is None:
             raise CommandError(f"no project {opts['project_id']}")

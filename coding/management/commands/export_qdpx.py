@@ -1,6 +1,7 @@
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.exchange import export_qdpx
 from coding.models import Project
@@ -9,11 +10,11 @@ from coding.models import Project
 class Command(BaseCommand):
     help = "Export a project as a REFI-QDA project (.qdpx) for NVivo, MAXQDA, ATLAS.ti, QualCoder."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("project_id", type=int)
         parser.add_argument("--out", required=True, help="the .qdpx file to write")
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         project = Project.objects.filter(pk=opts["project_id"]).first()
         if project is None:
             raise CommandError(f"no project {opts['project_id']}")

@@ -2,11 +2,12 @@ import io
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import Http404
 from django.utils import translation
 
@@ -21,7 +22,7 @@ from coding.people import display_name
 class Command(BaseCommand):
     help = "Export a project's coded excerpts to a Word file (the same export as the web page)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("project_id", type=int)
         parser.add_argument("--layout", choices=LAYOUTS, required=True)
         parser.add_argument("--out", required=True, help="the .docx file to write")
@@ -46,8 +47,9 @@ class Command(BaseCommand):
         parser.add_argument("--filters", help="selection: the matrix filter as JSON")
         parser.add_argument("--cell", help="selection: one matrix cell as JSON")
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         user = None
+        project: Project | None
         if opts["user"]:
             user = get_user_model().objects.filter(username=opts["user"]).first()
             if user is None:

@@ -1,9 +1,10 @@
 import json
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.exchange import read_exchange
 from coding.models import Project
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         "coder accounts that cannot log in until an owner invites them."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")
         where = parser.add_mutually_exclusive_group(required=True)
         where.add_argument("--new-project", metavar="NAME")
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         path = Path(opts["file"])
         project = owner = None
         if opts["project"] is not None:

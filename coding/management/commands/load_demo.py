@@ -1,6 +1,7 @@
 import time
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.management import demo
 from coding.models import Project
@@ -9,7 +10,7 @@ from coding.models import Project
 class Command(BaseCommand):
     help = "Load the demo study (codebook, cases, informants, synthetic transcripts, codings)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--reset", action="store_true", help="Delete the demo project first.")
         parser.add_argument("--no-transcripts", action="store_true")
         parser.add_argument(
@@ -18,7 +19,7 @@ class Command(BaseCommand):
             help="Give every demo user a new password (e.g. when .demo-passwords was lost).",
         )
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         study_name = demo.json.loads(demo.STUDY.read_text(encoding="utf-8"))["project"]["name"]
         existing = Project.objects.filter(name=study_name).first()
         if existing and opts["reset"]:

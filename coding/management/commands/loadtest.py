@@ -20,11 +20,12 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlparse
 
 import requests
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
@@ -75,7 +76,18 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 class Researcher(threading.Thread):
-    def __init__(self, base, username, password, target, stats, deadline, budget, think, seed):
+    def __init__(
+        self,
+        base: str,
+        username: str,
+        password: str,
+        target: Target,
+        stats: Stats,
+        deadline: float,
+        budget: Budget,
+        think: float,
+        seed: int,
+    ) -> None:
         super().__init__(daemon=True)
         self.base, self.username, self.password = base, username, password
         self.target, self.stats, self.deadline = target, stats, deadline
@@ -84,7 +96,9 @@ class Researcher(threading.Thread):
         self.session = requests.Session()
         self.mine: list[int] = []  # excerpts this researcher coded (to remove some again)
 
-    def _call(self, action: str, method: str, path: str, ok=(200,), **kw):
+    def _call(
+        self, action: str, method: str, path: str, ok: tuple[int, ...] = (200,), **kw: Any
+    ) -> requests.Response | None:
         if time.monotonic() > self.deadline or not self.budget.take():
             raise TimeoutError
         started = time.perf_counter()
@@ -100,7 +114,13 @@ class Researcher(threading.Thread):
         self.stats.record(action, time.perf_counter() - started, good, detail)
         return r
 
-    def _post(self, action: str, path: str, data, ok=(200,)):
+    def _post(
+        self,
+        action: str,
+        path: str,
+        data: dict[str, Any] | list[tuple[str, Any]],
+        ok: tuple[int, ...] = (200,),
+    ) -> requests.Response | None:
         headers = {"X-CSRFToken": self.session.cookies.get("csrftoken", "")}
         return self._call(action, "POST", path, ok=ok, data=data, headers=headers)
 
@@ -196,7 +216,7 @@ class Budget:
 class Command(BaseCommand):
     help = "Simulated researchers browse and code against a running server; p50/p95 latency."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000")
         parser.add_argument("--users", type=int, default=20)
         parser.add_argument("--seconds", type=float, default=60)
@@ -206,7 +226,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")
         parser.add_argument("--keep", action="store_true", help="keep the codings made")
 
-    def handle(self, *args, **o) -> None:
+    def handle(self, *args: Any, **o: Any) -> None:
         base = o["url"].rstrip("/")
         host = urlparse(base).hostname
         if host not in LOOPBACK:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from coding.services.maintenance import fail_stale_jobs, purge_old_job_files
@@ -9,7 +11,7 @@ class Command(BaseCommand):
         "celery beat runs this on its own; without a broker, run it from cron or a timer."
     )
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         failed = fail_stale_jobs()
         purged = purge_old_job_files()
         self.stdout.write(

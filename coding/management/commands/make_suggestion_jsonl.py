@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from coding.language import suggestions
 from coding.models import Case, Code, Project, Transcript
@@ -29,13 +30,15 @@ from coding.models import Case, Code, Project, Transcript
 class Command(BaseCommand):
     help = "Write coded passages of a project as JSONL (for evaluate_suggestions)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("out", type=Path)
         parser.add_argument("--project", type=int, required=True)
         parser.add_argument("--coder", help="user name of the coder (default: every coder)")
         parser.add_argument("--case", action="append", default=[], help="case name (repeat)")
 
-    def handle(self, *args, out: Path, project: int, coder: str | None, case: list, **opts):
+    def handle(
+        self, *args: Any, out: Path, project: int, coder: str | None, case: list[str], **opts: Any
+    ) -> None:
         project_obj = Project.objects.filter(pk=project).first()
         if project_obj is None:
             raise CommandError(f"--project {project}: no such project")
