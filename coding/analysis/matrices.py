@@ -541,8 +541,9 @@ def drilldown(
     total = excerpts.count()
     if "speaker_id" in codings.query.annotations:
         # The speaker the filters chose (one who passes an informant filter).
-        chosen = codings.filter(content_object_id=OuterRef("pk")).values("speaker_id")[:1]
-        excerpts = excerpts.annotate(speaker_id=Subquery(chosen))
+        # "speaker_id" is annotated by selection.with_speaker; django-stubs cannot follow it.
+        chosen = codings.filter(content_object_id=OuterRef("pk")).values("speaker_id")[:1]  # type: ignore[misc]
+        excerpts = excerpts.annotate(speaker_id=Subquery(chosen))  # type: ignore[no-redef]
     else:
         excerpts = selection.with_speaker(excerpts, "")
     rows = list(

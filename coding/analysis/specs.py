@@ -206,9 +206,10 @@ class RowSpec:
         if self.kind == "cases":
             return qs.filter(content_object__transcript__case_id=value)
         qs = qs.annotate(_row_key=self.expression())
+        # django-stubs does not follow an annotation made on a custom QuerySet subclass.
         if value is None:
-            return qs.filter(_row_key__isnull=True)
-        return qs.filter(_row_key=value)
+            return qs.filter(_row_key__isnull=True)  # type: ignore[misc]
+        return qs.filter(_row_key=value)  # type: ignore[misc]
 
 
 # --- columns --------------------------------------------------------------------------------

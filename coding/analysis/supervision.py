@@ -143,7 +143,8 @@ def build(project: Project) -> Dashboard:
         Transcript.objects.filter(case__project=project)
         .with_text_length()
         .order_by("case__kind", "case__order", "interview_date", "title")
-        .values("pk", "title", "case__name", "word_count", "chars")
+        # "chars" comes from with_text_length(), an annotation django-stubs cannot follow.
+        .values("pk", "title", "case__name", "word_count", "chars")  # type: ignore[misc]
     )
     spans_all: dict[int, list[tuple[int, int]]] = defaultdict(list)
     spans_coder: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)

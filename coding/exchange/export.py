@@ -390,7 +390,7 @@ def build_project_xml(
                 stem = f"{guid}.original" if ext == ".txt" else guid
                 attrs["richTextPath"] = f"internal://{stem}{ext}"
                 files.append((f"sources/{stem}{ext}", t.original_file))
-            src = _el(sources_el, "TextSource", **attrs)
+            src = _el(sources_el, "TextSource", PROJECT_NS, **attrs)
             desc = fold(
                 "",
                 [

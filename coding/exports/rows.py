@@ -210,11 +210,11 @@ def collect(
     # In the transcripts' own order (case, interview date, title): the rank sorts excerpts.
     transcripts: dict[int, dict[str, Any]] = {}
     transcript_rank: dict[int, int] = {}
-    for i, t in enumerate(
+    for i, tr in enumerate(
         Transcript.objects.filter(pk__in=transcript_ids).values("pk", "title", "case_id")
     ):
-        transcripts[t["pk"]] = t
-        transcript_rank[t["pk"]] = i
+        transcripts[tr["pk"]] = {"pk": tr["pk"], "title": tr["title"], "case_id": tr["case_id"]}
+        transcript_rank[tr["pk"]] = i
     listed: dict[int, list[int]] = defaultdict(list)
     for t_id, i_id in Transcript.informants.through.objects.filter(
         transcript_id__in=transcript_ids

@@ -65,6 +65,8 @@ class Excerpt(models.Model):
 
     # Set by coding.access on the object it resolves: the acting user's membership in its project.
     membership: Membership
+    # Annotated by analysis.selection.with_speaker: the informant who speaks in the passage.
+    speaker_id: int | None
 
     class Meta:
         ordering = ["transcript", "start", "end"]

@@ -176,7 +176,7 @@ def _save_code(code: Code, update_fields: list[str] | None = None) -> None:
 def code_create(
     *,
     codebook: Codebook,
-    actor: User,
+    actor: User | None,  # None: the system (a REFI-QDA import from the command line)
     name: str,
     color: str = "",
     parent: Code | None = None,

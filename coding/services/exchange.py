@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -60,7 +59,7 @@ class ImportResult:
     users: dict[str, str] = field(default_factory=dict)  # REFI name -> account
     left_out: list[tuple[str, str]] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "project": self.project.pk,
             "project_name": self.project.name,
@@ -88,9 +87,8 @@ def _unique(
         i += 1
 
 
-def _coder_account(name: str):
+def _coder_account(name: str) -> User:
     """A new account for a REFI user: it cannot log in until an owner invites it."""
-    User = get_user_model()
     base = slugify(name).replace("-", "_")[:120] or "coder"
     username, i = base, 1
     while User.objects.filter(username__iexact=username).exists():
@@ -106,7 +104,7 @@ def import_plan(
     plan: ExchangePlan,
     *,
     progress: Callable[[int], None] | None = None,
-    speakers: dict[str, dict[str, dict]] | None = None,
+    speakers: dict[str, dict[str, dict[str, Any]]] | None = None,
     **kwargs: Any,
 ) -> ImportResult:
     """Segment every source (the slow part, outside any transaction, reporting progress),
@@ -116,7 +114,7 @@ def import_plan(
     {"kind": "interviewer" | "speaker" | "none"} or {"kind": "informant", "pseudonym":
     folded name}); sources without one get ``proposed_speakers``."""
     progress = progress or (lambda pct: None)
-    prepared: dict[str, tuple[dict[str, dict], list]] = {}
+    prepared: dict[str, tuple[dict[str, dict[str, Any]], list[list[nlp.SentenceSpan]]]] = {}
     names = informant_names(plan)
     chosen = speakers or {}
     n = max(1, len(plan.sources))
@@ -135,7 +133,7 @@ def import_plan(
     )
 
 
-def _resolve_speaker(v: dict, by_name: dict[str, int]) -> dict:
+def _resolve_speaker(v: dict[str, Any], by_name: dict[str, int]) -> dict[str, Any]:
     """An informant label names its informant's id, or stays an unnamed speaker's turn."""
     if v.get("kind") != "informant":
         return v
@@ -151,10 +149,11 @@ def write_plan(
     actor: User | None,
     project: Project | None = None,
     new_project_name: str = "",
-    user_map: dict[str, dict] | None = None,
+    user_map: dict[str, dict[str, Any]] | None = None,
     merge_codes: bool = True,
     mappable_user_ids: set[int] | None = None,
-    prepared: dict[str, tuple[dict[str, dict], list]] | None = None,
+    prepared: dict[str, tuple[dict[str, dict[str, Any]], list[list[nlp.SentenceSpan]]]]
+    | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Write ``plan`` into ``project`` (or a new project called ``new_project_name``).
@@ -215,7 +214,7 @@ def write_plan(
         remember("user", users[guid].pk, guid)
     fallback = actor
 
-    def user_of(guid: str | None):
+    def user_of(guid: str | None) -> User:
         nonlocal fallback
         if guid and guid in users:
             return users[guid]
@@ -473,7 +472,7 @@ def write_plan(
             progress(10 + int(85 * (k + 1) / n_sources))
 
         # Notes, attached to what refers to them.
-        target: dict[str, dict] = {}
+        target: dict[str, dict[str, Any]] = {}
         for src in plan.sources:
             for sel in src.selections:
                 for g in sel.notes:

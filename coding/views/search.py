@@ -237,7 +237,9 @@ def _page_query(request: HttpRequest) -> str:
     return params.urlencode()
 
 
-def _resolve(request: HttpRequest, project: Project):
+def _resolve(
+    request: AuthenticatedHttpRequest, project: Project
+) -> tuple[SearchForm, CodeFromSearchForm, list[lemma_search.Passage]]:
     """Run the posted search again and return (search form, code form, passages) or raise a
     ValidationError with what the researcher has to fix."""
     form = SearchForm(request.POST, project=project)
