@@ -39,6 +39,7 @@ from coding.models import (
     Project,
     Transcript,
 )
+from coding.people import display_name
 
 
 def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
@@ -200,7 +201,7 @@ class AnalysisFilterForm(forms.Form):
             (str(c.pk), "\u2003" * c.depth + c.name) for c in self.tree.codes
         ]
         choice_field(self, "coders").choices = [
-            (str(u.pk), u.get_full_name() or u.username) for u in self.coder_list
+            (str(u.pk), display_name(u)) for u in self.coder_list
         ]
         choice_field(self, "cases").choices = [(str(c.pk), c.name) for c in self.case_list]
         choice_field(self, "tags").choices = [(t, t) for t in transcript_tags(project)]
