@@ -157,6 +157,31 @@ def test_the_codings_endpoint_returns_every_excerpt(transcript, codes, bob, alic
     assert len(r.json()["excerpts"]) == 2
 
 
+def test_a_coding_added_between_the_pages_reads_waits_for_its_delta(transcript, codes, bob):
+    """Another coder adds a passage while the page reads excerpts, then codings (PostgreSQL
+    reads each statement's own snapshot): the page shows what it read, never a 500."""
+    from django.db import connection
+
+    code_directly(transcript, "Vi samarbeider tett", [codes[1]], bob)
+    added: list[int] = []
+    busy: list[bool] = []
+
+    def coder_between(execute, sql, params, many, context):
+        # Just before the page reads the codings (its excerpts are read by then).
+        if not busy and sql.lstrip().startswith("SELECT") and 'FROM "coding_coding"' in sql:
+            busy.append(True)  # the other coder's own queries pass straight through
+            added.append(code_directly(transcript, "i ærlige møter på Økern", [codes[0]], bob).pk)
+        return execute(sql, params, many, context)
+
+    umap = Utf16Map(transcript.text)
+    with connection.execute_wrapper(coder_between):
+        rows = transcript_page.excerpt_rows(transcript.pk, umap)
+    assert added, "the concurrent coding was not made between the reads"
+    assert [len(r[3]) for r in rows] == [1]
+    # The next delta (or reload) has both.
+    assert len(transcript_page.excerpt_rows(transcript.pk, umap)) == 2
+
+
 def test_a_transcript_without_turns_is_one_unlabelled_turn(case, bob_client):
     t = TranscriptFactory(case=case, text="Første avsnitt.\n\nAndre avsnitt.")
     html = bob_client.get(reverse("coding:transcript-detail", args=[t.pk])).content.decode()

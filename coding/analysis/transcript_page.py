@@ -186,15 +186,21 @@ def excerpt_rows(
         pk: [pk, u16(s), u16(e), [], []]
         for pk, s, e in excerpts.order_by("start", "end").values_list("pk", "start", "end")
     }
+    # Three reads, not one snapshot: a coder working in the transcript right now may add an
+    # excerpt with its coding (or a memo) between them. What belongs to an excerpt the first
+    # read did not see is left for the next delta, never a KeyError (a 500 under load).
     for excerpt_id, pk, code_id, coder_id in codings.order_by("pk").values_list(
         "content_object_id", "pk", "tag_id", "coder_id"
     ):
-        rows[excerpt_id][3].append([pk, code_id, coder_id])
+        if excerpt_id in rows:
+            rows[excerpt_id][3].append([pk, code_id, coder_id])
     for excerpt_id, pk, author_id, preview in (
         memos.order_by("created_at", "pk")
         .annotate(preview=Substr("text", 1, MEMO_PREVIEW_CHARS + 1))
         .values_list("excerpt_id", "pk", "author_id", "preview")
     ):
+        if excerpt_id not in rows:
+            continue
         if len(preview) > MEMO_PREVIEW_CHARS:
             preview = preview[:MEMO_PREVIEW_CHARS] + "…"
         rows[excerpt_id][4].append([pk, author_id, preview])
