@@ -231,6 +231,16 @@ def page(browser, viewport):
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     pg.errors = errors
+    # Requests the page has sent and not yet had answered: the live server's thread may still
+    # be writing for one (an autosave) when the test ends, and the database must not be
+    # flushed under it. Teardown waits for them, as a user's browser would.
+    in_flight: set = set()
+    pg.on("request", lambda r: in_flight.add(r))
+    pg.on("requestfinished", lambda r: in_flight.discard(r))
+    pg.on("requestfailed", lambda r: in_flight.discard(r))
     yield pg
+    deadline = time.monotonic() + 15
+    while in_flight and time.monotonic() < deadline:
+        pg.wait_for_timeout(50)
     context.close()
     assert not errors, errors

@@ -60,6 +60,9 @@ def test_write_three_cells_with_the_keyboard_without_a_page_load(
     assert second.code_id == third.code_id and second.case_id != third.case_id
     assert page.locator("#fw-panel h2").inner_text().endswith(third.code.name)
     assert study.project.pk == project.pk
+    # The editor also saves 800 ms after the last keystroke (hx-trigger "input changed delay"):
+    # let that save be sent, so the page fixture waits for its answer before the flush.
+    page.wait_for_timeout(1000)
 
 
 def test_mark_a_key_quote_in_a_drilldown_and_find_it_in_the_report(
