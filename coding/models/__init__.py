@@ -18,6 +18,7 @@ from coding.models.codebook import (
 )
 from coding.models.coding import (
     Coding,
+    CodingLayer,
     CodingQuerySet,
     CodingSource,
     Excerpt,
@@ -116,6 +117,7 @@ __all__ = [
     "column_expression",
     "ExcerptQuerySet",
     "Excerpt",
+    "CodingLayer",
     "CodingSource",
     "CodingQuerySet",
     "Coding",

@@ -119,9 +119,26 @@ class CodingSource(models.TextChoices):
     IMPORT = "import", _("Imported")
 
 
+class CodingLayer(models.TextChoices):
+    """Whose version a coding is. A coder's own codings form the coder layer; the agreed
+    version that researchers settle from several coders' codings (issue 13) is the consensus
+    layer: its ``coder`` is the researcher who decided, not an extra account."""
+
+    CODER = "coder", _("Individual coder")
+    CONSENSUS = "consensus", _("Consensus")
+
+
 class CodingQuerySet(models.QuerySet["Coding"]):
     def for_project(self, project: Project) -> CodingQuerySet:
         return self.filter(tag__codebook__project=project)
+
+    def coder_layer(self) -> CodingQuerySet:
+        """The coders' own codings (what agreement compares and workload counts)."""
+        return self.filter(layer=CodingLayer.CODER)
+
+    def consensus_layer(self) -> CodingQuerySet:
+        """The settled version (see CodingLayer)."""
+        return self.filter(layer=CodingLayer.CONSENSUS)
 
     def key_quotes(self, user: User | None = None) -> CodingQuerySet:
         """The codings whose passage someone (or ``user``) marked as a key quote for its code."""
@@ -365,6 +382,7 @@ class Coding(TaggedItemBase):
     created_at = models.DateTimeField(default=timezone.now)
     source = models.CharField(max_length=20, choices=CodingSource.choices, default="manual")
     batch = models.UUIDField(null=True, blank=True, db_index=True)
+    layer = models.CharField(max_length=10, choices=CodingLayer.choices, default=CodingLayer.CODER)
 
     objects = CodingQuerySet.as_manager()
 
@@ -374,7 +392,7 @@ class Coding(TaggedItemBase):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["content_object", "tag", "coder"], name="coding_unique"
+                fields=["content_object", "tag", "coder", "layer"], name="coding_unique"
             ),
         ]
         indexes = [models.Index(fields=["tag", "coder"])]
