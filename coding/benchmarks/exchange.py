@@ -12,6 +12,11 @@ measured in the same run.
   the baseline does not: ``import_segmentation_seconds`` is that part alone, measured apart,
   and ``import_vs_transcript_import`` compares with the ordinary transcript import of the
   same texts (services.transcript_create), which does the same segmentation and indexing.
+- ``import_vs_bare_with_segmentation``: the same import against the bare work an import that
+  segments cannot avoid: the zip read and XML parse above plus segmenting every source's
+  paragraphs with the bare spaCy pipeline (blank "nb" + sentencizer, the baseline of
+  ``benchmark import``). The issue's goal (≤ 3× "for import, which also segments the text") is
+  read against this figure; ``import`` (parse only) stays beside it.
 """
 
 from __future__ import annotations
@@ -148,6 +153,14 @@ def _bare_import(data: bytes) -> None:
                 etree.fromstring(content)
 
 
+def _bare_segmentation(texts: list[str]) -> None:
+    """Bare spaCy (blank nb + sentencizer) over every paragraph of the sources."""
+    bare = nlp.get_bare_nlp()
+    paragraphs = [p for t in texts for p in t.split("\n") if p.strip()]
+    for _doc in bare.pipe(paragraphs, batch_size=256):
+        pass
+
+
 def run(scale: str) -> dict:
     words, n_codings = SCALES[scale]
     repeat = 1 if scale == "small" else 3
@@ -211,7 +224,11 @@ def run(scale: str) -> dict:
             ordinary_s, _t = timed(transcript_imports, repeat)
             out["import_vs_transcript_import"] = figure(import_s, ordinary_s)
             bare_s, _t = timed(lambda: _bare_import(data), max(repeat, 3))
-            out["import"] = figure(import_s, bare_s, goal=3.0)
+            out["import"] = figure(import_s, bare_s)
+            bare_seg_s, _t = timed(lambda: _bare_segmentation(texts), max(repeat, 3))
+            out["import_vs_bare_with_segmentation"] = figure(
+                import_s, bare_s + bare_seg_s, goal=3.0
+            )
             out["import_segmentation_seconds"] = round(seg_s, 4)
             out["import_without_segmentation_ratio"] = (
                 round((import_s - seg_s) / bare_s, 3) if bare_s else None
