@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -215,10 +216,11 @@ def build(
     coder_ids = list(dict.fromkeys(coder_ids))
     if len(coder_ids) < 2:
         raise ValueError("agreement needs two or more coders")
-    data = dict(data.lists()) if hasattr(data, "lists") else dict(data or {})
+    data = dict(data.lists()) if isinstance(data, MultiValueDict) else dict(data or {})
     rollup = data.get("subcodes") in ("rollup", ["rollup"])  # a QueryDict's lists or a value
     tree = CodeTree.of(project)
-    chosen_ids = {int(pk) for pk in data.get("codes") or []} & set(tree.by_id)
+    # Ids from outside: only the project's codes count (load_scope checks the rest).
+    chosen_ids = {int(pk) for pk in data.get("codes") or [] if str(pk).isdigit()} & set(tree.by_id)
     chosen = [c for c in tree.codes if c.pk in chosen_ids] or list(tree.codes)
     # Every code under a chosen one is read on its own; the domains are built from them here.
     wanted = set().union(*(tree.subtree(c.pk) for c in chosen)) if chosen else set()
