@@ -11,6 +11,11 @@ codings), character level.
   transcripts) from the same spans already in memory: one boolean array per code and coder over
   all the text, filled by slices. The two must agree to 1e-9, or the benchmark fails.
 
+- ``unitized``: ``coding.analysis.unitized.build`` (Krippendorff's |uα per code and pooled, Cuα
+  over the 30 codes as domains, 1,000 bootstrap resamples), and ``unitized_no_bootstrap``,
+  against a bare numpy computation of the same per-code |uα from dense boolean arrays (runs of
+  coded characters are the units); the two must agree to 1e-9, or the benchmark fails.
+
 - ``comparison_view``: GET of the comparison view (all three coders, the transcript's most
   used code) through the test Client, against the transcript view of the same transcript.
 
@@ -30,7 +35,7 @@ from django.db.models import Count
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from coding.analysis import agreement
+from coding.analysis import agreement, unitized
 from coding.benchmarks import figure, timed
 from coding.models import (
     Case,
@@ -143,6 +148,39 @@ def bare(scope: agreement.Scope) -> dict[int, dict[str, float]]:
     return out
 
 
+def bare_unitized(scope: agreement.Scope) -> dict[int, float]:
+    """Per code |uα from dense boolean arrays over all the text: nothing but numpy."""
+    offsets, total = {}, 0
+    for t in scope.transcripts:
+        offsets[t["pk"]] = total
+        total += t["length"]
+    starts = np.zeros(total + 1, dtype=bool)
+    starts[list(offsets.values())] = True  # a unit never runs on into the next transcript
+    m = len(scope.coders)
+    n = m * total
+    out = {}
+    for code in scope.codes:
+        values = np.zeros((m, total), dtype=bool)
+        for k, u in enumerate(scope.coders):
+            for t in scope.transcripts:
+                base = offsets[t["pk"]]
+                for s, e in scope.spans.get((code.pk, t["pk"], u.pk), ()):
+                    values[k, base + s : base + e] = True
+        yes = values.sum(axis=0).astype(np.float64)
+        gap = np.sum(m - yes)  # l_0.: each coder's uncoded characters
+        disagree = np.sum(yes * (m - yes)) / (m - 1)  # l_01
+        squares = gap
+        for k in range(m):
+            v = values[k]
+            # A unit begins where coding begins, or where a transcript begins inside coding.
+            begins = v & ~np.concatenate([[False], v[:-1]]) | v & starts[:-1]
+            lengths = np.bincount(np.cumsum(begins)[v])[1:].astype(np.float64)
+            squares += np.sum(lengths**2)
+        expected = n * gap * (n - gap) / (n * n - squares)
+        out[code.pk] = 1 - disagree / expected
+    return out
+
+
 def run(scale: str) -> dict:
     rng = random.Random(13)  # noqa: S311 (reproducible test data, not secrets)
     repeat = REPEAT[scale]
@@ -191,6 +229,19 @@ def _measure(project: Project, coder_ids: list[int], repeat: int) -> dict:
     seconds, _ = timed(ours, repeat)
     no_boot, _ = timed(lambda: ours(0), repeat)
     baseline, _ = timed(lambda: bare(scope), repeat)
+
+    def ours_unitized(resamples: int = agreement.RESAMPLES) -> unitized.UReport:
+        return unitized.build(project, coder_ids=coder_ids, resamples=resamples)
+
+    u_report = ours_unitized()
+    u_expected = bare_unitized(scope)
+    for row in u_report.rows:
+        got, want = row.figure.values["u_alpha_binary"], u_expected[row.code.pk]
+        if got is None or abs(got - want) > 1e-9:
+            raise RuntimeError(f"{row.code.name} u_alpha_binary: {got} against numpy's {want}")
+    u_seconds, _ = timed(ours_unitized, repeat)
+    u_no_boot, _ = timed(lambda: ours_unitized(0), repeat)
+    u_baseline, _ = timed(lambda: bare_unitized(scope), repeat)
     view, transcript_view = _views(project, coder_ids, repeat)
     return {
         "codings": Coding.objects.filter(tag__codebook__project=project).count(),
@@ -198,6 +249,8 @@ def _measure(project: Project, coder_ids: list[int], repeat: int) -> dict:
         "figures": {
             "agreement": figure(seconds, baseline),
             "agreement_no_bootstrap": figure(no_boot, baseline),
+            "unitized": figure(u_seconds, u_baseline),
+            "unitized_no_bootstrap": figure(u_no_boot, u_baseline),
             "comparison_view": figure(view, transcript_view),
         },
     }
