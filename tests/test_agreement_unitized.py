@@ -26,7 +26,7 @@ from django.core.management import call_command
 
 from coding.analysis import unitized
 from coding.analysis import unitized_stats as us
-from coding.analysis.stats import bootstrap_weights
+from coding.analysis.stats import bootstrap_weights, union
 
 from .factories import CodeFactory
 from .test_agreement import _code, _coder, demo_study, dense, two_coded  # noqa: F401
@@ -96,13 +96,13 @@ def test_perfect_agreement_is_one_and_a_silent_coder_is_below_zero():
     assert np.isnan(cu([[[(0, 10)]], [[(2, 10)]]], 20))
 
 
-def test_nested_and_overlapping_spans_of_one_coder_are_one_unit_touching_ones_two():
+def test_nested_overlapping_and_touching_spans_of_one_coder_are_one_unit():
     outer = rows([[[(5, 30)]], [[(8, 30)]]], 50)
-    assert rows([[[(5, 30), (10, 12), (5, 20)]], [[(8, 30)]]], 50).tolist() == outer.tolist()
-    assert rows([[[(5, 18), (12, 30)]], [[(8, 30)]]], 50).tolist() == outer.tolist()
-    touching = rows([[[(5, 18), (18, 30)]], [[(8, 30)]]], 50)
-    assert ONE.self_pairs(touching)[1] == 13**2 + 12**2 + 22**2
-    assert ONE.self_pairs(outer)[1] == 25**2 + 22**2
+    assert ONE.self_pairs(outer).tolist() == [25 + 28, 25**2 + 22**2]
+    for same in ([(5, 30), (10, 12), (5, 20)], [(5, 18), (12, 30)], [(5, 18), (18, 30)]):
+        assert rows([[same], [[(8, 30)]]], 50).tolist() == outer.tolist()
+    apart = rows([[[(5, 17), (18, 30)]], [[(8, 30)]]], 50)
+    assert ONE.self_pairs(apart)[1] == 12**2 + 12**2 + 22**2
 
 
 # --- the identity with nominal alpha (the krippendorff package) ----------------------------
@@ -112,18 +112,20 @@ def random_spans(rng, m: int, length: int, single: bool) -> list[list[tuple[int,
     out = []
     for _ in range(m):
         starts = rng.choice(length - 40, size=rng.integers(1, 12), replace=False)
+        if single:  # even positions: no two coded characters of one coder touch
+            starts = 2 * (starts // 2)
         spans = [(int(s), int(s) + (1 if single else int(rng.integers(1, 40)))) for s in starts]
         out.append(spans)
     return out
 
 
 def expected_denominator(by_coder: list[list[tuple[int, int]]], length: int) -> float:
-    """l..² − Σ w(l), from dense values: units are runs of coded characters that a span start
-    does not cut (the sweep's rule), gaps count their length."""
+    """l..² − Σ w(l): units are the connected stretches of a coder's coding, gaps count their
+    length."""
     n = len(by_coder) * length
     total = 0.0
     for spans in by_coder:
-        merged = us.units(np.array(spans).reshape(-1, 2))
+        merged = union(np.array(spans).reshape(-1, 2))
         lengths = merged[:, 1] - merged[:, 0]
         total += float(np.sum(lengths.astype(float) ** 2)) + (length - lengths.sum())
     return n * n - total
@@ -163,15 +165,15 @@ def test_alpha_binary_equals_nominal_alpha_when_every_unit_is_one_character(m, s
 def literal(by_coder: list[list[list[tuple[int, int]]]], length: int) -> tuple[float, float]:
     """|uα and cuα by eqs. 1, 4 and 10 with every intersection counted character by character.
 
-    ``by_coder[i][c]``: coder i's spans of value c + 1, each value's spans merged into units
-    where they share characters (touching spans stay two units)."""
+    ``by_coder[i][c]``: coder i's spans of value c + 1, each value's spans merged into units:
+    the connected stretches of the coder's coding with it."""
     m, n_values = len(by_coder), len(by_coder[0])
     cover = np.zeros((m, n_values + 1, length), dtype=bool)
     segments: list[list[tuple[int, int, int]]] = []  # (value, start, end) per coder
     for i, coder in enumerate(by_coder):
         segs = []
         for c, spans in enumerate(coder, start=1):
-            for s, e in us.units(np.array(spans).reshape(-1, 2)).tolist():
+            for s, e in union(np.array(spans).reshape(-1, 2)).tolist():
                 cover[i, c, s:e] = True
                 segs.append((c, s, e))
         cover[i, 0] = ~cover[i, 1:].any(axis=0)
@@ -221,6 +223,20 @@ def test_the_sweep_equals_the_literal_reading_character_by_character(m, seed):
     assert float(us.u_alpha_binary(got, layout, m)) == pytest.approx(want_binary, abs=TOL)
     got_cu = float(us.cu_alpha(got, layout, m))
     assert (np.isnan(got_cu) and np.isnan(want_cu)) or got_cu == pytest.approx(want_cu, abs=TOL)
+
+
+def test_cu_alpha_over_domains_sums_their_disagreements_and_allows_codes_of_two_domains():
+    # Both coders give [0, 10) a category of domain 1 and one of domain 2 (multi-valued coding,
+    # as ATLAS.ti allows across domains): within each domain they agree on [0, 10).
+    d1 = [[[(0, 10), (20, 30)], [(10, 20)]], [[(0, 10)], [(10, 30)]]]
+    d2 = [[[(0, 10)], [(40, 45)]], [[(0, 10)], [(40, 50)]]]
+    (r1, r2), layout = (rows(d1, 60), rows(d2, 60)), us.Layout(2)
+    o1, e1 = us.cu_disagreements(r1, layout, 2)
+    o2, e2 = us.cu_disagreements(r2, layout, 2)
+    pooled = float(us.alpha_of(o1 + o2, e1 + e2))
+    assert pooled == pytest.approx(1 - (o1 + o2) / (e1 + e2), abs=TOL)
+    assert float(us.cu_alpha(r2, layout, 2)) == pytest.approx(1.0, abs=TOL)
+    assert float(us.cu_alpha(r1, layout, 2)) < pooled < 1.0
 
 
 def test_continua_add_up_and_the_statistics_are_vectorised_over_resamples():
@@ -277,10 +293,13 @@ def test_codings_with_emoji_and_aeoeaa_at_the_edges_per_code_and_domain(two_code
         sub = literal([[s[(u, 0)]] for u in coders], n)[0]
         assert by_name["Penger"].figure.values["u_alpha_binary"] == pytest.approx(sub, abs=TOL)
         assert by_name["Penger"].domain is None
-        # Cu-alpha: the top-level codes as domains.
-        tops = [[sum(cats[i], []), [_span(t, "Hvordan går det")]] for i in range(len(coders))]
-        assert report.pooled.values["Cu_alpha"] == pytest.approx(literal(tops, n)[1], abs=TOL)
-        assert set(report.pooled.categories) == {"Annet", "Støtte"}
+        # Cu-alpha over the domains: "Annet" has no sub-codes, so it is Støtte's cu-alpha.
+        assert report.pooled.values["Cu_alpha"] == pytest.approx(want_cu, abs=TOL)
+        assert report.pooled.categories == ["Støtte"]
+        # |uα of everything: any code against none.
+        every = [[sum(cats[i], []) + [_span(t, "Hvordan går det")]] for i in range(len(coders))]
+        want = literal(every, n)[0]
+        assert report.pooled.values["u_alpha_binary"] == pytest.approx(want, abs=TOL)
     # The emoji edges are one code point each: a's first unit starts with the whole emoji.
     start, end = s[(a, 0)][0]
     assert t.text[start] == "😀" and t.text[start:end] == "😀 med æøå"

@@ -1,17 +1,20 @@
 """Krippendorff's unitized alphas per code, per domain and pooled (coding.analysis.unitized_stats).
 
 ``build(project, coder_ids=..., data=...)`` takes the agreement page's scope
-(``agreement.load_scope``: the matrix filters, the transcripts every chosen coder coded, the coder
-layer only) and computes over the transcripts' texts as continua, one per transcript:
+(``agreement.load_scope``: the matrix filters, the transcripts every chosen coder coded) and
+computes over the transcripts' texts as continua, one per transcript:
 
 - per chosen code: |uα (alpha-binary) of the code (its own codings, or with its sub-codes when
   sub-codes are rolled up);
 - per *domain*, a chosen code with sub-codes (ATLAS.ti's semantic domain): |uα of the domain
   (any of its codes against none) and cuα, whose values are the domain's categories: each direct
-  sub-code with everything below it, and the parent code's own codings as one more category;
-- pooled: |uα of all chosen codes together and Cuα, the cu-alpha whose values are the top-level
-  chosen codes as domains (each with everything below it): do the coders agree on which domain
-  the text they both coded belongs to.
+  sub-code with everything below it, and the parent code's own codings as one more category
+  when a chosen coder used the parent code itself;
+- pooled: |uα of all chosen codes together and Cuα, ATLAS.ti's cu-alpha over all domains: the
+  top-most domains' cuα observed and expected disagreements summed, so each category is compared
+  only with the categories of its own domain (codes of different domains may cover the same
+  text, as ATLAS.ti allows). With one domain, Cuα is its cuα. (Krippendorff's papers define
+  cuα for one variable; this pooling over domains is our reading of ATLAS.ti's Cu-alpha.)
 
 Each figure comes with the number of characters, those coded by any coder (|uα says nothing
 below ``MIN_CODED``) and those coded by two or more (cuα and Cuα say nothing below it), and a
@@ -59,7 +62,7 @@ DEFINITIONS = [
         _("Domain"),
         _(
             "A code with sub-codes. Its categories are its sub-codes (each with the codes below "
-            "it) and, as one more category, the code's own codings."
+            "it) and, as one more category, the code's own codings where a coder used it."
         ),
     ),
     (
@@ -73,8 +76,9 @@ DEFINITIONS = [
     (
         _("Cuα (Cu-alpha)"),
         _(
-            "All chosen codes: of the text two coders both coded, do they put it in the same "
-            "top-level code (domain)?"
+            "All domains together: each domain's cu-alpha disagreements, observed and expected, "
+            "summed over the domains, so a category is compared only with the categories of "
+            "its own domain. With one domain it is that domain's cu-alpha."
         ),
     ),
     (
@@ -272,19 +276,24 @@ def report_of(
 
     binary = us.Layout(1)
     out_rows = []
+    domains: dict[int, tuple[np.ndarray, us.Layout]] = {}  # code -> its cuα rows
     for position, code in enumerate(chosen):
         own = tree.subtree(code.pk) if rollup else {code.pk}
         fig = _figure(rows_of([own]), binary, m, weights, ["u_alpha_binary"])
         domain = None
         kids = children.get(code.pk, [])
         if kids:
-            values = [{code.pk}] + [tree.subtree(k.pk) for k in kids]
-            names = [str(_("%(code)s (own codings)") % {"code": code.name})] + [
-                k.name for k in kids
-            ]
+            values = [tree.subtree(k.pk) for k in kids]
+            names = [k.name for k in kids]
+            if any(key[0] == code.pk for key in scope.spans):  # the parent's own codings
+                values.insert(0, {code.pk})
+                names.insert(0, str(_("%(code)s (own codings)") % {"code": code.name}))
             whole = tree.subtree(code.pk)
             domain = _figure(rows_of([whole]), binary, m, weights, ["u_alpha_binary"])
-            cu = _figure(rows_of(values), us.Layout(len(values)), m, weights, ["cu_alpha"], names)
+            layout = us.Layout(len(values))
+            cu_rows = rows_of(values)
+            domains[code.pk] = (cu_rows, layout)
+            cu = _figure(cu_rows, layout, m, weights, ["cu_alpha"], names)
             domain.values["cu_alpha"] = cu.values["cu_alpha"]
             domain.intervals["cu_alpha"] = cu.intervals.get("cu_alpha")
             domain.categories = names
@@ -294,19 +303,20 @@ def report_of(
     tops = [c for c in chosen if not any(a in chosen_ids for a in tree.ancestors(c.pk))]
     everything = set().union(*(tree.subtree(c.pk) for c in tops)) if tops else set()
     pooled = _figure(rows_of([everything]), binary, m, weights, ["u_alpha_binary"])
-    domains = [tree.subtree(c.pk) for c in tops]
-    if len(domains) >= 2:
-        big = _figure(
-            rows_of(domains),
-            us.Layout(len(domains)),
-            m,
-            weights,
-            ["Cu_alpha"],
-            [c.name for c in tops],
-        )
-        pooled.values["Cu_alpha"] = big.values["Cu_alpha"]
-        pooled.intervals["Cu_alpha"] = big.intervals.get("Cu_alpha")
-        pooled.categories = big.categories
+    # Cuα: the top-most domains' cuα disagreements summed (codes of different domains may
+    # cover the same text; a category is only ever compared with its own domain's).
+    outer = [c for c in domains if not any(a in domains for a in tree.ancestors(c))]
+    if outer:
+        observed, expected = np.zeros(1 + len(weights)), np.zeros(1 + len(weights))
+        for c in outer:
+            d_rows, layout = domains[c]
+            both = np.concatenate([d_rows.sum(axis=0)[None], weights @ d_rows])
+            o, e = us.cu_disagreements(both, layout, m)
+            observed, expected = observed + o, expected + e
+        alphas = us.alpha_of(observed, expected)
+        pooled.values["Cu_alpha"] = _clean(alphas[0])
+        pooled.intervals["Cu_alpha"] = stats.interval(alphas[1:]) if len(weights) else None
+        pooled.categories = [tree.by_id[c].name for c in outer]
 
     def weakest(r: URow) -> tuple[int, float, str]:
         a = r.figure.shown("u_alpha_binary")

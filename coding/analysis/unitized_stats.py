@@ -27,8 +27,9 @@ never cross a transcript's end; gaps count linearly, so where they meet does not
 bootstrap over transcripts is a weighted sum of per-transcript rows. Every statistic is
 vectorised over the leading axes and is NaN where it is undefined (nothing to correct for).
 
-The sweep works on span boundaries, never one value per character: a coder's spans of one value
-that share characters are one unit (their union); spans that only touch stay two units.
+The sweep works on span boundaries, never one value per character. A coder's unit of a value
+is a connected stretch of their coding with it (``stats.union``, the agreement page's
+"passage"): spans that overlap, nest or touch are one unit.
 """
 
 from __future__ import annotations
@@ -74,22 +75,6 @@ class Layout:
         return row[..., a], row[..., a + 1], row[..., a + 2]
 
 
-def units(spans: np.ndarray) -> np.ndarray:
-    """One coder's units of one value: spans that share characters merged; touching ones not."""
-    spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
-    spans = spans[spans[:, 1] > spans[:, 0]]
-    if len(spans) == 0:
-        return spans
-    spans = spans[np.lexsort((spans[:, 1], spans[:, 0]))]
-    ends = np.maximum.accumulate(spans[:, 1])
-    new = np.ones(len(spans), dtype=bool)
-    new[1:] = spans[1:, 0] >= ends[:-1]  # a start at the previous end begins a new unit
-    group = np.cumsum(new) - 1
-    out_ends = np.zeros(int(new.sum()), dtype=np.int64)
-    np.maximum.at(out_ends, group, ends)
-    return np.column_stack([spans[new, 0], out_ends])
-
-
 def continuum(by_coder: list[list[np.ndarray]], length: int) -> np.ndarray:
     """The sums of one continuum of ``length``: ``by_coder[i][c]`` coder i's spans of value c+1.
 
@@ -99,7 +84,7 @@ def continuum(by_coder: list[list[np.ndarray]], length: int) -> np.ndarray:
     n_values = len(by_coder[0]) if by_coder else 0
     layout = Layout(n_values)
     clipped = [
-        [units(np.clip(np.asarray(s, dtype=np.int64).reshape(-1, 2), 0, length)) for s in coder]
+        [union(np.clip(np.asarray(s, dtype=np.int64).reshape(-1, 2), 0, length)) for s in coder]
         for coder in by_coder
     ]
     valued = [union(np.concatenate([*coder, np.zeros((0, 2), np.int64)])) for coder in clipped]
@@ -159,8 +144,8 @@ def u_alpha_binary(rows: np.ndarray, layout: Layout, m: int) -> np.ndarray:
     return _nan_where(~(expected > 1e-12), out)
 
 
-def cu_alpha(rows: np.ndarray, layout: Layout, m: int) -> np.ndarray:
-    """cuα: agreement on the values of the text that coders coded in common."""
+def cu_disagreements(rows: np.ndarray, layout: Layout, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """cuα's observed and expected disagreements (in coincidences, not yet a ratio)."""
     rows = np.asarray(rows, dtype=np.float64)
     lc = layout.coincidences(rows)[..., 1:, 1:] / (m - 1)
     margins = lc.sum(axis=-1)
@@ -170,5 +155,17 @@ def cu_alpha(rows: np.ndarray, layout: Layout, m: int) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         denominator = total - q / total
         expected = (total**2 - (margins**2).sum(axis=-1)) / denominator
+    expected = np.where(total > 0, expected, 0.0)
+    return observed, expected
+
+
+def alpha_of(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """1 − observed / expected, NaN where nothing is expected (nothing to correct for)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
         out = 1 - observed / expected
     return _nan_where(~(expected > 1e-12), out)
+
+
+def cu_alpha(rows: np.ndarray, layout: Layout, m: int) -> np.ndarray:
+    """cuα: agreement on the values of the text that coders coded in common."""
+    return alpha_of(*cu_disagreements(rows, layout, m))

@@ -172,7 +172,8 @@ def bare_unitized(scope: agreement.Scope) -> dict[int, float]:
         squares = gap
         for k in range(m):
             v = values[k]
-            # A unit begins where coding begins, or where a transcript begins inside coding.
+            # A unit (a connected stretch of coding) begins where coding begins, or where a
+            # transcript begins inside coding.
             begins = v & ~np.concatenate([[False], v[:-1]]) | v & starts[:-1]
             lengths = np.bincount(np.cumsum(begins)[v])[1:].astype(np.float64)
             squares += np.sum(lengths**2)
