@@ -94,7 +94,10 @@ class Command(BaseCommand):
             f"{len(report.transcripts)} transcripts coded by "
             f"{', '.join(u.username for u in report.coders)}; unit: unitized (characters)"
         )
-        w(f"{'code':40} {'chars':>9} {'coded':>8} {'|u-alpha':>8} {'cu-alpha':>8}  95 % CI |u")
+        w(
+            f"{'code':40} {'chars':>9} {'coded':>8} {'|u-alpha':>8} "
+            f"{'domain |u':>9} {'cu-alpha':>8}  95 % CI |u"
+        )
         for r in report.rows:
             fig, dom = r.figure, r.domain
             ci = fig.interval("u_alpha_binary")
@@ -102,14 +105,16 @@ class Command(BaseCommand):
             if ci:
                 note = f"{ci[0]:.3f}–{ci[1]:.3f}"
             cu = _fmt(dom.shown("cu_alpha")) if dom else ""
+            du = _fmt(dom.shown("u_alpha_binary")) if dom else ""
             w(
                 f"{r.code.name[:40]:40} {fig.characters:>9} {fig.coded:>8} "
-                f"{_fmt(fig.shown('u_alpha_binary')):>8} {cu:>8}  {note}"
+                f"{_fmt(fig.shown('u_alpha_binary')):>8} {du:>9} {cu:>8}  {note}"
             )
         p = report.pooled
         w(
             f"{'(pooled)':40} {p.characters:>9} {p.coded:>8} "
-            f"{_fmt(p.shown('u_alpha_binary')):>8} {'':>8}  Cu-alpha {_fmt(p.shown('Cu_alpha'))}"
+            f"{_fmt(p.shown('u_alpha_binary')):>8} {'':>9} {'':>8}  "
+            f"Cu-alpha {_fmt(p.shown('Cu_alpha'))}"
         )
 
     def _project(self, ref: str) -> Project:
