@@ -266,6 +266,17 @@ def _scope(report: Report, described: list[tuple[str, str]]) -> list[tuple[str, 
     return scope
 
 
+def docx_grid(document: Any, header: list[str], body: list[list[str]]) -> None:
+    """A bordered Word table: the header row, then one row per list of texts."""
+    grid = document.add_table(rows=1, cols=len(header))
+    grid.style = "Table Grid"
+    for cell, text in zip(grid.rows[0].cells, header, strict=True):
+        cell.text = str(text)
+    for values in body:
+        for cell, text in zip(grid.add_row().cells, values, strict=True):
+            cell.text = text
+
+
 def write_docx(
     fh: BinaryIO,
     report: Report,
@@ -303,18 +314,15 @@ def write_docx(
         _("Krippendorff's alpha"),
         _("95 % interval"),
     ]
-    grid = document.add_table(rows=1, cols=len(header))
-    grid.style = "Table Grid"
-    for cell, text in zip(grid.rows[0].cells, header, strict=True):
-        cell.text = str(text)
+    body = []
     for r in rows(report):
         values = [r.name, f"{r.units}", f"{r.coded}"]
         if r.status:
             values += [r.status, "", "", "", ""]
         else:
             values += [r.percent, r.kappa, r.bp, r.alpha, r.interval]
-        for cell, text in zip(grid.add_row().cells, values, strict=True):
-            cell.text = text
+        body.append(values)
+    docx_grid(document, header, body)
     if more is not None:
         more(document)
     document.add_heading(_("Definitions"), level=1)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from coding.analysis.agreement_page import _put, _sheet, num, shade
+from coding.analysis.agreement_page import _put, _sheet, docx_grid, num, shade
 from coding.analysis.unitized import DEFINITIONS, UFigure, UReport
 
 
@@ -182,12 +182,8 @@ def write_docx_section(document: Any, report: UReport) -> None:
         _("Domain: cuα"),
         _("95 % interval"),
     ]
-    grid = document.add_table(rows=1, cols=len(header))
-    grid.style = "Table Grid"
-    for cell, h in zip(grid.rows[0].cells, header, strict=True):
-        cell.text = str(h)
-    for r in rows(report):
-        values = [
+    body = [
+        [
             r.name,
             f"{r.coded}",
             r.binary,
@@ -196,8 +192,9 @@ def write_docx_section(document: Any, report: UReport) -> None:
             r.cu,
             r.cu_interval,
         ]
-        for cell, v in zip(grid.add_row().cells, values, strict=True):
-            cell.text = v
+        for r in rows(report)
+    ]
+    docx_grid(document, [str(h) for h in header], body)
     for term, meaning in DEFINITIONS:
         para = document.add_paragraph()
         para.add_run(f"{term}. ").bold = True

@@ -113,21 +113,33 @@ def fill(scale: str, rng: random.Random) -> tuple[Project, list[int]]:
     return project, [c.pk for c in coders]
 
 
-def bare(scope: agreement.Scope) -> dict[int, dict[str, float]]:
-    """The per-code figures from dense boolean arrays: nothing but numpy."""
+def _offsets(scope: agreement.Scope) -> tuple[dict[int, int], int]:
+    """Where each transcript starts in all the text, and its length."""
     offsets, total = {}, 0
     for t in scope.transcripts:
         offsets[t["pk"]] = total
         total += t["length"]
+    return offsets, total
+
+
+def _dense(scope: agreement.Scope, code_id: int, offsets: dict[int, int], total: int) -> np.ndarray:
+    """Coders × all the text's characters: True where the coder coded ``code_id``."""
+    values = np.zeros((len(scope.coders), total), dtype=bool)
+    for k, u in enumerate(scope.coders):
+        for t in scope.transcripts:
+            base = offsets[t["pk"]]
+            for s, e in scope.spans.get((code_id, t["pk"], u.pk), ()):
+                values[k, base + s : base + e] = True
+    return values
+
+
+def bare(scope: agreement.Scope) -> dict[int, dict[str, float]]:
+    """The per-code figures from dense boolean arrays: nothing but numpy."""
+    offsets, total = _offsets(scope)
     m = len(scope.coders)
     out = {}
     for code in scope.codes:
-        values = np.zeros((m, total), dtype=bool)
-        for k, u in enumerate(scope.coders):
-            for t in scope.transcripts:
-                base = offsets[t["pk"]]
-                for s, e in scope.spans.get((code.pk, t["pk"], u.pk), ()):
-                    values[k, base + s : base + e] = True
+        values = _dense(scope, code.pk, offsets, total)
         yes = values.sum(axis=0).astype(np.float64)
         n = total
         p_bar = np.sum(yes * (yes - 1) + (m - yes) * (m - yes - 1)) / (n * m * (m - 1))
@@ -150,22 +162,14 @@ def bare(scope: agreement.Scope) -> dict[int, dict[str, float]]:
 
 def bare_unitized(scope: agreement.Scope) -> dict[int, float]:
     """Per code |uα from dense boolean arrays over all the text: nothing but numpy."""
-    offsets, total = {}, 0
-    for t in scope.transcripts:
-        offsets[t["pk"]] = total
-        total += t["length"]
+    offsets, total = _offsets(scope)
     starts = np.zeros(total + 1, dtype=bool)
     starts[list(offsets.values())] = True  # a unit never runs on into the next transcript
     m = len(scope.coders)
     n = m * total
     out = {}
     for code in scope.codes:
-        values = np.zeros((m, total), dtype=bool)
-        for k, u in enumerate(scope.coders):
-            for t in scope.transcripts:
-                base = offsets[t["pk"]]
-                for s, e in scope.spans.get((code.pk, t["pk"], u.pk), ()):
-                    values[k, base + s : base + e] = True
+        values = _dense(scope, code.pk, offsets, total)
         yes = values.sum(axis=0).astype(np.float64)
         gap = np.sum(m - yes)  # l_0.: each coder's uncoded characters
         disagree = np.sum(yes * (m - yes)) / (m - 1)  # l_01
