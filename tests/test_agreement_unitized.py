@@ -300,6 +300,21 @@ def test_codings_with_emoji_and_aeoeaa_at_the_edges_per_code_and_domain(two_code
         every = [[sum(cats[i], []) + [_span(t, "Hvordan går det")]] for i in range(len(coders))]
         want = literal(every, n)[0]
         assert report.pooled.values["u_alpha_binary"] == pytest.approx(want, abs=TOL)
+    # Only the domain chosen: its sub-codes are still read; rolled up, the code is its domain.
+    ids = [a.pk, b.pk]
+    only = unitized.build(project, coder_ids=ids, data={"codes": [str(parent.pk)]}, resamples=0)
+    assert [r.code.name for r in only.rows] == ["Støtte"]
+    full = {r.code.name: r for r in unitized.build(project, coder_ids=ids, resamples=0).rows}
+    assert only.rows[0].domain.values == full["Støtte"].domain.values
+    rolled = unitized.build(
+        project, coder_ids=ids, data={"codes": [str(parent.pk)], "subcodes": "rollup"}, resamples=0
+    )
+    assert rolled.rows[0].figure.values["u_alpha_binary"] == pytest.approx(
+        only.rows[0].domain.values["u_alpha_binary"], abs=TOL
+    )
+    assert only.rows[0].figure.values["u_alpha_binary"] != pytest.approx(
+        only.rows[0].domain.values["u_alpha_binary"], abs=1e-6
+    )
     # The emoji edges are one code point each: a's first unit starts with the whole emoji.
     start, end = s[(a, 0)][0]
     assert t.text[start] == "😀" and t.text[start:end] == "😀 med æøå"

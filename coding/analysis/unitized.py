@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 from django.utils.datastructures import MultiValueDict
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from coding.analysis import agreement, stats
@@ -150,7 +149,6 @@ class UReport:
     transcripts: list[dict[str, Any]]
     rows: list[URow]  # weakest |uα first, no figure last
     pooled: UFigure
-    described: list[tuple[str, str]]
 
     def as_json(self) -> dict[str, Any]:
         """Per code name: the code's |uα, and cuα when the code is a domain (see DEFINITIONS);
@@ -232,14 +230,6 @@ def build(
     loaded["codes"] = [str(pk) for pk in sorted(wanted)]
     loaded["subcodes"] = "own"
     scope = agreement.load_scope(project, coder_ids=coder_ids, data=loaded)
-    # The scope names the codes read; the page names the codes chosen, and the sub-code choice.
-    named = ", ".join(c.name for c in chosen) if chosen_ids else gettext("all codes")
-    subcodes = gettext("Sub-codes")
-    scope.described = [
-        (label, named if label == gettext("Codes") else value)
-        for label, value in scope.described
-        if label != subcodes
-    ]
     return report_of(scope, tree=tree, chosen=chosen, rollup=rollup, resamples=resamples)
 
 
@@ -328,5 +318,4 @@ def report_of(
         transcripts=scope.transcripts,
         rows=out_rows,
         pooled=pooled,
-        described=scope.described,
     )
