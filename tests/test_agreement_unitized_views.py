@@ -91,3 +91,37 @@ def test_outsiders_get_404_for_the_unitized_choice(coded, project, charlie_clien
     assert charlie_client.get(_url(project, unit="unitized")).status_code == 404
     url = _url(project, "coding:analysis-agreement-export", fmt="xlsx", unit="unitized")
     assert charlie_client.get(url).status_code == 404
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_supervisor_chooses_the_unitized_alphas_in_a_browser(
+    page, live_server, project, codebook, alice, bob, sue
+):
+    from django.urls import reverse
+
+    from .factories import CaseFactory, TranscriptFactory
+    from .test_agreement_browser import log_in
+
+    t = TranscriptFactory(case=CaseFactory(project=project), text=TEXT, title="Intervju 1")
+    bolig = CodeFactory(codebook=codebook, name="Bolig", order=0)
+    leie = CodeFactory(codebook=codebook, name="Leie", parent=bolig, order=0)
+    eie = CodeFactory(codebook=codebook, name="Eie", parent=bolig, order=1)
+    third = len(TEXT) // 3
+    for coder in (alice, bob):
+        services.excerpt_code(transcript=t, start=0, end=third, codes=[leie], coder=coder)
+    services.excerpt_code(transcript=t, start=third, end=2 * third, codes=[eie], coder=bob)
+    services.excerpt_code(transcript=t, start=third, end=2 * third, codes=[leie], coder=alice)
+
+    log_in(page, live_server, "sue")
+    page.goto(live_server.url + reverse("coding:analysis-agreement", args=[project.pk]))
+    assert page.locator("#agreement-unitized").count() == 0
+    page.select_option("select[name=unit]", "unitized")
+    page.locator("form.agreement-form button[type=submit]").click()
+    page.wait_for_selector("#agreement-unitized")
+    report = unitized.build(project, coder_ids=[alice.pk, bob.pk], resamples=0)
+    row = next(r for r in report.rows if r.code.name == "Bolig")
+    cells = page.locator("#unitized-codes tr[data-code='%d'] td" % bolig.pk).all_inner_texts()
+    assert num(row.domain.shown("cu_alpha")) in cells
+    assert "Leie" in cells[-1] and "Eie" in cells[-1]
+    assert "Cuα" in page.locator("#agreement-definitions").inner_text()
