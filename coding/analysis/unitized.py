@@ -43,10 +43,11 @@ DEFINITIONS = [
     (
         _("Unitized alphas"),
         _(
-            "Krippendorff's alphas for continua (Krippendorff, Mathet, Bouvry and Widlöcher 2016): "
-            "each transcript's text is a continuum of characters that each coder divides into "
-            "coded stretches and gaps, and the stretches' lengths and overlaps are compared. "
-            "Several transcripts count as one continuum of their summed lengths."
+            "Krippendorff's alphas for continua (Krippendorff, Mathet, Bouvry and Widlöcher "
+            "2016): each transcript's text is a continuum of characters that each coder divides "
+            "into coded stretches (a coder's overlapping or touching codings are one stretch) and "
+            "gaps, and the stretches' lengths and overlaps are compared. Several transcripts "
+            "count as one continuum of their summed lengths."
         ),
     ),
     (
