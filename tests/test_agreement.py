@@ -408,6 +408,7 @@ def test_the_benchmark_agrees_with_its_bare_numpy_baseline():
 
     result = bench.run("small")  # raises when a figure differs from numpy's by more than 1e-9
     assert result["codings"] == 2500 and result["figures"]["agreement"]["ratio"] > 0
+    assert result["figures"]["unitized"]["ratio"] > 0  # |uα equal to numpy's, or it raised
     assert not Project.objects.filter(name="agreement benchmark").exists()  # rolled back
 
 

@@ -18,7 +18,10 @@ from coding.analysis.filters import choice_field, project_coders
 from coding.models import Project
 from coding.people import display_name
 
-UNIT_CHOICES = [(u, UNIT_LABELS[u]) for u in UNITS]
+# "unitized": the character figures, and Krippendorff's unitized alphas (analysis.unitized).
+UNIT_CHOICES = [(u, UNIT_LABELS[u]) for u in UNITS] + [
+    ("unitized", _("characters, with Krippendorff's unitized alphas"))
+]
 
 
 class AgreementForm(forms.Form):

@@ -8,6 +8,7 @@ same figures, the scope and the definitions into a workbook. Both take the numbe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -265,8 +266,26 @@ def _scope(report: Report, described: list[tuple[str, str]]) -> list[tuple[str, 
     return scope
 
 
-def write_docx(fh: BinaryIO, report: Report, described: list[tuple[str, str]]) -> None:
-    """The report as a Word document: scope, pooled figures, per code, definitions."""
+def docx_grid(document: Any, header: list[str], body: list[list[str]]) -> None:
+    """A bordered Word table: the header row, then one row per list of texts."""
+    grid = document.add_table(rows=1, cols=len(header))
+    grid.style = "Table Grid"
+    for cell, text in zip(grid.rows[0].cells, header, strict=True):
+        cell.text = str(text)
+    for values in body:
+        for cell, text in zip(grid.add_row().cells, values, strict=True):
+            cell.text = text
+
+
+def write_docx(
+    fh: BinaryIO,
+    report: Report,
+    described: list[tuple[str, str]],
+    more: Callable[[Any], None] | None = None,
+) -> None:
+    """The report as a Word document: scope, pooled figures, per code, definitions.
+
+    ``more(document)`` adds a section before the definitions (the unitized alphas)."""
     document = docx.Document()
     document.add_heading(_("Intercoder agreement"), level=0)
     table = document.add_table(rows=0, cols=2)
@@ -295,18 +314,17 @@ def write_docx(fh: BinaryIO, report: Report, described: list[tuple[str, str]]) -
         _("Krippendorff's alpha"),
         _("95 % interval"),
     ]
-    grid = document.add_table(rows=1, cols=len(header))
-    grid.style = "Table Grid"
-    for cell, text in zip(grid.rows[0].cells, header, strict=True):
-        cell.text = str(text)
+    body = []
     for r in rows(report):
         values = [r.name, f"{r.units}", f"{r.coded}"]
         if r.status:
             values += [r.status, "", "", "", ""]
         else:
             values += [r.percent, r.kappa, r.bp, r.alpha, r.interval]
-        for cell, text in zip(grid.add_row().cells, values, strict=True):
-            cell.text = text
+        body.append(values)
+    docx_grid(document, header, body)
+    if more is not None:
+        more(document)
     document.add_heading(_("Definitions"), level=1)
     for term, meaning in DEFINITIONS:
         para = document.add_paragraph()
@@ -315,8 +333,15 @@ def write_docx(fh: BinaryIO, report: Report, described: list[tuple[str, str]]) -
     document.save(fh)
 
 
-def write_xlsx(fh: BinaryIO, report: Report, described: list[tuple[str, str]]) -> None:
-    """Per code, codes × transcripts, over time, and the definitions with the scope."""
+def write_xlsx(
+    fh: BinaryIO,
+    report: Report,
+    described: list[tuple[str, str]],
+    more: Callable[[Workbook], None] | None = None,
+) -> None:
+    """Per code, codes × transcripts, over time, and the definitions with the scope.
+
+    ``more(workbook)`` adds sheets at the end (the unitized alphas)."""
     wb = Workbook()
     kappa = _kappa_name(report)
     kappa_label = _("Cohen's kappa") if report.two_coders else _("Fleiss' kappa")
@@ -388,4 +413,6 @@ def write_xlsx(fh: BinaryIO, report: Report, described: list[tuple[str, str]]) -
         i += 1
     meta.column_dimensions["A"].width = 30
     meta.column_dimensions["B"].width = 100
+    if more is not None:
+        more(wb)
     wb.save(fh)

@@ -11,6 +11,11 @@ codings), character level.
   transcripts) from the same spans already in memory: one boolean array per code and coder over
   all the text, filled by slices. The two must agree to 1e-9, or the benchmark fails.
 
+- ``unitized``: ``coding.analysis.unitized.build`` (Krippendorff's |uα per code and pooled, Cuα
+  over the 30 codes as domains, 1,000 bootstrap resamples), and ``unitized_no_bootstrap``,
+  against a bare numpy computation of the same per-code |uα from dense boolean arrays (runs of
+  coded characters are the units); the two must agree to 1e-9, or the benchmark fails.
+
 - ``comparison_view``: GET of the comparison view (all three coders, the transcript's most
   used code) through the test Client, against the transcript view of the same transcript.
 
@@ -30,7 +35,7 @@ from django.db.models import Count
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from coding.analysis import agreement
+from coding.analysis import agreement, unitized
 from coding.benchmarks import figure, timed
 from coding.models import (
     Case,
@@ -108,21 +113,33 @@ def fill(scale: str, rng: random.Random) -> tuple[Project, list[int]]:
     return project, [c.pk for c in coders]
 
 
-def bare(scope: agreement.Scope) -> dict[int, dict[str, float]]:
-    """The per-code figures from dense boolean arrays: nothing but numpy."""
+def _offsets(scope: agreement.Scope) -> tuple[dict[int, int], int]:
+    """Where each transcript starts in all the text, and its length."""
     offsets, total = {}, 0
     for t in scope.transcripts:
         offsets[t["pk"]] = total
         total += t["length"]
+    return offsets, total
+
+
+def _dense(scope: agreement.Scope, code_id: int, offsets: dict[int, int], total: int) -> np.ndarray:
+    """Coders × all the text's characters: True where the coder coded ``code_id``."""
+    values = np.zeros((len(scope.coders), total), dtype=bool)
+    for k, u in enumerate(scope.coders):
+        for t in scope.transcripts:
+            base = offsets[t["pk"]]
+            for s, e in scope.spans.get((code_id, t["pk"], u.pk), ()):
+                values[k, base + s : base + e] = True
+    return values
+
+
+def bare(scope: agreement.Scope) -> dict[int, dict[str, float]]:
+    """The per-code figures from dense boolean arrays: nothing but numpy."""
+    offsets, total = _offsets(scope)
     m = len(scope.coders)
     out = {}
     for code in scope.codes:
-        values = np.zeros((m, total), dtype=bool)
-        for k, u in enumerate(scope.coders):
-            for t in scope.transcripts:
-                base = offsets[t["pk"]]
-                for s, e in scope.spans.get((code.pk, t["pk"], u.pk), ()):
-                    values[k, base + s : base + e] = True
+        values = _dense(scope, code.pk, offsets, total)
         yes = values.sum(axis=0).astype(np.float64)
         n = total
         p_bar = np.sum(yes * (yes - 1) + (m - yes) * (m - yes - 1)) / (n * m * (m - 1))
@@ -140,6 +157,32 @@ def bare(scope: agreement.Scope) -> dict[int, dict[str, float]]:
             pe2 = ra * rb + (1 - ra) * (1 - rb)
             cohen[(a, b)] = (po - pe2) / (1 - pe2)
         out[code.pk] = {"fleiss_kappa": fleiss, "krippendorff_alpha": alpha, "cohen": cohen}
+    return out
+
+
+def bare_unitized(scope: agreement.Scope) -> dict[int, float]:
+    """Per code |uα from dense boolean arrays over all the text: nothing but numpy."""
+    offsets, total = _offsets(scope)
+    starts = np.zeros(total + 1, dtype=bool)
+    starts[list(offsets.values())] = True  # a unit never runs on into the next transcript
+    m = len(scope.coders)
+    n = m * total
+    out = {}
+    for code in scope.codes:
+        values = _dense(scope, code.pk, offsets, total)
+        yes = values.sum(axis=0).astype(np.float64)
+        gap = np.sum(m - yes)  # l_0.: each coder's uncoded characters
+        disagree = np.sum(yes * (m - yes)) / (m - 1)  # l_01
+        squares = gap
+        for k in range(m):
+            v = values[k]
+            # A unit (a connected stretch of coding) begins where coding begins, or where a
+            # transcript begins inside coding.
+            begins = v & ~np.concatenate([[False], v[:-1]]) | v & starts[:-1]
+            lengths = np.bincount(np.cumsum(begins)[v])[1:].astype(np.float64)
+            squares += np.sum(lengths**2)
+        expected = n * gap * (n - gap) / (n * n - squares)
+        out[code.pk] = 1 - disagree / expected
     return out
 
 
@@ -191,6 +234,19 @@ def _measure(project: Project, coder_ids: list[int], repeat: int) -> dict:
     seconds, _ = timed(ours, repeat)
     no_boot, _ = timed(lambda: ours(0), repeat)
     baseline, _ = timed(lambda: bare(scope), repeat)
+
+    def ours_unitized(resamples: int = agreement.RESAMPLES) -> unitized.UReport:
+        return unitized.build(project, coder_ids=coder_ids, resamples=resamples)
+
+    u_report = ours_unitized()
+    u_expected = bare_unitized(scope)
+    for row in u_report.rows:
+        got, want = row.figure.values["u_alpha_binary"], u_expected[row.code.pk]
+        if got is None or abs(got - want) > 1e-9:
+            raise RuntimeError(f"{row.code.name} u_alpha_binary: {got} against numpy's {want}")
+    u_seconds, _ = timed(ours_unitized, repeat)
+    u_no_boot, _ = timed(lambda: ours_unitized(0), repeat)
+    u_baseline, _ = timed(lambda: bare_unitized(scope), repeat)
     view, transcript_view = _views(project, coder_ids, repeat)
     return {
         "codings": Coding.objects.filter(tag__codebook__project=project).count(),
@@ -198,6 +254,8 @@ def _measure(project: Project, coder_ids: list[int], repeat: int) -> dict:
         "figures": {
             "agreement": figure(seconds, baseline),
             "agreement_no_bootstrap": figure(no_boot, baseline),
+            "unitized": figure(u_seconds, u_baseline),
+            "unitized_no_bootstrap": figure(u_no_boot, u_baseline),
             "comparison_view": figure(view, transcript_view),
         },
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,10 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from coding import access
-from coding.analysis import agreement, agreement_page, comparison
+from coding.analysis import agreement, agreement_page, comparison, unitized, unitized_page
 from coding.analysis.agreement_form import AgreementForm
 from coding.analysis.filters import AnalysisFilterForm
 from coding.analysis.specs import CodeTree
+from coding.analysis.unitized import UReport
 from coding.models import Project
 from coding.people import display_name
 from coding.views import AuthenticatedHttpRequest
@@ -47,12 +49,20 @@ def _report(
             project,
             coder_ids=d["coders"],
             data=request.GET,  # the matrix filters: codes, sub-codes, cases, tags, dates ...
-            unit=d["unit"],
+            # The unitized alphas come with the character figures (see _unitized).
+            unit="character" if d["unit"] == "unitized" else d["unit"],
             threshold=d["threshold"],
         )
     except ValidationError as exc:
         return form, None, list(exc.messages)
     return form, report, []
+
+
+def _unitized(request: HttpRequest, project: Project, form: AgreementForm) -> UReport | None:
+    """Krippendorff's unitized alphas when the form asks for them (same scope as the report)."""
+    if not form.is_valid() or form.cleaned_data["unit"] != "unitized":
+        return None
+    return unitized.build(project, coder_ids=form.cleaned_data["coders"], data=request.GET)
 
 
 def _filter_form(request: HttpRequest, project: Project) -> AnalysisFilterForm:
@@ -110,6 +120,14 @@ def agreement_view(request: AuthenticatedHttpRequest, project_id: int) -> HttpRe
             "compare_query": _compare_query(request, report),
             "kappa_label": _("Cohen's kappa") if report.two_coders else _("Fleiss' kappa"),
         }
+        ureport = _unitized(request, project, form)
+        if ureport is not None:
+            context |= {
+                "unitized": ureport,
+                "unitized_rows": unitized_page.rows(ureport),
+                "unitized_pooled": unitized_page.pooled(ureport),
+                "definitions": [*agreement.DEFINITIONS, *unitized.DEFINITIONS],
+            }
     return render(request, "coding/analysis/agreement.html", context)
 
 
@@ -119,7 +137,7 @@ def agreement_export(request: AuthenticatedHttpRequest, project_id: int, fmt: st
     project = access.get_project_for_user(request.user, project_id)
     if fmt not in EXPORTS:
         raise Http404
-    _form, report, errors = _report(request, project)
+    form, report, errors = _report(request, project)
     if report is None:
         return HttpResponse("\n".join(errors), status=400, content_type="text/plain")
     described = [
@@ -130,7 +148,15 @@ def agreement_export(request: AuthenticatedHttpRequest, project_id: int, fmt: st
     ]
     out = io.BytesIO()
     writer, content_type = EXPORTS[fmt]
-    writer(out, report, described)
+    ureport = _unitized(request, project, form)
+    more = None
+    if ureport is not None:
+        add = unitized_page.write_xlsx_sheet if fmt == "xlsx" else unitized_page.write_docx_section
+
+        def more(target: Any) -> None:
+            add(target, ureport)
+
+    writer(out, report, described, more)
     stamp = timezone.localdate().isoformat()
     filename = f"{slugify(project.name)[:40] or 'project'}-agreement-{stamp}.{fmt}"
     response = HttpResponse(out.getvalue(), content_type=content_type)

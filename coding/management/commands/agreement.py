@@ -2,6 +2,7 @@
 
 The intercoder agreement of the agreement page (coding.analysis.agreement), for scripts and for
 the record: per code (weakest first) and pooled, over the transcripts every chosen coder coded.
+``--unit unitized`` prints Krippendorff's unitized alphas instead (coding.analysis.unitized).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from coding.analysis import agreement
+from coding.analysis import agreement, unitized
 from coding.models import Code, Project
 
 
@@ -29,7 +30,12 @@ class Command(BaseCommand):
         parser.add_argument("--coders", nargs="+", required=True, help="two or more usernames")
         parser.add_argument("--codes", nargs="*", default=[], help="code names (default: all)")
         parser.add_argument("--rollup", action="store_true", help="count sub-codes in parents")
-        parser.add_argument("--unit", choices=agreement.UNITS, default="character")
+        parser.add_argument(
+            "--unit",
+            choices=[*agreement.UNITS, "unitized"],
+            default="character",
+            help="unitized: Krippendorff's alpha-binary, cu-alpha and Cu-alpha over the text",
+        )
         parser.add_argument(
             "--threshold",
             type=float,
@@ -56,10 +62,14 @@ class Command(BaseCommand):
             data["subcodes"] = "rollup" if opts["rollup"] else "own"
         elif opts["rollup"]:
             data["subcodes"] = "rollup"
+        coder_ids = [users[n].pk for n in opts["coders"]]
+        if opts["unit"] == "unitized":
+            self._unitized(project, coder_ids, data, opts["json"])
+            return
         try:
             report = agreement.build(
                 project,
-                coder_ids=[users[n].pk for n in opts["coders"]],
+                coder_ids=coder_ids,
                 data=data,
                 unit=opts["unit"],
                 threshold=opts["threshold"] / 100,
@@ -70,6 +80,42 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
             return
         self._table(report)
+
+    def _unitized(self, project: Project, coder_ids: list[int], data: dict, as_json: bool) -> None:
+        try:
+            report = unitized.build(project, coder_ids=coder_ids, data=data)
+        except (ValueError, ValidationError) as exc:
+            raise CommandError(str(exc)) from exc
+        if as_json:
+            self.stdout.write(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+            return
+        w = self.stdout.write
+        w(
+            f"{len(report.transcripts)} transcripts coded by "
+            f"{', '.join(u.username for u in report.coders)}; unit: unitized (characters)"
+        )
+        w(
+            f"{'code':40} {'chars':>9} {'coded':>8} {'|u-alpha':>8} "
+            f"{'domain |u':>9} {'cu-alpha':>8}  95 % CI |u"
+        )
+        for r in report.rows:
+            fig, dom = r.figure, r.domain
+            ci = fig.interval("u_alpha_binary")
+            note = "too little coding" if fig.too_little("u_alpha_binary") else ""
+            if ci:
+                note = f"{ci[0]:.3f}–{ci[1]:.3f}"
+            cu = _fmt(dom.shown("cu_alpha")) if dom else ""
+            du = _fmt(dom.shown("u_alpha_binary")) if dom else ""
+            w(
+                f"{r.code.name[:40]:40} {fig.characters:>9} {fig.coded:>8} "
+                f"{_fmt(fig.shown('u_alpha_binary')):>8} {du:>9} {cu:>8}  {note}"
+            )
+        p = report.pooled
+        w(
+            f"{'(pooled)':40} {p.characters:>9} {p.coded:>8} "
+            f"{_fmt(p.shown('u_alpha_binary')):>8} {'':>9} {'':>8}  "
+            f"Cu-alpha {_fmt(p.shown('Cu_alpha'))}"
+        )
 
     def _project(self, ref: str) -> Project:
         qs = Project.objects.filter(pk=int(ref)) if ref.isdigit() else Project.objects.none()
