@@ -1,0 +1,114 @@
+"""The consensus beside the coders in the comparison view: its lane, and which passages are
+settled.
+
+A passage (``analysis.comparison``) is *settled* when a consensus decision not undone was made
+on it (or on a passage overlapping it, should the coders' codings have moved since): the
+consensus codings a transcript began with (``services.consensus.consensus_start_from``) are
+shown in the lane but settle nothing until someone decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.db.models import Q
+
+from coding.analysis import stats
+from coding.analysis.comparison import CONTEXT, Passage, Piece
+from coding.models import Code, Coding, ConsensusAction, ConsensusDecision, Transcript
+from coding.people import display_name
+
+
+@dataclass
+class Row:
+    """One passage of the comparison with the consensus beside it."""
+
+    passage: Passage
+    before: list[Piece]  # the consensus lane over the context before the passage
+    lane: list[Piece]  # ... over the passage
+    after: list[Piece]
+    decision: ConsensusDecision | None  # the latest live decision on it
+    versions: list[tuple[Any, bool]]  # (coder, whether they coded in the passage), in order
+    overruled: list[str]  # the names of the coders the decision overruled
+
+    @property
+    def settled(self) -> bool:
+        return self.decision is not None
+
+
+def _pieces(text: str, union: np.ndarray, start: int, end: int) -> list[Piece]:
+    """[start, end) of ``text`` cut where the consensus spans begin and end."""
+    if start >= end:
+        return []
+    cuts = sorted({start, end} | {int(x) for x in union.ravel() if start < x < end})
+    out = []
+    for s, e in zip(cuts, cuts[1:], strict=False):
+        coded = bool(stats.covered(union, np.array([s]), np.array([e]))[0] > 0)
+        out.append(Piece(text[s:e], coded, coded, s))
+    return out
+
+
+def consensus_spans(transcript: Transcript, code: Code) -> np.ndarray:
+    """The disjoint [start, end) spans the consensus codes with ``code`` on ``transcript``."""
+    spans = (
+        Coding.objects.consensus_layer()
+        .filter(content_object__transcript=transcript, tag=code)
+        .values_list("content_object__start", "content_object__end")
+    )
+    return stats.union(np.array(list(spans), dtype=np.int64).reshape(-1, 2))
+
+
+def has_consensus(transcript: Transcript) -> bool:
+    """Whether the transcript's consensus has any coding yet (of any code)."""
+    return Coding.objects.consensus_layer().filter(content_object__transcript=transcript).exists()
+
+
+def decisions(transcript: Transcript, code: Code) -> list[ConsensusDecision]:
+    """Every decision on ``code`` in ``transcript``, undone ones too, newest first (and the
+    transcript's "start from a coder"), with who made and undid them."""
+    return list(
+        ConsensusDecision.objects.filter(transcript=transcript)
+        .filter(Q(code=code) | Q(action=ConsensusAction.START))
+        .select_related("decided_by", "kept_coder", "undone_by")
+        .order_by("-decided_at", "-id")
+    )
+
+
+def _overlaps(d: ConsensusDecision, p: Passage) -> bool:
+    return d.start is not None and d.end is not None and d.start < p.end and p.start < d.end
+
+
+def rows(
+    transcript: Transcript,
+    code: Code,
+    passages: list[Passage],
+    history: list[ConsensusDecision],
+    coders: Sequence[Any],
+) -> list[Row]:
+    """The passages (of ``coders``, in that order) with the consensus lane and each one's latest
+    live decision."""
+    text = transcript.text
+    union = consensus_spans(transcript, code)
+    names = {u.pk: u for u in coders}
+    live = [d for d in history if d.undone_at is None and d.action != ConsensusAction.START]
+    out = []
+    for p in passages:
+        decision = next((d for d in live if _overlaps(d, p)), None)
+        out.append(
+            Row(
+                passage=p,
+                before=_pieces(text, union, max(0, p.start - CONTEXT), p.start),
+                lane=_pieces(text, union, p.start, p.end),
+                after=_pieces(text, union, p.end, min(len(text), p.end + CONTEXT)),
+                decision=decision,
+                versions=[(u, bool(p.spans[k])) for k, u in enumerate(coders)],
+                overruled=[
+                    display_name(names[pk]) if pk in names else "?"
+                    for pk in (decision.overruled if decision else [])
+                ],
+            )
+        )
+    return out
