@@ -90,9 +90,15 @@ def context(request: HtmxHttpRequest, c: Comparison) -> dict[str, Any]:
     }
 
 
-def _back_to(request: HtmxHttpRequest, transcript: Transcript, anchor: str = "") -> str:
-    url = reverse("coding:analysis-agreement-compare", args=[transcript.pk])
-    return f"{url}?{request.GET.urlencode()}{anchor}"
+def _back_to(request: HtmxHttpRequest, c: Comparison) -> str:
+    """The comparison again: the page's own query string (which the forms post to), or else
+    the code and coders that were posted."""
+    url = reverse("coding:analysis-agreement-compare", args=[c.transcript.pk])
+    query = request.GET.copy()
+    if not query.get("code"):
+        query["code"] = str(c.code.pk)
+        query.setlist("coders", [str(u.pk) for u in c.coders])
+    return f"{url}?{query.urlencode()}"
 
 
 def _settler_transcript(request: HtmxHttpRequest, transcript_id: int) -> Transcript:
@@ -115,7 +121,7 @@ def consensus_decide(request: HtmxHttpRequest, transcript_id: int) -> HttpRespon
     """Settle one passage: ``choice`` is "keep:<coder id>", "merge", "new" (with ``span_start``
     and ``span_end`` in code points) or "drop"; ``start`` and ``end`` name the passage."""
     transcript = _settler_transcript(request, transcript_id)
-    c = chosen(request.GET, transcript)
+    c = chosen(request.POST, transcript)
     if c.rolled_up:
         raise Http404  # settling works on one code (the page offers no control)
     choice = request.POST.get("choice", "")
@@ -150,7 +156,7 @@ def consensus_decide(request: HtmxHttpRequest, transcript_id: int) -> HttpRespon
             ctx |= {"error_at": (start, end), "errors": errors, "posted": request.POST}
             return render(request, "coding/analysis/agreement_compare.html", ctx, status=400)
         messages.success(request, _("The passage is settled in the consensus."))
-        return HttpResponseRedirect(_back_to(request, transcript))
+        return HttpResponseRedirect(_back_to(request, c))
     ctx = context(request, c)
     row = next(
         (r for r in ctx["rows"] if (r.passage.start, r.passage.end) == (start, end)),
@@ -176,7 +182,7 @@ def consensus_decide(request: HtmxHttpRequest, transcript_id: int) -> HttpRespon
 def consensus_start(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
     """Begin the transcript's consensus from one coder's codings (``coder``)."""
     transcript = _settler_transcript(request, transcript_id)
-    c = chosen(request.GET, transcript)
+    c = chosen(request.POST, transcript)
     coder = next((u for u in c.coders if str(u.pk) == request.POST.get("coder")), None)
     if coder is None:
         raise Http404
@@ -189,7 +195,7 @@ def consensus_start(request: HtmxHttpRequest, transcript_id: int) -> HttpRespons
             messages.error(request, m)
     else:
         messages.success(request, _("The consensus starts from this coder's coding."))
-    return HttpResponseRedirect(_back_to(request, transcript))
+    return HttpResponseRedirect(_back_to(request, c))
 
 
 @login_required
@@ -197,7 +203,7 @@ def consensus_start(request: HtmxHttpRequest, transcript_id: int) -> HttpRespons
 def consensus_undo(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
     """Undo the transcript's latest consensus decision."""
     transcript = _settler_transcript(request, transcript_id)
-    chosen(request.GET, transcript)  # the way back must be a valid comparison
+    c = chosen(request.POST, transcript)  # the way back must be a valid comparison
     try:
         undone = services.consensus_undo(membership=transcript.membership, transcript=transcript)
     except ValidationError as exc:
@@ -208,4 +214,4 @@ def consensus_undo(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse
             messages.info(request, _("There is no consensus decision to undo."))
         else:
             messages.success(request, _("The latest consensus decision is undone."))
-    return HttpResponseRedirect(_back_to(request, transcript))
+    return HttpResponseRedirect(_back_to(request, c))
