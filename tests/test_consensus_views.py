@@ -164,3 +164,17 @@ def test_the_transcript_view_does_not_show_consensus_codings_as_a_coders(
     assert consensus.pk not in [c[0] for c in codings]
     assert consensus.content_object_id not in [row[0] for row in data["excerpts"]]
     assert len(codings) == 2  # alice's and bob's own
+
+
+def test_the_history_tells_each_decision_and_its_undo(
+    coded, project, alice, bob, bob_client, sue_client
+):
+    t, k = coded
+    url, body = _post(t, k, [alice, bob], choice="drop", reason="Passer ikke")
+    assert bob_client.post(url, body).status_code == 302
+    undo = reverse("coding:analysis-consensus-undo", args=[t.pk])
+    assert bob_client.post(undo, body).status_code == 302
+    html = sue_client.get(reverse("coding:transcript-history", args=[t.pk])).content.decode()
+    settled = f"settled Samarbeid at characters {PASSAGE[0]}–{PASSAGE[1]} in the consensus"
+    assert settled in html and "The code does not apply here (reason: Passer ikke)" in html
+    assert f"undid: {settled}" in html
