@@ -4,10 +4,12 @@ overruling, the audit trail, undo, "start from a coder", and who may settle."""
 from __future__ import annotations
 
 import pytest
+from django.http import QueryDict
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from coding import access, services
 from coding.analysis import agreement, transcript_page
+from coding.analysis.agreement_form import AgreementForm
 from coding.analysis.comparison import compare
 from coding.models import (
     AuditAction,
@@ -308,6 +310,16 @@ def test_the_consensus_is_no_coder_in_agreement_or_the_transcript_view(coded, pr
     # The transcript view shows the coders' own codings: not bob's consensus decisions.
     assert transcript_page.excerpt_rows(t.pk, Utf16Map(TEXT)) == rows_before
     assert transcript_page.code_counts(codebook=k.codebook, transcript=t) == {k.pk: 3}
+    # A researcher who only decided the consensus is no busier a coder for it: the agreement
+    # form still chooses the two who coded most themselves.
+    rita = UserFactory(username="rita")
+    Membership.objects.create(project=project, user=rita, role=Role.RESEARCHER)
+    services.consensus_undo(membership=_m(project, bob), transcript=t)
+    services.consensus_undo(membership=_m(project, bob), transcript=t)
+    services.consensus_start_from(membership=_m(project, rita), transcript=t, coder=alice)
+    assert Coding.objects.filter(coder=rita).count() == 2  # as many as alice, more than bob
+    form = AgreementForm(QueryDict(), project=project)
+    assert form.is_valid() and sorted(form.cleaned_data["coders"]) == sorted([alice.pk, bob.pk])
 
 
 def test_the_coders_own_paths_leave_the_consensus_alone(coded, project, alice, bob):

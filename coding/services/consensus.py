@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -75,7 +76,7 @@ def _refuse_unless_settler(membership: Membership, transcript: Transcript) -> No
 
 def _lock_transcript(transcript: Transcript) -> None:
     """Decisions on one transcript one at a time: each reads the consensus it replaces."""
-    Transcript.objects.select_for_update().filter(pk=transcript.pk).exists()
+    list(Transcript.objects.select_for_update().filter(pk=transcript.pk).values_list("pk"))
 
 
 def _create(
@@ -116,7 +117,7 @@ def _create(
     return Coding.objects.bulk_create(made)
 
 
-def _remove(codings: Sequence[Coding]) -> list[dict]:
+def _remove(codings: Sequence[Coding]) -> list[dict[str, Any]]:
     """Delete consensus codings (and excerpts left bare); returns what undo needs to restore
     them."""
     gone = [

@@ -109,9 +109,11 @@ def _settler_transcript(request: HtmxHttpRequest, transcript_id: int) -> Transcr
 
 
 def _int(value: str | None) -> int | None:
+    if not value:
+        return None
     try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         return None
 
 
@@ -135,9 +137,8 @@ def consensus_decide(request: HtmxHttpRequest, transcript_id: int) -> HttpRespon
         s, e = _int(request.POST.get("span_start")), _int(request.POST.get("span_end"))
         span = (s, e) if s is not None and e is not None else None
     errors: list[str] = []
-    decision = None
     try:
-        decision = services.consensus_decide(
+        services.consensus_decide(
             membership=transcript.membership,
             transcript=transcript,
             code=c.code,
@@ -172,7 +173,6 @@ def consensus_decide(request: HtmxHttpRequest, transcript_id: int) -> HttpRespon
         "errors": errors,
         "error_at": (start, end) if errors else None,
         "posted": request.POST if errors else None,
-        "just_settled": decision is not None,
     }
     return render(request, "coding/analysis/_consensus_passage.html", ctx)
 
