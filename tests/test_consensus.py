@@ -4,8 +4,8 @@ overruling, the audit trail, undo, "start from a coder", and who may settle."""
 from __future__ import annotations
 
 import pytest
-from django.http import QueryDict
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import QueryDict
 
 from coding import access, services
 from coding.analysis import agreement, transcript_page
