@@ -14,8 +14,8 @@ from django.urls import reverse
 from coding import services
 from coding.models import Coding
 
-from .conftest import PASSWORD
 from .factories import CaseFactory, CodeFactory, TranscriptFactory
+from .test_agreement_browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,14 +27,6 @@ STARTS = [sum(len(s) + 1 for s in SENTENCES[:i]) for i in range(30)]
 def span(i: int, j: int) -> tuple[int, int]:
     """Sentences i..j-1 (code points)."""
     return STARTS[i], STARTS[j - 1] + len(SENTENCES[j - 1])
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(live_server.url + reverse("login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form:has(input[name=username]) button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def test_a_supervisor_steps_through_disagreements_and_a_researcher_settles_them(
