@@ -341,3 +341,54 @@ def test_the_coders_own_paths_leave_the_consensus_alone(coded, project, alice, b
         excerpt=bob_coding.content_object, start=B_START, end=B_END - 1, actor=bob
     )
     assert _consensus(t, k) == [(*ONLY, "bob")]
+
+
+def test_two_decisions_on_one_passage_at_once_leave_one_consensus(
+    coded, project, alice, bob, transactional_db
+):
+    """On PostgreSQL two researchers settle the same passage at the same moment: the second
+    waits for the first (the transcript's row lock) and replaces its result, so the consensus
+    never holds both."""
+    import threading
+
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time; the race needs PostgreSQL (bin/test)")
+    t, k = coded
+    decided = threading.Event()
+    release = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                _decide(project, t, k, alice, "keep", BOUNDARY, keep=alice, reason="Smal")
+                decided.set()
+                release.wait(10)  # bob decides while this is uncommitted
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            decided.set()
+            connection.close()
+
+    def second() -> None:
+        try:
+            decided.wait(10)
+            threading.Timer(0.3, release.set).start()
+            _decide(project, t, k, bob, "keep", BOUNDARY, keep=bob, reason="Bred")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            release.set()
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert errors == []
+    assert _consensus(t, k) == [(B_START, B_END, "bob")]
+    latest = ConsensusDecision.objects.order_by("-id").first()
+    assert latest.decided_by == bob and [r["coder"] for r in latest.replaced] == [alice.pk]
