@@ -58,6 +58,13 @@ class Passage:
         return self.start - len(self.before)
 
 
+def cut(bounds: np.ndarray, start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) cut at the sorted ``bounds`` strictly inside it."""
+    inner = bounds[np.searchsorted(bounds, start, "right") : np.searchsorted(bounds, end, "left")]
+    cuts = [start, *(int(x) for x in inner), end]
+    return list(zip(cuts, cuts[1:], strict=False))
+
+
 def compare(
     transcript: Transcript, code_ids: Iterable[int], coders: Sequence[Any]
 ) -> list[Passage]:
@@ -75,13 +82,12 @@ def compare(
     unions = [stats.union(np.array(spans[u.pk], dtype=np.int64)).reshape(-1, 2) for u in coders]
     m = len(coders)
     out: list[Passage] = []
+    bounds = np.unique(np.concatenate([u.ravel() for u in unions]))
     for start, end in stats.union(np.concatenate(unions)).tolist():
-        cuts = sorted({start, end} | {int(x) for u in unions for x in u.ravel() if start < x < end})
-        pieces = list(zip(cuts, cuts[1:], strict=False))
-        inside = [
-            [bool(stats.covered(u, np.array([s]), np.array([e]))[0] > 0) for s, e in pieces]
-            for u in unions
-        ]
+        pieces = cut(bounds, start, end)
+        starts = np.array([s for s, _e in pieces], dtype=np.int64)
+        ends = np.array([e for _s, e in pieces], dtype=np.int64)
+        inside = [(stats.covered(u, starts, ends) > 0).tolist() for u in unions]
         agreed = [all(inside[k][i] for k in range(m)) for i in range(len(pieces))]
         who = [k for k in range(m) if any(inside[k])]
         kind = "only" if len(who) < m else "agree" if all(agreed) else "boundary"

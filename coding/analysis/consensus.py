@@ -17,7 +17,7 @@ import numpy as np
 from django.db.models import Q
 
 from coding.analysis import stats
-from coding.analysis.comparison import CONTEXT, Passage, Piece
+from coding.analysis.comparison import CONTEXT, Passage, Piece, cut
 from coding.models import Code, Coding, ConsensusAction, ConsensusDecision, Transcript
 from coding.people import display_name
 
@@ -43,12 +43,11 @@ def _pieces(text: str, union: np.ndarray, start: int, end: int) -> list[Piece]:
     """[start, end) of ``text`` cut where the consensus spans begin and end."""
     if start >= end:
         return []
-    cuts = sorted({start, end} | {int(x) for x in union.ravel() if start < x < end})
-    out = []
-    for s, e in zip(cuts, cuts[1:], strict=False):
-        coded = bool(stats.covered(union, np.array([s]), np.array([e]))[0] > 0)
-        out.append(Piece(text[s:e], coded, coded, s))
-    return out
+    pieces = cut(np.unique(union.ravel()), start, end)
+    starts = np.array([s for s, _e in pieces], dtype=np.int64)
+    ends = np.array([e for _s, e in pieces], dtype=np.int64)
+    coded = (stats.covered(union, starts, ends) > 0).tolist()
+    return [Piece(text[s:e], c, c, s) for (s, e), c in zip(pieces, coded, strict=True)]
 
 
 def consensus_spans(transcript: Transcript, code: Code) -> np.ndarray:

@@ -64,8 +64,9 @@ def context(request: HtmxHttpRequest, c: Comparison) -> dict[str, Any]:
     rows = consensus.rows(c.transcript, c.code, passages, history, c.coders)
     back = request.GET.copy()
     back.pop("code", None)
-    may_settle = access.may_settle_consensus(c.transcript.membership)
-    latest = services.latest_decision(c.transcript)
+    may_settle = access.may_settle_consensus(c.transcript.membership) and not c.rolled_up
+    # The controls' data only for those offered them.
+    latest = services.latest_decision(c.transcript) if may_settle else None
     return {
         "project": c.project,
         "tab": "agreement",
@@ -81,12 +82,12 @@ def context(request: HtmxHttpRequest, c: Comparison) -> dict[str, Any]:
         "back": back.urlencode(),
         "query": request.GET.urlencode(),
         # Settling works on one code: with sub-codes rolled up a passage mixes several.
-        "may_settle": may_settle and not c.rolled_up,
+        "may_settle": may_settle,
         "rolled_up": c.rolled_up,
         "may_undo": latest is not None
         and access.may_undo_consensus(c.transcript.membership, latest),
         "latest": latest,
-        "consensus_empty": not consensus.has_consensus(c.transcript),
+        "consensus_empty": may_settle and not consensus.has_consensus(c.transcript),
     }
 
 
