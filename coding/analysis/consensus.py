@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db.models import Q
 
 from coding.analysis import stats
 from coding.analysis.comparison import CONTEXT, Passage, Piece, cut
@@ -50,30 +49,48 @@ def _pieces(text: str, union: np.ndarray, start: int, end: int) -> list[Piece]:
     return [Piece(text[s:e], c, c, s) for (s, e), c in zip(pieces, coded, strict=True)]
 
 
-def consensus_spans(transcript: Transcript, code: Code) -> np.ndarray:
-    """The disjoint [start, end) spans the consensus codes with ``code`` on ``transcript``."""
-    spans = (
+@dataclass
+class State:
+    """The transcript's consensus as the comparison view reads it (two queries)."""
+
+    spans: dict[int, list[tuple[int, int]]]  # code id -> the consensus spans of that code
+    decisions: list[ConsensusDecision]  # every decision on the transcript, newest first
+
+    @property
+    def begun(self) -> bool:
+        """Whether the consensus has any coding yet (of any code)."""
+        return bool(self.spans)
+
+    def union(self, code_id: int) -> np.ndarray:
+        """The disjoint [start, end) spans the consensus codes with the code."""
+        return stats.union(np.array(self.spans.get(code_id, []), dtype=np.int64).reshape(-1, 2))
+
+    def history(self, code_id: int) -> list[ConsensusDecision]:
+        """The decisions on the code, undone ones too, and the transcript's "start from a
+        coder", newest first."""
+        return [
+            d for d in self.decisions if d.code_id == code_id or d.action == ConsensusAction.START
+        ]
+
+    def latest(self) -> ConsensusDecision | None:
+        """What undo would take back (as ``services.consensus.latest_decision``)."""
+        return next((d for d in self.decisions if d.undone_at is None), None)
+
+
+def state(transcript: Transcript) -> State:
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for code_id, start, end in (
         Coding.objects.consensus_layer()
-        .filter(content_object__transcript=transcript, tag=code)
-        .values_list("content_object__start", "content_object__end")
-    )
-    return stats.union(np.array(list(spans), dtype=np.int64).reshape(-1, 2))
-
-
-def has_consensus(transcript: Transcript) -> bool:
-    """Whether the transcript's consensus has any coding yet (of any code)."""
-    return Coding.objects.consensus_layer().filter(content_object__transcript=transcript).exists()
-
-
-def decisions(transcript: Transcript, code: Code) -> list[ConsensusDecision]:
-    """Every decision on ``code`` in ``transcript``, undone ones too, newest first (and the
-    transcript's "start from a coder"), with who made and undid them."""
-    return list(
+        .filter(content_object__transcript=transcript)
+        .values_list("tag_id", "content_object__start", "content_object__end")
+    ):
+        spans.setdefault(code_id, []).append((start, end))
+    decisions = list(
         ConsensusDecision.objects.filter(transcript=transcript)
-        .filter(Q(code=code) | Q(action=ConsensusAction.START))
-        .select_related("decided_by", "kept_coder", "undone_by")
+        .select_related("decided_by", "kept_coder", "undone_by", "code")
         .order_by("-decided_at", "-id")
     )
+    return State(spans, decisions)
 
 
 def _overlaps(d: ConsensusDecision, p: Passage) -> bool:
@@ -84,15 +101,19 @@ def rows(
     transcript: Transcript,
     code: Code,
     passages: list[Passage],
-    history: list[ConsensusDecision],
+    consensus: State,
     coders: Sequence[Any],
 ) -> list[Row]:
     """The passages (of ``coders``, in that order) with the consensus lane and each one's latest
     live decision."""
     text = transcript.text
-    union = consensus_spans(transcript, code)
+    union = consensus.union(code.pk)
     names = {u.pk: u for u in coders}
-    live = [d for d in history if d.undone_at is None and d.action != ConsensusAction.START]
+    live = [
+        d
+        for d in consensus.history(code.pk)
+        if d.undone_at is None and d.action != ConsensusAction.START
+    ]
     out = []
     for p in passages:
         decision = next((d for d in live if _overlaps(d, p)), None)

@@ -60,13 +60,12 @@ def chosen(query: QueryDict, transcript: Transcript) -> Comparison:
 def context(request: HtmxHttpRequest, c: Comparison) -> dict[str, Any]:
     """The comparison page's (and its fragments') context."""
     passages = comparison.compare(c.transcript, c.members, c.coders)
-    history = consensus.decisions(c.transcript, c.code)
-    rows = consensus.rows(c.transcript, c.code, passages, history, c.coders)
+    st = consensus.state(c.transcript)
+    rows = consensus.rows(c.transcript, c.code, passages, st, c.coders)
     back = request.GET.copy()
     back.pop("code", None)
     may_settle = access.may_settle_consensus(c.transcript.membership) and not c.rolled_up
-    # The controls' data only for those offered them.
-    latest = services.latest_decision(c.transcript) if may_settle else None
+    latest = st.latest()
     return {
         "project": c.project,
         "tab": "agreement",
@@ -78,16 +77,19 @@ def context(request: HtmxHttpRequest, c: Comparison) -> dict[str, Any]:
         "passages": passages,
         "disagreements": sum(1 for p in passages if p.disagreement),
         "unsettled": sum(1 for r in rows if r.passage.disagreement and not r.settled),
-        "history": history,
+        "history": st.history(c.code.pk),
         "back": back.urlencode(),
         "query": request.GET.urlencode(),
+        # Reversed once, not once per passage.
+        "decide_url": reverse("coding:analysis-consensus-decide", args=[c.transcript.pk])
+        + f"?{request.GET.urlencode()}",
         # Settling works on one code: with sub-codes rolled up a passage mixes several.
         "may_settle": may_settle,
         "rolled_up": c.rolled_up,
         "may_undo": latest is not None
         and access.may_undo_consensus(c.transcript.membership, latest),
         "latest": latest,
-        "consensus_empty": may_settle and not consensus.has_consensus(c.transcript),
+        "consensus_empty": not st.begun,
     }
 
 
