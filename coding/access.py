@@ -21,6 +21,8 @@ from coding.models import (
     Case,
     Code,
     Coding,
+    CodingLayer,
+    ConsensusDecision,
     Excerpt,
     Informant,
     Job,
@@ -251,19 +253,41 @@ def is_owner(membership: Membership) -> bool:
 
 
 def may_remove_coding(membership: Membership, coding: Coding) -> bool:
-    """A writer removes their own coding; an owner anyone's."""
+    """A writer removes their own coding; an owner anyone's. A consensus coding changes only
+    by a consensus decision (``may_settle_consensus``), never by removing it."""
+    if coding.layer != CodingLayer.CODER:
+        return False
     return membership.can_write and (is_owner(membership) or coding.coder_id == membership.user_id)
 
 
 def may_resize_excerpt(membership: Membership, codings: Iterable[Coding]) -> bool:
     """A writer moves an excerpt's boundaries when they coded it: only their codings move."""
-    return membership.can_write and any(c.coder_id == membership.user_id for c in codings)
+    return membership.can_write and any(
+        c.coder_id == membership.user_id and c.layer == CodingLayer.CODER for c in codings
+    )
 
 
 def may_undo_batch(membership: Membership, codings: Iterable[Coding]) -> bool:
-    """A batch applied from search is undone by an owner, or by a writer who made all of it."""
+    """A batch applied from search is undone by an owner, or by a writer who made all of it.
+    A consensus decision's batch is undone as a decision (``may_undo_consensus``)."""
+    codings = list(codings)
+    if any(c.layer != CodingLayer.CODER for c in codings):
+        return False
     return membership.can_write and (
         is_owner(membership) or all(c.coder_id == membership.user_id for c in codings)
+    )
+
+
+def may_settle_consensus(membership: Membership) -> bool:
+    """Researchers and owners settle the coders' disagreements into the consensus; supervisors
+    read the consensus and its decisions but change nothing of the coding."""
+    return membership.can_write
+
+
+def may_undo_consensus(membership: Membership, decision: ConsensusDecision) -> bool:
+    """A consensus decision is undone by the researcher who made it, or by an owner."""
+    return membership.can_write and (
+        is_owner(membership) or decision.decided_by_id == membership.user_id
     )
 
 

@@ -6,6 +6,7 @@ from coding.views import (
     audit,
     cases,
     codebook,
+    consensus,
     dashboard,
     exchange,
     exports,
@@ -159,6 +160,21 @@ urlpatterns = [
         "analysis/agreement/transcripts/<int:transcript_id>/",
         agreement.agreement_compare,
         name="analysis-agreement-compare",
+    ),
+    path(
+        "analysis/agreement/transcripts/<int:transcript_id>/consensus/",
+        consensus.consensus_decide,
+        name="analysis-consensus-decide",
+    ),
+    path(
+        "analysis/agreement/transcripts/<int:transcript_id>/consensus/start/",
+        consensus.consensus_start,
+        name="analysis-consensus-start",
+    ),
+    path(
+        "analysis/agreement/transcripts/<int:transcript_id>/consensus/undo/",
+        consensus.consensus_undo,
+        name="analysis-consensus-undo",
     ),
     # The transcript view's endpoints (JSON, offsets in UTF-16 code units).
     path(

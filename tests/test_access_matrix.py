@@ -234,6 +234,17 @@ def span(w: World) -> dict:
     return {"start": 0, "end": 5, "code": [w.codes[1].pk]}
 
 
+def _consensus_post(w: World, **extra) -> dict:
+    start = w.transcript.text.index("Vi samarbeider")
+    return {
+        "code": w.codes[1].pk,
+        "coders": [w.bob.pk, w.alice.pk],
+        "start": start,
+        "end": start + 14,
+        **extra,
+    }
+
+
 ACCESS: dict[str, Entry] = {
     # Accounts and site-wide pages.
     "login": Entry({"GET": PUBLIC}),
@@ -337,6 +348,10 @@ ACCESS: dict[str, Entry] = {
     "coding:analysis-agreement-compare": R(
         query=lambda w: {"code": w.codes[1].pk, "coders": [w.bob.pk, w.alice.pk]}
     ),
+    # Consensus (writers settle; alice alone coded Kompetanse on "Vi samarbeider tett").
+    "coding:analysis-consensus-decide": W(data=lambda w: _consensus_post(w, choice="merge")),
+    "coding:analysis-consensus-start": W(data=lambda w: _consensus_post(w, coder=w.bob.pk)),
+    "coding:analysis-consensus-undo": W(data=lambda w: _consensus_post(w)),
     # Lemma search, coding from search, and suggestions.
     "coding:search": R(query=lambda w: {"q": "samarbeide"}),
     "coding:search-code-preview": W(

@@ -247,7 +247,8 @@ def load_scope(
     )
     coded_by: dict[int, set[int]] = defaultdict(set)
     for t_id, coder_id in (
-        Coding.objects.filter(
+        Coding.objects.coder_layer()  # the coders' own codings, never the consensus
+        .filter(
             coder_id__in=coder_ids,
             content_object__transcript_id__in=chosen.values("pk"),
         )
@@ -265,13 +266,18 @@ def load_scope(
             by_member[code_id].append(col)
     spans: dict[tuple[int, int, int], list[tuple[int, int]]] = defaultdict(list)
     finished: dict[int, dt.datetime] = {}
-    rows = selection.codings(form).values_list(
-        "tag_id",
-        "coder_id",
-        "content_object__transcript_id",
-        "content_object__start",
-        "content_object__end",
-        "created_at",
+    # Agreement compares the coders' own codings: the consensus is not a coder.
+    rows = (
+        selection.codings(form)
+        .coder_layer()
+        .values_list(
+            "tag_id",
+            "coder_id",
+            "content_object__transcript_id",
+            "content_object__start",
+            "content_object__end",
+            "created_at",
+        )
     )
     for tag_id, coder_id, t_id, start, end, created in rows:
         if t_id not in kept:

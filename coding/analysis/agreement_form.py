@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from coding.analysis.agreement import DEFAULT_THRESHOLD, UNIT_LABELS, UNITS
 from coding.analysis.filters import choice_field, project_coders
-from coding.models import Project
+from coding.models import CodingLayer, Project
 from coding.people import display_name
 
 # "unitized": the character figures, and Krippendorff's unitized alphas (analysis.unitized).
@@ -40,7 +40,8 @@ class AgreementForm(forms.Form):
     )
 
     def __init__(self, data: QueryDict | None, *, project: Project) -> None:
-        coded = Q(codings__tag__codebook__project=project)
+        # Their own codings: the consensus a researcher decided makes them no busier a coder.
+        coded = Q(codings__tag__codebook__project=project, codings__layer=CodingLayer.CODER)
         # The project's coders, the busiest first: one query.
         self.coder_list: list[User] = list(
             project_coders(project)

@@ -16,7 +16,7 @@ whether that coder coded it, so the page shows the coders' coding stripes side b
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ class Piece:
     text: str
     coded: bool
     agreed: bool  # every coder coded this piece
+    start: int = 0  # its offset (code points): the page turns a selection into offsets
 
 
 @dataclass
@@ -44,10 +45,24 @@ class Passage:
     lanes: list[list[Piece]]  # one per coder, in the order given
     before: str
     after: str
+    # Per coder, in the order given: the [start, end) spans the coder's codings cover inside
+    # the passage (overlaps merged), the coder's "version" of it (services.consensus).
+    spans: list[list[tuple[int, int]]] = field(default_factory=list)
 
     @property
     def disagreement(self) -> bool:
         return self.kind != "agree"
+
+    @property
+    def before_start(self) -> int:
+        return self.start - len(self.before)
+
+
+def cut(bounds: np.ndarray, start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) cut at the sorted ``bounds`` strictly inside it."""
+    inner = bounds[np.searchsorted(bounds, start, "right") : np.searchsorted(bounds, end, "left")]
+    cuts = [start, *(int(x) for x in inner), end]
+    return list(zip(cuts, cuts[1:], strict=False))
 
 
 def compare(
@@ -56,21 +71,23 @@ def compare(
     """The passages of ``code_ids`` on ``transcript`` by ``coders`` (users), in text order."""
     code_ids = set(code_ids)
     spans: dict[int, list[tuple[int, int]]] = {u.pk: [] for u in coders}
-    for coder_id, start, end in Coding.objects.filter(
-        content_object__transcript=transcript, coder_id__in=spans, tag_id__in=code_ids
-    ).values_list("coder_id", "content_object__start", "content_object__end"):
+    # The coders' own codings: a consensus coding's coder is the researcher who decided it.
+    for coder_id, start, end in (
+        Coding.objects.coder_layer()
+        .filter(content_object__transcript=transcript, coder_id__in=spans, tag_id__in=code_ids)
+        .values_list("coder_id", "content_object__start", "content_object__end")
+    ):
         spans[coder_id].append((start, end))
     text = transcript.text
-    unions = [stats.union(np.array(spans[u.pk], dtype=np.int64)) for u in coders]
+    unions = [stats.union(np.array(spans[u.pk], dtype=np.int64)).reshape(-1, 2) for u in coders]
     m = len(coders)
     out: list[Passage] = []
+    bounds = np.unique(np.concatenate([u.ravel() for u in unions]))
     for start, end in stats.union(np.concatenate(unions)).tolist():
-        cuts = sorted({start, end} | {int(x) for u in unions for x in u.ravel() if start < x < end})
-        pieces = list(zip(cuts, cuts[1:], strict=False))
-        inside = [
-            [bool(stats.covered(u, np.array([s]), np.array([e]))[0] > 0) for s, e in pieces]
-            for u in unions
-        ]
+        pieces = cut(bounds, start, end)
+        starts = np.array([s for s, _e in pieces], dtype=np.int64)
+        ends = np.array([e for _s, e in pieces], dtype=np.int64)
+        inside = [(stats.covered(u, starts, ends) > 0).tolist() for u in unions]
         agreed = [all(inside[k][i] for k in range(m)) for i in range(len(pieces))]
         who = [k for k in range(m) if any(inside[k])]
         kind = "only" if len(who) < m else "agree" if all(agreed) else "boundary"
@@ -82,11 +99,18 @@ def compare(
                 kind=kind,
                 coders=[coders[k].pk for k in who],
                 lanes=[
-                    [Piece(text[s:e], inside[k][i], agreed[i]) for i, (s, e) in enumerate(pieces)]
+                    [
+                        Piece(text[s:e], inside[k][i], agreed[i], s)
+                        for i, (s, e) in enumerate(pieces)
+                    ]
                     for k in range(m)
                 ],
                 before=text[max(0, start - CONTEXT) : start],
                 after=text[end : end + CONTEXT],
+                spans=[
+                    [(int(s), int(e)) for s, e in u.tolist() if start <= s and e <= end]
+                    for u in unions
+                ],
             )
         )
     return out

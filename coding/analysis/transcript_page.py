@@ -172,14 +172,16 @@ def excerpt_rows(
     """Excerpts as ``[id, start, end, [[coding, code, coder], ...], [[memo, author, preview],
     ...]]`` with UTF-16 offsets, ordered by start. ``excerpt_ids`` limits the rows (a delta)."""
     excerpts = Excerpt.objects.filter(transcript_id=transcript_id)
+    # The coders' own codings only: a consensus coding's coder is the researcher who decided
+    # it, and it would show as their coding (the consensus is shown in the comparison view).
     if excerpt_ids is None:
-        codings = Coding.objects.filter(content_object__transcript_id=transcript_id)
+        codings = Coding.objects.coder_layer().filter(content_object__transcript_id=transcript_id)
         memos = Memo.objects.filter(excerpt__transcript_id=transcript_id)
     else:
         # By excerpt id alone: joining through the transcript makes SQLite read all its codings.
         excerpts = excerpts.filter(pk__in=excerpt_ids)
         ids = list(excerpts.values_list("pk", flat=True))
-        codings = Coding.objects.filter(content_object_id__in=ids)
+        codings = Coding.objects.coder_layer().filter(content_object_id__in=ids)
         memos = Memo.objects.filter(excerpt_id__in=ids)
     u16 = _converter(umap)
     rows: dict[int, list[Any]] = {
@@ -204,7 +206,9 @@ def excerpt_rows(
         if len(preview) > MEMO_PREVIEW_CHARS:
             preview = preview[:MEMO_PREVIEW_CHARS] + "…"
         rows[excerpt_id][4].append([pk, author_id, preview])
-    return list(rows.values())
+    # An excerpt that only the consensus holds is not a passage of this view (a delta reports
+    # it as removed).
+    return [r for r in rows.values() if r[3] or r[4]]
 
 
 def code_rows(codes: list[Code]) -> list[list[Any]]:
@@ -249,7 +253,7 @@ def code_counts(
     """Codings per code, in the whole project or in one transcript."""
     if codebook is None:
         return {}
-    qs = Coding.objects.filter(tag__codebook=codebook)
+    qs = Coding.objects.coder_layer().filter(tag__codebook=codebook)
     if transcript is not None:
         qs = qs.filter(content_object__transcript=transcript)
     if code_ids is not None:

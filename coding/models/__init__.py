@@ -25,6 +25,10 @@ from coding.models.coding import (
     ExcerptQuerySet,
     coded_chars,
 )
+from coding.models.consensus import (
+    ConsensusAction,
+    ConsensusDecision,
+)
 from coding.models.exchange import (
     ExchangeGuid,
 )
@@ -85,6 +89,8 @@ from coding.models.transcript import (
 )
 
 __all__ = [
+    "ConsensusAction",
+    "ConsensusDecision",
     "Role",
     "WRITE_ROLES",
     "ProjectQuerySet",

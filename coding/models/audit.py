@@ -30,6 +30,9 @@ class AuditAction(models.TextChoices):
     ATTRIBUTE_CREATE = "attribute_create", _("Attribute added")
     ATTRIBUTE_DELETE = "attribute_delete", _("Attribute deleted")
     FRAMEWORK_SAVE = "framework_save", _("Framework summary saved")
+    CONSENSUS_DECIDE = "consensus_decide", _("Consensus decided")
+    CONSENSUS_START = "consensus_start", _("Consensus started from a coder")
+    CONSENSUS_UNDO = "consensus_undo", _("Consensus decision undone")
 
 
 class AuditEvent(models.Model):

@@ -37,6 +37,12 @@ from coding.services.coding import (
     in_vivo_name,
     key_quote_set,
 )
+from coding.services.consensus import (
+    consensus_decide,
+    consensus_start_from,
+    consensus_undo,
+    latest_decision,
+)
 from coding.services.excerpts import (
     check_span,
 )
@@ -100,6 +106,10 @@ from coding.services.undo import (
 )
 
 __all__ = [
+    "consensus_decide",
+    "consensus_start_from",
+    "consensus_undo",
+    "latest_decision",
     "CODE_COLOR_RE",
     "CODE_NAME_MAX",
     "CODE_PALETTE",

@@ -341,11 +341,15 @@ MERGE_ATTEMPTS = 3
 
 
 def _merge_codings(source: Code, target: Code) -> tuple[int, int]:
-    """Drop the source codings the target already has (same excerpt and coder), move the rest."""
+    """Drop the source codings the target already has (same excerpt, coder and layer), move
+    the rest."""
     duplicates = Coding.objects.filter(tag=source).filter(
         Exists(
             Coding.objects.filter(
-                tag=target, content_object=OuterRef("content_object"), coder=OuterRef("coder")
+                tag=target,
+                content_object=OuterRef("content_object"),
+                coder=OuterRef("coder"),
+                layer=OuterRef("layer"),
             )
         )
     )

@@ -18,6 +18,7 @@ from coding.models import (
     AuditAction,
     Code,
     Coding,
+    CodingLayer,
     CodingSource,
     Excerpt,
     KeyQuote,
@@ -78,7 +79,9 @@ def excerpt_code(
             code="excerpt_busy",
         )
     existing = set(
-        Coding.objects.filter(content_object=excerpt, coder=coder).values_list("tag_id", flat=True)
+        Coding.objects.coder_layer()
+        .filter(content_object=excerpt, coder=coder)
+        .values_list("tag_id", flat=True)
     )
     new = [
         Coding(tag=c, content_object=excerpt, coder=coder, source=source, batch=batch)
@@ -154,9 +157,9 @@ def excerpts_import(
     )
     by_span = {(x.start, x.end): x for x in Excerpt.objects.filter(transcript=transcript)}
     done = set(
-        Coding.objects.filter(content_object__transcript=transcript).values_list(
-            "content_object_id", "tag_id", "coder_id"
-        )
+        Coding.objects.coder_layer()
+        .filter(content_object__transcript=transcript)
+        .values_list("content_object_id", "tag_id", "coder_id")
     )
     new = []
     for sp in spans:
@@ -265,13 +268,14 @@ def excerpt_resize(
     check_span(transcript, start, end)
     if (start, end) == (excerpt.start, excerpt.end):
         return excerpt
-    mine = list(excerpt.codings.filter(coder=actor).select_related("tag"))
+    # The consensus layer stays where its decision put it, like another coder's codings.
+    mine = list(excerpt.codings.coder_layer().filter(coder=actor).select_related("tag"))
     if not mine:
         raise ValidationError(
             _("You can change the boundaries only of passages you coded yourself."),
             code="not_coder",
         )
-    shared = excerpt.codings.exclude(coder=actor).exists()
+    shared = excerpt.codings.exclude(coder=actor, layer=CodingLayer.CODER).exists()
     old = [excerpt.start, excerpt.end]
     target = Excerpt.objects.filter(transcript=transcript, start=start, end=end).first()
     if target is None and not shared:
@@ -290,7 +294,9 @@ def excerpt_resize(
                 **Excerpt.span_fields(transcript, start, end, paragraph_starts),
                 created_by=actor,
             )
-        taken = set(target.codings.filter(coder=actor).values_list("tag_id", flat=True))
+        taken = set(
+            target.codings.coder_layer().filter(coder=actor).values_list("tag_id", flat=True)
+        )
         Coding.objects.filter(pk__in=[c.pk for c in mine if c.tag_id in taken]).delete()
         Coding.objects.filter(pk__in=[c.pk for c in mine if c.tag_id not in taken]).update(
             content_object=target

@@ -127,5 +127,6 @@ def coding_removed(*, coding: Coding, excerpt: Excerpt, **extra: Any) -> dict[st
         "code_id": coding.tag_id,
         "coder": coding.coder_id,
         "source": coding.source,
+        **({"layer": coding.layer} if coding.layer != "coder" else {}),
         **extra,
     }

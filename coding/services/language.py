@@ -98,9 +98,9 @@ def search_code_apply(
             if (x.start, x.end) in spans
         ]
         done = set(
-            Coding.objects.filter(content_object__in=excerpts, tag=code, coder=coder).values_list(
-                "content_object_id", flat=True
-            )
+            Coding.objects.coder_layer()
+            .filter(content_object__in=excerpts, tag=code, coder=coder)
+            .values_list("content_object_id", flat=True)
         )
         new = [x for x in excerpts if x.pk not in done]
         Coding.objects.bulk_create(

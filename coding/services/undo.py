@@ -16,6 +16,7 @@ from coding.models import (
     AuditEvent,
     Code,
     Coding,
+    CodingLayer,
     CodingSource,
     Excerpt,
     Project,
@@ -105,9 +106,9 @@ def coding_undo(*, transcript: Transcript, actor: User) -> UndoResult | None:
         if excerpt is not None:
             touched.add(excerpt.pk)
             codings = list(
-                Coding.objects.filter(
-                    content_object=excerpt, coder=actor, tag_id__in=d["code_ids"]
-                ).select_related("tag")
+                Coding.objects.coder_layer()
+                .filter(content_object=excerpt, coder=actor, tag_id__in=d["code_ids"])
+                .select_related("tag")
             )
             removed = [c.tag.name for c in codings]
             lock_excerpts([excerpt.pk])
@@ -155,6 +156,7 @@ def coding_undo(*, transcript: Transcript, actor: User) -> UndoResult | None:
             content_object=excerpt,
             tag=code,
             coder=coder,
+            layer=CodingLayer.CODER,  # consensus codings are undone as decisions
             defaults={"source": d.get("source") or CodingSource.MANUAL},
         )
         touched.add(excerpt.pk)

@@ -15,14 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from coding import access
-from coding.analysis import agreement, agreement_page, comparison, unitized, unitized_page
+from coding.analysis import agreement, agreement_page, unitized, unitized_page
 from coding.analysis.agreement_form import AgreementForm
 from coding.analysis.filters import AnalysisFilterForm
-from coding.analysis.specs import CodeTree
 from coding.analysis.unitized import UReport
 from coding.models import Project
 from coding.people import display_name
-from coding.views import AuthenticatedHttpRequest
+from coding.views import AuthenticatedHttpRequest, HtmxHttpRequest, consensus
 
 EXPORTS = {
     "xlsx": (
@@ -166,39 +165,9 @@ def agreement_export(request: AuthenticatedHttpRequest, project_id: int, fmt: st
 
 @login_required
 @require_GET
-def agreement_compare(request: AuthenticatedHttpRequest, transcript_id: int) -> HttpResponse:
-    """One code on one transcript, the chosen coders' passages side by side."""
+def agreement_compare(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
+    """One code on one transcript, the chosen coders' passages side by side, with the
+    consensus beside them (views.consensus)."""
     transcript = access.get_transcript_for_user(request.user, transcript_id)
-    project = transcript.case.project
-    project.membership = transcript.membership
-    codebook = project.codebooks.get()
-    (code,) = access.codes_of_codebook(codebook.pk, [request.GET.get("code")])
-    form = AgreementForm(request.GET, project=project)
-    if not form.is_valid():
-        raise Http404
-    coder_ids = form.cleaned_data["coders"]
-    users = {u.pk: u for u in form.coder_list}
-    coders = [users[pk] for pk in coder_ids if pk in users]
-    members = (
-        CodeTree.of(project).subtree(code.pk)
-        if request.GET.get("subcodes") == "rollup"
-        else {code.pk}
-    )
-    passages = comparison.compare(transcript, members, coders)
-    back = request.GET.copy()
-    for name in ("code",):
-        back.pop(name, None)
-    return render(
-        request,
-        "coding/analysis/agreement_compare.html",
-        {
-            "project": project,
-            "tab": "agreement",
-            "transcript": transcript,
-            "code": code,
-            "coders": coders,
-            "passages": passages,
-            "disagreements": sum(1 for p in passages if p.disagreement),
-            "back": back.urlencode(),
-        },
-    )
+    c = consensus.chosen(request.GET, transcript)
+    return render(request, "coding/analysis/agreement_compare.html", consensus.context(request, c))

@@ -18,7 +18,15 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from coding import access
-from coding.models import AuditAction, AuditEvent, Excerpt, Project, Role
+from coding.models import (
+    AuditAction,
+    AuditEvent,
+    CodingLayer,
+    ConsensusAction,
+    Excerpt,
+    Project,
+    Role,
+)
 from coding.views import AuthenticatedHttpRequest
 
 PAGE_SIZE = 50
@@ -59,12 +67,38 @@ def describe(event: AuditEvent) -> str:
     """One readable line for an event; unknown detail keys are listed as they are."""
     d = event.details or {}
     line = _describe(event.action, d)
+    if d.get("layer") == CodingLayer.CONSENSUS:
+        line = f"{line} ({CodingLayer.CONSENSUS.label})"
     if d.get("undo_of"):
         return _("undid: %(change)s") % {"change": line}
     return line
 
 
+def _consensus(a: str, d: dict) -> str:
+    """A consensus decision, its start from a coder, or its undo (services.consensus)."""
+    if a == AuditAction.CONSENSUS_START:
+        return _("started the consensus from a coder's coding (%(n)s codings)") % {
+            "n": d.get("codings", "?")
+        }
+    try:
+        how = str(ConsensusAction(d.get("consensus", "")).label)
+    except ValueError:
+        how = str(d.get("consensus", "?"))
+    if d.get("consensus") == ConsensusAction.START:
+        return _("the consensus start from a coder's coding")
+    line = _("settled %(code)s at %(span)s in the consensus: %(how)s") % {
+        "code": d.get("code") or "?",
+        "span": _span(d),
+        "how": how,
+    }
+    if d.get("reason"):
+        line += " " + _("(reason: %(reason)s)") % {"reason": d["reason"]}
+    return line
+
+
 def _describe(a: str, d: dict) -> str:
+    if a in (AuditAction.CONSENSUS_DECIDE, AuditAction.CONSENSUS_START, AuditAction.CONSENSUS_UNDO):
+        return _consensus(a, d)
     if a == AuditAction.CODING_ADD:
         return _("applied %(codes)s to %(span)s") % {"codes": _code_names(d), "span": _span(d)}
     if a == AuditAction.CODING_REMOVE:

@@ -346,7 +346,8 @@ def code_apply(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespon
 
 def _batch_codings(project: Project, batch: uuid.UUID):
     return (
-        Coding.objects.filter(batch=batch, tag__codebook__project=project)
+        Coding.objects.coder_layer()  # a consensus decision's batch is undone as a decision
+        .filter(batch=batch, tag__codebook__project=project)
         .select_related("tag", "coder", "content_object__transcript__case")
         .order_by("content_object__transcript__case__order", "content_object__transcript_id")
     )

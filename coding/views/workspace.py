@@ -336,7 +336,9 @@ def excerpt_resize(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonRe
         start, end = span_from_u16(umap, request.POST.get("start"), request.POST.get("end"))
     except OffsetError:
         return _bad_offsets()
-    code_ids = set(excerpt.codings.filter(coder=request.user).values_list("tag_id", flat=True))
+    code_ids = set(
+        excerpt.codings.coder_layer().filter(coder=request.user).values_list("tag_id", flat=True)
+    )
     old_pk = excerpt.pk
     try:
         result = services.excerpt_resize(
@@ -354,7 +356,9 @@ def excerpt_resize(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonRe
 def _excerpt_detail(request: HttpRequest, excerpt: Excerpt, umap: Utf16Map) -> dict:
     membership = excerpt.membership
     codings = list(
-        excerpt.codings.select_related("tag", "coder").order_by("tag__order", "tag__name")
+        excerpt.codings.coder_layer()
+        .select_related("tag", "coder")
+        .order_by("tag__order", "tag__name")
     )
     memos = excerpt.memos.select_related("author").order_by("created_at", "pk")
     return {

@@ -1,0 +1,105 @@
+"""The consensus: how researchers settled the coders' disagreements, one decision at a time.
+
+The settled codings themselves are ordinary ``Coding`` rows in the consensus layer
+(``CodingLayer.CONSENSUS``); a ``ConsensusDecision`` records how each came about: who decided,
+when, what they chose between and why. Written only by ``coding.services.consensus``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from coding.models.codebook import Code
+from coding.models.project import Project
+from coding.models.transcript import Transcript
+
+REASON_MAX = 300  # characters: a short reason, not a memo
+
+
+class ConsensusAction(models.TextChoices):
+    KEEP = "keep", _("Kept one coder's version")
+    MERGE = "merge", _("Merged the coders' spans")
+    NEW = "new", _("Wrote a new span")
+    DROP = "drop", _("The code does not apply here")
+    START = "start", _("Started from one coder's coding")
+
+
+class ConsensusDecisionQuerySet(models.QuerySet["ConsensusDecision"]):
+    def live(self) -> ConsensusDecisionQuerySet:
+        """The decisions not undone."""
+        return self.filter(undone_at__isnull=True)
+
+
+class ConsensusDecision(models.Model):
+    """One settlement of one passage of one code on one transcript (or, with ``START``, the
+    copy of one coder's codings of the whole transcript that a consensus began from).
+
+    ``versions``: the coders' versions the decision chose between, ``{coder id: [[start, end],
+    ...]}`` (code points, the spans each coder's codings cover inside the passage, overlaps
+    merged). ``result``: the consensus spans it made (``[[code id, start, end], ...]`` for
+    ``START``). ``replaced``: the consensus codings it took away, enough to restore them on
+    undo. ``overruled``: the coders whose coding the result drops or changes; ``reason`` is
+    required when there is any. ``batch``: the consensus codings it created carry it.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="consensus_decisions"
+    )
+    transcript = models.ForeignKey(
+        Transcript, on_delete=models.CASCADE, related_name="consensus_decisions"
+    )
+    code = models.ForeignKey(
+        Code, null=True, blank=True, on_delete=models.CASCADE, related_name="consensus_decisions"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=10, choices=ConsensusAction.choices)
+    start = models.PositiveIntegerField(null=True, blank=True)
+    end = models.PositiveIntegerField(null=True, blank=True)
+    kept_coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    versions = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=list, blank=True)
+    replaced = models.JSONField(default=list, blank=True)
+    overruled = models.JSONField(default=list, blank=True)
+    reason = models.CharField(max_length=REASON_MAX, blank=True)
+    batch = models.UUIDField(unique=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = ConsensusDecisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__isnull=True, end__isnull=True) | Q(start__lt=models.F("end")),
+                name="consensus_passage_start_lt_end",
+            ),
+            models.CheckConstraint(
+                condition=Q(action="start") | Q(code__isnull=False, start__isnull=False),
+                name="consensus_passage_decision_has_code",
+            ),
+        ]
+        indexes = [models.Index(fields=["transcript", "code"])]
+        verbose_name = _("consensus decision")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.code_id} on {self.transcript_id}:{self.start}-{self.end}"
