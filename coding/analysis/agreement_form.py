@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from coding.analysis.agreement import DEFAULT_THRESHOLD, UNIT_LABELS, UNITS
 from coding.analysis.filters import choice_field, project_coders
-from coding.models import Project
+from coding.models import Coding, Project, blind_transcripts
 from coding.people import display_name
 
 UNIT_CHOICES = [(u, UNIT_LABELS[u]) for u in UNITS]
@@ -38,6 +38,10 @@ class AgreementForm(forms.Form):
 
     def __init__(self, data: QueryDict | None, *, project: Project) -> None:
         coded = Q(codings__tag__codebook__project=project)
+        viewer = getattr(project, "membership", None)  # set by coding.access
+        if blind_transcripts(viewer) is not None:
+            # Busiest by the codings the viewer may see (blind coding).
+            coded &= Q(codings__in=Coding.objects.visible_to(viewer))
         # The project's coders, the busiest first: one query.
         self.coder_list: list[User] = list(
             project_coders(project)

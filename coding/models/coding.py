@@ -25,7 +25,7 @@ from coding.models.expressions import (
     turn_expression,
 )
 from coding.models.project import Membership, Project
-from coding.models.transcript import Transcript, passage_url
+from coding.models.transcript import Transcript, blind_transcripts, passage_url
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -34,6 +34,15 @@ if TYPE_CHECKING:
 class ExcerptQuerySet(models.QuerySet["Excerpt"]):
     def for_project(self, project: Project) -> ExcerptQuerySet:
         return self.filter(transcript__case__project=project)
+
+    def visible_to(self, viewer: Membership | None) -> ExcerptQuerySet:
+        """The passages ``viewer`` may see (``blind_transcripts``): in a blind transcript a
+        researcher sees only the passages they coded themselves."""
+        blind = blind_transcripts(viewer)
+        if blind is None or viewer is None:
+            return self
+        mine = Coding.objects.filter(content_object_id=OuterRef("pk"), coder_id=viewer.user_id)
+        return self.filter(~Q(transcript_id__in=blind.values("pk")) | Exists(mine))
 
     def without_memos(self) -> ExcerptQuerySet:
         # Through the reverse relation: memos sit above codings in the layers.
@@ -131,6 +140,16 @@ class CodingLayer(models.TextChoices):
 class CodingQuerySet(models.QuerySet["Coding"]):
     def for_project(self, project: Project) -> CodingQuerySet:
         return self.filter(tag__codebook__project=project)
+
+    def visible_to(self, viewer: Membership | None) -> CodingQuerySet:
+        """The codings ``viewer`` may see (``blind_transcripts``): in a blind transcript a
+        researcher sees only their own."""
+        blind = blind_transcripts(viewer)
+        if blind is None or viewer is None:
+            return self
+        return self.filter(
+            Q(coder_id=viewer.user_id) | ~Q(content_object__transcript_id__in=blind.values("pk"))
+        )
 
     def coder_layer(self) -> CodingQuerySet:
         """The coders' own codings (what agreement compares and workload counts)."""

@@ -158,7 +158,7 @@ def agreement_compare(request: AuthenticatedHttpRequest, transcript_id: int) -> 
         if request.GET.get("subcodes") == "rollup"
         else {code.pk}
     )
-    passages = comparison.compare(transcript, members, coders)
+    passages = comparison.compare(transcript, members, coders, viewer=transcript.membership)
     back = request.GET.copy()
     for name in ("code",):
         back.pop(name, None)
