@@ -105,6 +105,11 @@ def blind(world: World) -> World:
     services.memo_save(
         project=world.project, author=world.alice, text=ALICE_MEMO, excerpt=world.excerpt
     )
+    # A project memo of alice's (anyone may read it) with a "see also" to kari's passage.
+    project_memo = services.memo_save(
+        project=world.project, author=world.alice, text="Et notat om prosjektet"
+    )
+    services.memo_link_set(memo=project_memo, excerpt=kari_excerpt)
     services.key_quote_set(excerpt=kari_excerpt, code=world.codes[2], user=kari, marked=True)
     services.key_quote_set(
         excerpt=world.excerpt, code=world.codes[1], user=world.alice, marked=True

@@ -16,7 +16,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from coding import nlp
 from coding.language.lemma_search import Query, Term
-from coding.models import Membership, Memo, MemoLink, Project
+from coding.models import Excerpt, Membership, Memo, MemoLink, Project
 
 KINDS = ("excerpt", "transcript", "case", "code", "project")
 MAX_LISTED = 500
@@ -65,6 +65,11 @@ def memos_of(
     if date_to:
         qs = qs.filter(updated_at__date__lte=date_to)
     links = MemoLink.objects.select_related("code", "case", "excerpt__transcript__case")
+    if viewer is not None:
+        # A "see also" to a passage blind coding hides would show it.
+        links = links.filter(
+            Q(excerpt__isnull=True) | Q(excerpt__in=Excerpt.objects.visible_to(viewer))
+        )
     return (
         qs.select_related(
             "author", "excerpt__transcript__case", "transcript__case", "case", "code", "memo_type"
