@@ -9,12 +9,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from coding import importers, services
+from coding import services
 from coding.models import Assignment, AuditAction, AuditEvent, Membership, Role, coded_chars
 
 from .factories import UserFactory
 from .test_access_matrix import World
 from .test_access_matrix import world as world  # noqa: F401  (the access matrix's world, reused)
+from .test_blind import second_interview
 
 
 def _client(user) -> Client:
@@ -27,17 +28,7 @@ def _client(user) -> Client:
 def team(world: World) -> World:
     kari = UserFactory(username="kari", first_name="Kari", last_name="Nilsen")
     Membership.objects.create(project=world.project, user=kari, role=Role.RESEARCHER)
-    doc = importers.parse_pasted("I: Og boligen?\nIP: Boligen er god å bo i.", "y")
-    second = services.transcript_create(
-        case=world.case,
-        doc=doc,
-        title="Intervju to",
-        speakers={
-            "I": {"kind": "interviewer"},
-            "IP": {"kind": "informant", "informant_id": world.informant.pk},
-        },
-        user=world.alice,
-    )
+    second = second_interview(world, "Boligen er god å bo i.")
     world.extra.update(kari=kari, second=second)
     return world
 

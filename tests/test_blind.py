@@ -71,21 +71,26 @@ NAME_LISTED = {
 }
 
 
-@pytest.fixture
-def blind(world: World) -> World:
-    kari = UserFactory(username="kari", first_name="Kari", last_name="Blindersen")
-    Membership.objects.create(project=world.project, user=kari, role=Role.RESEARCHER)
-    doc = importers.parse_pasted(f"I: Og boligen?\nIP: {ONLY_KARI} er et godt sted å bo.", "y")
-    second = services.transcript_create(
-        case=world.case,
+def second_interview(w: World, answer: str) -> Transcript:
+    """A second interview with Tone in the world's case, "Intervju to"."""
+    doc = importers.parse_pasted(f"I: Og boligen?\nIP: {answer}", "intervju-to.txt")
+    return services.transcript_create(
+        case=w.case,
         doc=doc,
         title="Intervju to",
         speakers={
             "I": {"kind": "interviewer"},
-            "IP": {"kind": "informant", "informant_id": world.informant.pk},
+            "IP": {"kind": "informant", "informant_id": w.informant.pk},
         },
-        user=world.alice,
+        user=w.alice,
     )
+
+
+@pytest.fixture
+def blind(world: World) -> World:
+    kari = UserFactory(username="kari", first_name="Kari", last_name="Blindersen")
+    Membership.objects.create(project=world.project, user=kari, role=Role.RESEARCHER)
+    second = second_interview(world, f"{ONLY_KARI} er et godt sted å bo.")
     start = second.text.index(ONLY_KARI)
     kari_excerpt, _ = services.excerpt_code(
         transcript=second,
