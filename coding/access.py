@@ -316,8 +316,7 @@ def is_blinded(membership: Membership, transcript: Transcript) -> bool:
 def is_blinded_somewhere(membership: Membership) -> bool:
     """Whether ``membership`` codes blind in some transcript of the project (then they see only
     their own export files, among other things)."""
-    blind = blind_transcripts(membership)
-    return blind is not None and blind.exists()
+    return blind_transcripts(membership) is not None
 
 
 def may_set_blind_coding(membership: Membership) -> bool:

@@ -295,6 +295,12 @@ def test_other_members_exports_are_not_found_for_a_blind_researcher(blind):
     assert bob.get(reverse("coding:job-download", args=[job.pk])).status_code == 404
     assert sue.get(reverse("coding:job-detail", args=[job.pk])).status_code == 200
     assert bob.get(reverse("coding:job-detail", args=[w.export_job.pk])).status_code == 200
+    # Nor listed on his project home (nor on the export page).
+    detail = reverse("coding:job-detail", args=[job.pk]).encode()
+    for page in ("coding:project-detail", "coding:export"):
+        url = reverse(page, args=[w.project.pk])
+        assert detail not in bob.get(url).content
+        assert detail in sue.get(url).content
 
 
 def _alone(w: World):

@@ -57,10 +57,12 @@ def blind_transcripts(viewer: Membership | None) -> TranscriptQuerySet | None:
     Researchers are blinded in blind transcripts (``TranscriptQuerySet.blind``); supervisors
     and owners see every coding. ``viewer`` None (a command, a job of nobody in particular)
     sees everything. Every read applies it through the ``visible_to`` queryset methods of
-    Coding, Excerpt, Memo and KeyQuote."""
+    Coding, Excerpt, Memo, KeyQuote and AuditEvent."""
     if viewer is None or viewer.role != Role.RESEARCHER:
         return None
-    return Transcript.objects.blind().filter(case__project_id=viewer.project_id)
+    blind = Transcript.objects.blind().filter(case__project_id=viewer.project_id)
+    # Nothing blind (the usual case): the reads keep their plain queries.
+    return blind if blind.exists() else None
 
 
 class TranscriptQuerySet(models.QuerySet["Transcript"]):

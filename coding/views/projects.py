@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -310,8 +310,13 @@ def job_download(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> FileRe
 
 def job_list_for(project: Project):
     # Imports not yet confirmed belong to their uploader (see access.get_job_for_user).
-    return (
+    jobs = (
         Job.objects.filter(project=project)
         .exclude(status=JobStatus.DRAFT)
-        .exclude(kind=JobKind.IMPORT, params__stage="parse")[:20]
+        .exclude(kind=JobKind.IMPORT, params__stage="parse")
     )
+    viewer = getattr(project, "membership", None)
+    if viewer is not None and access.is_blinded_somewhere(viewer):
+        # Others' exports hold their codings (access.may_see_job).
+        jobs = jobs.exclude(Q(kind=JobKind.EXPORT) & ~Q(created_by_id=viewer.user_id))
+    return jobs[:20]
