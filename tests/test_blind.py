@@ -119,6 +119,10 @@ def blind(world: World) -> World:
     services.key_quote_set(
         excerpt=world.excerpt, code=world.codes[1], user=world.alice, marked=True
     )
+    # alice marks bob's coding as a key quote: bob's "key quotes only" must not count it.
+    services.key_quote_set(
+        excerpt=world.excerpt, code=world.codes[0], user=world.alice, marked=True
+    )
     # An export alice made: it holds everyone's codings.
     alice_export = Job.objects.create(
         project=world.project,
@@ -334,6 +338,7 @@ def _cells(response) -> list:
         ("coding:analysis-cooccurrence-export", "xlsx", {"mode": "overlap"}),
         ("coding:analysis-framework-export", "csv", {}),
         ("coding:analysis-matrix-export", "csv", {"measure": "informants", "rows": "kind"}),
+        ("coding:analysis-matrix-export", "csv", {"key_quotes": "1"}),
     ],
 )
 def test_a_blind_researchers_matrix_counts_only_his_own_codings(blind, name, fmt, query):

@@ -218,7 +218,7 @@ def codings(form: AnalysisFilterForm) -> CodingQuerySet:
         qs = qs.filter(coder_id__in=[int(u) for u in d["coders"]])
     qs = qs.visible_to(viewer_of(form))
     if d.get("key_quotes"):
-        qs = qs.key_quotes()
+        qs = qs.key_quotes(viewer=viewer_of(form))
     informants = informant_filter(form)
     if informants is not None or d.get("measure") == "informants" or form.row_spec.by_speaker:
         qs = with_speaker(qs, "content_object__", informants)

@@ -99,7 +99,7 @@ def export_to_file(
         "key_quotes"
     )
     if params.get("key_quotes") and options.layout != LAYOUT_REPORT and not in_filter:
-        codings = codings.key_quotes()
+        codings = codings.key_quotes(viewer=viewer)
         options.filters.append((_("Key quotes"), _("only key quotes")))
     data = rows.collect(
         project,
@@ -134,7 +134,10 @@ def report_codings(
     columns = form.columns
     member_ids = {m for c in columns.codes for m in columns.members(c.pk)}
     codings = (
-        Coding.objects.for_project(project).of_codes(member_ids).visible_to(viewer).key_quotes()
+        Coding.objects.for_project(project)
+        .of_codes(member_ids)
+        .visible_to(viewer)
+        .key_quotes(viewer=viewer)
     )
     return codings, columns
 

@@ -159,8 +159,12 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         """The settled version (see CodingLayer)."""
         return self.filter(layer=CodingLayer.CONSENSUS)
 
-    def key_quotes(self, user: User | None = None) -> CodingQuerySet:
-        """The codings whose passage someone (or ``user``) marked as a key quote for its code."""
+    def key_quotes(
+        self, user: User | None = None, *, viewer: Membership | None = None
+    ) -> CodingQuerySet:
+        """The codings whose passage someone (or ``user``) marked as a key quote for its code;
+        with ``viewer``, a mark they may see (``KeyQuoteQuerySet.visible_to``: in a blind
+        transcript a researcher's own)."""
         # Through the excerpt's reverse relation: key quotes sit above codings in the layers.
         marks = Excerpt.objects.filter(
             pk=OuterRef("content_object_id"), key_quotes__code_id=OuterRef("tag_id")
@@ -170,6 +174,11 @@ class CodingQuerySet(models.QuerySet["Coding"]):
                 pk=OuterRef("content_object_id"),
                 key_quotes__code_id=OuterRef("tag_id"),
                 key_quotes__user=user,
+            )
+        blind = blind_transcripts(viewer)
+        if blind is not None and viewer is not None:
+            marks = marks.filter(
+                Q(key_quotes__user_id=viewer.user_id) | ~Q(transcript_id__in=blind.values("pk"))
             )
         return self.filter(Exists(marks))
 
