@@ -291,6 +291,23 @@ def test_a_write_answers_the_blind_researcher_with_his_own_codings_only(blind):
     assert delta["counts"] == {str(w.codes[1].pk): 2}
 
 
+def test_a_blind_researcher_cannot_reach_another_coders_passage_or_coding_by_its_id(blind):
+    w = blind
+    bob = _client(w.bob)
+    kari_excerpt = w.extra["kari_excerpt"]
+    karis = Coding.objects.get(content_object=kari_excerpt)
+    before = (Memo.objects.count(), Coding.objects.count())
+    r = bob.post(reverse("coding:workspace-memo", args=[kari_excerpt.pk]), {"text": "Hei"})
+    assert r.status_code == 404
+    r = bob.post(
+        reverse("coding:workspace-resize", args=[kari_excerpt.pk]),
+        {"start": kari_excerpt.start, "end": kari_excerpt.end + 1},
+    )
+    assert r.status_code == 404
+    assert bob.post(reverse("coding:workspace-uncode", args=[karis.pk])).status_code == 404
+    assert (Memo.objects.count(), Coding.objects.count()) == before
+
+
 def test_other_members_exports_are_not_found_for_a_blind_researcher(blind):
     w = blind
     job = w.extra["alice_export"]

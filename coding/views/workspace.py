@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from coding import access, services
 from coding.analysis import transcript_page
-from coding.models import BlindMode, Code, Codebook, Excerpt, Transcript
+from coding.models import BlindMode, Code, Codebook, Coding, Excerpt, Transcript
 from coding.offsets import OffsetError, Utf16Map, parse_offset, span_from_u16
 from coding.people import display_name
 from coding.views import AuthenticatedHttpRequest
@@ -330,6 +330,8 @@ def in_vivo_name(request: AuthenticatedHttpRequest, transcript_id: int) -> JsonR
 def coding_remove(request: AuthenticatedHttpRequest, coding_id: int) -> JsonResponse:
     """Remove one coding: a coder removes their own, the project owner anyone's."""
     coding = access.get_coding_for_user(request.user, coding_id, access.WRITE)
+    if not Coding.objects.filter(pk=coding.pk).visible_to(coding.membership).exists():
+        raise Http404  # another coder's, in a transcript the requester codes blind
     if not access.may_remove_coding(coding.membership, coding):
         raise PermissionDenied
     excerpt_id = coding.content_object_id
@@ -343,7 +345,7 @@ def coding_remove(request: AuthenticatedHttpRequest, coding_id: int) -> JsonResp
 @require_POST
 def excerpt_resize(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonResponse:
     """Move the requester's codings on an excerpt to new [start, end) UTF-16 boundaries."""
-    excerpt = access.get_excerpt_for_user(request.user, excerpt_id, access.WRITE)
+    excerpt = access.get_visible_excerpt_for_user(request.user, excerpt_id, access.WRITE)
     transcript = excerpt.transcript
     umap = Utf16Map(transcript.text)
     try:
@@ -420,7 +422,7 @@ def excerpt_detail(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonRe
 @require_POST
 def excerpt_memo(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonResponse:
     """Write a memo on an excerpt, edit one's own (``memo`` id), or delete it (empty text)."""
-    excerpt = access.get_excerpt_for_user(request.user, excerpt_id, access.WRITE)
+    excerpt = access.get_visible_excerpt_for_user(request.user, excerpt_id, access.WRITE)
     transcript = excerpt.transcript
     memo = None
     if request.POST.get("memo"):
