@@ -42,7 +42,7 @@ def passage_url(transcript_id: int, start: int, end: int) -> str:
 
 
 class BlindMode(models.TextChoices):
-    """A transcript's own blind-coding setting (coding.models.blind has the rule)."""
+    """A transcript's own blind-coding setting (the rule: ``blind_transcripts``)."""
 
     INHERIT = "inherit", _("As the project")
     ON = "on", _("On")
