@@ -18,6 +18,7 @@ from django.http import Http404
 
 from coding.models import (
     WRITE_ROLES,
+    Assignment,
     Case,
     Code,
     Coding,
@@ -33,6 +34,7 @@ from coding.models import (
     Role,
     Suggestion,
     Transcript,
+    blind_transcripts,
 )
 
 if TYPE_CHECKING:
@@ -79,6 +81,7 @@ _Resolved = TypeVar(
     Membership,
     Coding,
     Suggestion,
+    Assignment,
 )
 
 
@@ -158,6 +161,17 @@ def get_excerpt_for_user(
         user,
         need,
     )
+
+
+def get_visible_excerpt_for_user(
+    user: User | AnonymousUser, excerpt_id: RawId, need: str = READ
+) -> Excerpt:
+    """An excerpt the user may see: a passage only others coded in a transcript the user
+    codes blind is not found (404), as it would be for an outsider."""
+    excerpt = get_excerpt_for_user(user, excerpt_id, need)
+    if not Excerpt.objects.filter(pk=excerpt.pk).visible_to(excerpt.membership).exists():
+        raise Http404
+    return excerpt
 
 
 def get_code_for_user(user: User | AnonymousUser, code_id: RawId, need: str = READ) -> Code:
@@ -278,10 +292,11 @@ def may_undo_batch(membership: Membership, codings: Iterable[Coding]) -> bool:
     )
 
 
-def may_settle_consensus(membership: Membership) -> bool:
+def may_settle_consensus(membership: Membership, transcript: Transcript) -> bool:
     """Researchers and owners settle the coders' disagreements into the consensus; supervisors
-    read the consensus and its decisions but change nothing of the coding."""
-    return membership.can_write
+    read the consensus and its decisions but change nothing of the coding. Nobody settles a
+    transcript they code blind: they cannot see the versions they would choose between."""
+    return membership.can_write and not is_blinded(membership, transcript)
 
 
 def may_undo_consensus(membership: Membership, decision: ConsensusDecision) -> bool:
@@ -303,7 +318,57 @@ def may_label_memo(membership: Membership, memo: Memo) -> bool:
 
 def may_see_job(membership: Membership, job: Job) -> bool:
     """Every member sees the project's jobs, except an import not yet confirmed (being read, or
-    a draft waiting for its preview): that belongs to its uploader and the project's owners."""
+    a draft waiting for its preview): that belongs to its uploader and the project's owners;
+    and, while a researcher codes blind, other members' exports (they hold others' codings)."""
     if job.kind == JobKind.IMPORT and job.is_unconfirmed_import:
         return job.created_by_id == membership.user_id or is_owner(membership)
+    if job.kind == JobKind.EXPORT and is_blinded_somewhere(membership):
+        return job.created_by_id == membership.user_id
     return True
+
+
+# --- blind coding (issue 13) --------------------------------------------------------------------
+# What a blinded researcher may see is one rule, ``models.blind_transcripts``, which the read
+# models apply through the ``visible_to`` queryset methods; these answer the views' questions.
+
+
+def is_blinded(membership: Membership, transcript: Transcript) -> bool:
+    """Whether ``membership`` sees only their own codings of ``transcript``."""
+    blind = blind_transcripts(membership)
+    return blind is not None and blind.filter(pk=transcript.pk).exists()
+
+
+def is_blinded_somewhere(membership: Membership) -> bool:
+    """Whether ``membership`` codes blind in some transcript of the project (then they see only
+    their own export files, among other things)."""
+    return blind_transcripts(membership) is not None
+
+
+def may_set_blind_coding(membership: Membership) -> bool:
+    """Owners turn blind coding on and off, for the project and for each transcript."""
+    return is_owner(membership)
+
+
+def may_assign(membership: Membership) -> bool:
+    """Owners assign transcripts to coders and remove assignments."""
+    return is_owner(membership)
+
+
+def get_assignment_for_user(
+    user: User | AnonymousUser, assignment_id: RawId, need: str = READ
+) -> Assignment:
+    return _get(
+        Assignment.objects.select_related("transcript__case__project", "coder"),
+        assignment_id,
+        "transcript.case.project_id",
+        user,
+        need,
+    )
+
+
+def may_mark_assignment_done(membership: Membership, assignment: Assignment) -> bool:
+    """The assigned coder marks their assignment done (while they may write); an owner may
+    mark it for them."""
+    return membership.can_write and (
+        assignment.coder_id == membership.user_id or is_owner(membership)
+    )

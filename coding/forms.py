@@ -12,14 +12,18 @@ from django.utils.translation import gettext_lazy as _
 
 from coding.importers import guess_interviewer
 from coding.models import (
+    WRITE_ROLES,
     AttributeDefinition,
     AttributeKind,
+    BlindMode,
     Case,
     Code,
     Informant,
+    Memo,
     Mode,
     Project,
     Role,
+    Transcript,
     field_limit,
 )
 from coding.people import display_name
@@ -304,7 +308,10 @@ class MemoFilterForm(forms.Form):
     def __init__(self, data: Mapping[str, Any] | None, *, project: Project, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
         everyone = ("", _("Everyone"))
-        authors = get_user_model().objects.filter(memos__project=project).distinct()
+        # The authors of the memos the reader may see (blind coding hides some: the viewer is
+        # the membership coding.access put on the project).
+        seen = Memo.objects.filter(project=project).visible_to(getattr(project, "membership", None))
+        authors = get_user_model().objects.filter(pk__in=seen.values("author_id"))
         choice = cast(dict[str, forms.ChoiceField], self.fields)  # the fields given choices below
         choice["author"].choices = [
             everyone,
@@ -437,3 +444,41 @@ class AttributeDefinitionForm(forms.ModelForm):
         model = AttributeDefinition
         fields = ["target", "name", "kind", "order"]
         labels = {"target": _("Applies to"), "order": _("Position in lists")}
+
+
+class AssignmentForm(forms.Form):
+    """Assign several transcripts to several coders at once ("double-code these with Kari and
+    Per"). The choices are the project's transcripts and its members who may code."""
+
+    transcripts = forms.ModelMultipleChoiceField(
+        label=_("Transcripts"),
+        queryset=Transcript.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    coders = forms.ModelMultipleChoiceField(
+        label=_("Coders"),
+        queryset=get_user_model().objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        transcripts = cast(forms.ModelMultipleChoiceField, self.fields["transcripts"])
+        transcripts.queryset = (
+            Transcript.objects.filter(case__project=project)
+            .select_related("case")
+            .defer("text")
+            .order_by("case__kind", "case__order", "case__name", "interview_date", "title")
+        )
+        transcripts.label_from_instance = lambda t: f"{t.case.name}: {t.title}"  # type: ignore[method-assign, assignment]
+        coders = cast(forms.ModelMultipleChoiceField, self.fields["coders"])
+        coders.queryset = (
+            get_user_model()
+            .objects.filter(memberships__project=project, memberships__role__in=WRITE_ROLES)
+            .order_by("first_name", "last_name", "username")
+        )
+        coders.label_from_instance = display_name  # type: ignore[method-assign, assignment]
+
+
+class TranscriptBlindForm(forms.Form):
+    blind_mode = forms.ChoiceField(label=_("Blind coding"), choices=BlindMode.choices)

@@ -4,6 +4,7 @@ from coding.views import (
     agreement,
     analysis,
     audit,
+    blind,
     cases,
     codebook,
     consensus,
@@ -203,6 +204,19 @@ urlpatterns = [
         keyquotes.excerpt_key_quotes,
         name="excerpt-key-quotes",
     ),
+]
+
+# Blind coding and assignments (issue 13).
+urlpatterns += [
+    path("projects/<int:project_id>/blind/", blind.project_blind, name="project-blind"),
+    path("transcripts/<int:transcript_id>/blind/", blind.transcript_blind, name="transcript-blind"),
+    path("projects/<int:project_id>/assignments/", blind.assignments_add, name="assignments-add"),
+    path(
+        "assignments/<int:assignment_id>/remove/",
+        blind.assignment_remove,
+        name="assignment-remove",
+    ),
+    path("assignments/<int:assignment_id>/done/", blind.assignment_done, name="assignment-done"),
 ]
 
 # Lemma search, code from search, and coding suggestions.

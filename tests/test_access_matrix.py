@@ -27,6 +27,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from coding import importers, services
 from coding.models import (
+    Assignment,
     AttributeDefinition,
     Coding,
     CodingSource,
@@ -187,6 +188,9 @@ def world(db) -> World:
         export_job=export,
         bob_membership=Membership.objects.get(project=project, user=users["bob"]),
         extra={
+            "assignment": Assignment.objects.create(
+                transcript=transcript, coder=users["bob"], assigned_by=users["alice"]
+            ),
             "batch": batch,
             "suggestion": suggestion,
             "exchange_draft": services.exchange_import_prepare(
@@ -383,6 +387,20 @@ ACCESS: dict[str, Entry] = {
     "coding:member-remove": Entry({"GET": OWN, "POST": OWN}),
     "coding:project-history": R(),
     "coding:transcript-history": R(),
+    # Blind coding and assignments (issue 13): owners set them; the assigned coder (or an
+    # owner) marks an assignment done.
+    "coding:project-blind": Entry({"POST": OWN}, data=lambda w: {"blind_coding": "1"}),
+    "coding:transcript-blind": Entry({"POST": OWN}, data=lambda w: {"blind_mode": "on"}),
+    "coding:assignments-add": Entry(
+        {"POST": OWN},
+        data=lambda w: {"transcripts": [w.transcript.pk], "coders": [w.bob.pk, w.alice.pk]},
+    ),
+    "coding:assignment-remove": Entry(
+        {"POST": OWN}, kwargs=lambda w: {"assignment_id": w.extra["assignment"].pk}
+    ),
+    "coding:assignment-done": W(
+        kwargs=lambda w: {"assignment_id": w.extra["assignment"].pk}, data=lambda w: {"done": "1"}
+    ),
 }
 
 

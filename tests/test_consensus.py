@@ -283,7 +283,7 @@ def test_starting_from_one_coder_copies_their_coding_of_the_transcript(
 
 def test_a_supervisor_may_not_settle_and_nothing_changes(coded, project, alice, bob, sue):
     t, k = coded
-    assert not access.may_settle_consensus(_m(project, sue))
+    assert not access.may_settle_consensus(_m(project, sue), t)
     before = (Coding.objects.count(), AuditEvent.objects.count())
     with pytest.raises(PermissionDenied):
         _decide(project, t, k, sue, "keep", ONLY, keep=alice)

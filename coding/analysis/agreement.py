@@ -248,6 +248,7 @@ def load_scope(
     coded_by: dict[int, set[int]] = defaultdict(set)
     for t_id, coder_id in (
         Coding.objects.coder_layer()  # the coders' own codings, never the consensus
+        .visible_to(selection.viewer_of(form))
         .filter(
             coder_id__in=coder_ids,
             content_object__transcript_id__in=chosen.values("pk"),

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from coding.analysis.agreement import DEFAULT_THRESHOLD, UNIT_LABELS, UNITS
 from coding.analysis.filters import choice_field, project_coders
-from coding.models import CodingLayer, Project
+from coding.models import Coding, CodingLayer, Project, blind_transcripts
 from coding.people import display_name
 
 # "unitized": the character figures, and Krippendorff's unitized alphas (analysis.unitized).
@@ -42,6 +42,10 @@ class AgreementForm(forms.Form):
     def __init__(self, data: QueryDict | None, *, project: Project) -> None:
         # Their own codings: the consensus a researcher decided makes them no busier a coder.
         coded = Q(codings__tag__codebook__project=project, codings__layer=CodingLayer.CODER)
+        viewer = getattr(project, "membership", None)  # set by coding.access
+        if blind_transcripts(viewer) is not None:
+            # Busiest by the codings the viewer may see (blind coding).
+            coded &= Q(codings__in=Coding.objects.visible_to(viewer))
         # The project's coders, the busiest first: one query.
         self.coder_list: list[User] = list(
             project_coders(project)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from coding.analysis import stats
-from coding.models import Coding, Transcript
+from coding.models import Coding, Membership, Transcript
 
 CONTEXT = 60  # characters shown before and after a passage
 
@@ -66,14 +66,20 @@ def cut(bounds: np.ndarray, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def compare(
-    transcript: Transcript, code_ids: Iterable[int], coders: Sequence[Any]
+    transcript: Transcript,
+    code_ids: Iterable[int],
+    coders: Sequence[Any],
+    *,
+    viewer: Membership | None = None,
 ) -> list[Passage]:
-    """The passages of ``code_ids`` on ``transcript`` by ``coders`` (users), in text order."""
+    """The passages of ``code_ids`` on ``transcript`` by ``coders`` (users), in text order;
+    of the codings ``viewer`` may see (blind coding)."""
     code_ids = set(code_ids)
     spans: dict[int, list[tuple[int, int]]] = {u.pk: [] for u in coders}
     # The coders' own codings: a consensus coding's coder is the researcher who decided it.
     for coder_id, start, end in (
         Coding.objects.coder_layer()
+        .visible_to(viewer)
         .filter(content_object__transcript=transcript, coder_id__in=spans, tag_id__in=code_ids)
         .values_list("coder_id", "content_object__start", "content_object__end")
     ):

@@ -17,7 +17,15 @@ import numpy as np
 
 from coding.analysis import stats
 from coding.analysis.comparison import CONTEXT, Passage, Piece, cut
-from coding.models import Code, Coding, ConsensusAction, ConsensusDecision, Transcript
+from coding.models import (
+    Code,
+    Coding,
+    ConsensusAction,
+    ConsensusDecision,
+    Membership,
+    Transcript,
+    blind_transcripts,
+)
 from coding.people import display_name
 
 
@@ -77,18 +85,25 @@ class State:
         return next((d for d in self.decisions if d.undone_at is None), None)
 
 
-def state(transcript: Transcript) -> State:
+def state(transcript: Transcript, *, viewer: Membership | None = None) -> State:
+    """The transcript's consensus and its decisions, as ``viewer`` may see them: a researcher
+    who codes the transcript blind sees none of others' decisions (``blind_transcripts``)."""
     spans: dict[int, list[tuple[int, int]]] = {}
     for code_id, start, end in (
         Coding.objects.consensus_layer()
+        .visible_to(viewer)
         .filter(content_object__transcript=transcript)
         .values_list("tag_id", "content_object__start", "content_object__end")
     ):
         spans.setdefault(code_id, []).append((start, end))
+    found = ConsensusDecision.objects.filter(transcript=transcript)
+    blind = blind_transcripts(viewer)
+    if viewer is not None and blind is not None and blind.filter(pk=transcript.pk).exists():
+        found = found.filter(decided_by_id=viewer.user_id)
     decisions = list(
-        ConsensusDecision.objects.filter(transcript=transcript)
-        .select_related("decided_by", "kept_coder", "undone_by", "code")
-        .order_by("-decided_at", "-id")
+        found.select_related("decided_by", "kept_coder", "undone_by", "code").order_by(
+            "-decided_at", "-id"
+        )
     )
     return State(spans, decisions)
 

@@ -36,6 +36,7 @@ from coding.models import (
     CaseKind,
     Coding,
     Level,
+    Membership,
     Project,
     Transcript,
 )
@@ -183,6 +184,9 @@ class AnalysisFilterForm(forms.Form):
         required=False,
         help_text=_("Only passages a researcher marked as a key quote for the code."),
     )
+
+    # The member the selection is for (blind coding): see analysis.selection.viewer_of.
+    viewer: Membership | None = None
 
     # Fields that choose what is shown, not which codings count.
     VIEW_FIELDS = ("rows", "bins", "bin_limits", "measure", "display", "mode")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
 
-from coding.models import Code, KeyQuote
+from coding.models import Code, KeyQuote, Membership
 from coding.people import display_name
 
 
@@ -25,12 +25,20 @@ class Star:
     by: list[str] = field(default_factory=list)
 
 
-def stars(passages: Iterable[tuple[int, Iterable[Code]]], user: User) -> dict[int, list[Star]]:
-    """{excerpt id: [Star per code]} for (excerpt id, codes it carries) pairs."""
+def stars(
+    passages: Iterable[tuple[int, Iterable[Code]]],
+    user: User,
+    *,
+    viewer: Membership | None = None,
+) -> dict[int, list[Star]]:
+    """{excerpt id: [Star per code]} for (excerpt id, codes it carries) pairs; ``viewer`` sees
+    only the marks blind coding lets them see (``KeyQuoteQuerySet.visible_to``)."""
     passages = [(pk, list(codes)) for pk, codes in passages]
     marks: dict[tuple[int, int], list[User]] = defaultdict(list)
-    for kq in KeyQuote.objects.filter(excerpt_id__in=[pk for pk, _c in passages]).select_related(
-        "user"
+    for kq in (
+        KeyQuote.objects.filter(excerpt_id__in=[pk for pk, _c in passages])
+        .visible_to(viewer)
+        .select_related("user")
     ):
         marks[(kq.excerpt_id, kq.code_id)].append(kq.user)
     out: dict[int, list[Star]] = {}

@@ -32,6 +32,7 @@ from coding.models import (
     FrameworkSummary,
     Informant,
     Level,
+    Membership,
     Memo,
     Transcript,
 )
@@ -533,10 +534,15 @@ class DrillItem:
 
 
 def drilldown(
-    codings: CodingQuerySet, *, highlight: Iterable[int] = (), limit: int = DRILLDOWN_LIMIT
+    codings: CodingQuerySet,
+    *,
+    highlight: Iterable[int] = (),
+    limit: int = DRILLDOWN_LIMIT,
+    viewer: Membership | None = None,
 ) -> tuple[int, list[DrillItem]]:
     """The excerpts of a set of codings (a matrix cell), the first ``limit`` in case and text
-    order, and how many there are. Five queries whatever the number of excerpts."""
+    order, and how many there are. Five queries whatever the number of excerpts. ``viewer``:
+    each excerpt's codings and memos as the member may see them (blind coding)."""
     excerpts = Excerpt.objects.filter(pk__in=codings.values("content_object_id"))
     total = excerpts.count()
     if "speaker_id" in codings.query.annotations:
@@ -552,11 +558,14 @@ def drilldown(
         .prefetch_related(
             Prefetch(
                 "codings",
-                queryset=Coding.objects.select_related("tag", "coder").order_by(
-                    "tag__order", "tag__name", "coder__username"
-                ),
+                queryset=Coding.objects.visible_to(viewer)
+                .select_related("tag", "coder")
+                .order_by("tag__order", "tag__name", "coder__username"),
             ),
-            Prefetch("memos", queryset=Memo.objects.select_related("author").order_by("pk")),
+            Prefetch(
+                "memos",
+                queryset=Memo.objects.visible_to(viewer).select_related("author").order_by("pk"),
+            ),
         )
         .order_by(
             "transcript__case__kind",

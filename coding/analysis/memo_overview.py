@@ -16,7 +16,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from coding import nlp
 from coding.language.lemma_search import Query, Term
-from coding.models import Memo, MemoLink, Project
+from coding.models import Excerpt, Membership, Memo, MemoLink, Project
 
 KINDS = ("excerpt", "transcript", "case", "code", "project")
 MAX_LISTED = 500
@@ -32,11 +32,13 @@ def memos_of(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     type_id: int | None = None,
+    viewer: Membership | None = None,
 ) -> QuerySet[Memo]:
     """The project's memos the filters keep, newest first. A case keeps the memos on it, on its
     transcripts and on their passages; a code the memos on it and on passages coded with it;
-    both also the memos that link to them ("see also")."""
-    qs = Memo.objects.filter(project=project)
+    both also the memos that link to them ("see also"). ``viewer``: only what blind coding lets
+    the member read (``MemoQuerySet.visible_to``)."""
+    qs = Memo.objects.filter(project=project).visible_to(viewer)
     if author_id:
         qs = qs.filter(author_id=author_id)
     if kind == "project":
@@ -63,6 +65,11 @@ def memos_of(
     if date_to:
         qs = qs.filter(updated_at__date__lte=date_to)
     links = MemoLink.objects.select_related("code", "case", "excerpt__transcript__case")
+    if viewer is not None:
+        # A "see also" to a passage blind coding hides would show it.
+        links = links.filter(
+            Q(excerpt__isnull=True) | Q(excerpt__in=Excerpt.objects.visible_to(viewer))
+        )
     return (
         qs.select_related(
             "author", "excerpt__transcript__case", "transcript__case", "case", "code", "memo_type"

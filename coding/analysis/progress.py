@@ -15,7 +15,7 @@ from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import Length
 
 from coding.analysis.charts import series_colour
-from coding.models import Coding, Excerpt, Project, Transcript, coded_chars
+from coding.models import Coding, Excerpt, Membership, Project, Transcript, coded_chars
 from coding.people import name_of
 
 _C = TypeVar("_C")
@@ -77,21 +77,23 @@ class ProjectProgress:
         return self.transcripts.get(transcript_id) or TranscriptProgress()
 
 
-def project_progress(project: Project) -> ProjectProgress:
-    """Coverage and codings per coder for every transcript of ``project`` (three queries)."""
+def project_progress(project: Project, *, viewer: Membership | None = None) -> ProjectProgress:
+    """Coverage and codings per coder for every transcript of ``project`` (three queries), of
+    the codings ``viewer`` may see (blind coding; None: all)."""
     lengths = dict(
         Transcript.objects.filter(case__project=project)
         .annotate(n_chars=Length("text"))
         .values_list("pk", "n_chars")
     )
     spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    visible = Coding.objects.visible_to(viewer)
     coded_excerpts = Excerpt.objects.for_project(project).filter(
-        Exists(Coding.objects.filter(content_object=OuterRef("pk")))
+        Exists(visible.filter(content_object=OuterRef("pk")))
     )
     for transcript_id, start, end in coded_excerpts.values_list("transcript_id", "start", "end"):
         spans[transcript_id].append((start, end))
     per_coder = (
-        Coding.objects.filter(content_object__transcript__case__project=project)
+        visible.filter(content_object__transcript__case__project=project)
         .values(
             "content_object__transcript_id",
             "coder_id",

@@ -45,6 +45,7 @@ from coding.models import (
     Coding,
     CodingQuerySet,
     Informant,
+    Membership,
     Project,
     Transcript,
     Turn,
@@ -215,8 +216,9 @@ def codings(form: AnalysisFilterForm) -> CodingQuerySet:
     )
     if d.get("coders"):
         qs = qs.filter(coder_id__in=[int(u) for u in d["coders"]])
+    qs = qs.visible_to(viewer_of(form))
     if d.get("key_quotes"):
-        qs = qs.key_quotes()
+        qs = qs.key_quotes(viewer=viewer_of(form))
     informants = informant_filter(form)
     if informants is not None or d.get("measure") == "informants" or form.row_spec.by_speaker:
         qs = with_speaker(qs, "content_object__", informants)
@@ -252,12 +254,28 @@ def cooccurrence_cell(form: AnalysisFilterForm, row_key: str, col_key: str) -> C
     return codings(form).cooccurrence_cell(form.cleaned_data["mode"], form.columns.layers(), a, b)
 
 
+# --- who is looking (blind coding, issue 13) --------------------------------------------------
+
+
+def viewer_of(form: AnalysisFilterForm) -> Membership | None:
+    """Whose eyes the selection is for: ``form.viewer`` when set (``bound_form(viewer=...)``,
+    the export jobs), else the membership coding.access put on the project a view resolved;
+    None reads for nobody in particular (every coding). ``CodingQuerySet.visible_to`` applies
+    the blind-coding rule (``models.blind_transcripts``)."""
+    return form.viewer or getattr(form.project, "membership", None)
+
+
 # --- the function API -----------------------------------------------------------------------
 
 
-def bound_form(project: Project, data: Mapping[str, Any] | None) -> AnalysisFilterForm:
-    """A valid form for ``data``, or ValidationError with the form's errors."""
+def bound_form(
+    project: Project, data: Mapping[str, Any] | None, *, viewer: Membership | None = None
+) -> AnalysisFilterForm:
+    """A valid form for ``data``, or ValidationError with the form's errors. ``viewer``: the
+    member the selection is for (see ``viewer_of``)."""
     form = AnalysisFilterForm(data, project=project)
+    if viewer is not None:
+        form.viewer = viewer
     if not form.is_valid():
         raise ValidationError(
             [f"{field}: {err}" for field, errs in form.errors.items() for err in errs],
@@ -266,24 +284,36 @@ def bound_form(project: Project, data: Mapping[str, Any] | None) -> AnalysisFilt
     return form
 
 
-def filter_codings(project: Project, data: Mapping[str, Any] | None) -> CodingQuerySet:
+def filter_codings(
+    project: Project, data: Mapping[str, Any] | None, *, viewer: Membership | None = None
+) -> CodingQuerySet:
     """The codings of ``project`` that the filters in ``data`` select (all chosen columns).
 
     The caller has checked that the user may read ``project`` (coding.access).
     """
-    return codings(bound_form(project, data))
+    return codings(bound_form(project, data, viewer=viewer))
 
 
 def cell_codings(
-    project: Project, data: Mapping[str, Any] | None, row_key: str, col_key: str
+    project: Project,
+    data: Mapping[str, Any] | None,
+    row_key: str,
+    col_key: str,
+    *,
+    viewer: Membership | None = None,
 ) -> CodingQuerySet:
     """The codings of one matrix cell: ``row_key`` as in the matrix's cell links (or
     ``TOTAL``), ``col_key`` a column's code id (or ``TOTAL``)."""
-    return cell(bound_form(project, data), row_key, col_key)
+    return cell(bound_form(project, data, viewer=viewer), row_key, col_key)
 
 
 def cooccurrence_cell_codings(
-    project: Project, data: Mapping[str, Any] | None, row_key: str, col_key: str
+    project: Project,
+    data: Mapping[str, Any] | None,
+    row_key: str,
+    col_key: str,
+    *,
+    viewer: Membership | None = None,
 ) -> CodingQuerySet:
     """The codings of one co-occurrence cell (``mode`` in ``data``; keys are code ids)."""
-    return cooccurrence_cell(bound_form(project, data), row_key, col_key)
+    return cooccurrence_cell(bound_form(project, data, viewer=viewer), row_key, col_key)

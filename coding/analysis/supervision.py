@@ -13,13 +13,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from coding.analysis.charts import BarChart, Progress, series_colour, stacked_bars
 from coding.analysis.progress import coder_order
 from coding.analysis.specs import CodeTree
-from coding.models import AuditEvent, Case, Code, Coding, Excerpt, Project, Transcript, coded_chars
+from coding.models import (
+    Assignment,
+    AuditEvent,
+    Case,
+    Code,
+    Coding,
+    Excerpt,
+    Membership,
+    Project,
+    Transcript,
+    blind_transcripts,
+    coded_chars,
+)
 from coding.people import display_name
 
 RECENT_EVENTS = 25
@@ -71,6 +83,18 @@ class CoderRow:
 
 
 @dataclass
+class AssignmentRow:
+    """One assignment and its progress: ``coverage`` is the share of the transcript's text
+    inside the passages the coder coded (overlaps once); ``done`` the coder's own mark."""
+
+    assignment: Assignment
+    coder: str
+    coverage: Progress
+    codings: int
+    done: bool
+
+
+@dataclass
 class Dashboard:
     coders: list[Coder]
     codes: list[CodeRow]
@@ -86,13 +110,17 @@ class Dashboard:
     memoless_count: int = 0
     total_codings: int = 0
     total_transcripts: int = 0
+    assignments: list[AssignmentRow] = field(default_factory=list)
 
 
-def build(project: Project) -> Dashboard:
+def build(project: Project, *, viewer: Membership | None = None) -> Dashboard:
+    """The dashboard as ``viewer`` may see it (blind coding: the ``visible_to`` querysets;
+    None: everything)."""
     tree = CodeTree.of(project)
     User = get_user_model()
+    visible = Coding.objects.for_project(project).visible_to(viewer)
     # Coders as on the project page (progress.coder_order): whoever has coded here.
-    coded = Coding.objects.filter(coder_id=OuterRef("pk"), tag__codebook__project=project)
+    coded = visible.filter(coder_id=OuterRef("pk"))
     users = coder_order(
         list(User.objects.filter(Exists(coded))),
         name=display_name,
@@ -106,7 +134,7 @@ def build(project: Project) -> Dashboard:
     by_code: dict[int, list[int]] = defaultdict(lambda: [0] * len(coders))
     by_case: dict[int, list[int]] = defaultdict(lambda: [0] * len(coders))
     total = 0
-    for r in Coding.objects.for_project(project).frequency_rows():
+    for r in visible.frequency_rows():
         i = index.get(r["coder_id"])
         if i is None:  # a coder the user query missed cannot happen; stay safe anyway
             continue
@@ -150,7 +178,7 @@ def build(project: Project) -> Dashboard:
     spans_coder: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
     n_all: dict[int, int] = defaultdict(int)
     n_coder: dict[tuple[int, int], int] = defaultdict(int)
-    for r in Coding.objects.for_project(project).span_rows():
+    for r in visible.span_rows():
         span = (r["start"], r["end"])
         spans_all[r["transcript_id"]].append(span)
         spans_coder[(r["transcript_id"], r["coder_id"])].append(span)
@@ -201,6 +229,7 @@ def build(project: Project) -> Dashboard:
 
     activity = list(
         AuditEvent.objects.filter(project=project)
+        .visible_to(viewer)
         .select_related("actor", "transcript")
         .only(
             "action",
@@ -231,7 +260,7 @@ def build(project: Project) -> Dashboard:
         total_transcripts=len(transcripts),
     )
     if project.memos_required:
-        memoless = Excerpt.objects.for_project(project).without_memos()
+        memoless = Excerpt.objects.for_project(project).visible_to(viewer).without_memos()
         board.memoless_count = memoless.count()
         for e in (
             memoless.select_related("transcript__case")
@@ -246,6 +275,27 @@ def build(project: Project) -> Dashboard:
                     "url": e.get_absolute_url(),
                 }
             )
+    chars = {t["pk"]: t["chars"] or 1 for t in transcripts}
+    assignments = Assignment.objects.for_project(project.pk).select_related("coder", "transcript")
+    blind = blind_transcripts(viewer)
+    if blind is not None and viewer is not None:
+        # Another coder's progress in a blind transcript is what they coded: left out.
+        assignments = assignments.exclude(
+            Q(transcript_id__in=blind.values("pk")) & ~Q(coder_id=viewer.user_id)
+        )
+    for a in assignments.defer("transcript__text").order_by(
+        "transcript__case__kind", "transcript__case__order", "transcript__title", "coder__username"
+    ):
+        key = (a.transcript_id, a.coder_id)
+        board.assignments.append(
+            AssignmentRow(
+                assignment=a,
+                coder=display_name(a.coder),
+                coverage=Progress(coded_chars(spans_coder[key]) / chars.get(a.transcript_id, 1)),
+                codings=n_coder[key],
+                done=a.done_at is not None,
+            )
+        )
     return board
 
 

@@ -29,6 +29,7 @@ from coding.models import (
     Coding,
     Excerpt,
     Informant,
+    Membership,
     Memo,
     Sentence,
     Transcript,
@@ -167,11 +168,16 @@ def render_document(rows: list[TurnRow]) -> SafeString:
 
 
 def excerpt_rows(
-    transcript_id: int, umap: Utf16Map, excerpt_ids: set[int] | None = None
+    transcript_id: int,
+    umap: Utf16Map,
+    excerpt_ids: set[int] | None = None,
+    *,
+    viewer: Membership | None = None,
 ) -> list[list[Any]]:
     """Excerpts as ``[id, start, end, [[coding, code, coder], ...], [[memo, author, preview],
-    ...]]`` with UTF-16 offsets, ordered by start. ``excerpt_ids`` limits the rows (a delta)."""
-    excerpts = Excerpt.objects.filter(transcript_id=transcript_id)
+    ...]]`` with UTF-16 offsets, ordered by start. ``excerpt_ids`` limits the rows (a delta).
+    ``viewer``: what the member may see (blind coding: the ``visible_to`` querysets)."""
+    excerpts = Excerpt.objects.filter(transcript_id=transcript_id).visible_to(viewer)
     # The coders' own codings only: a consensus coding's coder is the researcher who decided
     # it, and it would show as their coding (the consensus is shown in the comparison view).
     if excerpt_ids is None:
@@ -183,6 +189,8 @@ def excerpt_rows(
         ids = list(excerpts.values_list("pk", flat=True))
         codings = Coding.objects.coder_layer().filter(content_object_id__in=ids)
         memos = Memo.objects.filter(excerpt_id__in=ids)
+    codings = codings.visible_to(viewer)
+    memos = memos.visible_to(viewer)
     u16 = _converter(umap)
     rows: dict[int, list[Any]] = {
         pk: [pk, u16(s), u16(e), [], []]
@@ -249,11 +257,13 @@ def code_counts(
     codebook: Codebook | None,
     transcript: Transcript | None = None,
     code_ids: Collection[int] | None = None,
+    *,
+    viewer: Membership | None = None,
 ) -> dict[int, int]:
-    """Codings per code, in the whole project or in one transcript."""
+    """Codings per code ``viewer`` may see, in the whole project or in one transcript."""
     if codebook is None:
         return {}
-    qs = Coding.objects.coder_layer().filter(tag__codebook=codebook)
+    qs = Coding.objects.coder_layer().filter(tag__codebook=codebook).visible_to(viewer)
     if transcript is not None:
         qs = qs.filter(content_object__transcript=transcript)
     if code_ids is not None:

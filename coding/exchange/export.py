@@ -43,6 +43,7 @@ from coding.models import (
     Excerpt,
     ExchangeGuid,
     Informant,
+    Membership,
     Memo,
     Project,
     Role,
@@ -207,9 +208,10 @@ def _value_text(av: AttributeValue, kind: str) -> str | None:
 
 
 def build_project_xml(
-    project: Project,
+    project: Project, *, viewer: Membership | None = None
 ) -> tuple[etree._Element, list[tuple[str, str | FieldFile]], ExportStats]:
-    """The project.qde tree and the files to put beside it: (path in zip, str text or FieldFile)."""
+    """The project.qde tree and the files to put beside it: (path in zip, str text or FieldFile).
+    ``viewer``: whose eyes the file is for (blind coding: ``CodingQuerySet.visible_to``)."""
     guids = Guids(project)
     stats = ExportStats()
     files: list[tuple[str, str | FieldFile]] = []
@@ -225,15 +227,16 @@ def build_project_xml(
     excerpts = [
         _ExcerptRow(*row)
         for row in Excerpt.objects.filter(transcript__case__project=project)
+        .visible_to(viewer)
         .order_by("transcript_id", "start", "end")
         .values_list("pk", "transcript_id", "start", "end", "created_by_id", "created_at")
     ]
     codings = list(
-        Coding.objects.filter(content_object__transcript__case__project=project).values_list(
-            "pk", "content_object_id", "tag_id", "coder_id", "created_at"
-        )
+        Coding.objects.filter(content_object__transcript__case__project=project)
+        .visible_to(viewer)
+        .values_list("pk", "content_object_id", "tag_id", "coder_id", "created_at")
     )
-    memos = list(Memo.objects.filter(project=project))
+    memos = list(Memo.objects.filter(project=project).visible_to(viewer))
     cases = list(Case.objects.filter(project=project).order_by("order", "name", "pk"))
     informants = list(
         Informant.objects.filter(case__project=project)
@@ -469,9 +472,12 @@ def build_project_xml(
     return root, files, stats
 
 
-def export_qdpx(fh: IO[bytes], project: Project) -> ExportStats:
-    """Write ``project`` as a .qdpx: project.qde and sources/ (plain text, and originals)."""
-    root, files, stats = build_project_xml(project)
+def export_qdpx(
+    fh: IO[bytes], project: Project, *, viewer: Membership | None = None
+) -> ExportStats:
+    """Write ``project`` as a .qdpx: project.qde and sources/ (plain text, and originals), as
+    ``viewer`` may see it (None: everything)."""
+    root, files, stats = build_project_xml(project, viewer=viewer)
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(
             "project.qde",

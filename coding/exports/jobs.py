@@ -36,7 +36,7 @@ from coding.exports.word import (
     ExportStats,
     write_word,
 )
-from coding.models import Coding, CodingQuerySet, Job, Project
+from coding.models import Coding, CodingQuerySet, Job, Membership, Project
 from coding.people import display_name
 
 MAX_CONTEXT_WORDS = 50
@@ -78,25 +78,28 @@ def export_to_file(
     codings: CodingQuerySet | None = None,
     template: BinaryIO | None = None,
     progress: Callable[[int], None] | None = None,
+    viewer: Membership | None = None,
 ) -> ExportStats:
     """Export ``project`` as ``params`` say into the binary file ``fh``; returns ExportStats.
 
     The caller activates the language. ``codings`` overrides the selection in ``params``.
+    ``viewer``: the member the file is for (blind coding hides others' codings from a
+    researcher: ``CodingQuerySet.visible_to``); None exports everything (the command line).
     """
     progress = progress or (lambda pct: None)
     options = export_options(params, made_by=made_by, made_at=timezone.now())
     factors = None
     if codings is None and options.layout == LAYOUT_REPORT:
-        codings, factors = report_codings(project)
+        codings, factors = report_codings(project, viewer=viewer)
     elif codings is None:
-        codings, options.filters = selection.codings_for(project, params)
+        codings, options.filters = selection.codings_for(project, params, viewer=viewer)
     # The report holds nothing but key quotes; a selection from the web page carries "key
     # quotes only" in its filter already (coding.analysis.filters), and is not filtered twice.
     in_filter = options.layout == LAYOUT_SELECTION and (params.get("filters") or {}).get(
         "key_quotes"
     )
     if params.get("key_quotes") and options.layout != LAYOUT_REPORT and not in_filter:
-        codings = codings.key_quotes()
+        codings = codings.key_quotes(viewer=viewer)
         options.filters.append((_("Key quotes"), _("only key quotes")))
     data = rows.collect(
         project,
@@ -104,6 +107,7 @@ def export_to_file(
         memos=options.memos,
         context=options.context_words > 0,
         progress=lambda pct: progress(pct * 30 // 100),
+        viewer=viewer,
     )
     if options.layout in (LAYOUT_FRAMEWORK, LAYOUT_REPORT):
         data.summaries = rows.framework_summaries(project)
@@ -121,13 +125,20 @@ def export_to_file(
     )
 
 
-def report_codings(project: Project) -> tuple[CodingQuerySet, ColumnSpec]:
+def report_codings(
+    project: Project, *, viewer: Membership | None = None
+) -> tuple[CodingQuerySet, ColumnSpec]:
     """The report's quotes: the key quotes of the framework matrix's columns (the factors, with
     their sub-codes when the matrix rolls them up), and those columns."""
     form = analysis_selection.bound_form(project, {})
     columns = form.columns
     member_ids = {m for c in columns.codes for m in columns.members(c.pk)}
-    codings = Coding.objects.for_project(project).of_codes(member_ids).key_quotes()
+    codings = (
+        Coding.objects.for_project(project)
+        .of_codes(member_ids)
+        .visible_to(viewer)
+        .key_quotes(viewer=viewer)
+    )
     return codings, columns
 
 
@@ -149,6 +160,9 @@ def run_export_job(job: Job, progress: Callable[[int], None]) -> str:
                 made_by=display_name(job.created_by),
                 template=template,
                 progress=progress,
+                viewer=Membership.objects.filter(project=job.project, user=job.created_by).first()
+                if job.created_by
+                else None,
             )
             tmp.seek(0)
             name = export_filename(job.project, params["layout"], timezone.now())

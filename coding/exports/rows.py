@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest, Substr
 
 from coding.analysis import selection
@@ -24,9 +24,11 @@ from coding.models import (
     Case,
     Code,
     Coding,
+    CodingQuerySet,
     Excerpt,
     FrameworkSummary,
     Informant,
+    Membership,
     Memo,
     Project,
     Transcript,
@@ -120,15 +122,17 @@ class ExportData:
 
 def collect(
     project: Project,
-    codings: QuerySet[Coding],
+    codings: CodingQuerySet,
     *,
     memos: bool = False,
     context: bool = False,
     progress: Callable[[int], None] | None = None,
+    viewer: Membership | None = None,
 ) -> ExportData:
-    """Read the rows for an export of ``codings`` (which must belong to ``project``)."""
+    """Read the rows for an export of ``codings`` (which must belong to ``project``), as
+    ``viewer`` may see them (blind coding: ``CodingQuerySet.visible_to``)."""
     progress = progress or (lambda pct: None)
-    codings = codings.filter(tag__codebook__project=project).order_by()
+    codings = codings.filter(tag__codebook__project=project).visible_to(viewer).order_by()
     excerpt_ids = codings.values("content_object_id")
 
     codes = [
@@ -192,15 +196,15 @@ def collect(
 
     # Every code each selected excerpt carries (also codes outside the selection).
     carried: dict[int, set[int]] = defaultdict(set)
-    for excerpt_id, code_id in Coding.objects.filter(content_object_id__in=excerpt_ids).values_list(
-        "content_object_id", "tag_id"
-    ):
+    carried_qs = Coding.objects.filter(content_object_id__in=excerpt_ids).visible_to(viewer)
+    for excerpt_id, code_id in carried_qs.values_list("content_object_id", "tag_id"):
         carried[excerpt_id].add(code_id)
 
     memo_rows: dict[int | None, list[MemoRow]] = defaultdict(list)
     if memos:
         for m in (
             Memo.objects.filter(excerpt_id__in=excerpt_ids)
+            .visible_to(viewer)
             .select_related("author")
             .order_by("created_at")
         ):

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from coding.analysis import filters, selection
 from coding.analysis.specs import TOTAL
 from coding.exports.word import LAYOUT_SELECTION
-from coding.models import Coding, CodingQuerySet, Project
+from coding.models import Coding, CodingQuerySet, Membership, Project
 
 # The matrix's own view settings: they do not choose codings (rows matters only for a cell).
 VIEW_ONLY = ("measure", "display", "mode")
@@ -40,17 +40,17 @@ def filter_params(
 
 
 def codings_for(
-    project: Project, params: dict[str, Any]
+    project: Project, params: dict[str, Any], *, viewer: Membership | None = None
 ) -> tuple[CodingQuerySet, list[tuple[str, str]]]:
     """The codings of ``project`` the export's params select, and lines describing them.
 
     Raises ValidationError (with the form's messages) when the stored filter no longer fits
     the project, e.g. a code in it was deleted since.
     """
-    base = Coding.objects.for_project(project)
+    base = Coding.objects.for_project(project).visible_to(viewer)
     if params.get("layout") != LAYOUT_SELECTION:
         return base, []
-    form = selection.bound_form(project, params.get("filters") or {})
+    form = selection.bound_form(project, params.get("filters") or {}, viewer=viewer)
     cell = params.get("cell")
     # The matrix's view settings do not choose codings; its rows matter only for a cell.
     described = form.describe(view=("rows",) if cell else ())

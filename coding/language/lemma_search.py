@@ -34,7 +34,9 @@ from coding.analysis import selection
 from coding.models import (
     Case,
     Code,
+    Coding,
     Excerpt,
+    Membership,
     Project,
     Sentence,
     Token,
@@ -164,6 +166,8 @@ class Filters:
     # ``code``, or with any code when ``code`` is None.
     code: Code | None = None
     coded: str = ""
+    # Whose eyes the "coded" filter reads with (blind coding: CodingQuerySet.visible_to).
+    viewer: Membership | None = None
 
 
 @dataclass
@@ -365,8 +369,10 @@ def _coded_filter(hits: list[Hit], filters: Filters) -> list[Hit]:
     if filters.coded not in ("coded", "uncoded"):
         return hits
     tids = {h.transcript_id for h in hits}
-    qs = Excerpt.objects.filter(transcript_id__in=tids)
-    qs = qs.filter(codings__tag=filters.code) if filters.code else qs.filter(codings__isnull=False)
+    coded = Coding.objects.filter(content_object__transcript_id__in=tids).visible_to(filters.viewer)
+    if filters.code:
+        coded = coded.filter(tag=filters.code)
+    qs = Excerpt.objects.filter(pk__in=coded.values("content_object_id"))
     spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for tid, s, e in qs.values_list("transcript_id", "start", "end").distinct():
         spans[tid].append((s, e))

@@ -4,9 +4,14 @@ Offsets everywhere are Python ``str`` indices (Unicode code points) into ``Trans
 is stored normalised: NFC, LF line ends, no BOM, no control characters but tab and newline.
 """
 
+from coding.models.assignment import (
+    Assignment,
+    AssignmentQuerySet,
+)
 from coding.models.audit import (
     AuditAction,
     AuditEvent,
+    AuditEventQuerySet,
 )
 from coding.models.codebook import (
     Code,
@@ -61,6 +66,7 @@ from coding.models.memos import (
     KeyQuoteQuerySet,
     Memo,
     MemoLink,
+    MemoQuerySet,
     MemoType,
 )
 from coding.models.project import (
@@ -79,12 +85,14 @@ from coding.models.project import (
     Role,
 )
 from coding.models.transcript import (
+    BlindMode,
     Mode,
     Sentence,
     Transcript,
     TranscriptQuerySet,
     Turn,
     TurnQuerySet,
+    blind_transcripts,
     passage_url,
 )
 
@@ -150,4 +158,11 @@ __all__ = [
     "SuggestionVerdict",
     "SuggestionDecision",
     "ExchangeGuid",
+    # Blind coding and assignments (issue 13).
+    "BlindMode",
+    "blind_transcripts",
+    "MemoQuerySet",
+    "Assignment",
+    "AssignmentQuerySet",
+    "AuditEventQuerySet",
 ]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from coding.models.project import Project
-from coding.models.transcript import Transcript
+from coding.models.project import Membership, Project
+from coding.models.transcript import Transcript, blind_transcripts
 
 
 class AuditAction(models.TextChoices):
@@ -33,6 +34,36 @@ class AuditAction(models.TextChoices):
     CONSENSUS_DECIDE = "consensus_decide", _("Consensus decided")
     CONSENSUS_START = "consensus_start", _("Consensus started from a coder")
     CONSENSUS_UNDO = "consensus_undo", _("Consensus decision undone")
+    BLIND_CODING_ON = "blind_coding_on", _("Blind coding turned on")
+    BLIND_CODING_OFF = "blind_coding_off", _("Blind coding turned off")
+    ASSIGNMENT_ADD = "assignment_add", _("Transcript assigned")
+    ASSIGNMENT_REMOVE = "assignment_remove", _("Assignment removed")
+    ASSIGNMENT_DONE = "assignment_done", _("Assignment marked done")
+
+
+# What another member's events in a blind transcript still show a blinded researcher: the
+# settings and assignments, never what they coded, wrote or marked.
+BLIND_SHOWN = (
+    AuditAction.BLIND_CODING_ON,
+    AuditAction.BLIND_CODING_OFF,
+    AuditAction.ASSIGNMENT_ADD,
+    AuditAction.ASSIGNMENT_REMOVE,
+    AuditAction.ASSIGNMENT_DONE,
+)
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def visible_to(self, viewer: Membership | None) -> AuditEventQuerySet:
+        """The events ``viewer`` may read: others' coding in the transcripts ``viewer`` codes
+        blind (``blind_transcripts``) is left out."""
+        blind = blind_transcripts(viewer)
+        if blind is None or viewer is None:
+            return self
+        return self.exclude(
+            Q(transcript_id__in=blind.values("pk"))
+            & ~Q(actor_id=viewer.user_id)
+            & ~Q(action__in=BLIND_SHOWN)
+        )
 
 
 class AuditEvent(models.Model):
@@ -48,6 +79,8 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=30, choices=AuditAction.choices)
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

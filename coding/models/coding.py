@@ -25,7 +25,7 @@ from coding.models.expressions import (
     turn_expression,
 )
 from coding.models.project import Membership, Project
-from coding.models.transcript import Transcript, passage_url
+from coding.models.transcript import Transcript, blind_transcripts, passage_url
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -34,6 +34,15 @@ if TYPE_CHECKING:
 class ExcerptQuerySet(models.QuerySet["Excerpt"]):
     def for_project(self, project: Project) -> ExcerptQuerySet:
         return self.filter(transcript__case__project=project)
+
+    def visible_to(self, viewer: Membership | None) -> ExcerptQuerySet:
+        """The passages ``viewer`` may see (``blind_transcripts``): in a blind transcript a
+        researcher sees only the passages they coded themselves."""
+        blind = blind_transcripts(viewer)
+        if blind is None or viewer is None:
+            return self
+        mine = Coding.objects.filter(content_object_id=OuterRef("pk"), coder_id=viewer.user_id)
+        return self.filter(~Q(transcript_id__in=blind.values("pk")) | Exists(mine))
 
     def without_memos(self) -> ExcerptQuerySet:
         # Through the reverse relation: memos sit above codings in the layers.
@@ -132,6 +141,16 @@ class CodingQuerySet(models.QuerySet["Coding"]):
     def for_project(self, project: Project) -> CodingQuerySet:
         return self.filter(tag__codebook__project=project)
 
+    def visible_to(self, viewer: Membership | None) -> CodingQuerySet:
+        """The codings ``viewer`` may see (``blind_transcripts``): in a blind transcript a
+        researcher sees only their own."""
+        blind = blind_transcripts(viewer)
+        if blind is None or viewer is None:
+            return self
+        return self.filter(
+            Q(coder_id=viewer.user_id) | ~Q(content_object__transcript_id__in=blind.values("pk"))
+        )
+
     def coder_layer(self) -> CodingQuerySet:
         """The coders' own codings (what agreement compares and workload counts)."""
         return self.filter(layer=CodingLayer.CODER)
@@ -140,8 +159,12 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         """The settled version (see CodingLayer)."""
         return self.filter(layer=CodingLayer.CONSENSUS)
 
-    def key_quotes(self, user: User | None = None) -> CodingQuerySet:
-        """The codings whose passage someone (or ``user``) marked as a key quote for its code."""
+    def key_quotes(
+        self, user: User | None = None, *, viewer: Membership | None = None
+    ) -> CodingQuerySet:
+        """The codings whose passage someone (or ``user``) marked as a key quote for its code;
+        with ``viewer``, a mark they may see (``KeyQuoteQuerySet.visible_to``: in a blind
+        transcript a researcher's own)."""
         # Through the excerpt's reverse relation: key quotes sit above codings in the layers.
         marks = Excerpt.objects.filter(
             pk=OuterRef("content_object_id"), key_quotes__code_id=OuterRef("tag_id")
@@ -151,6 +174,11 @@ class CodingQuerySet(models.QuerySet["Coding"]):
                 pk=OuterRef("content_object_id"),
                 key_quotes__code_id=OuterRef("tag_id"),
                 key_quotes__user=user,
+            )
+        blind = blind_transcripts(viewer)
+        if blind is not None and viewer is not None:
+            marks = marks.filter(
+                Q(key_quotes__user_id=viewer.user_id) | ~Q(transcript_id__in=blind.values("pk"))
             )
         return self.filter(Exists(marks))
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from coding.models.codebook import Code
 from coding.models.coding import Excerpt
 from coding.models.project import Case, Membership, Project
-from coding.models.transcript import Transcript
+from coding.models.transcript import Transcript, blind_transcripts
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -37,6 +37,26 @@ class MemoType(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def _not_blinded(viewer: Membership | None, author_field: str) -> Q:
+    """What another member wrote about a passage of a blind transcript is hidden from a blinded
+    viewer (``blind_transcripts``): its memos and key quotes would show what they coded."""
+    blind = blind_transcripts(viewer)
+    if blind is None or viewer is None:
+        return Q()
+    return (
+        Q(**{author_field: viewer.user_id})
+        | Q(excerpt__isnull=True)
+        | ~Q(excerpt__transcript_id__in=blind.values("pk"))
+    )
+
+
+class MemoQuerySet(models.QuerySet["Memo"]):
+    def visible_to(self, viewer: Membership | None) -> MemoQuerySet:
+        """The memos ``viewer`` may read: all but other members' memos on passages of
+        transcripts ``viewer`` codes blind."""
+        return self.filter(_not_blinded(viewer, "author_id"))
 
 
 class Memo(models.Model):
@@ -65,6 +85,8 @@ class Memo(models.Model):
     text = models.TextField(_("memo"))
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = MemoQuerySet.as_manager()
 
     # Set by coding.access on the object it resolves: the acting user's membership in its project.
     membership: Membership
@@ -112,6 +134,10 @@ class Memo(models.Model):
 
 
 class KeyQuoteQuerySet(models.QuerySet["KeyQuote"]):
+    def visible_to(self, viewer: Membership | None) -> KeyQuoteQuerySet:
+        """The key quotes ``viewer`` may see (as ``MemoQuerySet.visible_to``)."""
+        return self.filter(_not_blinded(viewer, "user_id"))
+
     def by(self, user: User) -> KeyQuoteQuerySet:
         return self.filter(user=user)
 

@@ -49,6 +49,14 @@ class Project(models.Model):
         default=False,
         help_text=_("Make coding suggestions on the interviewer's turns too."),
     )
+    blind_coding = models.BooleanField(
+        _("blind coding"),
+        default=False,
+        help_text=_(
+            "Researchers see only their own codings in every transcript that does not turn "
+            "blind coding off for itself. Supervisors and owners see everything."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ProjectQuerySet.as_manager()

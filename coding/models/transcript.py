@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
 
 from coding import offsets
-from coding.models.project import Case, Informant, Membership
+from coding.models.project import Case, Informant, Membership, Role
 
 if TYPE_CHECKING:
     from coding.analysis.progress import TranscriptProgress
@@ -41,16 +41,56 @@ def passage_url(transcript_id: int, start: int, end: int) -> str:
     return f"{url}?start={start}&end={end}#pos-{start}"
 
 
+class BlindMode(models.TextChoices):
+    """A transcript's own blind-coding setting (the rule: ``blind_transcripts``)."""
+
+    INHERIT = "inherit", _("As the project")
+    ON = "on", _("On")
+    OFF = "off", _("Off")
+
+
+def blind_transcripts(viewer: Membership | None) -> TranscriptQuerySet | None:
+    """The one rule of blind coding: the transcripts of the viewer's project in which
+    ``viewer`` sees only their own codings (and of the passages' memos and key quotes only
+    their own), or None when the viewer sees everything.
+
+    Researchers are blinded in blind transcripts (``TranscriptQuerySet.blind``); supervisors
+    and owners see every coding. ``viewer`` None (a command, a job of nobody in particular)
+    sees everything. Every read applies it through the ``visible_to`` queryset methods of
+    Coding, Excerpt, Memo, KeyQuote and AuditEvent."""
+    if viewer is None or viewer.role != Role.RESEARCHER:
+        return None
+    blind = Transcript.objects.blind().filter(case__project_id=viewer.project_id)
+    # Nothing blind (the usual case): the reads keep their plain queries.
+    return blind if blind.exists() else None
+
+
 class TranscriptQuerySet(models.QuerySet["Transcript"]):
+    def blind(self) -> TranscriptQuerySet:
+        """The transcripts coded blind: turned on for themselves, or inheriting the project's
+        blind coding."""
+        return self.filter(
+            Q(blind_mode=BlindMode.ON)
+            | Q(blind_mode=BlindMode.INHERIT, case__project__blind_coding=True)
+        )
+
     def with_text_length(self) -> TranscriptQuerySet:
         """Annotate ``chars``, the length of the text, computed by the database."""
         return self.annotate(chars=Length("text"))
 
-    def with_coding_progress(self) -> TranscriptQuerySet:
-        """Annotate excerpt and coding counts (coverage needs offsets; see coded_chars)."""
+    def with_coding_progress(self, viewer: Membership | None = None) -> TranscriptQuerySet:
+        """Annotate excerpt and coding counts (coverage needs offsets; see coded_chars), of
+        what ``viewer`` may see (``blind_transcripts``; None: everything)."""
+        blind = blind_transcripts(viewer)
+        if blind is None or viewer is None:
+            return self.annotate(
+                n_excerpts=Count("excerpts", distinct=True),
+                n_codings=Count("excerpts__codings", distinct=True),
+            )
+        seen = Q(excerpts__codings__coder_id=viewer.user_id) | ~Q(pk__in=blind.values("pk"))
         return self.annotate(
-            n_excerpts=Count("excerpts", distinct=True),
-            n_codings=Count("excerpts__codings", distinct=True),
+            n_excerpts=Count("excerpts", filter=seen, distinct=True),
+            n_codings=Count("excerpts__codings", filter=seen, distinct=True),
         )
 
 
@@ -71,6 +111,9 @@ class Transcript(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     tags = TaggableManager(blank=True, verbose_name=_("tags"))
+    blind_mode = models.CharField(
+        _("blind coding"), max_length=10, choices=BlindMode.choices, default=BlindMode.INHERIT
+    )
 
     objects = TranscriptQuerySet.as_manager()
 
@@ -78,6 +121,8 @@ class Transcript(models.Model):
     membership: Membership
     # Not stored: set by the project home on the transcripts it lists (views.projects).
     progress: TranscriptProgress
+    # Not stored: set by the project home, whether the transcript is coded blind.
+    blind: bool
 
     class Meta:
         ordering = ["case", "interview_date", "title"]
@@ -91,6 +136,13 @@ class Transcript(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("coding:transcript-detail", args=[self.pk])
+
+    @property
+    def is_blind(self) -> bool:
+        """Whether the transcript is coded blind (its own setting, else the project's)."""
+        if self.blind_mode == BlindMode.INHERIT:
+            return self.case.project.blind_coding
+        return self.blind_mode == BlindMode.ON
 
     def passage_url(self, start: int, end: int) -> str:
         return passage_url(self.pk, start, end)

@@ -12,6 +12,13 @@ from __future__ import annotations
 from coding.services.audit import (
     audit,
 )
+from coding.services.blind import (
+    assignment_done_set,
+    assignment_remove,
+    assignments_add,
+    blind_coding_set,
+    transcript_blind_set,
+)
 from coding.services.codebook import (
     CODE_COLOR_RE,
     CODE_NAME_MAX,
@@ -110,6 +117,11 @@ __all__ = [
     "consensus_start_from",
     "consensus_undo",
     "latest_decision",
+    "assignment_done_set",
+    "assignment_remove",
+    "assignments_add",
+    "blind_coding_set",
+    "transcript_blind_set",
     "CODE_COLOR_RE",
     "CODE_NAME_MAX",
     "CODE_PALETTE",

@@ -70,7 +70,7 @@ PASSAGE_ACTIONS = (
 def _refuse_unless_settler(membership: Membership, transcript: Transcript) -> None:
     if membership.project_id != transcript.case.project_id:
         raise PermissionDenied
-    if not access.may_settle_consensus(membership):
+    if not access.may_settle_consensus(membership, transcript):
         raise PermissionDenied
 
 

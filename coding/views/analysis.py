@@ -141,8 +141,11 @@ def _drilldown(
     back_url: str,
     word_export: str = "",
 ) -> HttpResponse:
-    total, items = matrices.drilldown(codings, highlight=highlight)
-    marks = key_quote_marks.stars(((it.excerpt.pk, it.codes) for it in items), request.user)
+    viewer = project.membership
+    total, items = matrices.drilldown(codings, highlight=highlight, viewer=viewer)
+    marks = key_quote_marks.stars(
+        ((it.excerpt.pk, it.codes) for it in items), request.user, viewer=viewer
+    )
     for it in items:
         it.stars = marks[it.excerpt.pk]
     toggle = request.GET.copy()
@@ -469,10 +472,14 @@ def framework_panel(request: AuthenticatedHttpRequest, project_id: int) -> HttpR
                 codings = None
             if codings is not None:
                 total, items = matrices.drilldown(
-                    codings, highlight=filter_form.columns.members(code.pk)
+                    codings,
+                    highlight=filter_form.columns.members(code.pk),
+                    viewer=project.membership,
                 )
                 marks = key_quote_marks.stars(
-                    ((it.excerpt.pk, it.codes) for it in items), request.user
+                    ((it.excerpt.pk, it.codes) for it in items),
+                    request.user,
+                    viewer=project.membership,
                 )
                 for it in items:
                     it.stars = marks[it.excerpt.pk]
@@ -544,7 +551,9 @@ def framework_cell(request: AuthenticatedHttpRequest, case_id: int, code_id: int
             codings = None
         if codings is not None:
             total, items = matrices.drilldown(
-                codings, highlight=filter_form.columns.members(code.pk)
+                codings,
+                highlight=filter_form.columns.members(code.pk),
+                viewer=project.membership,
             )
     revisions = (
         list(summary.revisions.select_related("author").order_by("-version")[:20])

@@ -21,6 +21,7 @@ from coding import access
 from coding.models import (
     AuditAction,
     AuditEvent,
+    AuditEventQuerySet,
     CodingLayer,
     ConsensusAction,
     Excerpt,
@@ -112,6 +113,33 @@ def _describe(a: str, d: dict) -> str:
             "n2": new[1],
             "codes": ", ".join(d.get("codes", [])),
         }
+    if a in (AuditAction.BLIND_CODING_ON, AuditAction.BLIND_CODING_OFF):
+        on = a == AuditAction.BLIND_CODING_ON
+        if d.get("scope") == "transcript":
+            what = (
+                _("turned blind coding on for %(title)s")
+                if on
+                else _("turned blind coding off for %(title)s")
+            )
+            return what % {"title": d.get("title", "?")}
+        return (
+            _("turned blind coding on for the project")
+            if on
+            else _("turned blind coding off for the project")
+        )
+    if a == AuditAction.ASSIGNMENT_ADD:
+        return _("assigned %(title)s to %(coder)s") % {
+            "title": d.get("title", "?"),
+            "coder": d.get("coder_name", "?"),
+        }
+    if a == AuditAction.ASSIGNMENT_REMOVE:
+        return _("removed the assignment of %(title)s to %(coder)s") % {
+            "title": d.get("title", "?"),
+            "coder": d.get("coder_name", "?"),
+        }
+    if a == AuditAction.ASSIGNMENT_DONE:
+        what = _("marked %(title)s done") if d.get("done") else _("marked %(title)s not done")
+        return what % {"title": d.get("title", "?")}
     if a == AuditAction.MEMO_SAVE:
         return _("wrote a memo (%(n)s characters)") % {"n": d.get("length", "?")}
     if a == AuditAction.MEMO_DELETE:
@@ -216,7 +244,10 @@ def _rows(events: list[AuditEvent]) -> list[Row]:
     return rows
 
 
-def _filtered(request: HttpRequest, events: QuerySet, project: Project) -> tuple[QuerySet, dict]:
+def _filtered(
+    request: HttpRequest, events: AuditEventQuerySet, project: Project
+) -> tuple[QuerySet, dict]:
+    events = events.visible_to(project.membership)
     action = request.GET.get("action", "")
     actor = request.GET.get("actor", "")
     if action in AuditAction.values:
@@ -229,7 +260,11 @@ def _filtered(request: HttpRequest, events: QuerySet, project: Project) -> tuple
         actor = ""
     actors = (
         get_user_model()
-        .objects.filter(pk__in=AuditEvent.objects.filter(project=project).values("actor_id"))
+        .objects.filter(
+            pk__in=AuditEvent.objects.filter(project=project)
+            .visible_to(project.membership)
+            .values("actor_id")
+        )
         .order_by("username")
     )
     return events, {
@@ -252,6 +287,7 @@ def _page(request: HttpRequest, events: QuerySet):
 def transcript_history(request: AuthenticatedHttpRequest, transcript_id: int) -> HttpResponse:
     transcript = access.get_transcript_for_user(request.user, transcript_id)
     project = transcript.case.project
+    project.membership = transcript.membership
     events = AuditEvent.objects.filter(
         Q(transcript=transcript)
         | Q(
@@ -261,8 +297,8 @@ def transcript_history(request: AuthenticatedHttpRequest, transcript_id: int) ->
             created_at__gte=transcript.created_at,
         )
     )
-    events, filters = _filtered(request, events, project)
-    page, rows = _page(request, events)
+    shown, filters = _filtered(request, events, project)
+    page, rows = _page(request, shown)
     return render(
         request,
         "coding/audit/history.html",

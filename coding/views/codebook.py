@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from coding import access, services
 from coding.forms import CodeForm
 from coding.language import suggestions
-from coding.models import Code, Codebook, CodeHierarchy, Project
+from coding.models import Code, Codebook, CodeHierarchy, Coding, Membership, Project
 from coding.views import AuthenticatedHttpRequest
 
 MOVES = ("up", "down", "indent", "outdent")
@@ -32,13 +32,18 @@ def _codebook_of(project: Project) -> Codebook | None:
     return Codebook.objects.filter(project=project).first()
 
 
-def _tree(codebook: Codebook | None) -> list[Code]:
-    """The codes in tree order, each with ``n_codings`` and ``n_total`` (with its sub-codes)."""
+def _tree(codebook: Codebook | None, viewer: Membership | None = None) -> list[Code]:
+    """The codes in tree order, each with ``n_codings`` and ``n_total`` (with its sub-codes);
+    with ``viewer``, of the codings they may see (blind coding)."""
     if codebook is None:
         return []
+    counted = Q()
+    if viewer is not None and access.is_blinded_somewhere(viewer):
+        counted = Q(codings__in=Coding.objects.visible_to(viewer))
     # django-stubs refuses an annotation named like a declared attribute; Code declares
     # n_codings for the pages that read it from this annotation.
-    codes = Code.objects.filter(codebook=codebook).annotate(n_codings=Count("codings"))  # type: ignore[no-redef]
+    codes = Code.objects.filter(codebook=codebook)
+    codes = codes.annotate(n_codings=Count("codings", filter=counted))  # type: ignore[no-redef]
     tree = codes.in_tree_order()
     by_pk = {c.pk: c for c in tree}
     for c in tree:
@@ -68,7 +73,7 @@ def _render_editor(
     request: HttpRequest, project: Project, form: CodeForm | None = None, status: int = 200
 ) -> HttpResponse:
     codebook = _codebook_of(project)
-    tree = _tree(codebook)
+    tree = _tree(codebook, project.membership)
     can_write = project.membership.can_write
     if can_write and form is None:
         initial: dict[str, str | int] = {

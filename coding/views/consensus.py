@@ -59,12 +59,14 @@ def chosen(query: QueryDict, transcript: Transcript) -> Comparison:
 
 def context(request: HtmxHttpRequest, c: Comparison) -> dict[str, Any]:
     """The comparison page's (and its fragments') context."""
-    passages = comparison.compare(c.transcript, c.members, c.coders)
-    st = consensus.state(c.transcript)
+    passages = comparison.compare(c.transcript, c.members, c.coders, viewer=c.transcript.membership)
+    st = consensus.state(c.transcript, viewer=c.transcript.membership)
     rows = consensus.rows(c.transcript, c.code, passages, st, c.coders)
     back = request.GET.copy()
     back.pop("code", None)
-    may_settle = access.may_settle_consensus(c.transcript.membership) and not c.rolled_up
+    may_settle = (
+        access.may_settle_consensus(c.transcript.membership, c.transcript) and not c.rolled_up
+    )
     latest = st.latest()
     return {
         "project": c.project,
@@ -106,7 +108,7 @@ def _back_to(request: HtmxHttpRequest, c: Comparison) -> str:
 
 def _settler_transcript(request: HtmxHttpRequest, transcript_id: int) -> Transcript:
     transcript = access.get_transcript_for_user(request.user, transcript_id, access.WRITE)
-    if not access.may_settle_consensus(transcript.membership):
+    if not access.may_settle_consensus(transcript.membership, transcript):
         raise PermissionDenied
     return transcript
 

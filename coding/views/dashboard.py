@@ -19,5 +19,9 @@ def dashboard(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespons
     return render(
         request,
         "coding/analysis/dashboard.html",
-        {"project": project, "board": board.build(project), "tab": "dashboard"},
+        {
+            "project": project,
+            "board": board.build(project, viewer=project.membership),
+            "tab": "dashboard",
+        },
     )

@@ -36,7 +36,7 @@ def _file_name(project: Project, ext: str) -> str:
 def project_export(request: AuthenticatedHttpRequest, project_id: int) -> FileResponse:
     project = access.get_project_for_user(request.user, project_id)
     buf = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (FileResponse closes it)
-    export_qdpx(buf, project)
+    export_qdpx(buf, project, viewer=project.membership)
     buf.seek(0)
     return FileResponse(
         buf,

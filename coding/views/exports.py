@@ -26,7 +26,7 @@ from coding.analysis import selection as analysis_selection
 from coding.exports import selection
 from coding.exports.form import ExportForm
 from coding.exports.word import LAYOUT_BY_CODE, LAYOUT_SELECTION
-from coding.models import Excerpt, Job, JobKind, JobStatus, Project
+from coding.models import Coding, Excerpt, Job, JobKind, JobStatus, Membership, Project
 from coding.views import AuthenticatedHttpRequest
 
 RECENT_EXPORTS = 10
@@ -57,7 +57,7 @@ def export_start(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
             params["cell"] = form.cell()
         try:
             # The same check the job makes, so a bad filter is reported here, not on the job.
-            selection.codings_for(project, params)
+            selection.codings_for(project, params, viewer=project.membership)
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error(None, message)
@@ -88,10 +88,11 @@ def export_start(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
             "cell_label": cell_label,
             "selected": selected,
             "n_excerpts": Excerpt.objects.for_project(project)
-            .filter(codings__isnull=False)
+            .visible_to(project.membership)
+            .filter(codings__in=Coding.objects.visible_to(project.membership))
             .distinct()
             .count(),
-            "exports": recent_exports(project),
+            "exports": recent_exports(project, project.membership),
             "retention_hours": settings.EXPORT_RETENTION_HOURS,
         },
     )
@@ -126,14 +127,14 @@ def _selected(
         return None, ""
 
 
-def recent_exports(project: Project) -> list[Job]:
-    """The project's latest export jobs, each with ``expires_at`` for its file."""
+def recent_exports(project: Project, viewer: Membership) -> list[Job]:
+    """The project's latest export jobs ``viewer`` may see (``access.may_see_job``), each with
+    ``expires_at`` for its file."""
     retention = dt.timedelta(hours=settings.EXPORT_RETENTION_HOURS)
-    jobs = list(
-        Job.objects.filter(project=project, kind=JobKind.EXPORT)
-        .exclude(status=JobStatus.DRAFT)
-        .select_related("created_by")[:RECENT_EXPORTS]
-    )
+    qs = Job.objects.filter(project=project, kind=JobKind.EXPORT).exclude(status=JobStatus.DRAFT)
+    if access.is_blinded_somewhere(viewer):
+        qs = qs.filter(created_by_id=viewer.user_id)
+    jobs = list(qs.select_related("created_by")[:RECENT_EXPORTS])
     now = timezone.now()
     for job in jobs:
         job.expires_at = (job.finished_at + retention) if job.finished_at else None

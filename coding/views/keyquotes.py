@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from coding import access, services
 from coding.analysis import key_quote_marks
-from coding.models import Code
+from coding.models import Code, Coding
 from coding.views import HtmxHttpRequest
 
 
@@ -20,7 +20,7 @@ from coding.views import HtmxHttpRequest
 @require_http_methods(["GET", "POST"])
 def excerpt_key_quotes(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
     need = access.WRITE if request.method == "POST" else access.READ
-    excerpt = access.get_excerpt_for_user(request.user, excerpt_id, need)
+    excerpt = access.get_visible_excerpt_for_user(request.user, excerpt_id, need)
     codebook_id = excerpt.transcript.case.project.codebook.pk
     error = ""
     if request.method == "POST":
@@ -39,15 +39,16 @@ def excerpt_key_quotes(request: HtmxHttpRequest, excerpt_id: int) -> HttpRespons
             if url_has_allowed_host_and_scheme(back, {request.get_host()}):
                 return redirect(back)
             return redirect("coding:transcript-detail", excerpt.transcript_id)
-    codes = (
-        Code.objects.filter(codings__content_object=excerpt).distinct().order_by("order", "name")
-    )
+    seen = Coding.objects.filter(content_object=excerpt).visible_to(excerpt.membership)
+    codes = Code.objects.filter(pk__in=seen.values("tag_id")).order_by("order", "name")
     return render(
         request,
         "coding/keyquotes/_stars.html",
         {
             "excerpt_id": excerpt.pk,
-            "stars": key_quote_marks.stars([(excerpt.pk, codes)], request.user)[excerpt.pk],
+            "stars": key_quote_marks.stars(
+                [(excerpt.pk, codes)], request.user, viewer=excerpt.membership
+            )[excerpt.pk],
             "can_write": excerpt.membership.can_write,
             "error": error,  # shown in the fragment: htmx swaps only 2xx answers
         },

@@ -53,6 +53,7 @@ def memo_list(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespons
             date_from=d.get("date_from"),
             date_to=d.get("date_to"),
             type_id=d.get("type"),
+            viewer=project.membership,
         )
         if d.get("q"):
             try:

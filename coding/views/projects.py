@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,8 +18,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from coding import access, services
 from coding.analysis import progress
-from coding.forms import ImportPreviewForm, ImportUploadForm, MemoForm
+from coding.forms import AssignmentForm, ImportPreviewForm, ImportUploadForm, MemoForm
 from coding.models import (
+    Assignment,
     AttributeValue,
     Case,
     Job,
@@ -44,7 +46,12 @@ def project_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _project_home(
-    request: HttpRequest, project: Project, memo_form: MemoForm | None = None, status: int = 200
+    request: HttpRequest,
+    project: Project,
+    memo_form: MemoForm | None = None,
+    status: int = 200,
+    *,
+    assignment_form: AssignmentForm | None = None,
 ) -> HttpResponse:
     """The project home: cases with their transcripts' coding progress, and project memos.
 
@@ -67,7 +74,7 @@ def _project_home(
         )
         .annotate(n_informants=Count("informants", distinct=True))
     )
-    overall = progress.project_progress(project)
+    overall = progress.project_progress(project, viewer=project.membership)
     for case in cases:
         for t in case.transcripts.all():
             t.progress = overall.for_transcript(t.pk)
@@ -79,21 +86,54 @@ def _project_home(
         code__isnull=True,
     ).select_related("author")
     can_write = project.membership.can_write
+    is_owner = access.is_owner(project.membership)
     return render(
         request,
         "coding/project_detail.html",
         {
+            **_blind_and_assignments(project, cases, assignment_form, is_owner),
             "project": project,
             "cases": cases,
             "progress": overall,
             "memos": memos,
             "memo_form": memo_form or (MemoForm() if can_write else None),
             "can_write": can_write,
-            "is_owner": access.is_owner(project.membership),
+            "is_owner": is_owner,
             "jobs": job_list_for(project),
         },
         status=status,
     )
+
+
+def _blind_and_assignments(
+    project: Project, cases: Sequence[Case], form: AssignmentForm | None, is_owner: bool
+) -> dict:
+    """The project home's blind coding card and assignments: every assignment for an owner
+    (with the form to make more), a coder's own for them."""
+    blind_ids = set(
+        Transcript.objects.blind().filter(case__project=project).values_list("pk", flat=True)
+    )
+    for case in cases:
+        for t in case.transcripts.all():
+            t.blind = t.pk in blind_ids
+    assignments = Assignment.objects.for_project(project.pk).select_related(
+        "coder", "transcript__case"
+    )
+    if not is_owner:
+        assignments = assignments.filter(coder_id=project.membership.user_id)
+    return {
+        "blind_count": len(blind_ids),
+        "assignments": list(
+            assignments.defer("transcript__text").order_by(
+                "transcript__case__kind",
+                "transcript__case__order",
+                "transcript__title",
+                "coder__username",
+            )
+        ),
+        "assignment_form": form or (AssignmentForm(project=project) if is_owner else None),
+        "may_set_blind": access.may_set_blind_coding(project.membership),
+    }
 
 
 @login_required
@@ -137,7 +177,7 @@ def case_detail(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse
             "project": case.project,
             "informants": case.informants.all(),
             "attributes": case.attribute_values.select_related("definition"),
-            "transcripts": case.transcripts.with_coding_progress().defer("text"),
+            "transcripts": case.transcripts.with_coding_progress(case.membership).defer("text"),
         },
     )
 
@@ -270,8 +310,13 @@ def job_download(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> FileRe
 
 def job_list_for(project: Project):
     # Imports not yet confirmed belong to their uploader (see access.get_job_for_user).
-    return (
+    jobs = (
         Job.objects.filter(project=project)
         .exclude(status=JobStatus.DRAFT)
-        .exclude(kind=JobKind.IMPORT, params__stage="parse")[:20]
+        .exclude(kind=JobKind.IMPORT, params__stage="parse")
     )
+    viewer = getattr(project, "membership", None)
+    if viewer is not None and access.is_blinded_somewhere(viewer):
+        # Others' exports hold their codings (access.may_see_job).
+        jobs = jobs.exclude(Q(kind=JobKind.EXPORT) & ~Q(created_by_id=viewer.user_id))
+    return jobs[:20]

@@ -89,6 +89,8 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Whose codings the "coded with" filter reads (blind coding): set by coding.access.
+        self.viewer = getattr(project, "membership", None)
         cast(forms.ChoiceField, self.fields["case"]).choices = [
             (str(pk), name)
             for pk, name in Case.objects.filter(project=project)
@@ -126,6 +128,7 @@ class SearchForm(forms.Form):
             speaker=d.get("speaker") or "",
             code=d.get("with_code"),
             coded=d.get("coded") or "",
+            viewer=self.viewer,
         )
 
 
@@ -359,7 +362,7 @@ def batch_detail(
     request: AuthenticatedHttpRequest, project_id: int, batch: uuid.UUID
 ) -> HttpResponse:
     project = access.get_project_for_user(request.user, project_id)
-    codings = list(_batch_codings(project, batch))
+    codings = list(_batch_codings(project, batch).visible_to(project.membership))
     return render(
         request,
         "coding/search/batch.html",

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from coding import access, services
 from coding.analysis import transcript_page
-from coding.models import Code, Codebook, Excerpt, Transcript
+from coding.models import BlindMode, Code, Codebook, Coding, Excerpt, Transcript
 from coding.offsets import OffsetError, Utf16Map, parse_offset, span_from_u16
 from coding.people import display_name
 from coding.views import AuthenticatedHttpRequest
@@ -51,13 +51,17 @@ def _delta(
     code_ids: set[int],
     **extra: Any,
 ) -> JsonResponse:
-    rows = transcript_page.excerpt_rows(transcript.pk, umap, excerpt_ids)
+    # Not transcript.membership: a write may reach the transcript through its excerpt or coding.
+    viewer = access.membership_for(request.user, transcript.case.project_id)
+    rows = transcript_page.excerpt_rows(transcript.pk, umap, excerpt_ids, viewer=viewer)
     undo = services.undoable_event(transcript=transcript, actor=request.user)
     return JsonResponse(
         {
             "excerpts": rows,
             "removed": sorted(excerpt_ids - {r[0] for r in rows}),
-            "counts": transcript_page.code_counts(_codebook(transcript), code_ids=code_ids),
+            "counts": transcript_page.code_counts(
+                _codebook(transcript), code_ids=code_ids, viewer=viewer
+            ),
             "coders": transcript_page.coders_of(rows),
             "undo": transcript_page.undo_label(undo),
             **extra,
@@ -125,7 +129,12 @@ def _focus(request: HttpRequest, transcript: Transcript, umap: Utf16Map) -> list
     excerpt's span when it belongs to this transcript."""
     excerpt_id = request.GET.get("excerpt", "")
     if excerpt_id.isdigit():
-        span = transcript.excerpts.filter(pk=int(excerpt_id)).values_list("start", "end").first()
+        span = (
+            transcript.excerpts.filter(pk=int(excerpt_id))
+            .visible_to(transcript.membership)
+            .values_list("start", "end")
+            .first()
+        )
         if span:
             return [umap.to_u16(span[0]), umap.to_u16(span[1])]
     try:
@@ -148,12 +157,12 @@ def transcript_detail(request: AuthenticatedHttpRequest, transcript_id: int) -> 
     rows = transcript_page.transcript_rows(transcript, umap, transcript_page.turn_infos(transcript))
     codebook = _codebook(transcript)
     codes = Code.objects.filter(codebook=codebook).in_tree_order() if codebook else []
-    here = transcript_page.code_counts(codebook, transcript)
-    everywhere = transcript_page.code_counts(codebook)
+    here = transcript_page.code_counts(codebook, transcript, viewer=membership)
+    everywhere = transcript_page.code_counts(codebook, viewer=membership)
     for c in codes:
         c.n_here = here.get(c.pk, 0)
         c.n_project = everywhere.get(c.pk, 0)
-    excerpts = transcript_page.excerpt_rows(transcript.pk, umap)
+    excerpts = transcript_page.excerpt_rows(transcript.pk, umap, viewer=membership)
     can_write = membership.can_write
     placeholder = 999999999  # the script swaps in the real id
     payload = {
@@ -162,6 +171,7 @@ def transcript_detail(request: AuthenticatedHttpRequest, transcript_id: int) -> 
         "me": request.user.pk,
         "canWrite": can_write,
         "isOwner": access.is_owner(membership),
+        "blind": access.is_blinded(membership, transcript),
         "codes": transcript_page.code_rows(codes),
         "coders": transcript_page.coders_of(excerpts, also={request.user.pk}),
         "excerpts": excerpts,
@@ -197,6 +207,10 @@ def transcript_detail(request: AuthenticatedHttpRequest, transcript_id: int) -> 
             "can_write": can_write,
             "informants": transcript.informants.all(),
             "memos": transcript.memos.select_related("author"),
+            "blinded": payload["blind"],
+            "transcript_blind": transcript.is_blind,
+            "may_set_blind": access.may_set_blind_coding(membership),
+            "blind_choices": BlindMode.choices,
             "n_codings": sum(len(e[3]) for e in excerpts),
             "n_excerpts": len(excerpts),
             "payload": payload,
@@ -211,7 +225,7 @@ def transcript_codings(request: AuthenticatedHttpRequest, transcript_id: int) ->
     """All excerpt rows of a transcript (the page's script resynchronises with this)."""
     transcript = access.get_transcript_for_user(request.user, transcript_id)
     umap = Utf16Map(transcript.text)
-    excerpts = transcript_page.excerpt_rows(transcript.pk, umap)
+    excerpts = transcript_page.excerpt_rows(transcript.pk, umap, viewer=transcript.membership)
     undo = (
         services.undoable_event(transcript=transcript, actor=request.user)
         if transcript.membership.can_write
@@ -316,6 +330,8 @@ def in_vivo_name(request: AuthenticatedHttpRequest, transcript_id: int) -> JsonR
 def coding_remove(request: AuthenticatedHttpRequest, coding_id: int) -> JsonResponse:
     """Remove one coding: a coder removes their own, the project owner anyone's."""
     coding = access.get_coding_for_user(request.user, coding_id, access.WRITE)
+    if not Coding.objects.filter(pk=coding.pk).visible_to(coding.membership).exists():
+        raise Http404  # another coder's, in a transcript the requester codes blind
     if not access.may_remove_coding(coding.membership, coding):
         raise PermissionDenied
     excerpt_id = coding.content_object_id
@@ -329,7 +345,7 @@ def coding_remove(request: AuthenticatedHttpRequest, coding_id: int) -> JsonResp
 @require_POST
 def excerpt_resize(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonResponse:
     """Move the requester's codings on an excerpt to new [start, end) UTF-16 boundaries."""
-    excerpt = access.get_excerpt_for_user(request.user, excerpt_id, access.WRITE)
+    excerpt = access.get_visible_excerpt_for_user(request.user, excerpt_id, access.WRITE)
     transcript = excerpt.transcript
     umap = Utf16Map(transcript.text)
     try:
@@ -357,10 +373,13 @@ def _excerpt_detail(request: HttpRequest, excerpt: Excerpt, umap: Utf16Map) -> d
     membership = excerpt.membership
     codings = list(
         excerpt.codings.coder_layer()
+        .visible_to(membership)
         .select_related("tag", "coder")
         .order_by("tag__order", "tag__name")
     )
-    memos = excerpt.memos.select_related("author").order_by("created_at", "pk")
+    memos = (
+        excerpt.memos.visible_to(membership).select_related("author").order_by("created_at", "pk")
+    )
     return {
         "id": excerpt.pk,
         "start": umap.to_u16(excerpt.start),
@@ -397,7 +416,7 @@ def _excerpt_detail(request: HttpRequest, excerpt: Excerpt, umap: Utf16Map) -> d
 @require_GET
 def excerpt_detail(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonResponse:
     """One excerpt for the inspector: its codings with coders, its memos in full."""
-    excerpt = access.get_excerpt_for_user(request.user, excerpt_id)
+    excerpt = access.get_visible_excerpt_for_user(request.user, excerpt_id)
     umap = Utf16Map(excerpt.transcript.text)
     return JsonResponse(_excerpt_detail(request, excerpt, umap))
 
@@ -406,7 +425,7 @@ def excerpt_detail(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonRe
 @require_POST
 def excerpt_memo(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonResponse:
     """Write a memo on an excerpt, edit one's own (``memo`` id), or delete it (empty text)."""
-    excerpt = access.get_excerpt_for_user(request.user, excerpt_id, access.WRITE)
+    excerpt = access.get_visible_excerpt_for_user(request.user, excerpt_id, access.WRITE)
     transcript = excerpt.transcript
     memo = None
     if request.POST.get("memo"):
@@ -430,7 +449,7 @@ def excerpt_memo(request: AuthenticatedHttpRequest, excerpt_id: int) -> JsonResp
     except ValidationError as exc:
         return _validation_error(exc)
     umap = Utf16Map(transcript.text)
-    excerpt = access.get_excerpt_for_user(request.user, excerpt_id)
+    excerpt = access.get_visible_excerpt_for_user(request.user, excerpt_id)
     return _delta(
         request,
         transcript,

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('coding', '0010_issue13_coding_layer'),
+        ('coding', '0011_issue13_blind_assignments'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='auditevent',
             name='action',
-            field=models.CharField(choices=[('coding_add', 'Code applied'), ('coding_remove', 'Code removed'), ('excerpt_resize', 'Passage boundaries changed'), ('memo_save', 'Memo written'), ('memo_delete', 'Memo deleted'), ('code_create', 'Code created'), ('code_update', 'Code changed'), ('code_merge', 'Codes merged'), ('code_delete', 'Code deleted'), ('transcript_import', 'Transcript imported'), ('member_change', 'Membership changed'), ('key_quote_add', 'Key quote marked'), ('key_quote_remove', 'Key quote unmarked'), ('case_save', 'Case saved'), ('informant_save', 'Informant saved'), ('attribute_create', 'Attribute added'), ('attribute_delete', 'Attribute deleted'), ('framework_save', 'Framework summary saved'), ('consensus_decide', 'Consensus decided'), ('consensus_start', 'Consensus started from a coder'), ('consensus_undo', 'Consensus decision undone')], max_length=30),
+            field=models.CharField(choices=[('coding_add', 'Code applied'), ('coding_remove', 'Code removed'), ('excerpt_resize', 'Passage boundaries changed'), ('memo_save', 'Memo written'), ('memo_delete', 'Memo deleted'), ('code_create', 'Code created'), ('code_update', 'Code changed'), ('code_merge', 'Codes merged'), ('code_delete', 'Code deleted'), ('transcript_import', 'Transcript imported'), ('member_change', 'Membership changed'), ('key_quote_add', 'Key quote marked'), ('key_quote_remove', 'Key quote unmarked'), ('case_save', 'Case saved'), ('informant_save', 'Informant saved'), ('attribute_create', 'Attribute added'), ('attribute_delete', 'Attribute deleted'), ('framework_save', 'Framework summary saved'), ('consensus_decide', 'Consensus decided'), ('consensus_start', 'Consensus started from a coder'), ('consensus_undo', 'Consensus decision undone'), ('blind_coding_on', 'Blind coding turned on'), ('blind_coding_off', 'Blind coding turned off'), ('assignment_add', 'Transcript assigned'), ('assignment_remove', 'Assignment removed'), ('assignment_done', 'Assignment marked done')], max_length=30),
         ),
         migrations.CreateModel(
             name='ConsensusDecision',
