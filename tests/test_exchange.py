@@ -184,3 +184,28 @@ def test_import_command_adds_to_an_existing_project_keeping_both_codes(study, tm
     # Cases are matched by name: the transcripts join the cases they came from.
     assert study.cases.count() == 2
     assert Transcript.objects.filter(case__project=study).count() == 4
+
+
+def test_the_consensus_is_exported_as_a_user_of_its_own(study, alice):
+    """REFI-QDA has no coding layers: the consensus travels as one more user ("Konsensus"),
+    so another program shows it beside the coders instead of inside the decider's codings."""
+    from django.utils.translation import gettext
+
+    from coding.models import CodingLayer
+
+    consensus = gettext("Consensus")  # in the export's language
+
+    mine = Coding.objects.filter(coder=alice).select_related("content_object").first()
+    Coding.objects.create(
+        content_object=mine.content_object, tag=mine.tag, coder=alice, layer=CodingLayer.CONSENSUS
+    )
+    tree = etree.fromstring(_qde(_qdpx(study)))
+    assert _schema("Project-mrt2019.xsd").validate(tree)
+    users = {u.get("name"): u.get("guid") for u in tree.iterfind("q:Users/q:User", NS)}
+    assert consensus in users
+    by_user = [c.get("creatingUser") for c in tree.iterfind(".//q:Coding", NS)]
+    assert by_user.count(users[consensus]) == 1
+    assert by_user.count(users[alice.get_full_name() or alice.username]) == Coding.objects.filter(
+        coder=alice, layer=CodingLayer.CODER
+    ).count()
+    assert len(by_user) == Coding.objects.count()

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from django.contrib.auth import get_user_model
 from django.db.models.fields.files import FieldFile
+from django.utils.translation import gettext as _
 from lxml import etree
 from taggit.models import TaggedItem
 
@@ -40,6 +41,7 @@ from coding.models import (
     Code,
     CodeHierarchy,
     Coding,
+    CodingLayer,
     Excerpt,
     ExchangeGuid,
     Informant,
@@ -65,6 +67,10 @@ VALUE_ELEMENTS = {
     "boolean": "BooleanValue",
     "date": "DateValue",
 }
+
+
+# The one user id no account has (ids start at 1): the consensus layer's place among the users.
+CONSENSUS_USER = 0
 
 
 class Guids:
@@ -188,7 +194,6 @@ def export_qdc(fh: IO[bytes], project: Project) -> int:
     codes = _ordered_codes(project)
     if not codes:
         from django.core.exceptions import ValidationError
-        from django.utils.translation import gettext as _
 
         raise ValidationError(_("The codebook has no codes to export."), code="no_codes")
     n = _codes_tree(root, codes, guids, CODEBOOK_NS)
@@ -231,11 +236,16 @@ def build_project_xml(
         .order_by("transcript_id", "start", "end")
         .values_list("pk", "transcript_id", "start", "end", "created_by_id", "created_at")
     ]
-    codings = list(
-        Coding.objects.filter(content_object__transcript__case__project=project)
+    # REFI-QDA has no coding layers: the consensus is exported as one more user, named so
+    # (CONSENSUS_USER), whose codings are the consensus; its decisions are not carried.
+    codings = [
+        (pk, ex, tag, CONSENSUS_USER if layer == CodingLayer.CONSENSUS else coder, created)
+        for pk, ex, tag, coder, created, layer in Coding.objects.filter(
+            content_object__transcript__case__project=project
+        )
         .visible_to(viewer)
-        .values_list("pk", "content_object_id", "tag_id", "coder_id", "created_at")
-    )
+        .values_list("pk", "content_object_id", "tag_id", "coder_id", "created_at", "layer")
+    ]
     memos = list(Memo.objects.filter(project=project).visible_to(viewer))
     cases = list(Case.objects.filter(project=project).order_by("order", "name", "pk"))
     informants = list(
@@ -254,9 +264,12 @@ def build_project_xml(
     user_ids |= {x.created_by_id for x in excerpts if x.created_by_id}
     user_ids |= {t.created_by_id for t in transcripts if t.created_by_id}
     users = {u.pk: u for u in User.objects.filter(pk__in=user_ids)}
+    names = {uid: display_name(u) for uid, u in users.items()}
+    if any(c[3] == CONSENSUS_USER for c in codings):
+        names[CONSENSUS_USER] = str(_("Consensus"))
 
     # Looked up with possibly empty ids (an excerpt without its maker): None then.
-    user_guid: dict[int | None, str] = {uid: guids("user", uid) for uid in users}
+    user_guid: dict[int | None, str] = {uid: guids("user", uid) for uid in names}
     ug = user_guid.get
 
     owner = project.memberships.filter(role=Role.OWNER).order_by("created_at", "pk").first()
@@ -273,11 +286,11 @@ def build_project_xml(
         root.set("creatingUserGUID", guids("user", owner.user_id))
     root.set("creationDateTime", xml_datetime(project.created_at))
 
-    if users:
+    if names:
         users_el = _el(root, "Users")
-        for uid, guid in sorted(((uid, guids("user", uid)) for uid in users), key=lambda x: x[1]):
-            _el(users_el, "User", guid=guid, name=display_name(users[uid]))
-        stats.users = len(users)
+        for uid, guid in sorted(((uid, guids("user", uid)) for uid in names), key=lambda x: x[1]):
+            _el(users_el, "User", guid=guid, name=names[uid])
+        stats.users = len(names)
 
     # Memos, by what they are about.
     note_guid = {m.pk: guids("note", m.pk) for m in memos}

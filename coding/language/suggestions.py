@@ -109,10 +109,11 @@ def passages(transcript_ids: Iterable[int]) -> dict[int, list[Passage]]:
 def coded_spans(
     transcript_ids: Iterable[int], *, coder: User | None = None, project: Project | None = None
 ) -> dict[int, list[tuple[int, int, int]]]:
-    """(start, end, code id) of the codings in each transcript, optionally of one coder."""
+    """(start, end, code id) of the codings in each transcript, optionally of one coder (their
+    own codings: the consensus they decided is not their coding)."""
     qs = Coding.objects.filter(content_object__transcript_id__in=list(transcript_ids))
     if coder is not None:
-        qs = qs.filter(coder=coder)
+        qs = qs.coder_layer().filter(coder=coder)
     if project is not None:
         qs = qs.filter(tag__codebook__project=project)
     out: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
