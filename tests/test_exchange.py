@@ -205,7 +205,8 @@ def test_the_consensus_is_exported_as_a_user_of_its_own(study, alice):
     assert consensus in users
     by_user = [c.get("creatingUser") for c in tree.iterfind(".//q:Coding", NS)]
     assert by_user.count(users[consensus]) == 1
-    assert by_user.count(users[alice.get_full_name() or alice.username]) == Coding.objects.filter(
-        coder=alice, layer=CodingLayer.CODER
-    ).count()
+    assert (
+        by_user.count(users[alice.get_full_name() or alice.username])
+        == Coding.objects.filter(coder=alice, layer=CodingLayer.CODER).count()
+    )
     assert len(by_user) == Coding.objects.count()
