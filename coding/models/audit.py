@@ -30,6 +30,8 @@ class AuditAction(models.TextChoices):
     ATTRIBUTE_CREATE = "attribute_create", _("Attribute added")
     ATTRIBUTE_DELETE = "attribute_delete", _("Attribute deleted")
     FRAMEWORK_SAVE = "framework_save", _("Framework summary saved")
+    MEMO_LINK_ADD = "memo_link_add", _("Memo link added")
+    MEMO_LINK_REMOVE = "memo_link_remove", _("Memo link removed")
 
 
 class AuditEvent(models.Model):

@@ -8,10 +8,12 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.forms import ChoiceField, Form
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,8 +22,8 @@ from coding import access, services
 from coding.analysis import memo_overview
 from coding.forms import MemoFilterForm
 from coding.language import lemma_search
-from coding.models import MemoLink, MemoType
-from coding.views import AuthenticatedHttpRequest
+from coding.models import MemoLink, MemoType, Transcript
+from coding.views import AuthenticatedHttpRequest, HtmxHttpRequest
 
 # Offered when a project has no memo types yet (the owner may keep, change or clear them).
 SUGGESTED_TYPES = ("Teoretisk", "Metodisk", "Refleksiv", "Å gjøre")
@@ -35,15 +37,14 @@ def _choices(form: Form, name: str) -> list[tuple[Any, Any]]:
 @login_required
 @require_GET
 def memo_list(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    """The memos the filters keep, newest first, ``PAGE_SIZE`` a page (the page links keep the
+    filters). A row carries no forms: its type and links editor is fetched when opened."""
     project = access.get_project_for_user(request.user, project_id)
     form = MemoFilterForm(request.GET or None, project=project)
-    listed: list = []
+    page = None
     query_error = ""
-    total = None
-    if form.is_bound and not form.is_valid():
-        pass
-    else:
-        d = form.cleaned_data if form.is_bound else {}
+    d = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    if not form.is_bound or form.is_valid():
         qs = memo_overview.memos_of(
             project,
             author_id=d.get("author"),
@@ -54,22 +55,21 @@ def memo_list(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespons
             date_to=d.get("date_to"),
             type_id=d.get("type"),
         )
+        listed: Any = qs
         if d.get("q"):
             try:
                 query = lemma_search.parse_query(d["q"])
             except ValidationError as exc:
                 query_error = " ".join(exc.messages)
+                listed = []
             else:
                 listed = memo_overview.matching(qs, query)
-        else:
-            listed = list(qs[: memo_overview.MAX_LISTED + 1])
-        total = len(listed)
-        listed = listed[: memo_overview.MAX_LISTED]
-    for m in listed:
-        m.kind_label = MemoFilterForm.KIND_LABELS[m.kind]
+        if not query_error:
+            page = Paginator(listed, memo_overview.PAGE_SIZE).get_page(request.GET.get("page"))
+            for m in page.object_list:
+                m.kind_label = MemoFilterForm.KIND_LABELS[m.kind]
     # The other side of "see also": memos listed under a case or code because they link to it.
     linked_here: set[int] = set()
-    d = form.cleaned_data if form.is_bound and form.is_valid() else {}
     if d.get("case") or d.get("code"):
         linked_here = set(
             MemoLink.objects.filter(memo__project=project)
@@ -82,14 +82,13 @@ def memo_list(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespons
         {
             "project": project,
             "form": form,
-            "memos": listed,
-            "total": total,
-            "limit": memo_overview.MAX_LISTED,
+            "page": page,
+            "memos": page.object_list if page else [],
+            "total": page.paginator.count if page else None,
             "query_error": query_error,
             "types": list(MemoType.objects.filter(project=project)),
             "linked_here": linked_here,
-            "link_codes": _choices(form, "code")[1:],
-            "link_cases": _choices(form, "case")[1:],
+            "here": request.get_full_path(),
             "can_write": project.membership.can_write,
             "is_owner": access.is_owner(project.membership),
         },
@@ -150,7 +149,8 @@ def memo_type_set(request: AuthenticatedHttpRequest, memo_id: int) -> HttpRespon
 @login_required
 @require_POST
 def memo_link(request: AuthenticatedHttpRequest, memo_id: int) -> HttpResponse:
-    """Add a "see also" link from a memo to a code or a case, or remove one (``remove``)."""
+    """Add a "see also" link from a memo to a code, a case or a passage, or remove one
+    (``remove``)."""
     memo = access.get_memo_to_label_for_user(request.user, memo_id)
     project = memo.project
     code = case = excerpt = None
@@ -165,14 +165,62 @@ def memo_link(request: AuthenticatedHttpRequest, memo_id: int) -> HttpResponse:
     try:
         services.memo_link_set(
             memo=memo,
+            actor=request.user,
             code=code,
             case=case,
             excerpt=excerpt,
             linked=not request.POST.get("remove"),
         )
     except ValidationError as exc:
-        raise Http404 from exc  # a case or passage of another of the user's projects
+        if exc.code == "memo_link_foreign":
+            raise Http404 from exc  # a case or passage of another of the user's projects
+        messages.error(request, " ".join(exc.messages))
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, {request.get_host()}):
         return redirect(back)
     return redirect("coding:memo-list", project_id=memo.project_id)
+
+
+@login_required
+@require_GET
+def memo_edit(request: HtmxHttpRequest, memo_id: int) -> HttpResponse:
+    """A memo's type and "see also" links, with a picker for the passages to link: a page of
+    its own (the inspector's "Link to passage…" opens it), or the memo overview's row fragment
+    when htmx asks. Its author (an owner: any memo) may use it; it only reads."""
+    memo = access.get_memo_to_label_for_user(request.user, memo_id)
+    project = memo.project
+    project.membership = memo.membership
+    words = request.GET.get("q", "")[:200]
+    transcript_id = None
+    if request.GET.get("transcript"):
+        transcript_id = access.get_transcript_for_user(request.user, request.GET["transcript"]).pk
+        if not Transcript.objects.filter(pk=transcript_id, case__project=project).exists():
+            raise Http404
+    back = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+        back = ""
+    # Where each form returns: this page (keeping the picker's search), or the list it came from.
+    here = request.get_full_path() if not request.htmx else back
+    candidates, n_candidates = memo_overview.passages_to_link(
+        memo, words=words, transcript_id=transcript_id
+    )
+    form = MemoFilterForm(None, project=project)
+    context = {
+        "project": project,
+        "m": memo_overview.memos_of(project).get(pk=memo.pk),
+        "types": list(MemoType.objects.filter(project=project)),
+        "link_codes": _choices(form, "code")[1:],
+        "link_cases": _choices(form, "case")[1:],
+        "transcripts": Transcript.objects.filter(case__project=project)
+        .order_by("case__kind", "case__order", "interview_date", "title")
+        .values_list("pk", "case__name", "title"),
+        "candidates": candidates,
+        "n_candidates": n_candidates,
+        "words": words,
+        "transcript_id": transcript_id,
+        "back": back,
+        "here": here or reverse("coding:memo-edit", args=[memo.pk]),
+    }
+    if request.htmx:
+        return render(request, "coding/memos/_edit.html", context)
+    return render(request, "coding/memos/edit.html", context)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from coding import access, services
-from coding.analysis import progress
+from coding.analysis import memo_overview, progress
 from coding.forms import ImportPreviewForm, ImportUploadForm, MemoForm
 from coding.models import (
     AttributeValue,
@@ -129,6 +129,7 @@ def project_memo_add(request: AuthenticatedHttpRequest, project_id: int) -> Http
 @require_GET
 def case_detail(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, case_id)
+    case_memos, case_memo_count = memo_overview.about(case.project, case_id=case.pk)
     return render(
         request,
         "coding/case_detail.html",
@@ -138,6 +139,8 @@ def case_detail(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse
             "informants": case.informants.all(),
             "attributes": case.attribute_values.select_related("definition"),
             "transcripts": case.transcripts.with_coding_progress().defer("text"),
+            "case_memos": case_memos,
+            "case_memo_count": case_memo_count,
         },
     )
 
