@@ -10,13 +10,14 @@ are lemmatized here with the same lemmatizer (``nlp.lemmatize``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
 from coding import nlp
-from coding.language.lemma_search import Query, Term
+from coding.language.lemma_search import Query, Term, parse_query
 from coding.models import Excerpt, Memo, MemoLink, Project
 
 KINDS = ("excerpt", "transcript", "case", "code", "project")
@@ -75,6 +76,25 @@ def memos_of(
         .prefetch_related(Prefetch("links", queryset=links.order_by("pk")))
         .order_by("-updated_at", "-pk")
     )
+
+
+def filtered(project: Project, d: Mapping[str, Any]) -> QuerySet[Memo] | list[Memo]:
+    """The memos the memo overview's filter (``MemoFilterForm.cleaned_data``) keeps, newest
+    first: the page lists them, the Word export of memos writes them. Raises ValidationError
+    for a search the lemma search's parser refuses."""
+    qs = memos_of(
+        project,
+        author_id=d.get("author"),
+        kind=d.get("kind") or "",
+        case_id=d.get("case"),
+        code_id=d.get("code"),
+        date_from=d.get("date_from"),
+        date_to=d.get("date_to"),
+        type_id=d.get("type"),
+    )
+    if d.get("q"):
+        return matching(qs, parse_query(d["q"]))
+    return qs
 
 
 def words_of(text: str) -> set[str]:

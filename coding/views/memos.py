@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,14 +15,16 @@ from django.forms import ChoiceField, Form
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coding import access, services
 from coding.analysis import memo_overview
+from coding.exports import memos as memo_exports
+from coding.exports.word import LAYOUT_MEMOS_BY_CASE, LAYOUT_MEMOS_BY_CODE
 from coding.forms import MemoFilterForm
-from coding.language import lemma_search
 from coding.models import MemoLink, MemoType, Transcript
 from coding.views import AuthenticatedHttpRequest, HtmxHttpRequest
 
@@ -45,26 +48,11 @@ def memo_list(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespons
     query_error = ""
     d = form.cleaned_data if form.is_bound and form.is_valid() else {}
     if not form.is_bound or form.is_valid():
-        qs = memo_overview.memos_of(
-            project,
-            author_id=d.get("author"),
-            kind=d.get("kind") or "",
-            case_id=d.get("case"),
-            code_id=d.get("code"),
-            date_from=d.get("date_from"),
-            date_to=d.get("date_to"),
-            type_id=d.get("type"),
-        )
-        listed: Any = qs
-        if d.get("q"):
-            try:
-                query = lemma_search.parse_query(d["q"])
-            except ValidationError as exc:
-                query_error = " ".join(exc.messages)
-                listed = []
-            else:
-                listed = memo_overview.matching(qs, query)
-        if not query_error:
+        try:
+            listed = memo_overview.filtered(project, d)
+        except ValidationError as exc:
+            query_error = " ".join(exc.messages)
+        else:
             page = Paginator(listed, memo_overview.PAGE_SIZE).get_page(request.GET.get("page"))
             for m in page.object_list:
                 m.kind_label = MemoFilterForm.KIND_LABELS[m.kind]
@@ -224,3 +212,36 @@ def memo_edit(request: HtmxHttpRequest, memo_id: int) -> HttpResponse:
     if request.htmx:
         return render(request, "coding/memos/_edit.html", context)
     return render(request, "coding/memos/edit.html", context)
+
+
+MEMO_EXPORT_LAYOUTS = (LAYOUT_MEMOS_BY_CODE, LAYOUT_MEMOS_BY_CASE)
+
+
+@login_required
+@require_POST
+def memo_export(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
+    """Start the Word export of the memos the overview's filter keeps (a chapter per code or per
+    case); every member may, supervisors too. The job page shows its progress and file."""
+    project = access.get_project_for_user(request.user, project_id)
+    layout = request.POST.get("layout")
+    if layout not in MEMO_EXPORT_LAYOUTS:
+        raise Http404
+    filters = {name: request.POST.get(name, "") for name in MemoFilterForm.base_fields}
+    filters = {k: v for k, v in filters.items() if v}
+    try:
+        form = memo_exports.memo_filter(project, filters)
+        memo_overview.filtered(project, form.cleaned_data)  # a bad search says so here
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("coding:memo-list", project_id=project.pk)
+    job = services.export_start(
+        project=project,
+        user=request.user,
+        params={
+            "layout": layout,
+            "memo_filters": filters,
+            "codebook": False,
+            "language": translation.get_language() or settings.LANGUAGE_CODE,
+        },
+    )
+    return redirect("coding:job-detail", job_id=job.pk)
