@@ -225,3 +225,14 @@ def test_the_memo_overview_is_paged_and_the_page_links_keep_the_filters(
     # The search pages too.
     r = bob_client.get(url, {"q": "notat", "page": 2})
     assert len(re.findall(r'data-memo="(\d+)"', r.content.decode())) == 5
+
+
+def test_the_picker_on_its_own_page_returns_to_its_search(bob_client, project, memos):
+    url = edit_url(memos["e3"])
+    fragment = bob_client.get(
+        url,
+        {"q": "strategi", "next": "/t/"},
+        headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver{url}?next=/t/"},
+    ).content.decode()
+    assert f'name="next" value="{url}?q=strategi&amp;next=%2Ft%2F"' in fragment
+    assert 'hx-push-url="true"' in fragment

@@ -187,8 +187,12 @@ def memo_edit(request: HtmxHttpRequest, memo_id: int) -> HttpResponse:
     back = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
         back = ""
-    # Where each form returns: this page (keeping the picker's search), or the list it came from.
-    here = request.get_full_path() if not request.htmx else back
+    # Where each form returns: this page (keeping the picker's search; htmx pushes its URL), or
+    # the memo overview whose row holds the editor.
+    edit_path = reverse("coding:memo-edit", args=[memo.pk])
+    current = request.htmx.current_url_abs_path if request.htmx else None
+    on_page = not request.htmx or (current or "").startswith(edit_path)
+    here = request.get_full_path() if on_page else (back or current or "")
     candidates, n_candidates = memo_overview.passages_to_link(
         memo, words=words, transcript_id=transcript_id
     )
@@ -207,7 +211,8 @@ def memo_edit(request: HtmxHttpRequest, memo_id: int) -> HttpResponse:
         "words": words,
         "transcript_id": transcript_id,
         "back": back,
-        "here": here or reverse("coding:memo-edit", args=[memo.pk]),
+        "here": here or reverse("coding:memo-list", args=[project.pk]),
+        "on_page": on_page,
     }
     if request.htmx:
         return render(request, "coding/memos/_edit.html", context)
