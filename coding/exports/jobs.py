@@ -113,6 +113,7 @@ def export_to_file(
         codings,
         memos=options.memos,
         context=options.context_words > 0,
+        context_words=options.context_words,
         progress=lambda pct: progress(pct * 30 // 100),
     )
     if options.layout in (LAYOUT_FRAMEWORK, LAYOUT_REPORT):

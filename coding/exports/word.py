@@ -23,7 +23,7 @@ from django.utils.translation import ngettext, pgettext
 from docx.shared import Pt
 
 from coding.exports.ooxml import DocxWriter, Run
-from coding.exports.rows import CaseRow, CodeRow, ExcerptRow, ExportData
+from coding.exports.rows import CaseRow, CodeRow, ExcerptRow, ExportData, words_after, words_before
 from coding.models import CodeHierarchy
 
 LAYOUT_BY_CODE = "by-code"
@@ -272,13 +272,13 @@ class _Document:
         n = opts.context_words
         if n and excerpt.before.strip():
             w.paragraph(
-                [Run(self.labels["before"], bold=True), _words_before(excerpt.before, n)],
+                [Run(self.labels["before"], bold=True), words_before(excerpt.before, n)],
                 STYLE_CONTEXT,
             )
         w.paragraph(excerpt.text, "Quote")
         if n and excerpt.after.strip():
             w.paragraph(
-                [Run(self.labels["after"], bold=True), _words_after(excerpt.after, n)],
+                [Run(self.labels["after"], bold=True), words_after(excerpt.after, n)],
                 STYLE_CONTEXT,
             )
         w.paragraph(self._source_line(excerpt, coders), STYLE_SOURCE)
@@ -554,14 +554,3 @@ class _Document:
                 w.paragraph(Run(_("No definition written yet."), italic=True, muted=True))
             for label, value in shown:
                 w.paragraph([Run(f"{label}: ", bold=True), value])
-
-
-def _words_before(text: str, n: int) -> str:
-    words = text.split()
-    cut = words[-n:]
-    return ("… " if len(words) > n else "") + " ".join(cut)
-
-
-def _words_after(text: str, n: int) -> str:
-    words = text.split()
-    return " ".join(words[:n]) + (" …" if len(words) > n else "")
