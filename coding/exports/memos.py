@@ -314,7 +314,8 @@ class MemoDocument(_Document):
             label = ngettext("Code", "Codes", len(codes))
             w.paragraph([Run(f"{label}: ", italic=True), "; ".join(codes)])
         if cases:
-            label = ngettext("Case", "Cases", len(cases))
+            # Not ngettext: "Case" is a msgid of its own (a label) all over the catalogue.
+            label = _("Case") if len(cases) == 1 else _("Cases")
             w.paragraph([Run(f"{label}: ", italic=True), "; ".join(cases)])
         for e in sorted(passages, key=lambda e: e.sort_key):
             self._excerpt(e, self.data.coders.get(e.id, ()))
