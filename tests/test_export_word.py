@@ -861,10 +861,10 @@ def test_the_writer_streams_the_body_and_holds_only_the_table_of_contents():
 
 
 def test_a_template_that_maps_the_namespace_elsewhere_still_gets_a_valid_body():
-    from coding.exports import ooxml
+    from coding.exports import wordml
 
     writer = DocxWriter()
-    writer._decl = ooxml._W_DECL  # as if the root did not map "w" to WordprocessingML
+    writer._decl = wordml.W_DECL  # as if the root did not map "w" to WordprocessingML
     writer.paragraph("én", "Quote")
     writer.page_break()
     writer.table([("A",), ("1",)])

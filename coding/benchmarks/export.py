@@ -33,8 +33,8 @@ from lxml import etree
 
 from coding.benchmarks import _rss, figure, timed
 from coding.exports import rows
-from coding.exports.ooxml import PPR, PSTYLE, VAL, P, R, T, w
 from coding.exports.word import LAYOUT_REPORT, ExportOptions, write_word
+from coding.exports.wordml import PPR, PSTYLE, VAL, P, R, T, w
 from coding.management.demo import TRANSCRIPTS, load_manifest, source_paragraphs
 from coding.models import (
     Case,

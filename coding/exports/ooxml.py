@@ -24,9 +24,8 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import IO, Any, BinaryIO, TypeAlias
+from collections.abc import Sequence
+from typing import IO, BinaryIO
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
@@ -36,17 +35,25 @@ from docx.section import Section
 from docx.shared import Pt, RGBColor
 from lxml import etree
 
-# An lxml element (w:p, w:tbl, w:sectPr, ...), and a python-docx Document: both libraries
-# come without type information, so these name what is passed rather than check it.
-Element: TypeAlias = Any
-DocxDocument: TypeAlias = Any
-
-W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-
-# Everything outside XML 1.0's Char production: C0 controls but tab/LF/CR, surrogates, FFFE/FFFF.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_BREAKS = re.compile(r"(\n|\t)")
+from coding.exports.wordml import (
+    PPR,
+    VAL,
+    W_DECL,
+    W_NS,
+    XML_SPACE,
+    DocxDocument,
+    Element,
+    P,
+    R,
+    Run,
+    T,
+    as_runs,
+    clean_text,
+    paragraph_xml,
+    parse_xml,
+    runs_xml,
+    w,
+)
 
 # A4 in twentieths of a point, 2.5 cm margins: python-docx's default template is US Letter.
 A4 = {"w": "11906", "h": "16838"}
@@ -77,104 +84,11 @@ UPDATE_FIELDS_SUCCESSORS = (
     "w:listSeparator",
 )
 
-
-def w(tag: str) -> str:
-    return f"{{{W_NS}}}{tag}"
-
-
-# Tags used in the hot loop, qualified once.
-P, PPR, PSTYLE, R, RPR, T, BR, TAB = (
-    w(t) for t in ("p", "pPr", "pStyle", "r", "rPr", "t", "br", "tab")
-)
-VAL, BOLD, ITALIC, COLOR = w("val"), w("b"), w("i"), w("color")
-
-
-def clean_text(text: str) -> str:
-    """``text`` without the characters XML forbids; CR and CRLF become LF."""
-    text = _FORBIDDEN.sub("", text)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
-
-
 # The document's body is streamed between these (see DocxWriter.save).
 _BODY_MARK = "casestudy-streamed-body"
-_W_DECL = f' xmlns:w="{W_NS}"'
 _TAG_NAME = re.compile(r"<[\w:]+")
-_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-_ATTR_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 # Characters of body XML gathered before they go to the temporary file.
 _FLUSH_CHARS = 1 << 18
-
-
-def _text_xml(text: str) -> str:
-    return f'<w:t xml:space="preserve">{text.translate(_TEXT_ESCAPES)}</w:t>'
-
-
-def runs_xml(runs: Iterable[Run]) -> str:
-    """The ``w:r`` elements of ``runs`` (an empty run is left out), as XML text with the ``w:``
-    prefix. The one place a run's text and formatting become WordprocessingML."""
-    out = []
-    for run in runs:
-        if not run.text:
-            continue
-        out.append("<w:r>")
-        if run.bold or run.italic or run.muted:
-            out.append(
-                "<w:rPr>"
-                + ("<w:b/>" if run.bold else "")
-                + ("<w:i/>" if run.italic else "")
-                + ('<w:color w:val="595959"/>' if run.muted else "")
-                + "</w:rPr>"
-            )
-        text = clean_text(run.text)
-        if "\n" not in text and "\t" not in text:
-            out.append(_text_xml(text))
-        else:
-            for part in _BREAKS.split(text):
-                if part == "\n":
-                    out.append("<w:br/>")
-                elif part == "\t":
-                    out.append("<w:tab/>")
-                elif part:
-                    out.append(_text_xml(part))
-        out.append("</w:r>")
-    return "".join(out)
-
-
-def paragraph_xml(runs: Iterable[Run], style_id: str | None = None) -> str:
-    """A ``w:p`` of ``runs`` in the paragraph style ``style_id``, as XML text."""
-    ppr = (
-        f'<w:pPr><w:pStyle w:val="{style_id.translate(_ATTR_ESCAPES)}"/></w:pPr>'
-        if style_id
-        else ""
-    )
-    return f"<w:p>{ppr}{runs_xml(runs)}</w:p>"
-
-
-def parse_xml(xml: str) -> Element:
-    """The element of one ``w:``-prefixed XML fragment (a paragraph of a table cell, the table
-    of contents). Parsed inside a wrapper that declares ``w``, so the element carries no
-    declaration of its own once it is moved into the document."""
-    return etree.fromstring(f"<w:wrap{_W_DECL}>{xml}</w:wrap>")[0]
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    """A piece of text with direct formatting (kept small: bold, italic, grey)."""
-
-    text: str
-    bold: bool = False
-    italic: bool = False
-    muted: bool = False
-
-
-def _as_runs(content: str | Run | Sequence[Run | str]) -> Iterable[Run]:
-    if isinstance(content, str):
-        return (Run(content),)
-    if isinstance(content, Run):
-        return (content,)
-    return (Run(c) if isinstance(c, str) else c for c in content)
 
 
 class StyleMap:
@@ -309,7 +223,7 @@ class DocxWriter:
             self._a4(self._sect_pr)
         # Streamed fragments use the document's own "w" prefix; a template that maps it
         # elsewhere (none we know of) gets the declaration on every fragment instead.
-        self._decl = "" if self.document.element.nsmap.get("w") == W_NS else _W_DECL
+        self._decl = "" if self.document.element.nsmap.get("w") == W_NS else W_DECL
         self._stream: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by save()
         self._pending: list[str] = []
         self._pending_chars = 0
@@ -335,7 +249,7 @@ class DocxWriter:
         if self._decl:
             self._emit(xml, declared=True)
         else:
-            self._emit(xml.replace(_W_DECL, "", 1))
+            self._emit(xml.replace(W_DECL, "", 1))
 
     def _flush(self) -> None:
         if self._pending:
@@ -369,7 +283,7 @@ class DocxWriter:
     ) -> None:
         """Append a paragraph of ``content`` in paragraph style ``style`` to the body, or to
         ``parent`` (a table cell)."""
-        xml = paragraph_xml(_as_runs(content), self.style_id(style) if style else None)
+        xml = paragraph_xml(as_runs(content), self.style_id(style) if style else None)
         if parent is None:
             self._emit(xml)
         else:
@@ -477,7 +391,7 @@ class DocxWriter:
                 tcw.set(w("w"), str(5000 * widths[j] // total))
                 tcw.set(w("type"), "pct")
                 content = row[j] if j < len(row) else ""
-                runs = list(_as_runs(content))
+                runs = list(as_runs(content))
                 if i < header_rows:
                     runs = [Run(r.text, bold=True, italic=r.italic, muted=r.muted) for r in runs]
                 # A cell's text may hold blank lines: one paragraph per block keeps Word's spacing.
@@ -611,7 +525,7 @@ class DocxWriter:
             _copy(stream, out, offset - done)
             for el in elements:
                 xml = etree.tostring(el, encoding="unicode")
-                out.write((xml.replace(_W_DECL, "", 1) if not self._decl else xml).encode())
+                out.write((xml.replace(W_DECL, "", 1) if not self._decl else xml).encode())
             done = offset
         stream.seek(done)
         shutil.copyfileobj(stream, out, 1 << 20)
