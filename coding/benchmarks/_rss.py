@@ -54,29 +54,14 @@ def _measure_job(n: int) -> float | None:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from coding.benchmarks.export import OPTIONS, scratch_project
-    from coding.exports import rows
-    from coding.exports.word import ExportOptions, write_word
-    from coding.models import Coding
+    from coding.benchmarks.export import job_body, scratch_project
 
     user, _ = get_user_model().objects.get_or_create(username="benchmark-user")
     grew = None
     try:
         with transaction.atomic():
             project = scratch_project(n, user)
-            codings = Coding.objects.for_project(project)
-
-            def run() -> None:
-                data = rows.collect(
-                    project,
-                    codings,
-                    memos=True,
-                    context=True,
-                    context_words=OPTIONS["context_words"],
-                )
-                write_word(io.BytesIO(), data, ExportOptions(**OPTIONS))
-
-            grew = _growth(run)
+            grew = _growth(lambda: job_body(project))
             raise _Rollback
     except _Rollback:
         pass
