@@ -67,6 +67,8 @@ urlpatterns = [
     path("projects/<int:project_id>/memos/types/", memos.memo_types, name="memo-types"),
     path("memos/<int:memo_id>/type/", memos.memo_type_set, name="memo-type-set"),
     path("memos/<int:memo_id>/links/", memos.memo_link, name="memo-link"),
+    path("memos/<int:memo_id>/edit/", memos.memo_edit, name="memo-edit"),
+    path("projects/<int:project_id>/memos/export/", memos.memo_export, name="memo-export"),
     path(
         "projects/<int:project_id>/memos/add/",
         projects.project_memo_add,

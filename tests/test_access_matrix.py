@@ -270,6 +270,9 @@ ACCESS: dict[str, Entry] = {
     ),
     "coding:memo-type-set": W(data=lambda w: {"type": ""}),
     "coding:memo-link": W(data=lambda w: {"case": w.case.pk}),
+    "coding:memo-edit": Entry({"GET": WRITE}, query=lambda w: {"q": "notat"}),
+    # Supervisors read everything, so they export the memos too.
+    "coding:memo-export": Entry({"POST": READ}, data=lambda w: {"layout": "memos-by-case"}),
     "coding:project-memo-add": W(data=lambda w: {"text": "Prosjektnotat"}),
     "coding:case-detail": R(),
     "coding:case-create": Entry({"GET": OWN, "POST": OWN}),

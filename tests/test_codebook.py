@@ -14,7 +14,9 @@ from coding.models import (
     AuditEvent,
     Code,
     Coding,
+    CodingLayer,
     Excerpt,
+    KeyQuote,
     Membership,
     Memo,
     Role,
@@ -533,6 +535,50 @@ def test_merge_moves_memos_sub_codes_and_keywords_to_the_target(project, codeboo
     assert Code.objects.get(pk=sub.pk).parent_id == b.pk
     assert list(Code.objects.filter(parent=b).order_by("order")) == [b_sub, sub]
     assert Code.objects.get(pk=b.pk).keywords == "Rådmann\nkurs\nledelse"
+
+
+def test_merge_moves_key_quotes_to_the_target_one_per_researcher_and_passage(
+    alice_client, project, transcript, codes, alice, bob
+):
+    a, b, _c = codes
+    e1 = code_on(transcript, (0, 5), [a, b], bob)
+    e2 = code_on(transcript, (5, 10), [a], bob)
+    code_on(transcript, (0, 5), [a, b], alice)
+    # bob marked e1 for both codes (one key quote after the merge), e2 for A only (moves);
+    # alice marked e1 for A only (moves: her mark is hers, not bob's).
+    services.key_quote_set(excerpt=e1, code=a, user=bob, marked=True)
+    services.key_quote_set(excerpt=e1, code=b, user=bob, marked=True)
+    services.key_quote_set(excerpt=e2, code=a, user=bob, marked=True)
+    services.key_quote_set(excerpt=e1, code=a, user=alice, marked=True)
+    memo = services.memo_save(project=project, author=bob, text="Se også A og B")
+    services.memo_link_set(memo=memo, actor=bob, code=a)
+    services.memo_link_set(memo=memo, actor=bob, code=b)
+    page = alice_client.get(url("merge", a), {"target": b.pk}).content.decode()
+    assert "<strong>3</strong> key quotes of the code move along" in page
+    response = alice_client.post(url("merge", a), {"target": b.pk})
+    assert response.status_code == 302
+    kept = sorted(
+        (k.excerpt_id, k.user.username) for k in KeyQuote.objects.filter(code_id__in=[a.pk, b.pk])
+    )
+    assert kept == [(e1.pk, "alice"), (e1.pk, "bob"), (e2.pk, "bob")]
+    assert set(KeyQuote.objects.values_list("code_id", flat=True)) == {b.pk}
+    assert list(memo.links.values_list("code_id", flat=True)) == [b.pk]
+    event = AuditEvent.objects.get(action=AuditAction.CODE_MERGE)
+    assert event.details["key_quotes"] == 2
+
+
+def test_merge_keeps_a_consensus_coding_apart_from_the_coder_layer(transcript, codes, bob):
+    a, b, _c = codes
+    e1 = code_on(transcript, (0, 5), [b], bob)
+    Coding.objects.create(
+        tag=a, content_object=e1, coder=bob, layer=CodingLayer.CONSENSUS
+    )  # bob decided A on e1 in the consensus layer; his own B coding is the coder layer
+    result = services.code_merge(source=a, target=b, actor=bob)
+    assert (result.moved, result.collapsed) == (1, 0)
+    assert sorted(Coding.objects.filter(tag=b).values_list("layer", flat=True)) == [
+        CodingLayer.CODER,
+        CodingLayer.CONSENSUS,
+    ]
 
 
 def test_merging_into_a_sub_code_lifts_it_and_keeps_the_tree_acyclic(codebook, codes, bob):

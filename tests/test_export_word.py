@@ -829,3 +829,48 @@ def test_case_attributes_in_word_tables_use_norwegian_numbers(project, study):
         row.cells[0].text: row.cells[1].text for table in document.tables for row in table.rows
     }
     assert cells["Innbyggere"] == "100\xa0581" and cells["Andel"] == "1,1"
+
+
+def test_the_writer_streams_the_body_and_holds_only_the_table_of_contents():
+    """Memory flat in the length of the document: each paragraph goes to the writer's
+    temporary file as it is written; only the table of contents waits for its headings."""
+    writer = DocxWriter()
+    writer.paragraph("Tittel", "Title")
+    toc = writer.toc("Innhold", "Oppdater feltet.")
+    writer.styles.add_paragraph_style("toc 1")
+    for i in range(2000):
+        if i % 500 == 0:
+            writer.heading(f"Kapittel {i}", 1)
+        else:
+            writer.paragraph(f"avsnitt {i} <&> æøå", "Quote")
+    writer.table([("A", "B"), ("1", "2")])
+    writer.section_break(landscape=True)
+    assert len(writer.body) == 0, "no paragraph is kept in the document's tree"
+    assert sum(len(x) for x in writer._pending) < 1 << 19
+    toc.fill([(1, f"Kapittel {i}") for i in range(0, 2000, 500)])
+    buf = io.BytesIO()
+    writer.save(buf)
+    document = docx.Document(io.BytesIO(buf.getvalue()))
+    texts = [p.text for p in document.paragraphs]
+    assert texts[:3] == ["Tittel", "Innhold", "Kapittel 0"]  # the TOC's cached entries
+    assert texts[3:6] == ["Kapittel 500", "Kapittel 1000", "Kapittel 1500"]
+    assert texts[6] == "Kapittel 0" and texts[7] == "avsnitt 1 <&> æøå"
+    assert len(document.tables) == 1 and document.tables[0].cell(1, 1).text == "2"
+    assert document.element.body[-1].tag == f"{W}sectPr"
+    assert len(document.sections) == 2
+
+
+def test_a_template_that_maps_the_namespace_elsewhere_still_gets_a_valid_body():
+    from coding.exports import wordml
+
+    writer = DocxWriter()
+    writer._decl = wordml.W_DECL  # as if the root did not map "w" to WordprocessingML
+    writer.paragraph("én", "Quote")
+    writer.page_break()
+    writer.table([("A",), ("1",)])
+    writer.section_break(landscape=False)
+    buf = io.BytesIO()
+    writer.save(buf)
+    document = docx.Document(io.BytesIO(buf.getvalue()))
+    assert [p.text for p in document.paragraphs][:1] == ["én"]
+    assert document.tables[0].cell(1, 0).text == "1"

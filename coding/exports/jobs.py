@@ -26,12 +26,13 @@ from django.utils.translation import ngettext
 
 from coding.analysis import selection as analysis_selection
 from coding.analysis.specs import ColumnSpec
-from coding.exports import rows, selection
+from coding.exports import memos, rows, selection
 from coding.exports.word import (
     LAYOUT_FRAMEWORK,
     LAYOUT_REPORT,
     LAYOUT_SELECTION,
     LAYOUTS,
+    MEMO_LAYOUTS,
     ExportOptions,
     ExportStats,
     write_word,
@@ -88,6 +89,16 @@ def export_to_file(
     """
     progress = progress or (lambda pct: None)
     options = export_options(params, made_by=made_by, made_at=timezone.now())
+    if options.layout in MEMO_LAYOUTS:
+        return memos.export_memos(
+            fh,
+            project=project,
+            params=params,
+            options=options,
+            template=template,
+            progress=progress,
+            viewer=viewer,
+        )
     factors = None
     if codings is None and options.layout == LAYOUT_REPORT:
         codings, factors = report_codings(project, viewer=viewer)
@@ -106,6 +117,7 @@ def export_to_file(
         codings,
         memos=options.memos,
         context=options.context_words > 0,
+        context_words=options.context_words,
         progress=lambda pct: progress(pct * 30 // 100),
         viewer=viewer,
     )
@@ -171,6 +183,14 @@ def run_export_job(job: Job, progress: Callable[[int], None]) -> str:
             progress(99)
             # Each number takes its own plural form ("1 chapter", not "1 chapters").
             n, quotes, chapters = stats.excerpts, stats.quotes, stats.chapters
+            if params["layout"] in MEMO_LAYOUTS:
+                return _("%(memos)s exported (%(quotes)s in %(chapters)s).") % {
+                    "memos": ngettext("%(n)s memo", "%(n)s memos", stats.memos)
+                    % {"n": stats.memos},
+                    "quotes": ngettext("%(n)s quote", "%(n)s quotes", quotes) % {"n": quotes},
+                    "chapters": ngettext("%(n)s chapter", "%(n)s chapters", chapters)
+                    % {"n": chapters},
+                }
             return _("%(excerpts)s exported (%(quotes)s in %(chapters)s).") % {
                 "excerpts": ngettext("%(n)s excerpt", "%(n)s excerpts", n) % {"n": n},
                 "quotes": ngettext("%(n)s quote", "%(n)s quotes", quotes) % {"n": quotes},

@@ -1,10 +1,14 @@
-"""A linear-time WordprocessingML writer on top of python-docx.
+"""A linear-time WordprocessingML writer on top of python-docx, whose memory does not grow
+with the document.
 
 python-docx's ``Document.add_paragraph`` finds the body's ``w:sectPr`` by scanning every child of
-the body, so a document of n paragraphs costs O(n²) to build; with 10,000 excerpts (four
-paragraphs each) that is minutes. ``DocxWriter`` appends lxml elements straight to the body
-(the final ``w:sectPr`` is taken out first and put back on save) and resolves each style name to
-its style id once. python-docx still loads the template and saves the package.
+the body, so a document of n paragraphs costs O(n²) to build; and a document built as one lxml
+tree holds every paragraph in memory until it is saved. ``DocxWriter`` writes each body
+paragraph's XML once, as a string (``paragraph_xml``), into a temporary file as it comes; only
+what must change later (the table of contents, filled in when the headings are known) is held
+as lxml elements, at its place in the stream. On save python-docx writes the package around an
+empty body, and the streamed body is poured into ``word/document.xml`` as the package is copied.
+Style names are resolved to style ids once.
 
 Text goes through ``clean_text`` (characters XML 1.0 forbids are dropped, never written, so the
 file always opens); line breaks become ``w:br`` and tabs ``w:tab``, which python-docx reads back
@@ -15,10 +19,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, BinaryIO, TypeAlias
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from typing import IO, BinaryIO
 
 import docx
 from docx.enum.style import WD_STYLE_TYPE
@@ -28,17 +35,25 @@ from docx.section import Section
 from docx.shared import Pt, RGBColor
 from lxml import etree
 
-# An lxml element (w:p, w:tbl, w:sectPr, ...), and a python-docx Document: both libraries
-# come without type information, so these name what is passed rather than check it.
-Element: TypeAlias = Any
-DocxDocument: TypeAlias = Any
-
-W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-
-# Everything outside XML 1.0's Char production: C0 controls but tab/LF/CR, surrogates, FFFE/FFFF.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_BREAKS = re.compile(r"(\n|\t)")
+from coding.exports.wordml import (
+    PPR,
+    VAL,
+    W_DECL,
+    W_NS,
+    XML_SPACE,
+    DocxDocument,
+    Element,
+    P,
+    R,
+    Run,
+    T,
+    as_runs,
+    clean_text,
+    paragraph_xml,
+    parse_xml,
+    runs_xml,
+    w,
+)
 
 # A4 in twentieths of a point, 2.5 cm margins: python-docx's default template is US Letter.
 A4 = {"w": "11906", "h": "16838"}
@@ -69,42 +84,11 @@ UPDATE_FIELDS_SUCCESSORS = (
     "w:listSeparator",
 )
 
-
-def w(tag: str) -> str:
-    return f"{{{W_NS}}}{tag}"
-
-
-# Tags used in the hot loop, qualified once.
-P, PPR, PSTYLE, R, RPR, T, BR, TAB = (
-    w(t) for t in ("p", "pPr", "pStyle", "r", "rPr", "t", "br", "tab")
-)
-VAL, BOLD, ITALIC, COLOR = w("val"), w("b"), w("i"), w("color")
-
-
-def clean_text(text: str) -> str:
-    """``text`` without the characters XML forbids; CR and CRLF become LF."""
-    text = _FORBIDDEN.sub("", text)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    """A piece of text with direct formatting (kept small: bold, italic, grey)."""
-
-    text: str
-    bold: bool = False
-    italic: bool = False
-    muted: bool = False
-
-
-def _as_runs(content: str | Run | Sequence[Run | str]) -> Iterable[Run]:
-    if isinstance(content, str):
-        return (Run(content),)
-    if isinstance(content, Run):
-        return (content,)
-    return (Run(c) if isinstance(c, str) else c for c in content)
+# The document's body is streamed between these (see DocxWriter.save).
+_BODY_MARK = "casestudy-streamed-body"
+_TAG_NAME = re.compile(r"<[\w:]+")
+# Characters of body XML gathered before they go to the temporary file.
+_FLUSH_CHARS = 1 << 18
 
 
 class StyleMap:
@@ -216,7 +200,8 @@ class StyleMap:
 
 
 class DocxWriter:
-    """Builds one .docx. Appends are O(1); nothing scans the body.
+    """Builds one .docx. Appends are O(1); nothing scans the body; the body's paragraphs go to
+    a temporary file as they are written, so memory stays flat however long the document is.
 
     ``template`` is a .docx (already validated) whose styles, page setup, headers and footers the
     export uses; its body text is dropped.
@@ -236,6 +221,48 @@ class DocxWriter:
         self._style_ids: dict[str, str] = {}
         if not self.uses_template:
             self._a4(self._sect_pr)
+        # Streamed fragments use the document's own "w" prefix; a template that maps it
+        # elsewhere (none we know of) gets the declaration on every fragment instead.
+        self._decl = "" if self.document.element.nsmap.get("w") == W_NS else W_DECL
+        self._stream: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by save()
+        self._pending: list[str] = []
+        self._pending_chars = 0
+        # Elements written later than their place (the table of contents): stream offset -> them.
+        self._held: list[tuple[int, list[Element]]] = []
+
+    # --- the body stream ------------------------------------------------------------------
+
+    def _emit(self, xml: str, *, declared: bool = False) -> None:
+        """Append one top-level body element, as ``w:``-prefixed XML text (``declared``: it
+        declares its namespaces itself)."""
+        if self._decl and not declared:
+            name_end = _TAG_NAME.match(xml).end()  # type: ignore[union-attr] # XML we wrote
+            xml = xml[:name_end] + self._decl + xml[name_end:]
+        self._pending.append(xml)
+        self._pending_chars += len(xml)
+        if self._pending_chars > _FLUSH_CHARS:
+            self._flush()
+
+    def _emit_element(self, el: Element) -> None:
+        """Append an lxml element (a table, a section break) built apart from the body."""
+        xml = etree.tostring(el, encoding="unicode")
+        if self._decl:
+            self._emit(xml, declared=True)
+        else:
+            self._emit(xml.replace(W_DECL, "", 1))
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._stream.write("".join(self._pending).encode("utf-8"))
+            self._pending.clear()
+            self._pending_chars = 0
+
+    def _hold(self) -> list[Element]:
+        """A place in the body for elements filled in later: a list to append them to."""
+        self._flush()
+        held: list[Element] = []
+        self._held.append((self._stream.tell(), held))
+        return held
 
     # --- styles ---------------------------------------------------------------------------
 
@@ -253,53 +280,24 @@ class DocxWriter:
         style: str | None = None,
         *,
         parent: Element | None = None,
-    ) -> Element:
-        """Append a paragraph of ``content`` in paragraph style ``style``; returns the w:p."""
-        # Built apart and then appended: children made under the body would each get one of
-        # python-docx's custom element classes (a third slower); lxml puts the namespace right
-        # when the paragraph moves into the document.
-        p = etree.Element(P)
-        if style is not None:
-            ppr = etree.SubElement(p, PPR)
-            etree.SubElement(ppr, PSTYLE).set(VAL, self.style_id(style))
-        for run in _as_runs(content):
-            if run.text:
-                self._run(p, run)
-        (self.body if parent is None else parent).append(p)
-        return p
+    ) -> None:
+        """Append a paragraph of ``content`` in paragraph style ``style`` to the body, or to
+        ``parent`` (a table cell)."""
+        xml = paragraph_xml(as_runs(content), self.style_id(style) if style else None)
+        if parent is None:
+            self._emit(xml)
+        else:
+            parent.append(parse_xml(xml))
 
     def _run(self, p: Element, run: Run) -> None:
-        r = etree.SubElement(p, R)
-        if run.bold or run.italic or run.muted:
-            rpr = etree.SubElement(r, RPR)
-            if run.bold:
-                etree.SubElement(rpr, BOLD)
-            if run.italic:
-                etree.SubElement(rpr, ITALIC)
-            if run.muted:
-                etree.SubElement(rpr, COLOR).set(VAL, "595959")
-        text = clean_text(run.text)
-        if "\n" not in text and "\t" not in text:
-            t = etree.SubElement(r, T)
-            t.text = text
-            t.set(XML_SPACE, "preserve")
-            return
-        for part in _BREAKS.split(text):
-            if part == "\n":
-                etree.SubElement(r, BR)
-            elif part == "\t":
-                etree.SubElement(r, TAB)
-            elif part:
-                t = etree.SubElement(r, T)
-                t.text = part
-                t.set(XML_SPACE, "preserve")
+        """Add ``run`` to the lxml paragraph ``p`` (the table of contents)."""
+        p.extend(list(parse_xml(f"<w:p>{runs_xml([run])}</w:p>")))
 
-    def heading(self, text: str, level: int) -> Element:
-        return self.paragraph(text, f"Heading {level}")
+    def heading(self, text: str, level: int) -> None:
+        self.paragraph(text, f"Heading {level}")
 
     def page_break(self) -> None:
-        p = etree.SubElement(self.body, P)
-        etree.SubElement(etree.SubElement(p, R), BR).set(w("type"), "page")
+        self._emit('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
 
     # --- fields ---------------------------------------------------------------------------
 
@@ -321,11 +319,13 @@ class DocxWriter:
         reader that does not update fields still shows the chapters.
         """
         self.paragraph(title, "TOC Heading")
-        p = etree.SubElement(self.body, P)
+        held = self._hold()
+        p = parse_xml("<w:p/>")
         self._field_char(p, "begin", dirty=True)
         self._instr(p, f'TOC \\o "1-{levels}" \\h \\z \\u')
         self._field_char(p, "separate")
-        return TocField(self, p, placeholder, levels)
+        held.append(p)
+        return TocField(self, held, placeholder, levels)
 
     def page_number_footer(self) -> None:
         """A centred page number in the footer, unless the template's footer has content.
@@ -356,12 +356,12 @@ class DocxWriter:
         widths: Sequence[int] | None = None,
         style: str = "Table Grid",
         cell_style: str | None = None,
-    ) -> Element:
+    ) -> None:
         """A table with ``header_rows`` repeated on each page; ``widths`` are relative."""
         n_cols = max(len(r) for r in rows)
         widths = list(widths or [1] * n_cols)
         total = sum(widths)
-        tbl = etree.SubElement(self.body, w("tbl"))
+        tbl = etree.Element(w("tbl"), nsmap={"w": W_NS})
         tblpr = etree.SubElement(tbl, w("tblPr"))
         etree.SubElement(tblpr, w("tblStyle")).set(VAL, self.style_id(style))
         tw = etree.SubElement(tblpr, w("tblW"))
@@ -391,14 +391,14 @@ class DocxWriter:
                 tcw.set(w("w"), str(5000 * widths[j] // total))
                 tcw.set(w("type"), "pct")
                 content = row[j] if j < len(row) else ""
-                runs = list(_as_runs(content))
+                runs = list(as_runs(content))
                 if i < header_rows:
                     runs = [Run(r.text, bold=True, italic=r.italic, muted=r.muted) for r in runs]
                 # A cell's text may hold blank lines: one paragraph per block keeps Word's spacing.
                 self.paragraph(runs, cell_style, parent=tc)
+        self._emit_element(tbl)
         # Word needs a paragraph between a table and whatever follows (another table, a break).
-        etree.SubElement(self.body, P)
-        return tbl
+        self._emit("<w:p/>")
 
     def _text_width(self) -> int:
         pg = self._sect_pr.find(w("pgSz"))
@@ -434,8 +434,9 @@ class DocxWriter:
         body's properties in the orientation it had, and the body's properties turn.
         """
         ending = copy.deepcopy(self._sect_pr)
-        p = etree.SubElement(self.body, P)
+        p = etree.Element(P, nsmap={"w": W_NS})
         etree.SubElement(p, PPR).append(ending)
+        self._emit_element(p)
         self._orient(self._sect_pr, landscape)
 
     @staticmethod
@@ -491,17 +492,63 @@ class DocxWriter:
         props.revision = 1
 
     def save(self, fh: BinaryIO) -> None:
+        """Write the package to ``fh``: python-docx saves it around an empty body (a marker
+        and the final ``w:sectPr``), and the copy into ``fh`` pours the streamed body, with the
+        held elements at their places, into the main document part at the marker."""
+        self._flush()
+        self.body.append(etree.Comment(_BODY_MARK))
         self.body.append(self._sect_pr)
         self._update_fields_on_open()
-        self.document.save(fh)
+        package = io.BytesIO()
+        self.document.save(package)
+        main = self.document.part.partname.lstrip("/")
+        mark = f"<!--{_BODY_MARK}-->".encode()
+        with zipfile.ZipFile(package) as src, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                data = src.read(info)
+                if info.filename != main:
+                    dst.writestr(info, data)
+                    continue
+                before, after = data.split(mark, 1)
+                part = zipfile.ZipInfo(main, date_time=info.date_time)
+                part.compress_type = zipfile.ZIP_DEFLATED
+                with dst.open(part, "w") as out:
+                    out.write(before)
+                    self._write_body(out)
+                    out.write(after)
+        self._stream.close()
+
+    def _write_body(self, out: IO[bytes]) -> None:
+        stream, done = self._stream, 0
+        for offset, elements in self._held:
+            stream.seek(done)
+            _copy(stream, out, offset - done)
+            for el in elements:
+                xml = etree.tostring(el, encoding="unicode")
+                out.write((xml.replace(W_DECL, "", 1) if not self._decl else xml).encode())
+            done = offset
+        stream.seek(done)
+        shutil.copyfileobj(stream, out, 1 << 20)
+
+
+def _copy(src: IO[bytes], dst: IO[bytes], n: int) -> None:
+    while n > 0:
+        chunk = src.read(min(n, 1 << 20))
+        if not chunk:
+            break
+        dst.write(chunk)
+        n -= len(chunk)
 
 
 class TocField:
     """The open TOC field: headings are added as its cached result, then it is closed."""
 
-    def __init__(self, writer: DocxWriter, first_p: Element, placeholder: str, levels: int) -> None:
+    def __init__(
+        self, writer: DocxWriter, held: list[Element], placeholder: str, levels: int
+    ) -> None:
         self.writer = writer
-        self.first_p = first_p
+        self.held = held  # the field's paragraphs, at their place in the body
+        self.first_p = held[0]
         self.placeholder = placeholder
         self.levels = levels
 
@@ -509,23 +556,17 @@ class TocField:
         """Write ``(level, text)`` entries into the field result and close the field."""
         writer = self.writer
         entries = [(level, text) for level, text in entries if level <= self.levels]
-        after = self.first_p
         last = self.first_p
         if not entries:
             writer._run(self.first_p, Run(self.placeholder, italic=True, muted=True))
         for n, (level, text) in enumerate(entries):
+            style = writer.style_id(f"toc {level}")
             if n == 0:
                 p = self.first_p
-                ppr = etree.Element(PPR)
-                etree.SubElement(ppr, PSTYLE).set(VAL, writer.style_id(f"toc {level}"))
-                p.insert(0, ppr)
+                p.insert(0, parse_xml(paragraph_xml((), style))[0])  # its w:pPr
+                writer._run(p, Run(text))
             else:
-                p = etree.Element(P)
-                etree.SubElement(etree.SubElement(p, PPR), PSTYLE).set(
-                    VAL, writer.style_id(f"toc {level}")
-                )
-                after.addnext(p)
-                after = p
-            writer._run(p, Run(text))
+                p = parse_xml(paragraph_xml([Run(text)], style))
+                self.held.append(p)
             last = p
         writer._field_char(last, "end")

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q, Value
-from django.db.models.functions import Greatest, Substr
+from django.db.models import Q
 
 from coding.analysis import selection
 from coding.models import (
@@ -126,11 +125,15 @@ def collect(
     *,
     memos: bool = False,
     context: bool = False,
+    context_words: int | None = None,
     progress: Callable[[int], None] | None = None,
     viewer: Membership | None = None,
 ) -> ExportData:
     """Read the rows for an export of ``codings`` (which must belong to ``project``), as
-    ``viewer`` may see them (blind coding: ``CodingQuerySet.visible_to``)."""
+    ``viewer`` may see them (blind coding: ``CodingQuerySet.visible_to``).
+
+    ``context_words``: keep only that many words of context on each side (what the writer
+    shows), so the rows of a long export do not hold 400 characters twice per excerpt."""
     progress = progress or (lambda pct: None)
     codings = codings.filter(tag__codebook__project=project).visible_to(viewer).order_by()
     excerpt_ids = codings.values("content_object_id")
@@ -237,20 +240,33 @@ def collect(
     progress(35)
 
     fields = ["pk", "transcript_id", "start", "end", "text", "paragraph"]
-    excerpts_qs = Excerpt.objects.filter(pk__in=excerpt_ids)
+    excerpts_qs = Excerpt.objects.filter(pk__in=excerpt_ids).order_by("transcript_id")
+    # Context is sliced from each transcript's text, read once and one at a time beside the
+    # excerpts (both in transcript order): an SQL substring per excerpt made the database walk
+    # the transcript's text from its start for every excerpt, twice.
+    texts: Iterator[tuple[int, str]] = iter(())
     if context:
-        # 1-based SQL substrings, in characters (code points) on SQLite and PostgreSQL alike.
-        excerpts_qs = excerpts_qs.annotate(
-            ctx_from=Greatest(F("start") - CONTEXT_CHARS, Value(0)),
-        ).annotate(
-            ctx_before=Substr("transcript__text", F("ctx_from") + 1, F("start") - F("ctx_from")),
-            ctx_after=Substr("transcript__text", F("end") + 1, Value(CONTEXT_CHARS)),
+        texts = (
+            Transcript.objects.filter(pk__in=transcript_ids)
+            .order_by("pk")
+            .values_list("pk", "text")
+            .iterator(chunk_size=20)
         )
-        fields += ["ctx_before", "ctx_after"]
+    text_of: tuple[int | None, str] = (None, "")
     excerpts: dict[int, ExcerptRow] = {}
     for e in excerpts_qs.values(*fields).iterator(chunk_size=2000):
         t = transcripts[e["transcript_id"]]
         speakers = _speakers(e, turns.get(e["transcript_id"]), listed[e["transcript_id"]])
+        before = after = ""
+        if context:
+            while text_of[0] != e["transcript_id"]:
+                text_of = next(texts)
+            text = text_of[1]
+            before = text[max(0, e["start"] - CONTEXT_CHARS) : e["start"]]
+            after = text[e["end"] : e["end"] + CONTEXT_CHARS]
+            if context_words:
+                before = words_before(before, context_words)
+                after = words_after(after, context_words)
         excerpts[e["pk"]] = ExcerptRow(
             id=e["pk"],
             case_id=t["case_id"],
@@ -260,8 +276,8 @@ def collect(
             informants=tuple(informants[i] for i in speakers if i in informants),
             code_ids=tuple(sorted(carried[e["pk"]], key=lambda c: code_rank.get(c, 1 << 30))),
             memos=tuple(memo_rows.get(e["pk"], ())),
-            before=e.get("ctx_before") or "",
-            after=e.get("ctx_after") or "",
+            before=before,
+            after=after,
             sort_key=(
                 case_rank.get(t["case_id"], 1 << 30),
                 transcript_rank[e["transcript_id"]],
@@ -331,3 +347,17 @@ def report_summaries(project: Project) -> tuple[dict[int, str], dict[int, str]]:
         else:
             codes[code_id] = text
     return cases, codes
+
+
+def words_before(text: str, n: int) -> str:
+    """The last ``n`` words of ``text`` (the context before a quote), "… " if some are cut.
+    Cutting what it returned again returns the same."""
+    words = text.split()
+    cut = words[-n:]
+    return ("… " if len(words) > n else "") + " ".join(cut)
+
+
+def words_after(text: str, n: int) -> str:
+    """The first ``n`` words of ``text`` (the context after a quote), " …" if some are cut."""
+    words = text.split()
+    return " ".join(words[:n]) + (" …" if len(words) > n else "")

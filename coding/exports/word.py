@@ -23,7 +23,7 @@ from django.utils.translation import ngettext, pgettext
 from docx.shared import Pt
 
 from coding.exports.ooxml import DocxWriter, Run
-from coding.exports.rows import CaseRow, CodeRow, ExcerptRow, ExportData
+from coding.exports.rows import CaseRow, CodeRow, ExcerptRow, ExportData, words_after, words_before
 from coding.models import CodeHierarchy
 
 LAYOUT_BY_CODE = "by-code"
@@ -31,7 +31,18 @@ LAYOUT_BY_CASE = "by-case"
 LAYOUT_SELECTION = "selection"
 LAYOUT_FRAMEWORK = "framework"
 LAYOUT_REPORT = "report"
-LAYOUTS = (LAYOUT_BY_CODE, LAYOUT_BY_CASE, LAYOUT_SELECTION, LAYOUT_FRAMEWORK, LAYOUT_REPORT)
+# The memos of the memo overview's filter (coding/exports/memos.py writes them).
+LAYOUT_MEMOS_BY_CODE = "memos-by-code"
+LAYOUT_MEMOS_BY_CASE = "memos-by-case"
+MEMO_LAYOUTS = (LAYOUT_MEMOS_BY_CODE, LAYOUT_MEMOS_BY_CASE)
+LAYOUTS = (
+    LAYOUT_BY_CODE,
+    LAYOUT_BY_CASE,
+    LAYOUT_SELECTION,
+    LAYOUT_FRAMEWORK,
+    LAYOUT_REPORT,
+    *MEMO_LAYOUTS,
+)
 
 STYLE_SOURCE = "Excerpt Source"
 STYLE_CONTEXT = "Excerpt Context"
@@ -68,6 +79,7 @@ class ExportStats:
     excerpts: int = 0  # distinct excerpts in the export
     quotes: int = 0  # excerpt blocks written (an excerpt under two codes is quoted twice)
     chapters: int = 0  # Heading 1 chapters before the codebook appendix
+    memos: int = 0  # memos written (the memo layouts)
 
 
 def layout_title(layout: str) -> str:
@@ -77,6 +89,8 @@ def layout_title(layout: str) -> str:
         LAYOUT_SELECTION: _("Selected coded excerpts"),
         LAYOUT_FRAMEWORK: _("Framework matrix"),
         LAYOUT_REPORT: _("Report skeleton"),
+        LAYOUT_MEMOS_BY_CODE: _("Memos by code"),
+        LAYOUT_MEMOS_BY_CASE: _("Memos by case"),
     }[layout]
 
 
@@ -87,11 +101,15 @@ def write_word(
     *,
     template: BinaryIO | None = None,
     progress: Callable[[int], None] | None = None,
+    document: type[_Document] | None = None,
 ) -> ExportStats:
-    """Write the export of ``data`` as a .docx to ``fh``; ``progress`` gets 0-100."""
+    """Write the export of ``data`` as a .docx to ``fh``; ``progress`` gets 0-100.
+    ``document`` lays out a layout of its own (a subclass of ``_Document``, e.g. the memos')."""
     if options.layout not in LAYOUTS:
         raise ValueError(f"unknown layout {options.layout!r}")
-    doc = _Document(DocxWriter(template), data, options, progress or (lambda pct: None))
+    doc = (document or _Document)(
+        DocxWriter(template), data, options, progress or (lambda pct: None)
+    )
     doc.write()
     # File > Properties names the study and the person, not the template's author.
     doc.writer.set_properties(
@@ -152,6 +170,18 @@ class _Document:
         layout = self.options.layout
         if layout != LAYOUT_FRAMEWORK:  # the framework's landscape section starts a page itself
             self.writer.page_break()
+        self._layout()
+        chapters = self.stats.chapters  # the appendix is not a chapter of the report
+        if self.options.codebook:
+            self.writer.page_break()
+            self._codebook()
+        self.stats.chapters = chapters
+        toc.fill(self.toc_entries)
+        self.progress(95)
+
+    def _layout(self) -> None:
+        """The chapters of the layout (a subclass adds a layout of its own here)."""
+        layout = self.options.layout
         if layout == LAYOUT_BY_CASE:
             self._by_case()
         elif layout == LAYOUT_FRAMEWORK:
@@ -160,13 +190,6 @@ class _Document:
             self._report()
         else:
             self._by_code(level=1)
-        chapters = self.stats.chapters  # the appendix is not a chapter of the report
-        if self.options.codebook:
-            self.writer.page_break()
-            self._codebook()
-        self.stats.chapters = chapters
-        toc.fill(self.toc_entries)
-        self.progress(95)
 
     def _styles(self) -> None:
         s = self.writer.styles
@@ -249,13 +272,13 @@ class _Document:
         n = opts.context_words
         if n and excerpt.before.strip():
             w.paragraph(
-                [Run(self.labels["before"], bold=True), _words_before(excerpt.before, n)],
+                [Run(self.labels["before"], bold=True), words_before(excerpt.before, n)],
                 STYLE_CONTEXT,
             )
         w.paragraph(excerpt.text, "Quote")
         if n and excerpt.after.strip():
             w.paragraph(
-                [Run(self.labels["after"], bold=True), _words_after(excerpt.after, n)],
+                [Run(self.labels["after"], bold=True), words_after(excerpt.after, n)],
                 STYLE_CONTEXT,
             )
         w.paragraph(self._source_line(excerpt, coders), STYLE_SOURCE)
@@ -531,14 +554,3 @@ class _Document:
                 w.paragraph(Run(_("No definition written yet."), italic=True, muted=True))
             for label, value in shown:
                 w.paragraph([Run(f"{label}: ", bold=True), value])
-
-
-def _words_before(text: str, n: int) -> str:
-    words = text.split()
-    cut = words[-n:]
-    return ("… " if len(words) > n else "") + " ".join(cut)
-
-
-def _words_after(text: str, n: int) -> str:
-    words = text.split()
-    return " ".join(words[:n]) + (" …" if len(words) > n else "")

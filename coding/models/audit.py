@@ -39,6 +39,8 @@ class AuditAction(models.TextChoices):
     ASSIGNMENT_ADD = "assignment_add", _("Transcript assigned")
     ASSIGNMENT_REMOVE = "assignment_remove", _("Assignment removed")
     ASSIGNMENT_DONE = "assignment_done", _("Assignment marked done")
+    MEMO_LINK_ADD = "memo_link_add", _("Memo link added")
+    MEMO_LINK_REMOVE = "memo_link_remove", _("Memo link removed")
 
 
 # What another member's events in a blind transcript still show a blinded researcher: the

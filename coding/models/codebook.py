@@ -174,6 +174,7 @@ class Code(TagBase):
     bar: int  # n_codings as a percentage of the largest
     kids: list[Code]  # the sub-codes, for the editor's nested list
     indent: str  # em spaces by depth, for a <select> (codebook editor, search)
+    memos_beside: list[Any]  # the memos on it and linking to it (memo_overview.Beside), editor
     n_here: int  # codings in the open transcript (transcript view)
     n_project: int  # codings in the project (transcript view)
     synthesis: FrameworkSummary | None  # the cross-case summary (framework matrix)
@@ -243,10 +244,12 @@ class Code(TagBase):
                 target.codings.filter(
                     content_object=models.OuterRef("content_object"),
                     coder=models.OuterRef("coder"),
+                    layer=models.OuterRef("layer"),
                 )
             )
         ).count()
         return {
+            "key_quotes": self.key_quotes.count(),
             "codings": mine.count(),
             "collapsing": collapsing,
             "memos": self.memos.count(),

@@ -20,7 +20,9 @@ from coding.models import (
     Codebook,
     Coding,
     Excerpt,
+    KeyQuote,
     Memo,
+    MemoLink,
     Project,
     field_limit,
     name_key,
@@ -335,6 +337,7 @@ class CodeMergeResult:
     collapsed: int  # codings dropped because the coder had the target on that excerpt already
     memos: int  # memos on the source code, now on the target
     children: int  # sub-codes of the source, now under the target
+    key_quotes: int = 0  # key quotes of the source, now of the target (duplicates dropped)
 
 
 MERGE_ATTEMPTS = 3
@@ -358,12 +361,30 @@ def _merge_codings(source: Code, target: Code) -> tuple[int, int]:
     return collapsed, moved
 
 
+def _merge_marks(source: Code, target: Code) -> int:
+    """Move the source's key quotes and "see also" links to the target. A researcher's key
+    quote of a passage for both codes stays one key quote (of the target); a memo linking to
+    both codes keeps one link. Returns how many key quotes the target gained."""
+    KeyQuote.objects.filter(code=source).filter(
+        Exists(
+            KeyQuote.objects.filter(code=target, excerpt=OuterRef("excerpt"), user=OuterRef("user"))
+        )
+    ).delete()
+    key_quotes = KeyQuote.objects.filter(code=source).update(code=target)
+    MemoLink.objects.filter(code=source).filter(
+        Exists(MemoLink.objects.filter(code=target, memo=OuterRef("memo")))
+    ).delete()
+    MemoLink.objects.filter(code=source).update(code=target)
+    return key_quotes
+
+
 @transaction.atomic
 def code_merge(*, source: Code, target: Code, actor: User) -> CodeMergeResult:
     """Merge ``source`` into ``target`` and delete ``source``.
 
     Its codings move to ``target``; where the same coder already applied ``target`` to the same
-    excerpt the source coding collapses into it. Memos, sub-codes and keywords move too.
+    excerpt (in the same layer) the source coding collapses into it. Memos, "see also" links,
+    key quotes (one per researcher and passage), sub-codes and keywords move too.
 
     Concurrency (row locks where the database has them; SQLite runs writers one at a time): the
     codebook row, both code rows and their codings are locked, so merges, moves and deletes in
@@ -413,6 +434,7 @@ def code_merge(*, source: Code, target: Code, actor: User) -> CodeMergeResult:
             code="merge_busy",
         )
     memos = Memo.objects.filter(code=source).update(code=target)
+    key_quotes = _merge_marks(source, target)
     if target.pk in source.descendant_ids():
         # The target sits inside the source: lift it to the source's place first, so that the
         # source's sub-codes can go under it without a cycle.
@@ -432,7 +454,13 @@ def code_merge(*, source: Code, target: Code, actor: User) -> CodeMergeResult:
         target.save(update_fields=["keywords"])
     source_name = source.name
     source.delete()
-    result = CodeMergeResult(moved=moved, collapsed=collapsed, memos=memos, children=len(children))
+    result = CodeMergeResult(
+        moved=moved,
+        collapsed=collapsed,
+        memos=memos,
+        children=len(children),
+        key_quotes=key_quotes,
+    )
     audit(
         project_id=target.codebook.project_id,
         actor=actor,
@@ -444,6 +472,7 @@ def code_merge(*, source: Code, target: Code, actor: User) -> CodeMergeResult:
         collapsed=collapsed,
         memos=memos,
         children=len(children),
+        key_quotes=key_quotes,
     )
     return result
 

@@ -146,13 +146,16 @@ def memo_type_assign(*, memo: Memo, memo_type: MemoType | None) -> Memo:
 def memo_link_set(
     *,
     memo: Memo,
+    actor: User,
     code: Code | None = None,
     case: Case | None = None,
     excerpt: Excerpt | None = None,
     linked: bool = True,
 ) -> bool:
     """Add (or remove) one "see also" link from ``memo`` to a code, a case or a passage of its
-    project. Returns whether the link is there afterwards."""
+    project (the caller checked that ``actor`` may), audited when it changes anything. Returns
+    whether the link is there afterwards. A memo does not link to its own passage, case or code.
+    """
     targets = [t for t in (code, case, excerpt) if t is not None]
     if len(targets) != 1:
         raise ValueError("a memo link points to exactly one code, case or passage")
@@ -170,11 +173,32 @@ def memo_link_set(
         )
     where: dict[str, Any] = {"code": code, "case": case, "excerpt": excerpt}
     where = {k: v for k, v in where.items() if v is not None}
+    kind, target = next(iter(where.items()))
+    if linked and getattr(memo, f"{kind}_id") == target.pk:
+        raise ValidationError(
+            _("A memo is already on this %(target)s; link it elsewhere.")
+            % {"target": _link_target_word(kind)},
+            code="memo_link_self",
+        )
     if linked:
-        MemoLink.objects.get_or_create(memo=memo, **where)
-        return True
-    MemoLink.objects.filter(memo=memo, **where).delete()
-    return False
+        _link, changed = MemoLink.objects.get_or_create(memo=memo, **where)
+    else:
+        changed = MemoLink.objects.filter(memo=memo, **where).delete()[0] > 0
+    if changed:
+        transcript_id = excerpt.transcript_id if excerpt is not None else None
+        audit(
+            project_id=memo.project_id,
+            actor=actor,
+            action=AuditAction.MEMO_LINK_ADD if linked else AuditAction.MEMO_LINK_REMOVE,
+            transcript_id=transcript_id,
+            memo=memo.pk,
+            **{kind: target.pk},
+        )
+    return linked
+
+
+def _link_target_word(kind: str) -> str:
+    return {"code": _("code"), "case": _("case"), "excerpt": _("passage")}[kind]
 
 
 @transaction.atomic

@@ -144,6 +144,13 @@ def _describe(a: str, d: dict) -> str:
         return _("wrote a memo (%(n)s characters)") % {"n": d.get("length", "?")}
     if a == AuditAction.MEMO_DELETE:
         return _("deleted a memo")
+    if a in (AuditAction.MEMO_LINK_ADD, AuditAction.MEMO_LINK_REMOVE):
+        target = (
+            _("a passage") if d.get("excerpt") else _("a case") if d.get("case") else _("a code")
+        )
+        if a == AuditAction.MEMO_LINK_ADD:
+            return _("linked a memo to %(target)s (“see also”)") % {"target": target}
+        return _("removed a memo's link to %(target)s") % {"target": target}
     if a == AuditAction.KEY_QUOTE_ADD:
         return _("marked a passage as a key quote for %(code)s") % {"code": d.get("code_name", "?")}
     if a == AuditAction.KEY_QUOTE_REMOVE:

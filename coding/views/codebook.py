@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coding import access, services
+from coding.analysis import memo_overview
 from coding.forms import CodeForm
 from coding.language import suggestions
 from coding.models import Code, Codebook, CodeHierarchy, Coding, Membership, Project
@@ -74,6 +75,9 @@ def _render_editor(
 ) -> HttpResponse:
     codebook = _codebook_of(project)
     tree = _tree(codebook, project.membership)
+    memos = memo_overview.about_codes(project, viewer=project.membership)
+    for c in tree:
+        c.memos_beside = memos.get(c.pk, [])
     can_write = project.membership.can_write
     if can_write and form is None:
         initial: dict[str, str | int] = {

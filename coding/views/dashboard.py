@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from coding import access
+from coding.analysis import memo_overview
 from coding.analysis import supervision as board
 from coding.views import AuthenticatedHttpRequest
 
@@ -23,5 +24,6 @@ def dashboard(request: AuthenticatedHttpRequest, project_id: int) -> HttpRespons
             "project": project,
             "board": board.build(project, viewer=project.membership),
             "tab": "dashboard",
+            "recent_memos": memo_overview.recent(project, viewer=project.membership),
         },
     )

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from coding import access, services
-from coding.analysis import progress
+from coding.analysis import memo_overview, progress
 from coding.forms import AssignmentForm, ImportPreviewForm, ImportUploadForm, MemoForm
 from coding.models import (
     Assignment,
@@ -169,6 +169,9 @@ def project_memo_add(request: AuthenticatedHttpRequest, project_id: int) -> Http
 @require_GET
 def case_detail(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, case_id)
+    case_memos, case_memo_count = memo_overview.about(
+        case.project, case_id=case.pk, viewer=case.membership
+    )
     return render(
         request,
         "coding/case_detail.html",
@@ -178,6 +181,8 @@ def case_detail(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse
             "informants": case.informants.all(),
             "attributes": case.attribute_values.select_related("definition"),
             "transcripts": case.transcripts.with_coding_progress(case.membership).defer("text"),
+            "case_memos": case_memos,
+            "case_memo_count": case_memo_count,
         },
     )
 

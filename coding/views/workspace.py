@@ -13,15 +13,18 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from coding import access, services
-from coding.analysis import transcript_page
-from coding.models import BlindMode, Code, Codebook, Coding, Excerpt, Transcript
+from coding.analysis import memo_overview, transcript_page
+from coding.models import BlindMode, Code, Codebook, Coding, Excerpt, MemoLink, Transcript
 from coding.offsets import OffsetError, Utf16Map, parse_offset, span_from_u16
 from coding.people import display_name
 from coding.views import AuthenticatedHttpRequest
@@ -97,6 +100,9 @@ def _strings() -> dict[str, str]:
         "writeMemo": _("Write a memo on this passage…"),
         "saveMemo": _("Save memo"),
         "deleteMemo": _("Delete"),
+        "seeAlso": _("See also"),
+        "linkPassage": _("Link to a passage…"),
+        "linkedHere": _("Memos linking to this passage"),
         "removeCode": _("Remove this code from the passage"),
         "paragraph": _("¶ %(n)s"),
         "codesOnPassage": _("Codes on this passage"),
@@ -380,6 +386,16 @@ def _excerpt_detail(request: HttpRequest, excerpt: Excerpt, umap: Utf16Map) -> d
     memos = (
         excerpt.memos.visible_to(membership).select_related("author").order_by("created_at", "pk")
     )
+    # A link to a passage the member may not see (blind coding) is left out.
+    links = (
+        MemoLink.objects.filter(
+            Q(excerpt__isnull=True) | Q(excerpt__in=Excerpt.objects.visible_to(membership))
+        )
+        .select_related("code", "case", "excerpt__transcript")
+        .defer("excerpt__transcript__text")
+    )
+    memos = memos.prefetch_related(Prefetch("links", queryset=links.order_by("pk")))
+    here = excerpt.get_absolute_url()
     return {
         "id": excerpt.pk,
         "start": umap.to_u16(excerpt.start),
@@ -406,10 +422,39 @@ def _excerpt_detail(request: HttpRequest, excerpt: Excerpt, umap: Utf16Map) -> d
                 "text": m.text,
                 "updated": m.updated_at.isoformat(),
                 "canEdit": access.may_edit_memo(membership, m),
+                "links": [_link_json(link, m.project_id) for link in m.links.all()],
+                "linkUrl": (
+                    f"{reverse('coding:memo-edit', args=[m.pk])}?{urlencode({'next': here})}"
+                    if access.may_label_memo(membership, m)
+                    else None
+                ),
             }
             for m in memos
         ],
+        # The other side of a passage link: memos elsewhere that say "see also" this passage.
+        "linkedFrom": [
+            {
+                "id": m.pk,
+                "authorName": display_name(m.author),
+                "text": m.title or Truncator(m.text).chars(160),
+                "url": m.target_url(),
+            }
+            for m in memo_overview.linking_to_passage(excerpt, viewer=membership)
+        ],
     }
+
+
+def _link_json(link: MemoLink, project_id: int) -> dict[str, str]:
+    """One "see also" link of a memo, as the inspector lists it: a label and where it opens."""
+    if link.code is not None:
+        url = reverse("coding:codebook", args=[project_id])
+        return {"label": link.code.name, "url": f"{url}#code-{link.code_id}"}
+    if link.case is not None:
+        return {"label": link.case.name, "url": link.case.get_absolute_url()}
+    e = link.excerpt
+    assert e is not None  # noqa: S101 - a link has exactly one target (a database constraint)
+    label = f"{e.transcript.title}, ¶ {e.paragraph}: {Truncator(e.text).chars(60)}"
+    return {"label": label, "url": e.get_absolute_url()}
 
 
 @login_required

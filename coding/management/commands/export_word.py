@@ -46,6 +46,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--filters", help="selection: the matrix filter as JSON")
         parser.add_argument("--cell", help="selection: one matrix cell as JSON")
+        parser.add_argument(
+            "--memo-filters",
+            help='memos-by-code/-by-case: the memo overview\'s filter as JSON, e.g. {"author": 3}',
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         user = None
@@ -71,6 +75,7 @@ class Command(BaseCommand):
             "excerpts_appendix": not opts["no_excerpts_appendix"],
             "filters": _json(opts["filters"], "--filters"),
             "cell": _json(opts["cell"], "--cell"),
+            "memo_filters": _json(opts["memo_filters"], "--memo-filters"),
         }
         template = None
         if opts["template"]:
@@ -95,7 +100,8 @@ class Command(BaseCommand):
             out.unlink(missing_ok=True)
             raise CommandError(_message(exc)) from exc
         self.stdout.write(
-            f"{out}: {stats.excerpts} excerpts, {stats.quotes} quotes, "
+            f"{out}: {f'{stats.memos} memos, ' if stats.memos else ''}"
+            f"{stats.excerpts} excerpts, {stats.quotes} quotes, "
             f"{stats.chapters} chapters, {out.stat().st_size // 1024} KB, "
             f"{time.perf_counter() - started:.1f} s"
         )

@@ -148,6 +148,7 @@ function renderInspector() {
     const art = el("article", "ws-memo");
     art.append(el("p", "ws-memo-text", m.text));
     art.append(el("p", "ws-memo-by", m.authorName));
+    memoLinks(art, m);
     memos.append(art);
   }
   if (canWrite) {
@@ -180,14 +181,52 @@ function renderInspector() {
       }
     });
     memos.append(form);
+    if (mine) memoLinks(memos, mine);
   } else if (mine) {
     const art = el("article", "ws-memo");
     art.append(el("p", "ws-memo-text", mine.text));
+    memoLinks(art, mine);
     memos.append(art);
   }
   inspector.append(memos);
+  if (d.linkedFrom && d.linkedFrom.length) {
+    const box = el("div", "ws-linked-here");
+    box.append(el("h3", null, S.linkedHere));
+    const list = el("ul", "ws-memo-links");
+    for (const m of d.linkedFrom) {
+      const li = el("li");
+      li.dataset.memo = m.id;
+      const a = el("a", null, m.text);
+      a.href = m.url;
+      li.append(a, el("span", "ws-memo-by", ` · ${m.authorName}`));
+      list.append(li);
+    }
+    box.append(list);
+    inspector.append(box);
+  }
   // Key quotes are a server-rendered fragment; keyquotes.js puts it in place.
   inspector.dispatchEvent(new CustomEvent("ws:inspector", { detail: { excerpt: d.id } }));
+}
+
+/** A memo's "see also" links, and for one the user may link, the way to add a passage. */
+function memoLinks(parent, m) {
+  if (m.links && m.links.length) {
+    const p = el("p", "ws-memo-links");
+    p.append(el("span", "ws-memo-by", `${S.seeAlso}: `));
+    m.links.forEach((l, i) => {
+      if (i) p.append(document.createTextNode(" · "));
+      const a = el("a", "ws-memo-link", l.label);
+      a.href = l.url;
+      p.append(a);
+    });
+    parent.append(p);
+  }
+  if (m.linkUrl) {
+    const a = el("a", "ws-memo-link-add", S.linkPassage);
+    a.href = m.linkUrl;
+    a.dataset.memo = m.id;
+    parent.append(a);
+  }
 }
 
 async function removeCoding(codingId) {
