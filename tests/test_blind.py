@@ -114,7 +114,7 @@ def blind(world: World) -> World:
     project_memo = services.memo_save(
         project=world.project, author=world.alice, text="Et notat om prosjektet"
     )
-    services.memo_link_set(memo=project_memo, excerpt=kari_excerpt)
+    services.memo_link_set(memo=project_memo, actor=world.alice, excerpt=kari_excerpt)
     services.key_quote_set(excerpt=kari_excerpt, code=world.codes[2], user=kari, marked=True)
     services.key_quote_set(
         excerpt=world.excerpt, code=world.codes[1], user=world.alice, marked=True
