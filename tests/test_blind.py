@@ -41,6 +41,8 @@ from coding.models import (
     Membership,
     Memo,
     Role,
+    Suggestion,
+    SuggestionSource,
     Transcript,
 )
 
@@ -499,3 +501,29 @@ def test_search_coded_with_reads_only_the_blind_researchers_codings(blind):
     assert hit not in bob_page
     query["with_code"] = w.codes[0].pk
     assert hit in _client(w.bob).get(url, query).content.decode()
+
+
+def test_a_blind_researcher_gets_keyword_suggestions_only(blind):
+    """The learned model has read every coder's codings, this transcript's too: while bob codes
+    it blind he gets no suggestion that only the model made, and none says the model agreed."""
+    w = blind
+    t = w.excerpt.transcript
+    Suggestion.objects.filter(transcript=t).delete()  # what the import suggested: not this test's
+    kw = Suggestion.objects.create(
+        transcript=t, code=w.codes[0], start=0, end=5, source=SuggestionSource.KEYWORD
+    )
+    both = Suggestion.objects.create(
+        transcript=t, code=w.codes[1], start=0, end=5, source=SuggestionSource.BOTH, score=0.9
+    )
+    Suggestion.objects.create(
+        transcript=t, code=w.codes[2], start=0, end=5, source=SuggestionSource.MODEL, score=0.8
+    )
+    url = reverse("coding:transcript-suggestions", args=[t.pk])
+    shown = _client(w.bob).get(url).json()
+    assert {s["id"] for s in shown["suggestions"]} == {kw.pk, both.pk}
+    assert {s["source"] for s in shown["suggestions"]} == {"keyword"}
+    assert all(s["score"] is None for s in shown["suggestions"])
+    assert shown["model"] is None
+    # A supervisor, who sees everything, gets all three as they are.
+    assert len(_client(w.sue).get(url).json()["suggestions"]) == 3
+    assert Suggestion.objects.get(pk=both.pk).source == SuggestionSource.BOTH  # nothing saved

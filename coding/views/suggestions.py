@@ -158,6 +158,18 @@ def transcript_suggestions(request: AuthenticatedHttpRequest, transcript_id: int
     text = transcript.text
     items = suggestions.open_for(transcript, request.user)
     model, message = _status(project)
+    # The learned model has read every coder's codings, this transcript's too: a researcher
+    # who codes it blind gets the keyword suggestions only, as keyword suggestions.
+    blinded = access.is_blinded(transcript.membership, transcript)
+    if blinded:
+        items = [s for s in items if s.source != SuggestionSource.MODEL]
+        for s in items:
+            s.source, s.score = SuggestionSource.KEYWORD, None
+        model = None
+        message = _(
+            "You code this transcript blind: suggestions come from the codes' keywords only, "
+            "since the learned model has read other coders' codings."
+        )
     u16 = Utf16Map(text)
     out = []
     for s in items:
