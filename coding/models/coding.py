@@ -10,6 +10,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
@@ -25,7 +26,7 @@ from coding.models.expressions import (
     turn_expression,
 )
 from coding.models.project import Membership, Project
-from coding.models.transcript import Transcript, passage_url
+from coding.models.transcript import Transcript, Turn, passage_url
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -187,7 +188,9 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         ``measure``: "excerpts" (distinct coded excerpts), "transcripts", "informants"
         (distinct speakers, see ``coding.analysis.selection``), "words" (the words of the distinct
         coded excerpts; overlapping excerpts count their shared words twice) or "coverage"
-        (characters of text inside the union of the coded spans: overlaps count once).
+        (characters of interview text, ``Turn.objects.interview_text_of``, inside the union of
+        the coded spans: overlaps count once; the share of text divides it by the interview
+        text's characters).
         ``row``: an expression over Coding giving the row key; None for no row grouping (the
         key is then None). ``layers``: code id -> column key maps; more than one when a chosen
         column lies under another chosen column, so one coding counts in both (the layers are
@@ -216,12 +219,25 @@ class CodingQuerySet(models.QuerySet["Coding"]):
                     **keys, ex=F("content_object_id"), w=F("content_object__word_count")
                 ).distinct()
             elif measure == "coverage":
-                rows = part.values(
-                    **keys,
-                    tr=F("content_object__transcript_id"),
-                    st=F("content_object__start"),
-                    en=F("content_object__end"),
-                ).distinct()
+                # Each coded span cut to the interview-text turns it overlaps (one row per
+                # turn: the filter's join is the one the cut reads).
+                turn = "content_object__transcript__turns"
+                rows = (
+                    part.filter(
+                        **{
+                            f"{turn}__in": Turn.objects.interview_text_of(),
+                            f"{turn}__content_start__lt": F("content_object__end"),
+                            f"{turn}__end__gt": F("content_object__start"),
+                        }
+                    )
+                    .values(
+                        **keys,
+                        tr=F("content_object__transcript_id"),
+                        st=Greatest("content_object__start", f"{turn}__content_start"),
+                        en=Least("content_object__end", f"{turn}__end"),
+                    )
+                    .distinct()
+                )
             else:
                 # A constant key groups nothing: one row for the whole set; the other measures
                 # have a count (only "words" and "coverage", above, have None).

@@ -89,6 +89,15 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not project.interviewer_turns_are_interview_text:
+            # Search finds interview text only (Turn.objects.interview_text_of): without the
+            # interviewer's turns, "spoken by interviewers" could find nothing.
+            speaker = cast(forms.ChoiceField, self.fields["speaker"])
+            speaker.choices = [
+                (value, label)
+                for value, label in cast(list[tuple[str, str]], speaker.choices)
+                if value != "interviewer"
+            ]
         cast(forms.ChoiceField, self.fields["case"]).choices = [
             (str(pk), name)
             for pk, name in Case.objects.filter(project=project)
