@@ -393,6 +393,36 @@ def exchange_import_prepare(
 
 
 @transaction.atomic
+def exchange_speakers_save(
+    *,
+    job: Job,
+    label_choices: dict[str, str] | None = None,
+    overrides: dict[str, dict[str, str]] | None = None,
+) -> Job:
+    """Keep the preview's speaker choices on a draft REFI-QDA import, so the per-source page
+    and the preview (whose form holds the choice for each label) can be left and come back
+    to: ``label_choices`` replace those kept; ``overrides`` (per source GUID, label ->
+    choice) replace those of the sources they name."""
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    if job.status != JobStatus.DRAFT:
+        raise ValidationError(_("This import was already started."), code="not_draft")
+    kept = dict(job.params.get("speaker_choices") or {})
+    if label_choices is not None:
+        kept["label_choices"] = label_choices
+    if overrides is not None:
+        merged = dict(kept.get("overrides") or {})
+        for guid, own in overrides.items():
+            if own:
+                merged[guid] = own
+            else:
+                merged.pop(guid, None)
+        kept["overrides"] = merged
+    job.params = {**job.params, "speaker_choices": kept}
+    job.save(update_fields=["params"])
+    return job
+
+
+@transaction.atomic
 def exchange_import_confirm(
     *,
     job: Job,
