@@ -250,3 +250,12 @@ def test_the_share_of_text_is_of_the_interview_text(project, case, interview, co
         100 * (question_chars + half - answer.content_start) / (question_chars + answer_chars)
     )
     assert any("including the interviewer's questions" in n for n in notes)
+
+
+def test_the_transcript_view_shows_the_header_as_not_interview_text(bob_client, interview):
+    page = bob_client.get(reverse("coding:transcript-detail", args=[interview.pk]))
+    html = page.content.decode()
+    head = html.index('<section class="turn is-header"')
+    assert "not interview text" in html[head : html.index("</section>", head)]
+    assert "Intervju om boliger, mars 2024" in html[head : html.index("</section>", head)]
+    assert html.count("is-header") == 1

@@ -52,15 +52,25 @@ class TurnInfo:
     label: str
     is_interviewer: bool
     informant: Informant | None
+    is_header: bool = False
 
 
 def turn_infos(transcript: Transcript) -> list[TurnInfo]:
     informants = {i.pk: i for i in Informant.objects.filter(case_id=transcript.case_id)}
     return [
-        TurnInfo(index, start, content_start, end, label, is_interviewer, informants.get(inf))
-        for index, start, content_start, end, label, is_interviewer, inf in (
+        TurnInfo(
+            index, start, content_start, end, label, is_interviewer, informants.get(inf), header
+        )
+        for index, start, content_start, end, label, is_interviewer, inf, header in (
             transcript.turns.order_by("start").values_list(
-                "index", "start", "content_start", "end", "label", "is_interviewer", "informant"
+                "index",
+                "start",
+                "content_start",
+                "end",
+                "label",
+                "is_interviewer",
+                "informant",
+                "is_header",
             )
         )
     ]
@@ -82,6 +92,7 @@ class TurnRow:
     start: int  # UTF-16 offset of the spoken text (after the label)
     end: int
     paragraphs: list[Paragraph] = field(default_factory=list)
+    is_header: bool = False  # the heading or metadata block: not interview text
 
 
 def transcript_rows(
@@ -112,6 +123,7 @@ def transcript_rows(
                     turn.informant,
                     umap.to_u16(turn.content_start),
                     umap.to_u16(turn.end),
+                    is_header=turn.is_header,
                 )
             by_turn[i] = row
             rows.append(row)
@@ -134,11 +146,19 @@ def render_document(rows: list[TurnRow]) -> SafeString:
     localise the offsets, which must stay plain integers). Every text goes through ``escape``.
     """
     interviewer = escape(_("Interviewer"))
+    header = (
+        f'<header class="turn-head"><span class="speaker">{escape(_("Header"))}</span>'
+        f'<span class="who">{escape(_("not interview text"))}</span></header>'
+    )
     out: list[str] = []
     for turn in rows:
         cls = "turn is-interviewer" if turn.is_interviewer else "turn"
+        if turn.is_header:
+            cls = "turn is-header"
         out.append(f'<section class="{cls}" data-s="{turn.start:d}" data-e="{turn.end:d}">')
-        if turn.label:
+        if turn.is_header:
+            out.append(header)
+        elif turn.label:
             head = f'<span class="speaker">{escape(turn.label)}</span>'
             if turn.is_interviewer:
                 head += f'<span class="who">{interviewer}</span>'
