@@ -45,7 +45,7 @@ from coding.offsets import Utf16Map
 
 BARE = (
     '{% for turn in rows %}<section class="turn">'
-    '{% for p in turn.paragraphs %}<p class="para" id="p{{ p.number }}"><span class="pn">'
+    '{% for p in turn.paragraphs %}<p id="p{{ p.number }}"><span class="pn">'
     '{{ p.number }}</span><span class="t" data-o="{{ p.offset }}">{{ p.text }}</span></p>'
     "{% endfor %}</section>{% endfor %}"
 )
