@@ -721,3 +721,17 @@ def test_a_link_with_code_point_offsets_opens_at_that_passage(transcript, bob_cl
     assert payload(bob_client.get(f"{url}?start={e}&end={s}"))["focus"] is None
     assert payload(bob_client.get(f"{url}?start=x&end=10"))["focus"] is None
     assert payload(bob_client.get(f"{url}?start=1&end=99999999"))["focus"] is None
+
+
+def test_the_page_benchmark_measures_the_parts_of_the_page_and_leaves_nothing(db):
+    from coding.benchmarks import page as bench
+
+    result = bench.run("small")
+    figures = result["figures"]
+    assert set(figures) == {"page", "document_html", "payload_json", "codings_json"}
+    for part in figures.values():
+        assert 0 < part["gzip"] < part["raw"]
+    assert figures["document_html"]["raw"] + figures["payload_json"]["raw"] < (
+        figures["page"]["raw"]
+    )
+    assert not Transcript.objects.exists()  # rolled back
