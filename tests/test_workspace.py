@@ -731,7 +731,7 @@ def test_the_page_benchmark_measures_the_parts_of_the_page_and_leaves_nothing(db
     assert set(figures) == {"page", "document_html", "payload_json", "codings_json"}
     for part in figures.values():
         assert 0 < part["gzip"] < part["raw"]
-    assert figures["document_html"]["raw"] + figures["payload_json"]["raw"] < (
-        figures["page"]["raw"]
+    assert (
+        figures["document_html"]["raw"] + figures["payload_json"]["raw"] < (figures["page"]["raw"])
     )
     assert not Transcript.objects.exists()  # rolled back
