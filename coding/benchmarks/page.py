@@ -15,15 +15,12 @@ from __future__ import annotations
 import gzip
 import random
 import re
-import time
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from coding.benchmarks.coding import _Rollback, add_codings, build_transcript
-from coding.models import Case, CaseKind, Code, Codebook, Membership, Project, Role
+from coding.benchmarks.coding import _Rollback, add_codings, bench_project, build_transcript
 
 _DOC = re.compile(rb'<article class="ws-doc".*?</article>', re.S)
 _PAYLOAD = re.compile(rb'<script id="ws-data" type="application/json">(.*?)</script>', re.S)
@@ -40,24 +37,7 @@ def run(scale: str) -> dict:
     with override_settings(DEBUG=False, ALLOWED_HOSTS=["testserver"], SECURE_SSL_REDIRECT=False):
         try:
             with transaction.atomic():
-                User = get_user_model()
-                coders = [
-                    User.objects.create_user(f"bench-page-{i}-{time.time_ns()}") for i in range(2)
-                ]
-                project = Project.objects.create(name="benchmark")
-                codebook = Codebook.objects.create(project=project, name="b")
-                codes = [
-                    Code.objects.create(
-                        codebook=codebook,
-                        name=f"Kode {i}",
-                        order=i,
-                        color=f"#{rng.randrange(0x1000000):06x}",
-                    )
-                    for i in range(40)
-                ]
-                for c in coders:
-                    Membership.objects.create(project=project, user=c, role=Role.RESEARCHER)
-                case = Case.objects.create(project=project, name="b", kind=CaseKind.IN_DEPTH)
+                coders, codes, case = bench_project(rng)
                 transcript = build_transcript(case, words, coders[0])
                 add_codings(transcript, n_codings, codes, coders, rng)
                 client = Client()

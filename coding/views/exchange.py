@@ -10,7 +10,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
@@ -25,7 +25,8 @@ from coding.exchange.form import (
     source_pages,
 )
 from coding.exchange.plan import source_speakers
-from coding.models import JobKind, JobStatus, Project
+from coding.exchange.read import ExchangePlan
+from coding.models import Job, JobKind, JobStatus, Project
 from coding.views import AuthenticatedHttpRequest
 
 SPOOL_BYTES = 16 * 1024 * 1024
@@ -90,6 +91,17 @@ def import_upload(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
     return render(request, "coding/exchange/upload.html", {"project": project, "form": form})
 
 
+def _draft_plan(request: HttpRequest, job: Job) -> ExchangePlan | None:
+    """What a draft's file holds, read again; None (with the reason as a message) where it
+    cannot be read any more."""
+    try:
+        with job.input_file.open("rb") as fh:
+            return read_exchange(fh, job.input_name)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_preview(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> HttpResponse:
@@ -99,11 +111,8 @@ def import_preview(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> Http
     if job.status != JobStatus.DRAFT:
         return redirect("coding:job-detail", job_id=job.pk)
     project = job.project
-    try:
-        with job.input_file.open("rb") as fh:
-            plan = read_exchange(fh, job.input_name)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    plan = _draft_plan(request, job)
+    if plan is None:
         return redirect("coding:exchange-import", project_id=project.pk)
     members = [
         m.user for m in project.memberships.select_related("user").order_by("user__username")
@@ -168,11 +177,8 @@ def import_speakers(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> Htt
         raise Http404
     if job.status != JobStatus.DRAFT:
         return redirect("coding:job-detail", job_id=job.pk)
-    try:
-        with job.input_file.open("rb") as fh:
-            plan = read_exchange(fh, job.input_name)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    plan = _draft_plan(request, job)
+    if plan is None:
         return redirect("coding:exchange-import", project_id=job.project_id)
     pages = source_pages(source_speakers(plan))
     try:
