@@ -10,7 +10,6 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
@@ -219,25 +218,12 @@ class CodingQuerySet(models.QuerySet["Coding"]):
                     **keys, ex=F("content_object_id"), w=F("content_object__word_count")
                 ).distinct()
             elif measure == "coverage":
-                # Each coded span cut to the interview-text turns it overlaps (one row per
-                # turn: the filter's join is the one the cut reads).
-                turn = "content_object__transcript__turns"
-                rows = (
-                    part.filter(
-                        **{
-                            f"{turn}__in": Turn.objects.interview_text_of(),
-                            f"{turn}__content_start__lt": F("content_object__end"),
-                            f"{turn}__end__gt": F("content_object__start"),
-                        }
-                    )
-                    .values(
-                        **keys,
-                        tr=F("content_object__transcript_id"),
-                        st=Greatest("content_object__start", f"{turn}__content_start"),
-                        en=Least("content_object__end", f"{turn}__end"),
-                    )
-                    .distinct()
-                )
+                rows = part.values(
+                    **keys,
+                    tr=F("content_object__transcript_id"),
+                    st=F("content_object__start"),
+                    en=F("content_object__end"),
+                ).distinct()
             else:
                 # A constant key groups nothing: one row for the whole set; the other measures
                 # have a count (only "words" and "coverage", above, have None).
@@ -248,7 +234,11 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         if measure == "words":
             return _sum_over(combined, names, "w")
         if measure == "coverage":
-            return _covered_chars(combined, names)
+            # Cut to interview text, the rule search and suggestions read (issue 15).
+            within = Turn.objects.interview_text_of().filter(
+                transcript__in=self.values("content_object__transcript_id")
+            )
+            return _covered_chars(combined, names, within=within)
         return [(r.get("rk"), r.get("ck"), r["value"]) for r in combined]
 
     def matrix_cells_and_row_totals(

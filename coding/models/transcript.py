@@ -105,6 +105,16 @@ class Transcript(models.Model):
         return max(1, bisect.bisect_right(starts, offset))
 
 
+def interview_text_q(turn: str = "", project: str = "transcript__case__project__") -> Q:
+    """The rule of ``TurnQuerySet.interview_text_of`` as a condition on the turn at path
+    ``turn`` (``""``: the Turn itself) of a transcript whose project is at path ``project``
+    (each relative to the queried model), for a query that joins turns (the share of text)."""
+    return Q(**{f"{turn}is_header": False}) & (
+        Q(**{f"{turn}is_interviewer": False})
+        | Q(**{f"{project}interviewer_turns_are_interview_text": True})
+    )
+
+
 class TurnQuerySet(models.QuerySet["Turn"]):
     def interview_text(self, *, interviewer: bool = False) -> TurnQuerySet:
         """Turns whose text is interview text: every turn but a transcript's heading or
@@ -125,10 +135,7 @@ class TurnQuerySet(models.QuerySet["Turn"]):
             return self.filter(transcript__case__project=project).interview_text(
                 interviewer=project.interviewer_turns_are_interview_text
             )
-        return self.filter(is_header=False).filter(
-            Q(is_interviewer=False)
-            | Q(transcript__case__project__interviewer_turns_are_interview_text=True)
-        )
+        return self.filter(interview_text_q())
 
 
 class Turn(models.Model):
