@@ -89,12 +89,12 @@ MIDDLEWARE = [
     # Pages are gzipped here (static files already are: whitenoise serves its pre-compressed
     # copies, and answers before this line, so they are never compressed twice). BREACH: a
     # compressed page that holds a secret beside text an attacker chose can leak the secret
-    # through its size. We accept that trade-off for HTML (a 200,000-word transcript is 3 MB
-    # raw, 0.63 MB gzipped) because (1) Django masks the CSRF token anew in each
-    # response, (2) Django's GZipMiddleware pads every response with random bytes ("Heal the
-    # Breach"), and (3) the session and CSRF cookies are SameSite=Lax, so another site cannot
-    # make a logged-in browser fetch pages in bulk to measure them. GZIP_PAGES=0 turns it off
-    # (for a proxy that compresses instead).
+    # through its size. We accept that trade-off for HTML (a 200,000-word transcript is 2.6 MB
+    # raw, 0.6 MB gzipped: manage.py benchmark page) because (1) Django masks the CSRF token
+    # anew in each response, (2) Django's GZipMiddleware pads every response with random
+    # bytes ("Heal the Breach"), and (3) the session and CSRF cookies are SameSite=Lax, so
+    # another site cannot make a logged-in browser fetch pages in bulk to measure them.
+    # GZIP_PAGES=0 turns it off (for a proxy that compresses instead).
     *(["django.middleware.gzip.GZipMiddleware"] if env_bool("GZIP_PAGES", True) else []),
     "django.contrib.sessions.middleware.SessionMiddleware",
     "coding.web.middleware.DefaultLanguageMiddleware",

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from coding.importers import guess_interviewer
+from coding.importers import MAX_HEADER_LINES, Paragraph, guess_interviewer
 from coding.models import (
     WRITE_ROLES,
     AttributeDefinition,
@@ -79,6 +79,16 @@ class ImportPreviewForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate with commas"))
+    # How many of the first lines are the header (not interview text): 0 for none.
+    header_lines = forms.TypedChoiceField(
+        label=_("Header"),
+        coerce=int,
+        choices=[(0, "")],
+        initial=0,
+        required=False,
+        empty_value=None,
+        widget=forms.RadioSelect,
+    )
 
     def __init__(
         self,
@@ -86,9 +96,17 @@ class ImportPreviewForm(forms.Form):
         case: Case,
         labels: list[tuple[str, int]],
         question_shares: dict[str, float] | None = None,
+        paragraphs: list[Paragraph] | None = None,
+        header_lines: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        # The header ends after one of the first lines, and one line at least stays text.
+        self.preview_lines = list((paragraphs or [])[:MAX_HEADER_LINES])
+        last = min(len(self.preview_lines), len(paragraphs or []) - 1)
+        header_field = cast(forms.TypedChoiceField, self.fields["header_lines"])
+        header_field.choices = [(n, str(n)) for n in range(max(0, last) + 1)]
+        header_field.initial = min(header_lines, max(0, last))
         informants = list(case.informants.all())
         informant_field = cast(forms.ModelMultipleChoiceField, self.fields["informants"])
         informant_field.queryset = case.informants.all()
@@ -131,6 +149,20 @@ class ImportPreviewForm(forms.Form):
             return f"informant:{informants[min(n, len(informants)) - 1].pk}"
         return SPEAKER_NONE
 
+    def header_rows(self) -> list[tuple[Paragraph, Any, bool]]:
+        """(paragraph, its "the header ends here" radio or None, whether it is header now)
+        per preview line: the radio of value n ends the header after the n-th line."""
+        radios = {int(r.data["value"]): r for r in self["header_lines"]}
+        value = self["header_lines"].value()
+        try:
+            chosen = int(value) if value not in (None, "") else 0
+        except (TypeError, ValueError):
+            chosen = 0
+        return [(p, radios.get(n + 1), n < chosen) for n, p in enumerate(self.preview_lines)]
+
+    def no_header_radio(self) -> Any:
+        return next(r for r in self["header_lines"] if int(r.data["value"]) == 0)
+
     def speaker_rows(self) -> list[tuple[BoundField, str, int]]:
         """(bound field, label, turns) per label, for the template (one pass, no lookup)."""
         return [(self[key], label, count) for key, label, count in self.label_fields]
@@ -154,6 +186,10 @@ class ImportPreviewForm(forms.Form):
             "interviewers": d["interviewers"],
             "informant_ids": [i.pk for i in d["informants"]],
             "tags": [t.strip() for t in d["tags"].split(",") if t.strip()],
+            # Not posted (a form without the choice): what the preview proposed.
+            "header_lines": self.fields["header_lines"].initial
+            if d.get("header_lines") is None
+            else d["header_lines"],
         }
 
 

@@ -61,6 +61,11 @@ urlpatterns = [
         name="exchange-import",
     ),
     path("exchange/imports/<uuid:job_id>/", exchange.import_preview, name="exchange-preview"),
+    path(
+        "exchange/imports/<uuid:job_id>/speakers/",
+        exchange.import_speakers,
+        name="exchange-speakers",
+    ),
     path("projects/<int:project_id>/export/count/", exports.export_count, name="export-count"),
     path("transcripts/<int:transcript_id>/", workspace.transcript_detail, name="transcript-detail"),
     path("projects/<int:project_id>/memos/", memos.memo_list, name="memo-list"),

@@ -296,6 +296,9 @@ ACCESS: dict[str, Entry] = {
     "coding:exchange-preview": Entry(
         {"GET": OWN, "POST": OWN}, kwargs=lambda w: {"job_id": w.extra["exchange_draft"].pk}
     ),
+    "coding:exchange-speakers": Entry(
+        {"GET": OWN, "POST": OWN}, kwargs=lambda w: {"job_id": w.extra["exchange_draft"].pk}
+    ),
     "coding:job-download": R(),
     # Codebook.
     "coding:codebook": R(),
@@ -565,6 +568,7 @@ NOT_LINKED = {
     "healthz": "for the load balancer",
     "coding:import-preview": "where an upload leads",
     "coding:exchange-preview": "where a .qdpx or .qdc upload leads",
+    "coding:exchange-speakers": "reached by a button of the REFI-QDA preview's form",
     "coding:job-detail": "where an import or export leads",
     "coding:job-download": "linked from the job page once the job is done",
     "coding:search-batch": "where coding from search leads",

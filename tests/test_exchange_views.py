@@ -58,12 +58,15 @@ def test_an_owner_uploads_previews_maps_users_and_confirms(alice, bob, alice_cli
     page = r.content.decode()
     assert "1 source" in page and "2 codings" in page and "Kari Nordmann 1" in page
     assert "Opptak" in page and "only text sources" in page  # left out, and why
-    assert "Kari (2)" in page  # the speaker label found in the source, with its turns
     form = r.context["form"]
     keys = {form.fields[k].label: k for k, _g in form.user_fields}
-    # The speaker labels of the source, proposed as ordinary import would: "I" asks.
-    ((_name, rows),) = form.speaker_fields
-    spk = {label: key for key, label, _guid in rows}
+    # The speaker labels found in the sources, with their turns, proposed as ordinary import
+    # would: "I" asks.
+    spk = {group.label: key for key, group in form.label_fields}
+    assert {g.label: (len(g.sources), g.turns) for _k, g in form.label_fields} == {
+        "I": (1, 2),
+        "Kari": (1, 2),
+    }
     assert form.fields[spk["I"]].initial == "interviewer"
     assert form.fields[spk["Kari"]].initial == "speaker"
     r = alice_client.post(

@@ -27,6 +27,14 @@ def _english(settings):
     settings.LANGUAGE_CODE = "en"
 
 
+@pytest.fixture(autouse=True)
+def _interviewer_turns_count(project):
+    """These tests read the interviewer's questions as text to find words in; search's own
+    restriction to interview text is tested in test_interview_text.py."""
+    project.interviewer_turns_are_interview_text = True
+    project.save(update_fields=["interviewer_turns_are_interview_text"])
+
+
 def words(project, query: str, exact: bool = False, **filters) -> list[str]:
     """The text of each hit, in order."""
     hits = lemma_search.find_hits(

@@ -105,13 +105,14 @@ def test_coded_words_sum_the_words_of_the_distinct_excerpts(study):
 
 def test_the_share_of_text_coded_counts_overlapping_passages_once(study):
     m = grid(study, measure="share")
-    t = study.transcripts
-    drammen = len(t["TD1"].text) + len(t["TD2"].text)
+    # The denominator is the interview text: the informants' answers, not the questions.
+    drammen = len(ad.A) + len(ad.B) + len(ad.C)
     rows = {r.label: r for g in m.groups for r in g.rows}
     assert rows["Drammen"].cells[0].shown == pytest.approx(100 * len(ad.A) / drammen)
     # e5 and e6 overlap and cover answer E exactly once.
     sandnes_covered = len(ad.D1) + len(ad.D2) + len(ad.E)
-    assert rows["Sandnes"].total.shown == pytest.approx(100 * sandnes_covered / len(t["TS1"].text))
+    sandnes_text = len(f"{ad.D1} {ad.D2}") + len(ad.E)
+    assert rows["Sandnes"].total.shown == pytest.approx(100 * sandnes_covered / sandnes_text)
     assert rows["Vadsø"].total.shown is None  # no text at all: no share
     assert m.percent and rows["Sandnes"].total.text.endswith("%")
 

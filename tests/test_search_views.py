@@ -33,7 +33,11 @@ def _english(settings):
 
 
 @pytest.fixture
-def transcript(case):
+def transcript(case, project):
+    # The question is searched too: these tests count the interviewer's words (search's
+    # restriction to interview text is tested in test_interview_text.py).
+    project.interviewer_turns_are_interview_text = True
+    project.save(update_fields=["interviewer_turns_are_interview_text"])
     return make_transcript(
         case,
         [

@@ -138,10 +138,15 @@ def test_labelled_turns_decide_and_the_interviewer_speaks_for_no_informant(
     # An excerpt over two informants' turns is what each of them said.
     assert _excerpt_texts(project, Level.STRATEGIC) == sorted(["Boligene er mange.", both])
     assert _excerpt_texts(project, Level.OPERATIVE) == sorted(["Boliger mangler.", both])
-    # The question is the interviewer's: no level filter keeps it, in search or matrix.
+    # The question is the interviewer's: no level filter keeps it, in search or matrix; and
+    # search finds it only where the project counts the interviewer's turns as interview text.
     assert search_hits(project, Level.STRATEGIC) == 1
     assert search_hits(project, Level.OPERATIVE) == 1
+    assert search_hits(project, None) == 2
+    project.interviewer_turns_are_interview_text = True
+    project.save(update_fields=["interviewer_turns_are_interview_text"])
     assert search_hits(project, None) == 3
+    assert search_hits(project, Level.STRATEGIC) == 1
     assert matrix_total(project, codes[0], Level.STRATEGIC) == 2
     assert matrix_total(project, codes[0], Level.OPERATIVE) == 2
     assert matrix_total(project, codes[0], None) == 4

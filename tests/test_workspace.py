@@ -1,6 +1,7 @@
 """The transcript view and its JSON endpoints: rendering, coding, removing, resizing, memos,
 in-vivo codes and undo, with every persona. Offsets on the wire are UTF-16."""
 
+import itertools
 import json
 import re
 
@@ -98,7 +99,11 @@ def test_the_page_carries_codings_as_compact_rows_with_utf16_offsets(
     assert sorted(c[1] for c in row[3]) == sorted(c.pk for c in codes[:2])
     assert data["coders"][str(bob.pk)] == "bob"
     assert data["canWrite"] is True
-    assert len(data["sentences"]) == 2 * Sentence.objects.filter(transcript=transcript).count()
+    spans = list(Sentence.objects.filter(transcript=transcript).order_by("start"))
+    assert len(data["sentences"]) == 2 * len(spans)
+    # Sent as differences from the number before (the script adds them up).
+    flat = [u16(transcript, x) for s in spans for x in (s.start, s.end)]
+    assert list(itertools.accumulate(data["sentences"])) == flat
 
 
 def test_the_codebook_panel_counts_codings_here_and_in_the_project(
@@ -716,3 +721,17 @@ def test_a_link_with_code_point_offsets_opens_at_that_passage(transcript, bob_cl
     assert payload(bob_client.get(f"{url}?start={e}&end={s}"))["focus"] is None
     assert payload(bob_client.get(f"{url}?start=x&end=10"))["focus"] is None
     assert payload(bob_client.get(f"{url}?start=1&end=99999999"))["focus"] is None
+
+
+def test_the_page_benchmark_measures_the_parts_of_the_page_and_leaves_nothing(db):
+    from coding.benchmarks import page as bench
+
+    result = bench.run("small")
+    figures = result["figures"]
+    assert set(figures) == {"page", "document_html", "payload_json", "codings_json"}
+    for part in figures.values():
+        assert 0 < part["gzip"] < part["raw"]
+    assert (
+        figures["document_html"]["raw"] + figures["payload_json"]["raw"] < (figures["page"]["raw"])
+    )
+    assert not Transcript.objects.exists()  # rolled back

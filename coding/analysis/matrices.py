@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import OuterRef, Prefetch, Subquery, Sum
-from django.db.models.functions import Length
+from django.db.models import F, OuterRef, Prefetch, Subquery, Sum
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
@@ -35,6 +34,7 @@ from coding.models import (
     Membership,
     Memo,
     Transcript,
+    Turn,
 )
 from coding.people import display_name
 
@@ -199,16 +199,25 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
         col_totals = {int(ck): v for _rk, ck, v in qs.matrix_counts(base, layers=layers) if ck}
         grand = next(iter(v for _r, _c, v in qs.matrix_counts(base)), 0)
 
-    # The share's denominators: characters of the row's transcripts (kept by the filters).
+    # The share's denominators: characters of the interview text (Turn.objects.
+    # interview_text_of, the rule the numerator is cut to) of the row's transcripts.
     words: dict[str, int] = {}
     if share:
-        text_rows = (
+        interview_chars = Subquery(
+            Turn.objects.interview_text_of(form.project)
+            .filter(transcript=OuterRef("pk"))
+            .order_by()
+            .values("transcript_id")
+            .annotate(n=Sum(F("end") - F("content_start")))
+            .values("n")
+        )
+        for rk, n in (
             Transcript.objects.filter(selection.transcript_q(form))
             .order_by()
-            .values(rk=spec.transcript_expression())
-            .annotate(chars=Sum(Length("text")))
-        )
-        words = {spec.key_str(r["rk"]): r["chars"] or 0 for r in text_rows}
+            .values_list(spec.transcript_expression(), interview_chars)
+        ):
+            key = spec.key_str(rk)
+            words[key] = words.get(key, 0) + (n or 0)
 
     groups = _row_groups(form, spec, set(row_totals) | set(words))
 
@@ -287,8 +296,22 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
     if share:
         matrix.notes.append(
             gettext(
-                "Share of the text of the row's transcripts that lies in passages coded with "
-                "the column's code (text coded twice counts once)."
+                "Share of the interview text of the row's transcripts that lies in passages "
+                "coded with the column's code (text coded twice counts once; coded text outside "
+                "the interview text does not count)."
+            )
+        )
+        matrix.notes.append(
+            gettext(
+                "Interview text, as search and suggestions read it: the speaker turns' text "
+                "(without the speaker labels) including the interviewer's questions, never a "
+                "transcript's header."
+            )
+            if form.project.interviewer_turns_are_interview_text
+            else gettext(
+                "Interview text, as search and suggestions read it: the speaker turns' text "
+                "(without the speaker labels) but the interviewer's questions, never a "
+                "transcript's header."
             )
         )
     if not spec.partitions(base):

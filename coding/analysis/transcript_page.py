@@ -53,15 +53,25 @@ class TurnInfo:
     label: str
     is_interviewer: bool
     informant: Informant | None
+    is_header: bool = False
 
 
 def turn_infos(transcript: Transcript) -> list[TurnInfo]:
     informants = {i.pk: i for i in Informant.objects.filter(case_id=transcript.case_id)}
     return [
-        TurnInfo(index, start, content_start, end, label, is_interviewer, informants.get(inf))
-        for index, start, content_start, end, label, is_interviewer, inf in (
+        TurnInfo(
+            index, start, content_start, end, label, is_interviewer, informants.get(inf), header
+        )
+        for index, start, content_start, end, label, is_interviewer, inf, header in (
             transcript.turns.order_by("start").values_list(
-                "index", "start", "content_start", "end", "label", "is_interviewer", "informant"
+                "index",
+                "start",
+                "content_start",
+                "end",
+                "label",
+                "is_interviewer",
+                "informant",
+                "is_header",
             )
         )
     ]
@@ -83,6 +93,7 @@ class TurnRow:
     start: int  # UTF-16 offset of the spoken text (after the label)
     end: int
     paragraphs: list[Paragraph] = field(default_factory=list)
+    is_header: bool = False  # the heading or metadata block: not interview text
 
 
 def transcript_rows(
@@ -113,6 +124,7 @@ def transcript_rows(
                     turn.informant,
                     umap.to_u16(turn.content_start),
                     umap.to_u16(turn.end),
+                    is_header=turn.is_header,
                 )
             by_turn[i] = row
             rows.append(row)
@@ -133,13 +145,23 @@ def render_document(rows: list[TurnRow]) -> SafeString:
     Written out here rather than in a template: a 200,000-word transcript has some 9,000
     paragraphs and the template engine spends tens of microseconds on each variable (and would
     localise the offsets, which must stay plain integers). Every text goes through ``escape``.
+    As compact as the script allows (``manage.py benchmark page`` measures it): no class on a
+    paragraph (the stylesheet reads ``.turn > p``), no empty stripes box (the script adds it).
     """
     interviewer = escape(_("Interviewer"))
+    header = (
+        f'<header class="turn-head"><span class="speaker">{escape(_("Header"))}</span>'
+        f'<span class="who">{escape(_("not interview text"))}</span></header>'
+    )
     out: list[str] = []
     for turn in rows:
         cls = "turn is-interviewer" if turn.is_interviewer else "turn"
+        if turn.is_header:
+            cls = "turn is-header"
         out.append(f'<section class="{cls}" data-s="{turn.start:d}" data-e="{turn.end:d}">')
-        if turn.label:
+        if turn.is_header:
+            out.append(header)
+        elif turn.label:
             head = f'<span class="speaker">{escape(turn.label)}</span>'
             if turn.is_interviewer:
                 head += f'<span class="who">{interviewer}</span>'
@@ -160,10 +182,10 @@ def render_document(rows: list[TurnRow]) -> SafeString:
             out.append(f'<header class="turn-head">{head}</header>')
         for p in turn.paragraphs:
             out.append(
-                f'<p class="para" id="p{p.number:d}"><span class="pn">{p.number:d}</span>'
+                f'<p id="p{p.number:d}"><span class="pn">{p.number:d}</span>'
                 f'<span class="t" data-o="{p.offset:d}">{escape(p.text)}</span></p>'
             )
-        out.append('<div class="stripes" aria-hidden="true"></div></section>')
+        out.append("</section>")  # the script adds the coding stripes' box
     return mark_safe("".join(out))  # noqa: S308 (all text above went through escape)
 
 
@@ -238,14 +260,25 @@ def coders_of(excerpts: list[list[Any]], also: Iterable[int] = frozenset()) -> d
 
 def boundaries(transcript: Transcript, umap: Utf16Map) -> dict[str, list[int]]:
     """Sentence and turn spans as flat UTF-16 [start, end, start, end, ...] lists, for "code
-    this sentence / turn" and extending a selection."""
+    this sentence / turn" and extending a selection, each number sent as its difference from
+    the one before it (``deltas``; ``Spans`` in static/coding/offsets.js adds them up): a few
+    digits each instead of seven."""
     u16 = _converter(umap)
     sentences = Sentence.objects.filter(transcript=transcript).order_by("start")
     turns = transcript.turns.order_by("start").filter(content_start__lt=F("end"))
     return {
-        "sentences": [u16(x) for pair in sentences.values_list("start", "end") for x in pair],
-        "turns": [u16(x) for pair in turns.values_list("content_start", "end") for x in pair],
+        "sentences": deltas(u16(x) for pair in sentences.values_list("start", "end") for x in pair),
+        "turns": deltas(u16(x) for pair in turns.values_list("content_start", "end") for x in pair),
     }
+
+
+def deltas(numbers: Iterable[int]) -> list[int]:
+    """Each number minus the one before it (the first as it is)."""
+    out, last = [], 0
+    for n in numbers:
+        out.append(n - last)
+        last = n
+    return out
 
 
 def _converter(umap: Utf16Map) -> Callable[[int], int]:

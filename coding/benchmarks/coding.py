@@ -45,7 +45,7 @@ from coding.offsets import Utf16Map
 
 BARE = (
     '{% for turn in rows %}<section class="turn">'
-    '{% for p in turn.paragraphs %}<p class="para" id="p{{ p.number }}"><span class="pn">'
+    '{% for p in turn.paragraphs %}<p id="p{{ p.number }}"><span class="pn">'
     '{{ p.number }}</span><span class="t" data-o="{{ p.offset }}">{{ p.text }}</span></p>'
     "{% endfor %}</section>{% endfor %}"
 )
@@ -140,6 +140,28 @@ def add_codings(transcript: Transcript, n: int, codes: list[Code], coders, rng) 
     Coding.objects.bulk_create(codings, batch_size=5000)
 
 
+def bench_project(rng: random.Random) -> tuple[list, list[Code], Case]:
+    """A project of two researchers (the coders) and a codebook of 40 codes, and its case."""
+    User = get_user_model()
+    coders = [User.objects.create_user(f"bench-coder-{i}-{time.time_ns()}") for i in range(2)]
+    project = Project.objects.create(name="benchmark")
+    codebook = Codebook.objects.create(project=project, name="b")
+    codes = [
+        Code.objects.create(
+            codebook=codebook,
+            name=f"Kode {i}",
+            order=i,
+            color=f"#{rng.randrange(0x1000000):06x}",
+            shortcut=str(i + 1) if i < 9 else "",
+        )
+        for i in range(40)
+    ]
+    for c in coders:
+        Membership.objects.create(project=project, user=c, role=Role.RESEARCHER)
+    case = Case.objects.create(project=project, name="b", kind=CaseKind.IN_DEPTH)
+    return coders, codes, case
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -158,25 +180,7 @@ def run(scale: str) -> dict:
     with override_settings(DEBUG=False, ALLOWED_HOSTS=["testserver"], SECURE_SSL_REDIRECT=False):
         try:
             with transaction.atomic():
-                User = get_user_model()
-                coders = [
-                    User.objects.create_user(f"bench-coder-{i}-{time.time_ns()}") for i in range(2)
-                ]
-                project = Project.objects.create(name="benchmark")
-                codebook = Codebook.objects.create(project=project, name="b")
-                codes = [
-                    Code.objects.create(
-                        codebook=codebook,
-                        name=f"Kode {i}",
-                        order=i,
-                        color=f"#{rng.randrange(0x1000000):06x}",
-                        shortcut=str(i + 1) if i < 9 else "",
-                    )
-                    for i in range(40)
-                ]
-                for c in coders:
-                    Membership.objects.create(project=project, user=c, role=Role.RESEARCHER)
-                case = Case.objects.create(project=project, name="b", kind=CaseKind.IN_DEPTH)
+                coders, codes, case = bench_project(rng)
                 client = Client()
                 client.force_login(coders[0])
                 for words, n_codings, n_saves in sizes:

@@ -155,7 +155,12 @@ def proposed_speakers(text: str, name: str, pseudonyms: set[str]) -> dict[str, d
     interviewer guessed, informants matched by pseudonym (case-folded; the id is filled in
     when the informant exists), others kept as unnamed speakers."""
     doc = importers.parse_pasted(text, name)
-    labels = importers.detect_speakers(doc)
+    return _proposal(doc, importers.detect_speakers(doc), pseudonyms)
+
+
+def _proposal(
+    doc: importers.ParsedDocument, labels: list[tuple[str, int]], pseudonyms: set[str]
+) -> dict[str, dict]:
     shares = importers.question_shares(doc, {label for label, _n in labels})
     out: dict[str, dict] = {}
     for label, _n in labels:
@@ -165,6 +170,32 @@ def proposed_speakers(text: str, name: str, pseudonyms: set[str]) -> dict[str, d
             out[label] = {"kind": "interviewer"}
         else:
             out[label] = {"kind": "speaker"}
+    return out
+
+
+@dataclass(frozen=True)
+class SourceSpeakers:
+    """A source's speaker labels as ordinary import finds them (with their turns), what
+    import would propose for them, and the informants of the file who speak in it (folded
+    name -> name)."""
+
+    guid: str
+    name: str
+    labels: list[tuple[str, int]]
+    proposed: dict[str, dict]
+    informants: dict[str, str]
+
+
+def source_speakers(plan: ExchangePlan) -> list[SourceSpeakers]:
+    """The speaker labels of every source of ``plan``, for the preview (each text read once)."""
+    names = informant_names(plan)
+    out = []
+    for src in plan.sources:
+        informants = names.get(src.guid, {})
+        doc = importers.parse_pasted(src.text, src.name)
+        labels = importers.detect_speakers(doc)
+        proposed = _proposal(doc, labels, set(informants))
+        out.append(SourceSpeakers(src.guid, src.name, labels, proposed, informants))
     return out
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from coding.importers.common import Paragraph, ParsedDocument
 from coding.importers.header import header_metadata
-from coding.importers.speakers import detect_speakers, question_shares
+from coding.importers.speakers import detect_speakers, header_paragraphs, question_shares
 
 
 @dataclass
@@ -18,15 +18,19 @@ class ParsedPreview:
     labels: list[tuple[str, int]]
     shares: dict[str, float]
     header: dict
+    # Leading paragraphs found to be the heading or metadata block (the preview's proposal).
+    header_lines: int = 0
 
     @classmethod
     def of(cls, doc: ParsedDocument) -> ParsedPreview:
         labels = detect_speakers(doc)
+        names = {label for label, _n in labels}
         return cls(
             doc=doc,
             labels=labels,
-            shares=question_shares(doc, {label for label, _n in labels}),
+            shares=question_shares(doc, names),
             header=header_metadata(doc),
+            header_lines=header_paragraphs(doc, names),
         )
 
     def to_json(self) -> str:
@@ -44,6 +48,7 @@ class ParsedPreview:
                 "labels": self.labels,
                 "shares": self.shares,
                 "header": header,
+                "header_lines": self.header_lines,
             },
             ensure_ascii=False,
         )
@@ -63,9 +68,14 @@ class ParsedPreview:
         header = data.get("header", {})
         if header.get("interview_date"):
             header["interview_date"] = dt.date.fromisoformat(header["interview_date"])
+        labels = [(label, n) for label, n in data["labels"]]
+        header_lines = data.get("header_lines")
+        if header_lines is None:  # a draft parsed before the header was kept
+            header_lines = header_paragraphs(doc, {label for label, _n in labels})
         return cls(
             doc=doc,
-            labels=[(label, n) for label, n in data["labels"]],
+            labels=labels,
             shares=data["shares"],
             header=header,
+            header_lines=int(header_lines),
         )

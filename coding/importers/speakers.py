@@ -80,40 +80,94 @@ def question_shares(doc: ParsedDocument, labels: set[str]) -> dict[str, float]:
     return {label: asked[label] / total[label] for label in total}
 
 
+# A header is at most this many paragraphs (the import preview shows as many to choose from).
+MAX_HEADER_LINES = 40
+_METADATA_WORDS = 6
+_SENTENCE_END = re.compile(r"[.?!…]\s*$")
+
+
+def header_paragraphs(
+    doc: ParsedDocument, speaker_labels: set[str], labels: list[str | None] | None = None
+) -> int:
+    """How many leading paragraphs are the transcript's heading or metadata block (title,
+    date, place, who took part), which is not interview text: those before the first speaker
+    turn, when one starts within ``MAX_HEADER_LINES`` paragraphs; 0 when the file has no clear
+    header (no speaker turn that early, or one on the first line).
+
+    A line with a speaker label still belongs to a header that has begun above it when the
+    label is a word (not "I" or "IP"), starts no other paragraph, and the line reads as
+    metadata, a few words without sentence punctuation ("Intervjuer: Kari Nordmann").
+    ``labels``: ``label_of`` of each paragraph, when known."""
+    pars = doc.paragraphs
+    labels = labels if labels is not None else [label_of(p) for p in pars]
+    uses = Counter(label for label in labels if label in speaker_labels)
+    begun = False
+    for i in range(min(len(pars), MAX_HEADER_LINES + 1)):
+        label = labels[i]
+        if label in speaker_labels and not (
+            begun
+            and len(label) > 2
+            and uses[label] == 1
+            and _reads_as_metadata(pars[i].text.strip(), label)
+        ):
+            return i if begun else 0
+        begun = begun or bool(pars[i].text.strip())
+    return 0
+
+
+def _reads_as_metadata(text: str, label: str) -> bool:
+    rest = text[_content_offset(text, label) :].strip()
+    return (
+        len(rest.split()) <= _METADATA_WORDS and "?" not in rest and not _SENTENCE_END.search(rest)
+    )
+
+
 @dataclass(frozen=True)
 class TurnSpan:
     start: int
     content_start: int
     end: int
     label: str
+    header: bool = False
 
 
 def build_text_and_turns(
-    doc: ParsedDocument, speaker_labels: set[str]
+    doc: ParsedDocument, speaker_labels: set[str], header: int | None = None
 ) -> tuple[str, list[TurnSpan]]:
     """The stored text (paragraphs separated by a blank line) and its speaker turns.
 
     A turn runs from a paragraph that starts with one of ``speaker_labels`` to the next such
-    paragraph; paragraphs before the first label form an unlabelled turn.
+    paragraph. The first ``header`` paragraphs (``header_paragraphs`` when None) form the
+    header, a turn without a speaker whatever labels they hold; other paragraphs before the
+    first label form an unlabelled turn.
     """
+    labels = [label_of(p) for p in doc.paragraphs]
+    if header is None:
+        header = header_paragraphs(doc, speaker_labels, labels)
     parts: list[str] = []
     turns: list[TurnSpan] = []
     pos = 0
-    current: list | None = None  # [start, content_start, end, label]
-    for par in doc.paragraphs:
+    current: list | None = None  # [start, content_start, end, label, header]
+    for n, (par, label) in enumerate(zip(doc.paragraphs, labels, strict=True)):
         text = par.text.strip()
         if not text:
             continue
         if parts:
             pos += 2  # the "\n\n" between paragraphs
-        label = label_of(par)
-        if label in speaker_labels:
+        if n < header:
+            if current is None:
+                current = [pos, pos, pos + len(text), "", True]
+            else:
+                current[2] = pos + len(text)
+        elif label in speaker_labels:
             if current:
                 turns.append(TurnSpan(*current))
             content_offset = _content_offset(text, label)
-            current = [pos, pos + content_offset, pos + len(text), label]
-        elif current is None:
-            current = [pos, pos, pos + len(text), ""]
+            current = [pos, pos + content_offset, pos + len(text), label, False]
+        elif current is None or current[4]:
+            if current:
+                turns.append(TurnSpan(*current))
+            current = [pos, pos, pos + len(text), "", False]
         else:
             current[2] = pos + len(text)
         parts.append(text)

@@ -11,6 +11,7 @@ The query language (the search page explains it too):
 =====================  =================================================================
 
 With ``exact=True`` words match their written form (case-insensitive) instead of their lemma.
+Hits are only made in interview text (``Turn.objects.interview_text_of``).
 Searching reads the ``Token`` table (``language.lemma_index``), so it never runs spaCy on the
 texts.
 """
@@ -410,8 +411,23 @@ def find_hits(project: Project, query: Query, filters: Filters | None = None) ->
             continue
         seen.add(span)
         hits.append(Hit(a[0], a[2], b[3], a[4], a[5]))
+    hits = _interview_text(hits, project)
     hits = _turn_filter(hits, filters)
     return _coded_filter(hits, filters)
+
+
+def _interview_text(hits: list[Hit], project: Project) -> list[Hit]:
+    """The hits in interview text (``Turn.objects.interview_text_of``, the rule suggestions and
+    the matrices' share of text follow): never a heading or metadata block, and an interviewer's
+    words only in a project that counts them."""
+    if not hits:
+        return hits
+    kept = set(
+        Turn.objects.interview_text_of(project)
+        .filter(pk__in={h.turn_id for h in hits})
+        .values_list("pk", flat=True)
+    )
+    return [h for h in hits if h.turn_id in kept]
 
 
 # --- keyword in context ---------------------------------------------------------------------

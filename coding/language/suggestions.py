@@ -2,7 +2,8 @@
 
 A *passage* is what suggestions are made for: an informant's speaker turn, or a run of its
 sentences when the turn is long (``MAX_PASSAGE_CHARS``). Only interview text gets suggestions:
-sentences of turns with an informant (``Turn.objects.interview_text()``), so never a
+sentences of interview-text turns (``Turn.objects.interview_text_of``, the rule search and
+the matrices' share of text use too), so never a
 transcript's heading or metadata block (text before the first speaker turn, which has no
 speaker), and an interviewer's turns only in a project that counts them as interview text
 (``Project.interviewer_turns_are_interview_text``).
@@ -76,14 +77,7 @@ def passages(transcript_ids: Iterable[int]) -> dict[int, list[Passage]]:
     project that says so includes the interviewer's turns."""
     ids = list(transcript_ids)
     rows = (
-        Sentence.objects.filter(transcript_id__in=ids)
-        .filter(
-            Q(turn__in=Turn.objects.interview_text())
-            | Q(
-                turn__in=Turn.objects.interview_text(interviewer=True),
-                transcript__case__project__interviewer_turns_are_interview_text=True,
-            )
-        )
+        Sentence.objects.filter(transcript_id__in=ids, turn__in=Turn.objects.interview_text_of())
         .order_by("transcript_id", "index")
         .values_list("transcript_id", "turn_id", "start", "end", "lemmas")
     )

@@ -25,7 +25,7 @@ from coding.models.expressions import (
     turn_expression,
 )
 from coding.models.project import Membership, Project
-from coding.models.transcript import Transcript, blind_transcripts, passage_url
+from coding.models.transcript import Transcript, Turn, blind_transcripts, passage_url
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -215,7 +215,9 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         ``measure``: "excerpts" (distinct coded excerpts), "transcripts", "informants"
         (distinct speakers, see ``coding.analysis.selection``), "words" (the words of the distinct
         coded excerpts; overlapping excerpts count their shared words twice) or "coverage"
-        (characters of text inside the union of the coded spans: overlaps count once).
+        (characters of interview text, ``Turn.objects.interview_text_of``, inside the union of
+        the coded spans: overlaps count once; the share of text divides it by the interview
+        text's characters).
         ``row``: an expression over Coding giving the row key; None for no row grouping (the
         key is then None). ``layers``: code id -> column key maps; more than one when a chosen
         column lies under another chosen column, so one coding counts in both (the layers are
@@ -260,7 +262,11 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         if measure == "words":
             return _sum_over(combined, names, "w")
         if measure == "coverage":
-            return _covered_chars(combined, names)
+            # Cut to interview text, the rule search and suggestions read (issue 15).
+            within = Turn.objects.interview_text_of().filter(
+                transcript__in=self.values("content_object__transcript_id")
+            )
+            return _covered_chars(combined, names, within=within)
         return [(r.get("rk"), r.get("ck"), r["value"]) for r in combined]
 
     def matrix_cells_and_row_totals(

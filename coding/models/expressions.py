@@ -81,10 +81,15 @@ def _sum_over(qs: models.QuerySet, names: list[str], column: str) -> list[tuple[
     return out
 
 
-def _covered_chars(qs: models.QuerySet, names: list[str]) -> list[tuple[Any, Any, int]]:
+def _covered_chars(
+    qs: models.QuerySet, names: list[str], within: models.QuerySet[Turn] | None = None
+) -> list[tuple[Any, Any, int]]:
     """Characters inside the union of the spans (``tr``, ``st``, ``en``) of a queryset's rows,
     grouped by ``names``, in one statement. Within each transcript, spans sorted by start each
-    add what reaches past the furthest end before them (``pe``), so overlaps count once."""
+    add what reaches past the furthest end before them (``pe``), so overlaps count once.
+    ``within``: only the characters inside these turns' text (``_covered_within``)."""
+    if within is not None:
+        return _covered_within(qs, names, within)
     try:
         sql, params = qs.query.sql_with_params()
     except EmptyResultSet:
@@ -107,4 +112,62 @@ def _covered_chars(qs: models.QuerySet, names: list[str]) -> list[tuple[Any, Any
     for r in rows:
         d = dict(zip(names, r[:-1], strict=True))
         out.append((d.get("rk"), d.get("ck"), int(r[-1] or 0)))
+    return out
+
+
+def _covered_within(
+    qs: models.QuerySet, names: list[str], within: models.QuerySet[Turn]
+) -> list[tuple[Any, Any, int]]:
+    """``_covered_chars`` cut to the text of the turns ``within`` ([content_start, end)): the
+    spans and the turns in one statement, then a sweep over both sorted here, since a join of
+    every span with the turns it overlaps has no index to go by (a transcript has thousands of
+    turns)."""
+    turn_rows = within.filter(content_start__lt=F("end")).values(
+        tr=F("transcript_id"), st=F("content_start"), en=F("end")
+    )
+    try:
+        sql, params = qs.query.sql_with_params()
+        turn_sql, turn_params = turn_rows.order_by().query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    cols = "".join(f"sub.{n}, " for n in names)
+    nulls = "NULL, " * len(names)
+    statement = (
+        f"SELECT {cols}sub.tr, sub.st, sub.en, 0 FROM ({sql}) sub "  # noqa: S608
+        f"UNION ALL SELECT {nulls}t.tr, t.st, t.en, 1 FROM ({turn_sql}) t"
+    )
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(statement, [*params, *turn_params])
+        rows = cursor.fetchall()
+    spans: dict[tuple[Any, ...], list[tuple[int, int]]] = defaultdict(list)
+    turns: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    n = len(names)
+    for r in rows:
+        if r[-1]:
+            turns[r[n]].append((r[n + 1], r[n + 2]))
+        else:
+            spans[tuple(r[: n + 1])].append((r[n + 1], r[n + 2]))
+    for items in turns.values():
+        items.sort()
+    totals: dict[tuple[Any, ...], int] = defaultdict(int)
+    for key, items in spans.items():
+        text = turns.get(key[-1], [])
+        items.sort()
+        total, i, reach = 0, 0, -1
+        for s, e in items:
+            s = max(s, reach)  # what an earlier span covered counts once
+            if e <= s:
+                continue
+            reach = e
+            while i < len(text) and text[i][1] <= s:
+                i += 1
+            j = i
+            while j < len(text) and text[j][0] < e:
+                total += max(0, min(e, text[j][1]) - max(s, text[j][0]))
+                j += 1
+        totals[key[:-1]] += total
+    out = []
+    for key, total in totals.items():
+        d = dict(zip(names, key, strict=True))
+        out.append((d.get("rk"), d.get("ck"), total))
     return out

@@ -47,7 +47,10 @@ class Project(models.Model):
     interviewer_turns_are_interview_text = models.BooleanField(
         _("interviewer turns are interview text"),
         default=False,
-        help_text=_("Make coding suggestions on the interviewer's turns too."),
+        help_text=_(
+            "Search, coding suggestions and the matrices' share of text read the "
+            "interviewer's turns too."
+        ),
     )
     blind_coding = models.BooleanField(
         _("blind coding"),

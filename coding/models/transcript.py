@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
 
 from coding import offsets
-from coding.models.project import Case, Informant, Membership, Role
+from coding.models.project import Case, Informant, Membership, Project, Role
 
 if TYPE_CHECKING:
     from coding.analysis.progress import TranscriptProgress
@@ -157,14 +157,37 @@ class Transcript(models.Model):
         return max(1, bisect.bisect_right(starts, offset))
 
 
+def interview_text_q(turn: str = "", project: str = "transcript__case__project__") -> Q:
+    """The rule of ``TurnQuerySet.interview_text_of`` as a condition on the turn at path
+    ``turn`` (``""``: the Turn itself) of a transcript whose project is at path ``project``
+    (each relative to the queried model), for a query that joins turns (the share of text)."""
+    return Q(**{f"{turn}is_header": False}) & (
+        Q(**{f"{turn}is_interviewer": False})
+        | Q(**{f"{project}interviewer_turns_are_interview_text": True})
+    )
+
+
 class TurnQuerySet(models.QuerySet["Turn"]):
     def interview_text(self, *, interviewer: bool = False) -> TurnQuerySet:
-        """Turns whose text is interview text: an informant speaks (and, with ``interviewer``,
-        as a project may choose, the interviewer too). Never a transcript's heading or metadata
-        block (the unlabelled text before the first speaker turn, which has no speaker) nor a
-        speaker the import left unassigned."""
-        informant = Q(informant__isnull=False, is_interviewer=False)
-        return self.filter(informant | Q(is_interviewer=True) if interviewer else informant)
+        """Turns whose text is interview text: every turn but a transcript's heading or
+        metadata block (``is_header``: marked in the import preview, or found there) and the
+        interviewer's turns (with ``interviewer``, as a project may choose, those too).
+        Unlabelled text outside the header is what the transcript's informants said (the rule
+        of ``analysis.selection``), so it is interview text. Use ``interview_text_of``."""
+        qs = self.filter(is_header=False)
+        return qs if interviewer else qs.filter(is_interviewer=False)
+
+    def interview_text_of(self, project: Project | None = None) -> TurnQuerySet:
+        """The one project-aware rule of what is interview text, for suggestions, search and
+        the matrices' share of text: ``interview_text`` with the interviewer's turns where the
+        project counts them (``Project.interviewer_turns_are_interview_text``). With
+        ``project``, that project's turns only; without, each turn by its own project's
+        setting (a set of transcripts of several projects)."""
+        if project is not None:
+            return self.filter(transcript__case__project=project).interview_text(
+                interviewer=project.interviewer_turns_are_interview_text
+            )
+        return self.filter(interview_text_q())
 
 
 class Turn(models.Model):
@@ -177,6 +200,9 @@ class Turn(models.Model):
     end = models.PositiveIntegerField()
     label = models.CharField(max_length=100, blank=True)
     is_interviewer = models.BooleanField(default=False)
+    # The transcript's heading or metadata block (title, date, place, who took part): never
+    # interview text. The import lays it as the first turn, without a speaker.
+    is_header = models.BooleanField(default=False)
     informant = models.ForeignKey(
         Informant, null=True, blank=True, on_delete=models.SET_NULL, related_name="turns"
     )

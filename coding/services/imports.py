@@ -181,6 +181,7 @@ def run_import(job: Job, progress: Callable[[int], None]) -> Transcript:
         informant_ids=meta.get("informant_ids", []),
         tags=meta.get("tags", []),
         speakers=speakers,
+        header=meta.get("header_lines"),
         user=job.created_by,
         original=job.input_file,
         original_name=job.input_name,
@@ -215,6 +216,7 @@ _TURN_COLUMNS = (
     "label",
     "is_interviewer",
     "informant_id",
+    "is_header",
 )
 
 
@@ -238,6 +240,7 @@ def transcript_create(
     progress: Callable[[int], None] | None = None,
     job: Job | None = None,
     sentences: list[list[nlp.SentenceSpan]] | None = None,
+    header: int | None = None,
 ) -> Transcript:
     """Build a transcript with its turns and sentences; nothing is saved unless all of it is.
 
@@ -247,11 +250,13 @@ def transcript_create(
     was marked failed or re-run meanwhile) and marks it done last: the job's state and the rows
     commit together or not at all. ``sentences``: the result of ``nlp.split_sentences`` over
     these turns, when the caller segmented the text already (the REFI-QDA import does, so its
-    progress shows while it runs).
+    progress shows while it runs). ``header``: how many leading paragraphs are the heading or
+    metadata block, not interview text (the preview's choice); None finds them
+    (``importers.header_paragraphs``).
     """
     progress = progress or (lambda pct: None)
     labels = {label for label, v in speakers.items() if v.get("kind") != "none"}
-    text, turn_spans = importers.build_text_and_turns(doc, labels)
+    text, turn_spans = importers.build_text_and_turns(doc, labels, header)
     if not text.strip():
         raise ValidationError(
             _("%(file)s: the document has no text."), code="empty", params={"file": doc.name}
@@ -315,6 +320,7 @@ def transcript_create(
                     t.label,
                     who.get("kind") == "interviewer",
                     informant,
+                    t.header,
                 )
             )
         lemma_index.insert_rows(Turn._meta.db_table, _TURN_COLUMNS, turn_rows)
@@ -384,6 +390,36 @@ def exchange_import_prepare(
     job.input_file.save(name, ContentFile(upload.read(), name=name), save=False)
     job.save()
     return job, plan
+
+
+@transaction.atomic
+def exchange_speakers_save(
+    *,
+    job: Job,
+    label_choices: dict[str, str] | None = None,
+    overrides: dict[str, dict[str, str]] | None = None,
+) -> Job:
+    """Keep the preview's speaker choices on a draft REFI-QDA import, so the per-source page
+    and the preview (whose form holds the choice for each label) can be left and come back
+    to: ``label_choices`` replace those kept; ``overrides`` (per source GUID, label ->
+    choice) replace those of the sources they name."""
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    if job.status != JobStatus.DRAFT:
+        raise ValidationError(_("This import was already started."), code="not_draft")
+    kept = dict(job.params.get("speaker_choices") or {})
+    if label_choices is not None:
+        kept["label_choices"] = label_choices
+    if overrides is not None:
+        merged = dict(kept.get("overrides") or {})
+        for guid, own in overrides.items():
+            if own:
+                merged[guid] = own
+            else:
+                merged.pop(guid, None)
+        kept["overrides"] = merged
+    job.params = {**job.params, "speaker_choices": kept}
+    job.save(update_fields=["params"])
+    return job
 
 
 @transaction.atomic

@@ -10,21 +10,26 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
-from coding import access, importers, services
+from coding import access, services
 from coding.exchange import export_qdc, export_qdpx, read_exchange
-from coding.exchange.form import ExchangePreviewForm, ExchangeUploadForm
-from coding.exchange.plan import informant_names, proposed_speakers
-from coding.models import JobKind, JobStatus, Project
+from coding.exchange.form import (
+    ExchangePreviewForm,
+    ExchangeUploadForm,
+    SourceSpeakersForm,
+    source_pages,
+)
+from coding.exchange.plan import source_speakers
+from coding.exchange.read import ExchangePlan
+from coding.models import Job, JobKind, JobStatus, Project
 from coding.views import AuthenticatedHttpRequest
 
 SPOOL_BYTES = 16 * 1024 * 1024
-# Sources whose speaker labels the preview lets the owner map (the rest: as proposed).
-PREVIEW_SOURCES = 50
 
 
 def _file_name(project: Project, ext: str) -> str:
@@ -86,6 +91,17 @@ def import_upload(request: AuthenticatedHttpRequest, project_id: int) -> HttpRes
     return render(request, "coding/exchange/upload.html", {"project": project, "form": form})
 
 
+def _draft_plan(request: HttpRequest, job: Job) -> ExchangePlan | None:
+    """What a draft's file holds, read again; None (with the reason as a message) where it
+    cannot be read any more."""
+    try:
+        with job.input_file.open("rb") as fh:
+            return read_exchange(fh, job.input_name)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_preview(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> HttpResponse:
@@ -95,29 +111,30 @@ def import_preview(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> Http
     if job.status != JobStatus.DRAFT:
         return redirect("coding:job-detail", job_id=job.pk)
     project = job.project
-    try:
-        with job.input_file.open("rb") as fh:
-            plan = read_exchange(fh, job.input_name)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    plan = _draft_plan(request, job)
+    if plan is None:
         return redirect("coding:exchange-import", project_id=project.pk)
     members = [
         m.user for m in project.memberships.select_related("user").order_by("user__username")
     ]
-    names = informant_names(plan)
-    sources = []
-    for src in plan.sources[:PREVIEW_SOURCES]:
-        informants = names.get(src.guid, {})
-        doc = importers.parse_pasted(src.text, src.name)
-        proposed = proposed_speakers(src.text, src.name, set(informants))
-        sources.append((src.guid, src.name, importers.detect_speakers(doc), proposed, informants))
+    sources = source_speakers(plan)
+    saved = job.params.get("speaker_choices") or {}
     form = ExchangePreviewForm(
         request.POST or None,
         users=plan.users,
         members=members,
         sources=sources,
+        saved=saved,
         initial={"new_project_name": plan.name or job.input_name.rsplit(".", 1)[0]},
     )
+    if request.method == "POST" and "per_source" in request.POST:
+        # On to the per-source page: keep the labels' choices made here for the way back.
+        try:
+            services.exchange_speakers_save(job=job, label_choices=form.posted_label_choices())
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("coding:job-detail", job_id=job.pk)
+        return redirect("coding:exchange-speakers", job_id=job.pk)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -143,10 +160,61 @@ def import_preview(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> Http
             "summary": plan.summary(),
             "form": form,
             "user_fields": [form[key] for key, _guid in form.user_fields],
-            "speaker_rows": [
-                (name, [form[key] for key, _label, _guid in rows])
-                for name, rows in form.speaker_fields
-                if rows
+            "label_rows": [(form[key], group) for key, group in form.label_fields],
+            "n_sources_with_labels": sum(1 for s in sources if s.labels),
+            "n_own_choices": sum(1 for own in form.overrides.values() if own),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_speakers(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """The preview's per-source speaker choices, a page of sources at a time: each label of
+    each source as chosen for every source, or this source's own choice."""
+    job = access.get_job_for_user(request.user, job_id, access.OWN)
+    if job.kind != JobKind.EXCHANGE_IMPORT:
+        raise Http404
+    if job.status != JobStatus.DRAFT:
+        return redirect("coding:job-detail", job_id=job.pk)
+    plan = _draft_plan(request, job)
+    if plan is None:
+        return redirect("coding:exchange-import", project_id=job.project_id)
+    pages = source_pages(source_speakers(plan))
+    try:
+        page = min(max(1, int(request.GET.get("page") or 1)), max(1, len(pages)))
+    except ValueError:
+        page = 1
+    shown = pages[page - 1] if pages else []
+    saved = job.params.get("speaker_choices") or {}
+    form = SourceSpeakersForm(
+        request.POST or None, sources=shown, overrides=saved.get("overrides") or {}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.exchange_speakers_save(job=job, overrides=form.overrides())
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("coding:job-detail", job_id=job.pk)
+        goto = request.POST.get("goto", "")
+        if goto.isdigit() and 1 <= int(goto) <= len(pages):
+            url = reverse("coding:exchange-speakers", args=[job.pk])
+            return redirect(f"{url}?page={int(goto)}")
+        return redirect("coding:exchange-preview", job_id=job.pk)
+    label_choices = saved.get("label_choices") or {}
+    return render(
+        request,
+        "coding/exchange/speakers.html",
+        {
+            "project": job.project,
+            "job": job,
+            "form": form,
+            "page": page,
+            "pages": range(1, len(pages) + 1),
+            "n_pages": len(pages),
+            "rows": [
+                (s, [(form[key], label, n, label_choices.get(label, "")) for key, label, n in rows])
+                for s, rows in form.rows
             ],
         },
     )

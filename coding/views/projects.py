@@ -257,6 +257,8 @@ def import_preview(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> Http
         case=case,
         labels=parsed.labels,
         question_shares=parsed.shares,
+        paragraphs=doc.paragraphs,
+        header_lines=parsed.header_lines,
         initial={"title": title, **parsed.header},
     )
     if request.method == "POST" and form.is_valid():
@@ -269,7 +271,6 @@ def import_preview(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> Http
                 form.add_error(None, m)
         else:
             return redirect("coding:job-detail", job_id=job.pk)
-    preview = doc.paragraphs[:40]
     return render(
         request,
         "coding/import_preview.html",
@@ -278,7 +279,6 @@ def import_preview(request: AuthenticatedHttpRequest, job_id: uuid.UUID) -> Http
             "project": job.project,
             "case": case,
             "form": form,
-            "preview": preview,
             "n_paragraphs": len(doc.paragraphs),
             "doc": doc,
         },

@@ -91,6 +91,15 @@ class SearchForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Whose codings the "coded with" filter reads (blind coding): set by coding.access.
         self.viewer = getattr(project, "membership", None)
+        if not project.interviewer_turns_are_interview_text:
+            # Search finds interview text only (Turn.objects.interview_text_of): without the
+            # interviewer's turns, "spoken by interviewers" could find nothing.
+            speaker = cast(forms.ChoiceField, self.fields["speaker"])
+            speaker.choices = [
+                (value, label)
+                for value, label in cast(list[tuple[str, str]], speaker.choices)
+                if value != "interviewer"
+            ]
         cast(forms.ChoiceField, self.fields["case"]).choices = [
             (str(pk), name)
             for pk, name in Case.objects.filter(project=project)

@@ -289,12 +289,17 @@ export class TextIndex {
 
 /** Spans from a flat [start, end, start, end, ...] list, sorted by start (sentences, turns). */
 export class Spans {
+  /** `flat`: [start, end, start, end, ...], each number sent as its difference from the one
+   * before it (transcript_page.boundaries); they are added up here. */
   constructor(flat) {
     this.starts = [];
     this.ends = [];
+    let at = 0;
     for (let k = 0; k + 1 < flat.length; k += 2) {
-      this.starts.push(flat[k]);
-      this.ends.push(flat[k + 1]);
+      at += flat[k];
+      this.starts.push(at);
+      at += flat[k + 1];
+      this.ends.push(at);
     }
   }
 

@@ -176,7 +176,13 @@ function paintParagraphDom(i) {
 /** Coding stripes in the right margin of one turn: one stripe per code and passage, in lanes
  * so that overlapping passages sit side by side. */
 function paintStripes(section) {
-  const box = section.querySelector(".stripes");
+  // The page sends no empty box per turn (transcript_page.render_document): made once here.
+  let box = section.querySelector(":scope > .stripes");
+  if (!box) {
+    box = el("div", "stripes");
+    box.setAttribute("aria-hidden", "true");
+    section.append(box);
+  }
   box.replaceChildren();
   const ts = Number(section.dataset.s);
   const te = Number(section.dataset.e);
