@@ -168,7 +168,7 @@ def test_the_migration_marks_the_text_before_the_first_speaker_as_header(project
     t = make_transcript(case, ["Tittel", "I: Spørsmål?", "IP: Svar."])
     one_block = make_transcript(case, ["Bare tekst."], title="Blokk")
     Turn.objects.update(is_header=False)  # as the rows were before the field
-    migration = importlib.import_module("coding.migrations.0015_issue15_interview_text")
+    migration = importlib.import_module("coding.migrations.0014_issue15_interview_text")
     migration.mark_headers(apps, None)
     assert list(t.turns.filter(is_header=True).values_list("index", flat=True)) == [0]
     # A transcript without speaker labels is what its informants said: interview text.
