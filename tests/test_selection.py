@@ -59,7 +59,9 @@ def search_hits(project, level: str | None, word: str = "bolig") -> int:
 
 
 def matrix_total(project, code, level: str | None) -> int:
-    data = {"codes": [str(code.pk)], **({"levels": [level]} if level else {})}
+    # Excerpts one by one (the sum basis): these tests are about who speaks in each, and two
+    # of them overlap, which the merged default would count as one passage.
+    data = {"codes": [str(code.pk)], "basis": "sum", **({"levels": [level]} if level else {})}
     form = selection.bound_form(project, data)
     m = matrices.case_code_matrix(form, lambda r, c: "")
     return m.column_totals.total.value if m.column_totals else 0

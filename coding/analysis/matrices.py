@@ -8,6 +8,7 @@ number of cases, codes or codings: the filter form's few look-ups, then one or t
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -176,15 +177,18 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
     base = "coverage" if share else measure
     display = form.cell_display
     qs = selection.codings(form)
+    merged = form.merged
     layers = columns.layers()
     row_expr = spec.expression()
 
     if base in ("excerpts", "transcripts", "informants"):
         # Cells and row totals from one pass over the codings.
-        cell_rows, total_rows = qs.matrix_cells_and_row_totals(base, row=row_expr, layers=layers)
+        cell_rows, total_rows = qs.matrix_cells_and_row_totals(
+            base, row=row_expr, layers=layers, merged=merged
+        )
     else:
-        cell_rows = qs.matrix_counts(base, row=row_expr, layers=layers)
-        total_rows = qs.matrix_counts(base, row=row_expr)
+        cell_rows = qs.matrix_counts(base, row=row_expr, layers=layers, merged=merged)
+        total_rows = qs.matrix_counts(base, row=row_expr, merged=merged)
     cells: dict[tuple[str, int], int] = {}
     for rk, ck, value in cell_rows:
         if ck is not None:
@@ -195,8 +199,10 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
         col_totals = {ck: sum(v for (_rk, c), v in cells.items() if c == ck) for ck in col_ids}
         grand = sum(row_totals.values())
     else:
-        col_totals = {int(ck): v for _rk, ck, v in qs.matrix_counts(base, layers=layers) if ck}
-        grand = next(iter(v for _r, _c, v in qs.matrix_counts(base)), 0)
+        col_totals = {
+            int(ck): v for _rk, ck, v in qs.matrix_counts(base, layers=layers, merged=merged) if ck
+        }
+        grand = next(iter(v for _r, _c, v in qs.matrix_counts(base, merged=merged)), 0)
 
     # The share's denominators: characters of the row's transcripts (kept by the filters).
     words: dict[str, int] = {}
@@ -276,6 +282,7 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
         percent=display != "count",
         total_header=gettext("Total"),
     )
+    matrix.notes.extend(measure_notes(form))
     if display != "count" and not share:
         matrix.notes.append(
             gettext(
@@ -300,6 +307,64 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
     _shade(matrix)
     _format(matrix)
     return matrix
+
+
+def measure_notes(form: AnalysisFilterForm) -> list[str]:
+    """What the measure counts and on which coder basis, stated where the numbers are (the
+    page's notes and every export's)."""
+    measure = form.cleaned_data["measure"]
+    notes = []
+    if measure == "excerpts":
+        if form.merged:
+            notes.append(
+                gettext(
+                    "A coded excerpt is a passage: where passages of the same code overlap "
+                    "(coded by several coders, or nested), their union counts once."
+                )
+            )
+        else:
+            notes.append(
+                gettext(
+                    "Each coder's excerpt counts on its own (the sum basis): a passage coded by "
+                    "two coders in slightly different spans counts twice."
+                )
+            )
+    if measure == "words":
+        word = gettext(
+            "A coded word is a run of letters and digits (joined by a hyphen or an apostrophe) "
+            "inside a coded passage."
+        )
+        if form.merged:
+            word += " " + gettext(
+                "Words of overlapping passages of the same code count once (the words of "
+                "their union)."
+            )
+        else:
+            word += " " + gettext(
+                "Each coder's excerpt counts its words, so text coded twice counts twice."
+            )
+        notes.append(word)
+    if measure == "informants" or form.row_spec.by_speaker:
+        notes.append(informant_rule())
+    return notes
+
+
+def informant_rule() -> str:
+    """Which informant an excerpt belongs to (the rule of analysis.selection), in words."""
+    return gettext(
+        "An excerpt belongs to the informants whose speaker turns it overlaps (where one is "
+        "needed, the first in the text that passes the filters); a passage only in the "
+        "interviewer's turns belongs to nobody; text without speaker labels belongs to the "
+        "informants listed on the transcript."
+    )
+
+
+def turn_rule() -> str:
+    """What "within the same speaker turn" means for co-occurrence (turn_expression)."""
+    return gettext(
+        "Within the same speaker turn: both excerpts start in the same speaker turn (the turn "
+        "an excerpt starts in is the last one beginning at or before its start)."
+    )
 
 
 def _row_groups(
@@ -375,7 +440,10 @@ def cooccurrence_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix
     columns = form.columns
     layers = columns.layers()
     counts = {
-        (a, b): n for a, b, n in selection.codings(form).cooccurrence_counts(d["mode"], layers)
+        (a, b): n
+        for a, b, n in selection.codings(form).cooccurrence_counts(
+            d["mode"], layers, merged=form.merged
+        )
     }
     percent = d["display"] == "row"
     rows = []
@@ -406,6 +474,15 @@ def cooccurrence_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix
             "coded with the column's code; the diagonal holds the row code's own excerpts."
         )
     )
+    if form.merged:
+        matrix.notes.append(
+            gettext(
+                "An excerpt here is a passage: overlapping excerpts of the row's code (by "
+                "several coders, or nested) count once, as their union."
+            )
+        )
+    if d["mode"] == "turn":
+        matrix.notes.append(turn_rule())
     _shade(matrix)
     for r in rows:
         for c in r.cells:
@@ -481,7 +558,7 @@ def framework_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Framework
     counts = {
         (str(rk), int(ck)): v
         for rk, ck, v in selection.codings(form).matrix_counts(
-            "excerpts", row=spec.expression(), layers=columns.layers()
+            "excerpts", row=spec.expression(), layers=columns.layers(), merged=form.merged
         )
         if ck is not None
     }
@@ -530,13 +607,29 @@ class DrillItem:
     url: str
     highlighted: set[int]
     stars: list[Star] = field(default_factory=list)  # set by the views (key_quote_marks.stars)
+    # On a merged basis: how many coded excerpts the passage joins (1: an excerpt as it is).
+    merged_from: int = 1
 
 
 def drilldown(
-    codings: CodingQuerySet, *, highlight: Iterable[int] = (), limit: int = DRILLDOWN_LIMIT
+    codings: CodingQuerySet,
+    *,
+    highlight: Iterable[int] = (),
+    limit: int = DRILLDOWN_LIMIT,
+    merged: bool = False,
+    per_code: bool = False,
 ) -> tuple[int, list[DrillItem]]:
     """The excerpts of a set of codings (a matrix cell), the first ``limit`` in case and text
-    order, and how many there are. Five queries whatever the number of excerpts."""
+    order, and how many there are. Five queries whatever the number of excerpts.
+
+    ``merged`` (the form's coder basis): one item per passage as the cell counts it
+    (``CodingQuerySet.passage_rows``): overlapping excerpts are shown once, as the text of their
+    union, with the codes, coders and memos of them all; the item's excerpt is the first of
+    them, with the union's span and text (not saved). ``per_code``: the passages are made
+    within each code and the distinct ones shown (a row's total, as the matrix counts it);
+    otherwise within the whole set (one column's cell)."""
+    if merged:
+        return _merged_drilldown(codings, highlight=highlight, limit=limit, per_code=per_code)
     excerpts = Excerpt.objects.filter(pk__in=codings.values("content_object_id"))
     total = excerpts.count()
     if "speaker_id" in codings.query.annotations:
@@ -546,7 +639,24 @@ def drilldown(
         excerpts = excerpts.annotate(speaker_id=Subquery(chosen))  # type: ignore[no-redef]
     else:
         excerpts = selection.with_speaker(excerpts, "")
-    rows = list(
+    rows = list(_with_details(excerpts)[:limit])
+    return total, _items([[e] for e in rows], highlight)
+
+
+def _in_order(excerpts: Any) -> Any:
+    """Excerpts in case and text order (the drill-down's)."""
+    return excerpts.order_by(
+        "transcript__case__kind",
+        "transcript__case__order",
+        "transcript__interview_date",
+        "transcript_id",
+        "start",
+    )
+
+
+def _with_details(excerpts: Any) -> Any:
+    """Excerpts in case and text order with what a drill-down item shows (two prefetches)."""
+    return _in_order(
         excerpts.select_related("transcript__case")
         .defer("transcript__text")
         .prefetch_related(
@@ -558,33 +668,77 @@ def drilldown(
             ),
             Prefetch("memos", queryset=Memo.objects.select_related("author").order_by("pk")),
         )
-        .order_by(
-            "transcript__case__kind",
-            "transcript__case__order",
-            "transcript__interview_date",
-            "transcript_id",
-            "start",
-        )[:limit]
     )
-    speaker_ids = {e.speaker_id for e in rows if e.speaker_id}
+
+
+def _items(passages: list[list[Excerpt]], highlight: Iterable[int]) -> list[DrillItem]:
+    """A DrillItem per passage (its excerpts in text order; one, unless merged)."""
+    speaker_ids = {e.speaker_id for group in passages for e in group if e.speaker_id}
     speakers = Informant.objects.in_bulk(speaker_ids) if speaker_ids else {}
     highlighted = set(highlight)
     items = []
-    for e in rows:
+    for group in passages:
+        first = group[0]
         codes: dict[int, Code] = {}
         coders: dict[int, str] = {}
-        for c in e.codings.all():
-            codes.setdefault(c.tag_id, c.tag)
-            coders.setdefault(c.coder_id, display_name(c.coder))
+        memos: list[Memo] = []
+        for e in group:
+            for c in e.codings.all():
+                codes.setdefault(c.tag_id, c.tag)
+                coders.setdefault(c.coder_id, display_name(c.coder))
+            memos.extend(e.memos.all())
+        if len(group) > 1:
+            first = copy.copy(first)  # an excerpt can start passages of two codes
+            # The union's text, from the excerpts' copies (each is the transcript's text at
+            # its span, and the run of overlapping spans leaves no gap).
+            text, end = first.text, first.end
+            for e in group[1:]:
+                if e.end > end:
+                    text += e.text[end - e.start :]
+                    end = e.end
+            first.text, first.end = text, end
+        speaker_id = next((e.speaker_id for e in group if e.speaker_id), None)
         items.append(
             DrillItem(
-                excerpt=e,
+                excerpt=first,
                 codes=list(codes.values()),
                 coders=list(coders.values()),
-                memos=list(e.memos.all()),
-                speaker=speakers.get(e.speaker_id),
-                url=e.get_absolute_url(),
+                memos=memos,
+                speaker=speakers.get(speaker_id) if speaker_id else None,
+                url=first.get_absolute_url(),
                 highlighted=highlighted,
+                merged_from=len(group),
             )
         )
-    return total, items
+    return items
+
+
+def _merged_drilldown(
+    codings: CodingQuerySet, *, highlight: Iterable[int], limit: int, per_code: bool
+) -> tuple[int, list[DrillItem]]:
+    """``drilldown(merged=True)``: the passages from one statement (``passage_rows``), the
+    first ``limit`` of them read as in ``drilldown``."""
+    # excerpt id -> the passages (transcript id, start, end) it lies in (one per code at most)
+    passage_of: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for ex, tr, st, en, _k in codings.passage_rows(by_code=per_code):
+        if (tr, st, en) not in passage_of[ex]:
+            passage_of[ex].append((tr, st, en))
+    total = len({p for ps in passage_of.values() for p in ps})
+    excerpts = Excerpt.objects.filter(pk__in=codings.values("content_object_id"))
+    # The passages in order, the first ``limit``: their excerpts are read, no others.
+    ordered = list(_in_order(excerpts).values_list("pk", flat=True))
+    if "speaker_id" in codings.query.annotations:
+        chosen = codings.filter(content_object_id=OuterRef("pk")).values("speaker_id")[:1]  # type: ignore[misc]
+        excerpts = excerpts.annotate(speaker_id=Subquery(chosen))  # type: ignore[no-redef]
+    else:
+        excerpts = selection.with_speaker(excerpts, "")
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for pk in ordered:
+        for key in passage_of.get(pk, ()):
+            if key not in groups and len(groups) >= limit:
+                continue
+            groups.setdefault(key, []).append(pk)
+    wanted = [pk for pks in groups.values() for pk in pks]
+    by_id = {e.pk: e for e in _with_details(excerpts.filter(pk__in=wanted))}
+    passages = [[by_id[pk] for pk in pks if pk in by_id] for pks in groups.values()]
+    return total, _items([p for p in passages if p], highlight)

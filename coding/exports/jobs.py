@@ -86,10 +86,15 @@ def export_to_file(
     progress = progress or (lambda pct: None)
     options = export_options(params, made_by=made_by, made_at=timezone.now())
     factors = None
+    basis = selection.basis_form(project, params)
     if codings is None and options.layout == LAYOUT_REPORT:
         codings, factors = report_codings(project)
+        codings = codings.filter(analysis_selection.basis_q(basis))
+        options.filters = [(str(basis.fields["basis"].label), basis.basis_label)]
     elif codings is None:
         codings, options.filters = selection.codings_for(project, params)
+    else:
+        options.filters = [(str(basis.fields["basis"].label), basis.basis_label)]
     # The report holds nothing but key quotes; a selection from the web page carries "key
     # quotes only" in its filter already (coding.analysis.filters), and is not filtered twice.
     in_filter = options.layout == LAYOUT_SELECTION and (params.get("filters") or {}).get(
@@ -104,6 +109,7 @@ def export_to_file(
         memos=options.memos,
         context=options.context_words > 0,
         progress=lambda pct: progress(pct * 30 // 100),
+        merged=basis.merged,
     )
     if options.layout in (LAYOUT_FRAMEWORK, LAYOUT_REPORT):
         data.summaries = rows.framework_summaries(project)

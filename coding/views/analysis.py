@@ -119,7 +119,9 @@ def matrix_cell(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     )
     highlight = form.columns.members(int(col)) if col != TOTAL else form.columns.tag_ids()
     back = f"{reverse('coding:analysis-matrix', args=[project.pk])}?{form.query_string()}"
-    return _drilldown(request, project, form, codings, title, highlight, back, export)
+    return _drilldown(
+        request, project, form, codings, title, highlight, back, export, per_code=col == TOTAL
+    )
 
 
 def _cell_title(form: AnalysisFilterForm, row: str, col: str) -> str:
@@ -140,8 +142,12 @@ def _drilldown(
     highlight: Iterable[int],
     back_url: str,
     word_export: str = "",
+    *,
+    per_code: bool = False,
 ) -> HttpResponse:
-    total, items = matrices.drilldown(codings, highlight=highlight)
+    total, items = matrices.drilldown(
+        codings, highlight=highlight, merged=form.merged, per_code=per_code
+    )
     marks = key_quote_marks.stars(((it.excerpt.pk, it.codes) for it in items), request.user)
     for it in items:
         it.stars = marks[it.excerpt.pk]
@@ -162,6 +168,7 @@ def _drilldown(
         "limit": matrices.DRILLDOWN_LIMIT,
         "word_export": word_export,
         "back_url": back_url,
+        "basis": form.basis_label,
         "tab": "cooccurrence" if "cooccurrence" in request.path else _matrix_tab(form),
     }
     if request.htmx:
@@ -460,6 +467,7 @@ def framework_panel(request: AuthenticatedHttpRequest, project_id: int) -> HttpR
         )
     items: list[matrices.DrillItem] = []
     total = 0
+    basis = ""
     if case is not None and code is not None:
         filter_form = _form(project, request.GET, rows="cases", codes=str(code.pk))
         if filter_form.is_valid():
@@ -469,8 +477,11 @@ def framework_panel(request: AuthenticatedHttpRequest, project_id: int) -> HttpR
                 codings = None
             if codings is not None:
                 total, items = matrices.drilldown(
-                    codings, highlight=filter_form.columns.members(code.pk)
+                    codings,
+                    highlight=filter_form.columns.members(code.pk),
+                    merged=filter_form.merged,
                 )
+                basis = filter_form.basis_label
                 marks = key_quote_marks.stars(
                     ((it.excerpt.pk, it.codes) for it in items), request.user
                 )
@@ -486,6 +497,7 @@ def framework_panel(request: AuthenticatedHttpRequest, project_id: int) -> HttpR
             "compare": compare,
             "items": items,
             "total": total,
+            "basis": basis,
             "can_write": project.membership.can_write,
         },
     )
@@ -544,7 +556,9 @@ def framework_cell(request: AuthenticatedHttpRequest, case_id: int, code_id: int
             codings = None
         if codings is not None:
             total, items = matrices.drilldown(
-                codings, highlight=filter_form.columns.members(code.pk)
+                codings,
+                highlight=filter_form.columns.members(code.pk),
+                merged=filter_form.merged,
             )
     revisions = (
         list(summary.revisions.select_related("author").order_by("-version")[:20])
@@ -565,6 +579,7 @@ def framework_cell(request: AuthenticatedHttpRequest, case_id: int, code_id: int
             "items": items,
             "total": total,
             "limit": matrices.DRILLDOWN_LIMIT,
+            "basis": filter_form.basis_label if filter_form.is_valid() else "",
             "revisions": revisions,
             "query": request.GET.urlencode(),
         },
