@@ -10,7 +10,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-AREAS = ("import", "coding", "matrix", "export", "search", "exchange", "agreement")
+AREAS = ("import", "coding", "matrix", "export", "search", "exchange", "agreement", "basis")
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, list[float]]:
