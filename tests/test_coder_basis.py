@@ -48,7 +48,7 @@ class Spans:
       nested:      bob 10–19, alice 12–14      -> one passage, 10 words
       identical:   bob and alice 25–27 (one excerpt)  -> one passage, 3 words
       apart:       bob 30–31, alice 32–33      -> two passages, 2 + 2 words
-    code K: bob 0–4 (the excerpt of bob's F).
+    code K: bob 0–4 (the excerpt of bob's F), alice 12–16 (inside F's nested passage).
     Sandnes, T2, code F: bob 0–4, alice 1–5 (coders: one passage 0–5, 6 words); consensus
     (decided by alice): F 0–2 and F 4–5 (two passages, 3 + 2 words).
     """
@@ -73,6 +73,7 @@ class Spans:
         ]:
             self.code(self.t1, self.f, coder, first, last)
         self.code(self.t1, self.k, bob, 0, 4)
+        self.code(self.t1, self.k, alice, 12, 16)
         self.code(self.t2, self.f, bob, 0, 4)
         self.code(self.t2, self.f, alice, 1, 5)
         self.code(self.t2, self.f, alice, 0, 2, CodingLayer.CONSENSUS)
@@ -115,24 +116,27 @@ def grid(spans: Spans, basis: str, **more) -> dict[str, list]:
 
 def test_the_merged_basis_counts_overlapping_nested_and_identical_spans_once(spans):
     v = grid(spans, "merged")
-    # F: 0–7, 10–19, 25–27, 30–31, 32–33; K: 0–4, a passage of its own in the row's total.
-    assert v["Drammen"] == [5, 1, 6]
+    # F: 0–7, 10–19, 25–27, 30–31, 32–33; K: 0–4 and 12–16. The row's total counts the
+    # distinct passages by where they start: K's 0–4 starts with F's 0–7 (one passage coded
+    # with both), K's 12–16 inside F's 10–19 is a passage of its own.
+    assert v["Drammen"] == [5, 2, 6]
     assert v["Sandnes"] == [1, 0, 1]  # the coders' 0–4 and 1–5; the consensus is not read
-    assert v["Total"] == [6, 1, 7]
+    assert v["Total"] == [6, 2, 7]
 
 
 def test_the_sum_basis_counts_each_coders_excerpt_as_today(spans):
     v = grid(spans, "sum")
-    # F: 0–4, 2–7, 10–19, 12–14, 25–27 (one excerpt, two coders), 30–31, 32–33.
-    assert v["Drammen"] == [7, 1, 7]
+    # F: 0–4, 2–7, 10–19, 12–14, 25–27 (one excerpt, two coders), 30–31, 32–33; K adds 12–16.
+    assert v["Drammen"] == [7, 2, 8]
     assert v["Sandnes"] == [2, 0, 2]
 
 
 def test_the_merged_basis_counts_the_words_of_the_union_once(spans):
     v = grid(spans, "merged", measure="words")
     assert v["Drammen"][0] == 8 + 10 + 3 + 2 + 2
-    assert v["Drammen"][1] == 5
-    assert v["Drammen"][2] == 25 + 5  # K's 0–4 is a passage of its own beside F's 0–7
+    assert v["Drammen"][1] == 5 + 5
+    # The total: F's passages, and K's 12–16 (K's 0–4 starts with F's 0–7: the longer counts).
+    assert v["Drammen"][2] == 25 + 5
     assert v["Sandnes"][0] == 6
     # The sum: each distinct excerpt's words (the identical span once).
     s = grid(spans, "sum", measure="words")
@@ -153,7 +157,7 @@ def test_one_coder_basis_counts_that_coders_codings(spans):
     bob = grid(spans, f"coder:{spans.bob.pk}")
     assert bob["Drammen"] == [4, 1, 4]  # K's 0–4 is bob's F 0–4: one passage in the total
     alice = grid(spans, f"coder:{spans.alice.pk}")
-    assert alice["Drammen"] == [4, 0, 4]
+    assert alice["Drammen"] == [4, 1, 4]  # her K 12–16 starts where her F 12–14 does
     assert alice["Sandnes"] == [1, 0, 1]  # her coder-layer 1–5, not her consensus decisions
     assert grid(spans, f"coder:{spans.bob.pk}", measure="words")["Drammen"][0] == 5 + 10 + 3 + 2
 
@@ -190,14 +194,15 @@ def test_cooccurrence_counts_merged_passages(spans):
         return {r.label: [c.value for c in r.cells] for g in m.groups for r in g.rows}
 
     f_name, k_name = spans.f.name, spans.k.name
-    assert counts("sum")[f_name] == [9, 2]  # F's excerpts; 0–4 and 2–7 overlap K
-    assert counts("merged")[f_name] == [6, 1]  # F's passages; 0–7 overlaps K
-    assert counts("merged")[k_name] == [1, 1]
+    assert counts("sum")[f_name] == [9, 4]  # F's excerpts; 0–4, 2–7, 10–19, 12–14 meet K
+    assert counts("merged")[f_name] == [6, 2]  # F's passages; 0–7 and 10–19 meet K
+    assert counts("merged")[k_name] == [2, 2]
     cell = selection.cooccurrence_cell(
         spans.form("merged", mode="overlap"), f"{spans.f.pk}", f"{spans.k.pk}"
     )
     total, items = matrices.drilldown(cell, merged=True)
-    assert total == 1 and items[0].excerpt.text == words(0, 7)
+    assert total == 2
+    assert [it.excerpt.text for it in items] == [words(0, 7), words(10, 19)]
 
 
 # --- drill-down ----------------------------------------------------------------------------
@@ -218,11 +223,12 @@ def test_the_merged_drilldown_shows_one_item_per_passage_with_its_union_and_code
     assert [sorted(it.coders) for it in items][:3] == [["alice", "bob"]] * 3
     assert [it.merged_from for it in items] == [2, 2, 1, 1, 1]
     assert f"?start={span(0, 7)[0]}&end={span(0, 7)[1]}" in items[0].url
-    # The row's total: each code's passages, the distinct ones (K's 0–4 beside F's 0–7).
+    # The row's total: each code's passages, the distinct ones by their start (K's 0–4 is in
+    # F's 0–7; K's 12–16 is its own).
     row = selection.cell(form, str(spans.drammen.pk), TOTAL)
     total, items = matrices.drilldown(row, merged=True, per_code=True)
     assert total == 6
-    assert sorted(it.excerpt.text for it in items)[:2] == sorted([words(0, 4), words(0, 7)])
+    assert [it.excerpt.text for it in items][:3] == [words(0, 7), words(10, 19), words(12, 16)]
     # The sum basis lists the excerpts as they are.
     total, items = matrices.drilldown(
         selection.cell(spans.form("sum"), str(spans.drammen.pk), str(spans.f.pk))
@@ -359,10 +365,11 @@ def test_the_merged_word_export_quotes_each_passage_once_naming_its_coders(spans
 
     merged = export(spans.project, "by-code", basis="merged")
     f_quotes = [words(0, 7), words(10, 19), words(25, 27), words(30, 31), words(32, 33)]
-    assert quotes(merged) == [*f_quotes, words(0, 5), words(0, 4)]  # F (Drammen, Sandnes), K
+    # F (Drammen, Sandnes), then K.
+    assert quotes(merged) == [*f_quotes, words(0, 5), words(0, 4), words(12, 16)]
     assert "alice, bob" in sources(merged)[0]
     summed = export(spans.project, "by-code", basis="sum")
-    assert len(quotes(summed)) == 7 + 2 + 1  # every coder-layer excerpt under F, and K
+    assert len(quotes(summed)) == 7 + 2 + 2  # every coder-layer excerpt under F, and K
     assert words(2, 7) in quotes(summed)
     consensus = export(spans.project, "by-code", basis="consensus")
     assert quotes(consensus) == [words(0, 2), words(4, 5)]

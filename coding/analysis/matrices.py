@@ -718,11 +718,12 @@ def _merged_drilldown(
 ) -> tuple[int, list[DrillItem]]:
     """``drilldown(merged=True)``: the passages from one statement (``passage_rows``), the
     first ``limit`` of them read as in ``drilldown``."""
-    # excerpt id -> the passages (transcript id, start, end) it lies in (one per code at most)
-    passage_of: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-    for ex, tr, st, en, _k in codings.passage_rows(by_code=per_code):
-        if (tr, st, en) not in passage_of[ex]:
-            passage_of[ex].append((tr, st, en))
+    # excerpt id -> the passages (transcript id, start) it lies in (one per code at most);
+    # passages of several codes that start at one place are one item (as the totals count).
+    passage_of: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for ex, tr, st, _en, _k in codings.passage_rows(by_code=per_code):
+        if (tr, st) not in passage_of[ex]:
+            passage_of[ex].append((tr, st))
     total = len({p for ps in passage_of.values() for p in ps})
     excerpts = Excerpt.objects.filter(pk__in=codings.values("content_object_id"))
     # The passages in order, the first ``limit``: their excerpts are read, no others.
@@ -732,7 +733,7 @@ def _merged_drilldown(
         excerpts = excerpts.annotate(speaker_id=Subquery(chosen))  # type: ignore[no-redef]
     else:
         excerpts = selection.with_speaker(excerpts, "")
-    groups: dict[tuple[int, int, int], list[int]] = {}
+    groups: dict[tuple[int, int], list[int]] = {}
     for pk in ordered:
         for key in passage_of.get(pk, ()):
             if key not in groups and len(groups) >= limit:

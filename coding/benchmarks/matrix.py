@@ -7,7 +7,15 @@ computes the same cells on the same database in the same run (medians):
 
 - ``cases_x_codes``: coded excerpts per case and code, no filter;
 - ``coder_filter``: the same for one coder;
-- ``distinct_transcripts``: the distinct-transcript measure.
+- ``distinct_transcripts``: the distinct-transcript measure;
+- ``merged``: coded excerpts on the merged coder basis (overlapping excerpts of a code in a
+  transcript count once) against a bare SQL gaps-and-islands (a window over the spans per case,
+  code and transcript) computing the same cells;
+- ``default_basis``: the same on the default basis (consensus where a transcript has one: the
+  generated data has none, so the cells are the merged ones), against the same bare SQL.
+
+The first three read the sum basis (each coder's excerpt), which is what their bare GROUP BY
+counts.
 
 Nothing touches the developer's database: each database runs in a child process whose
 DATABASE_URL points at a scratch database (a temporary SQLite file; a PostgreSQL database
@@ -58,6 +66,16 @@ BASELINE_SQL = (
 )
 
 
+MERGED_SQL = (
+    "SELECT case_id, tag_id, SUM(CASE WHEN pe IS NULL OR st >= pe THEN 1 ELSE 0 END) FROM ("
+    'SELECT t.case_id, c.tag_id, e.start AS st, MAX(e."end") OVER (PARTITION BY t.case_id, '
+    'c.tag_id, e.transcript_id ORDER BY e.start, e."end" ROWS BETWEEN UNBOUNDED PRECEDING '
+    "AND 1 PRECEDING) AS pe FROM coding_coding c "
+    "JOIN coding_excerpt e ON e.id = c.content_object_id "
+    "JOIN coding_transcript t ON t.id = e.transcript_id) w GROUP BY case_id, tag_id"
+)
+
+
 def run(scale: str) -> dict:
     """Fill and time each database in its own child process; one JSON-able dict."""
     result: dict = {
@@ -70,7 +88,10 @@ def run(scale: str) -> dict:
             "coders": N_CODERS,
             "transcripts": N_TRANSCRIPTS,
         },
-        "baseline": "bare SQL GROUP BY case, code computing the same cells, same database",
+        "baseline": (
+            "bare SQL GROUP BY case, code computing the same cells, same database (merged: "
+            "a bare window over the spans, then GROUP BY case, code)"
+        ),
         "repeat": REPEAT[scale],
         "databases": {},
     }
@@ -153,17 +174,25 @@ def measure(scale: str) -> dict:
         return matrices.case_code_matrix(form, lambda r, c: "")
 
     def bare(counted: str, where: str = "", params: Iterable = ()) -> list[tuple]:
+        sql = (
+            MERGED_SQL if counted == "merged" else BASELINE_SQL.format(counted=counted, where=where)
+        )
         with connection.cursor() as cursor:
-            cursor.execute(BASELINE_SQL.format(counted=counted, where=where), list(params))
+            cursor.execute(sql, list(params))
             return cursor.fetchall()
 
     variants = {
-        "cases_x_codes": ({}, ("e.id", "", ())),
+        "cases_x_codes": ({"basis": "sum"}, ("e.id", "", ())),
         "coder_filter": (
-            {"coders": [str(coder_ids[0])]},
+            {"basis": "sum", "coders": [str(coder_ids[0])]},
             ("e.id", "WHERE c.coder_id = %s ", (coder_ids[0],)),
         ),
-        "distinct_transcripts": ({"measure": "transcripts"}, ("e.transcript_id", "", ())),
+        "distinct_transcripts": (
+            {"basis": "sum", "measure": "transcripts"},
+            ("e.transcript_id", "", ()),
+        ),
+        "merged": ({"basis": "merged"}, ("merged", "", ())),
+        "default_basis": ({}, ("merged", "", ())),
     }
     figures = {}
     for name, (data, sql) in variants.items():

@@ -22,8 +22,8 @@ from coding.models.expressions import (
     _over_union,
     _sum_over,
     column_expression,
+    passage_starts_sql,
     turn_expression,
-    union_sql,
 )
 from coding.models.project import Membership, Project
 from coding.models.transcript import Transcript, passage_url
@@ -270,7 +270,7 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         again (the set is already limited to the chosen codes: ``analysis.selection.codings``);
         a code outside it has no column, counts in its row's total, and in no cell.
         ``merged`` (for "excerpts"): passages as in ``matrix_counts``; a row's total counts
-        the distinct passages of its codes."""
+        the distinct passages of its codes (told apart by where they start)."""
         counted = {
             "excerpts": "content_object_id",
             "transcripts": "content_object__transcript_id",
@@ -302,15 +302,24 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         except EmptyResultSet:
             return [], []
         if merged:
-            vendor = connections[self.db].vendor
-            in_cells = union_sql(
-                "SELECT * FROM s WHERE ck IS NOT NULL", ["rk", "ck"], measure, vendor
-            )
-            in_rows = union_sql("SELECT * FROM s", ["rk"], measure, vendor, code="tg")
-            statement = (
-                f"WITH s AS MATERIALIZED ({sql}) "  # noqa: S608 (SQL from the ORM)
-                f"SELECT 0, c.rk, c.ck, c.value FROM ({in_cells}) c "
-                f"UNION ALL SELECT 1, t.rk, NULL, t.value FROM ({in_rows}) t"
+            # The passages of each cell, and of each code for the rows' totals (a total counts
+            # its distinct passages by where they start: see union_sql); where every column is
+            # one code they are the same, and the codings are read once, by one window.
+            if len(layers) == 1 and all(k == v for k, v in layers[0].items()):
+                starts = passage_starts_sql(f"({sql}) s", ["rk", "ck"])
+                statement = f"WITH p AS MATERIALIZED ({starts}) "  # noqa: S608
+                totals = "p"
+            else:
+                in_cells = passage_starts_sql("s", ["rk", "ck"], " WHERE ck IS NOT NULL")
+                by_code = passage_starts_sql("s", ["rk", "tg"])
+                statement = (
+                    f"WITH s AS MATERIALIZED ({sql}), "  # noqa: S608 (SQL from the ORM)
+                    f"p AS MATERIALIZED ({in_cells}), pc AS MATERIALIZED ({by_code}) "
+                )
+                totals = "pc"
+            statement += (
+                "SELECT 0, rk, ck, COUNT(*) FROM p GROUP BY rk, ck UNION ALL SELECT 1, rk, NULL, "  # noqa: S608
+                f"COUNT(*) FROM (SELECT DISTINCT rk, tr, ust FROM {totals}) d GROUP BY rk"
             )
         elif measure == "excerpts":
             statement = (

@@ -115,9 +115,10 @@ def union_sql(
     what reaches past the furthest end before them (``pe``), so overlaps count once.
 
     ``code`` (a column of ``sql``, for "excerpts" and "words"): the unions are made within each
-    code as well, and a group counts its distinct unions: a passage coded with two codes counts
-    once, two overlapping passages of different codes twice (the sum basis's rule for
-    distinct excerpts, applied to the merged passages)."""
+    code as well, and a group counts its distinct passages, told apart by where they start: a
+    passage coded with two codes counts once (the longest, for its words), two overlapping
+    passages of different codes that start apart twice (the sum basis's rule for distinct
+    excerpts, applied to the merged passages)."""
     new, partial = UNION_VALUES[measure]
     if measure == "words":
         suffix = "(SELECT substr(x.text, w.pe - w.st + 1) FROM coding_excerpt x WHERE x.id = w.ex)"
@@ -138,7 +139,7 @@ def union_sql(
     if not code:
         return f"SELECT {select}SUM({added}) AS value FROM ({windowed}) w{group}"  # noqa: S608
     # Number the unions (a running count of the rows that start one), bound each, then count
-    # the distinct (transcript, start, end) of each group.
+    # the distinct (transcript, start) of each group.
     starts = "CASE WHEN w.pe IS NULL OR w.st >= w.pe THEN 1 ELSE 0 END"
     part = ", ".join([*(f"w.{n}" for n in keys), "w.tr"])
     numbered = (
@@ -152,11 +153,25 @@ def union_sql(
     )
     name_cols = "".join(f"u.{n}, " for n in names)
     distinct = (
-        f"SELECT {name_cols}u.tr, u.ust, u.uen, MAX(u.va) AS va FROM ({unions}) u "  # noqa: S608
-        f"GROUP BY {name_cols}u.tr, u.ust, u.uen"
+        f"SELECT {name_cols}u.tr, u.ust, MAX(u.va) AS va FROM ({unions}) u "  # noqa: S608
+        f"GROUP BY {name_cols}u.tr, u.ust"
     )
     total = "COUNT(*)" if measure == "excerpts" else "SUM(w.va)"
     return f"SELECT {select}{total} AS value FROM ({distinct}) w{group}"  # noqa: S608
+
+
+def passage_starts_sql(source: str, keys: list[str], where: str = "") -> str:
+    """SELECT ``keys``…, ``tr``, ``ust``: one row per passage (run of overlapping spans) of the
+    rows of ``source`` (a table or subquery with ``keys``, ``tr``, ``st``, ``en``) within each
+    ``keys`` and transcript, with its start: the rows whose ``st`` lies at or past every end
+    before them (``pe``), found by one window over the spans."""
+    part = ", ".join([*keys, "tr"])
+    cols = "".join(f"{k}, " for k in keys)
+    return (
+        f"SELECT {cols}tr, st AS ust FROM (SELECT {cols}tr, st, MAX(en) OVER ("  # noqa: S608
+        f"PARTITION BY {part} ORDER BY st, en ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+        f") AS pe FROM {source}{where}) w WHERE pe IS NULL OR st >= pe"
+    )
 
 
 def _over_union(
