@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from coding.analysis import matrices, selection
+from coding.analysis import drilldown, matrices, selection
 from coding.analysis.filters import AnalysisFilterForm
 from coding.analysis.specs import TOTAL
 from coding.exports.jobs import export_to_file
@@ -200,7 +200,7 @@ def test_cooccurrence_counts_merged_passages(spans):
     cell = selection.cooccurrence_cell(
         spans.form("merged", mode="overlap"), f"{spans.f.pk}", f"{spans.k.pk}"
     )
-    total, items = matrices.drilldown(cell, merged=True)
+    total, items = drilldown.drilldown(cell, merged=True)
     assert total == 2
     assert [it.excerpt.text for it in items] == [words(0, 7), words(10, 19)]
 
@@ -211,7 +211,7 @@ def test_cooccurrence_counts_merged_passages(spans):
 def test_the_merged_drilldown_shows_one_item_per_passage_with_its_union_and_coders(spans):
     form = spans.form("merged")
     cell = selection.cell(form, str(spans.drammen.pk), str(spans.f.pk))
-    total, items = matrices.drilldown(cell, merged=True)
+    total, items = drilldown.drilldown(cell, merged=True)
     assert total == 5
     assert [it.excerpt.text for it in items] == [
         words(0, 7),
@@ -226,11 +226,11 @@ def test_the_merged_drilldown_shows_one_item_per_passage_with_its_union_and_code
     # The row's total: each code's passages, the distinct ones by their start (K's 0–4 is in
     # F's 0–7; K's 12–16 is its own).
     row = selection.cell(form, str(spans.drammen.pk), TOTAL)
-    total, items = matrices.drilldown(row, merged=True, per_code=True)
+    total, items = drilldown.drilldown(row, merged=True, per_code=True)
     assert total == 6
     assert [it.excerpt.text for it in items][:3] == [words(0, 7), words(10, 19), words(12, 16)]
     # The sum basis lists the excerpts as they are.
-    total, items = matrices.drilldown(
+    total, items = drilldown.drilldown(
         selection.cell(spans.form("sum"), str(spans.drammen.pk), str(spans.f.pk))
     )
     assert total == 7
@@ -393,3 +393,21 @@ def test_the_sql_word_count_is_the_counted_word(db, text):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {words_sql(connection.vendor, '%s')}", [text])  # noqa: S608
         assert cursor.fetchone()[0] == count_words(text)
+
+
+def test_the_export_page_keeps_the_chosen_basis_for_every_layout(spans, bob_client):
+    from coding.models import Job, JobKind, JobStatus
+
+    bob_client.post(
+        reverse("coding:export", args=[spans.project.pk]),
+        {"layout": "by-case", "language": "en", "context_words": "0", "basis": "sum"},
+    )
+    job = Job.objects.get(kind=JobKind.EXPORT)
+    assert job.status == JobStatus.DONE, job.message
+    assert job.params["basis"] == "sum"
+    with job.result_file.open("rb") as fh:
+        document = docx.Document(fh)
+    texts = [p.text for p in document.paragraphs]
+    assert "Coder basis: Sum of the coders' codings (workload only)" in texts
+    # The sum quotes both coders' overlapping excerpts.
+    assert words(2, 7) in texts and words(0, 4) in texts

@@ -308,7 +308,7 @@ class CodingQuerySet(models.QuerySet["Coding"]):
             if len(layers) == 1 and all(k == v for k, v in layers[0].items()):
                 starts = passage_starts_sql(f"({sql}) s", ["rk", "ck"])
                 statement = f"WITH p AS MATERIALIZED ({starts}) "  # noqa: S608
-                totals = "p"
+                of_codes = "p"
             else:
                 in_cells = passage_starts_sql("s", ["rk", "ck"], " WHERE ck IS NOT NULL")
                 by_code = passage_starts_sql("s", ["rk", "tg"])
@@ -316,10 +316,10 @@ class CodingQuerySet(models.QuerySet["Coding"]):
                     f"WITH s AS MATERIALIZED ({sql}), "  # noqa: S608 (SQL from the ORM)
                     f"p AS MATERIALIZED ({in_cells}), pc AS MATERIALIZED ({by_code}) "
                 )
-                totals = "pc"
+                of_codes = "pc"
             statement += (
                 "SELECT 0, rk, ck, COUNT(*) FROM p GROUP BY rk, ck UNION ALL SELECT 1, rk, NULL, "  # noqa: S608
-                f"COUNT(*) FROM (SELECT DISTINCT rk, tr, ust FROM {totals}) d GROUP BY rk"
+                f"COUNT(*) FROM (SELECT DISTINCT rk, tr, ust FROM {of_codes}) d GROUP BY rk"
             )
         elif measure == "excerpts":
             statement = (

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coding import access, services
-from coding.analysis import key_quote_marks, matrices, matrix_export, selection
+from coding.analysis import drilldown, key_quote_marks, matrices, matrix_export, selection
 from coding.analysis.filters import COOCCURRENCE_CHOICES, DISPLAY_CHOICES, AnalysisFilterForm
 from coding.analysis.specs import TOTAL
 from coding.forms import FrameworkSummaryForm
@@ -145,7 +145,7 @@ def _drilldown(
     *,
     per_code: bool = False,
 ) -> HttpResponse:
-    total, items = matrices.drilldown(
+    total, items = drilldown.drilldown(
         codings, highlight=highlight, merged=form.merged, per_code=per_code
     )
     marks = key_quote_marks.stars(((it.excerpt.pk, it.codes) for it in items), request.user)
@@ -165,7 +165,7 @@ def _drilldown(
         "title": title,
         "total": total,
         "items": items,
-        "limit": matrices.DRILLDOWN_LIMIT,
+        "limit": drilldown.DRILLDOWN_LIMIT,
         "word_export": word_export,
         "back_url": back_url,
         "basis": form.basis_label,
@@ -465,7 +465,7 @@ def framework_panel(request: AuthenticatedHttpRequest, project_id: int) -> HttpR
             .select_related("case", "author")
             .order_by("case__kind", "case__order", "case__name")
         )
-    items: list[matrices.DrillItem] = []
+    items: list[drilldown.DrillItem] = []
     total = 0
     basis = ""
     if case is not None and code is not None:
@@ -476,7 +476,7 @@ def framework_panel(request: AuthenticatedHttpRequest, project_id: int) -> HttpR
             except ValidationError:
                 codings = None
             if codings is not None:
-                total, items = matrices.drilldown(
+                total, items = drilldown.drilldown(
                     codings,
                     highlight=filter_form.columns.members(code.pk),
                     merged=filter_form.merged,
@@ -547,7 +547,7 @@ def framework_cell(request: AuthenticatedHttpRequest, case_id: int, code_id: int
             query = request.POST.get("query", "")
             return redirect(f"{url}?{query}#cell-{case.pk}-{code.pk}")
     filter_form = _form(project, request.GET, rows="cases", codes=str(code.pk))
-    items: list[matrices.DrillItem] = []
+    items: list[drilldown.DrillItem] = []
     total = 0
     if filter_form.is_valid():
         try:
@@ -555,7 +555,7 @@ def framework_cell(request: AuthenticatedHttpRequest, case_id: int, code_id: int
         except ValidationError:
             codings = None
         if codings is not None:
-            total, items = matrices.drilldown(
+            total, items = drilldown.drilldown(
                 codings,
                 highlight=filter_form.columns.members(code.pk),
                 merged=filter_form.merged,
@@ -578,7 +578,7 @@ def framework_cell(request: AuthenticatedHttpRequest, case_id: int, code_id: int
             "can_write": project.membership.can_write,
             "items": items,
             "total": total,
-            "limit": matrices.DRILLDOWN_LIMIT,
+            "limit": drilldown.DRILLDOWN_LIMIT,
             "basis": filter_form.basis_label if filter_form.is_valid() else "",
             "revisions": revisions,
             "query": request.GET.urlencode(),
