@@ -19,52 +19,26 @@ from __future__ import annotations
 
 import difflib
 import io
-import json
-import os
-import secrets
-import subprocess
-import sys
 import tempfile
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
-MARK = "@@BASIS-FIGURES@@"
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
 CASES = ("Karmøy", "Ringsaker")
 SIMILAR = 0.5
 
 
 def run(scale: str) -> dict:
     """The figures (``scale`` is ignored: the demo study has one size)."""
+    from coding.benchmarks import in_child
+
     with tempfile.TemporaryDirectory(prefix="basis-figures-") as tmp:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp}/demo.sqlite3",
-            "DEMO_PASSWORD_FILE": f"{tmp}/passwords",
-            "DEBUG": "1",
-            "SECRET_KEY": secrets.token_urlsafe(32),
-            "DJANGO_SETTINGS_MODULE": "casestudy.settings",
-            "JOB_RUNNER": "eager",
-            "CELERY_BROKER_URL": "",
-        }
-        code = (
-            "import django, json; django.setup(); "
-            "from coding.benchmarks.basis import measure; "
-            f"print({MARK!r} + json.dumps(measure(), ensure_ascii=False))"
-        )
-        proc = subprocess.run(  # noqa: S603 (our own interpreter and code)
-            [sys.executable, "-c", code],
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
+        figures = in_child(
+            "coding.benchmarks.basis:measure()",
+            f"sqlite:///{tmp}/demo.sqlite3",
             timeout=1800,
+            DEMO_PASSWORD_FILE=f"{tmp}/passwords",
         )
-    for line in proc.stdout.splitlines():
-        if line.startswith(MARK):
-            return {"area": "basis", **json.loads(line[len(MARK) :])}
-    return {"area": "basis", "error": (proc.stderr or proc.stdout)[-3000:]}
+    return {"area": "basis", **figures}
 
 
 # --- in the child process -------------------------------------------------------------------

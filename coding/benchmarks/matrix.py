@@ -27,16 +27,11 @@ executemany (SQLite) and COPY (PostgreSQL).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import random
-import secrets
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 N_CASES = 14
 N_CASE_STUDIES = 3
@@ -54,8 +49,6 @@ PG_DB = (
     if os.environ.get("DATABASE_URL", "").startswith("postgres")
     else "casestudy_bench"
 )
-MARK = "@@MATRIX-BENCHMARK@@"
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 BASELINE_SQL = (
     "SELECT t.case_id, c.tag_id, COUNT(DISTINCT {counted}) "
@@ -121,32 +114,9 @@ def _on_postgresql(scale: str) -> dict:
 
 def _child(database_url: str, scale: str) -> dict:
     """Run ``measure`` in a fresh interpreter whose only database is ``database_url``."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DEBUG": "1",  # settings need it without a SECRET_KEY; measure() turns query logs off
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "DJANGO_SETTINGS_MODULE": "casestudy.settings",
-        "JOB_RUNNER": "eager",
-        "CELERY_BROKER_URL": "",
-    }
-    code = (
-        "import django, json; django.setup(); "
-        "from coding.benchmarks.matrix import measure; "
-        f"print({MARK!r} + json.dumps(measure({scale!r})))"
-    )
-    proc = subprocess.run(  # noqa: S603 (our own interpreter and code)
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith(MARK):
-            return json.loads(line[len(MARK) :])
-    return {"error": (proc.stderr or proc.stdout)[-3000:]}
+    from coding.benchmarks import in_child
+
+    return in_child(f"coding.benchmarks.matrix:measure({scale!r})", database_url)
 
 
 # --- in the child process -------------------------------------------------------------------
