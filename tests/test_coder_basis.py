@@ -411,3 +411,20 @@ def test_the_export_page_keeps_the_chosen_basis_for_every_layout(spans, bob_clie
     assert "Coder basis: Sum of the coders' codings (workload only)" in texts
     # The sum quotes both coders' overlapping excerpts.
     assert words(2, 7) in texts and words(0, 4) in texts
+
+
+def test_agreement_still_compares_the_coders_own_codings_not_the_consensus(spans):
+    from coding.analysis import agreement
+
+    scope = agreement.load_scope(
+        spans.project, coder_ids=[spans.bob.pk, spans.alice.pk], data={"basis": "consensus"}
+    )
+    f = spans.f.pk
+    assert scope.spans[(f, spans.t2.pk, spans.alice.pk)] == [span(1, 5)]
+    assert sorted(scope.spans[(f, spans.t1.pk, spans.alice.pk)]) == [
+        span(2, 7),
+        span(12, 14),
+        span(25, 27),
+        span(32, 33),
+    ]
+    assert not [label for label, _v in scope.described if label == "Coder basis"]
