@@ -428,3 +428,25 @@ def test_agreement_still_compares_the_coders_own_codings_not_the_consensus(spans
         span(32, 33),
     ]
     assert not [label for label, _v in scope.described if label == "Coder basis"]
+
+
+def test_export_word_takes_the_basis_on_the_command_line(spans, tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "rapport.docx"
+    with translation.override("en"):
+        call_command(
+            "export_word",
+            str(spans.project.pk),
+            "--layout",
+            "report",
+            "--language",
+            "en",
+            "--basis",
+            "consensus",
+            "--out",
+            str(out),
+            stdout=io.StringIO(),
+        )
+    texts = [p.text for p in docx.Document(str(out)).paragraphs]
+    assert "Coder basis: Consensus only" in texts
