@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from coding import services
-from coding.analysis import matrices, selection
+from coding.analysis import drilldown, matrices, selection
 from coding.analysis.filters import AnalysisFilterForm
 from coding.analysis.specs import TOTAL
 from coding.models import Case, CaseKind, Code, Informant, Level
@@ -399,7 +399,7 @@ def test_cooccurrence_framework_and_drilldown_are_constant_too(study, bob):
 
     def drill():
         form = selection.bound_form(study.project, {})
-        matrices.drilldown(selection.cell(form, TOTAL, TOTAL))
+        drilldown.drilldown(selection.cell(form, TOTAL, TOTAL))
 
     before = [count_queries(f) for f in (cooc_all, framework, drill)]
     _grow(study, bob)

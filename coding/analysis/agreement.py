@@ -43,6 +43,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from coding.analysis import selection, stats
+from coding.analysis.filters import BASIS_SUM
 from coding.analysis.selection import bound_form
 from coding.models import Code, Coding, Project, Sentence, Transcript, Turn
 from coding.people import display_name
@@ -233,6 +234,8 @@ def load_scope(
     if not data.get("subcodes"):
         data["subcodes"] = "own"
     data["coders"] = [str(pk) for pk in coder_ids]
+    # Agreement compares the coders' own codings, each as it is: the coder layer, unmerged.
+    data["basis"] = BASIS_SUM
     form = bound_form(project, data)
     users = {u.pk: u for u in get_user_model().objects.filter(pk__in=coder_ids)}
     coders = [users[pk] for pk in coder_ids if pk in users]
@@ -297,6 +300,7 @@ def load_scope(
         described=[
             (label, gettext("all codes") if all_codes and label == gettext("Codes") else value)
             for label, value in form.describe(view=())
+            if label != str(form.fields["basis"].label)
         ],
     )
 

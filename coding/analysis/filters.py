@@ -83,6 +83,26 @@ COOCCURRENCE_CHOICES = [
     ("turn", _("Within the same speaker turn")),
 ]
 BOOLEAN_CHOICES = [("", _("Any")), ("1", _("Yes")), ("0", _("No"))]
+# The coder basis: whose codings count, and whether a passage coded by several coders counts
+# once (analysis.selection applies it; the matrices merge the passages). One coder is
+# "coder:<user id>", a choice the form adds per project.
+BASIS_DEFAULT = "default"
+BASIS_CONSENSUS = "consensus"
+BASIS_MERGED = "merged"
+BASIS_SUM = "sum"
+BASIS_CODER = "coder:"
+BASIS_CHOICES = [
+    (BASIS_DEFAULT, _("Consensus where a transcript has one, otherwise all coders merged")),
+    (BASIS_CONSENSUS, _("Consensus only")),
+    (BASIS_MERGED, _("All coders, overlapping passages of the same code merged")),
+    (BASIS_SUM, _("Sum of the coders' codings (workload only)")),
+]
+BASIS_HELP = _(
+    "Merged: where coders' passages of the same code overlap, their union counts as one "
+    "passage (its words counted once). Consensus: the version settled from the coders' "
+    "codings. The default takes each transcript's consensus where it has one, otherwise "
+    "merges all coders. The sum counts each coder's coding, for workload figures."
+)
 
 DEFAULTS = {
     "rows": "cases",
@@ -90,6 +110,7 @@ DEFAULTS = {
     "display": "count",
     "subcodes": "rollup",
     "mode": "excerpt",
+    "basis": BASIS_DEFAULT,
 }
 
 
@@ -116,7 +137,9 @@ def cases_field() -> forms.MultipleChoiceField:
 def project_coders(project: Project) -> QuerySet[User]:
     """The coders of a project: members who may code, and anyone who coded there (a former
     member's codings still count)."""
-    coded = Coding.objects.filter(coder_id=OuterRef("pk"), tag__codebook__project=project)
+    coded = Coding.objects.coder_layer().filter(
+        coder_id=OuterRef("pk"), tag__codebook__project=project
+    )
     return (
         get_user_model()
         .objects.filter(
@@ -157,8 +180,12 @@ class AnalysisFilterForm(forms.Form):
     subcodes = forms.ChoiceField(
         label=_("Sub-codes"), choices=SUBCODE_CHOICES, widget=forms.RadioSelect
     )
+    basis = forms.ChoiceField(label=_("Coder basis"), help_text=BASIS_HELP)
     coders = forms.MultipleChoiceField(
-        label=_("Coders"), required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Coders"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Limits the coders' own codings; the consensus is kept."),
     )
     levels = level_field()
     kinds = forms.MultipleChoiceField(
@@ -206,6 +233,13 @@ class AnalysisFilterForm(forms.Form):
         ]
         choice_field(self, "coders").choices = [
             (str(u.pk), display_name(u)) for u in self.coder_list
+        ]
+        choice_field(self, "basis").choices = [
+            *BASIS_CHOICES,
+            *(
+                (f"{BASIS_CODER}{u.pk}", gettext("Only %(coder)s") % {"coder": display_name(u)})
+                for u in self.coder_list
+            ),
         ]
         choice_field(self, "cases").choices = [(str(c.pk), c.name) for c in self.case_list]
         choice_field(self, "tags").choices = [(t, t) for t in transcript_tags(project)]
@@ -367,6 +401,30 @@ class AnalysisFilterForm(forms.Form):
         return "share" if d["measure"] == "share" else d["display"]
 
     @property
+    def coder_basis(self) -> str:
+        """The ``basis`` field's value (a property named ``basis`` would hide the field)."""
+        return str(self.cleaned_data["basis"])
+
+    @property
+    def merged(self) -> bool:
+        """Whether overlapping passages of the same code count once (every basis but the sum:
+        a consensus or one coder's version holding two overlapping passages of a code counts
+        their union once too)."""
+        return self.coder_basis != BASIS_SUM
+
+    @property
+    def basis_coder_id(self) -> int | None:
+        """The coder of a one-coder basis, else None."""
+        if self.coder_basis.startswith(BASIS_CODER):
+            return int(self.coder_basis[len(BASIS_CODER) :])
+        return None
+
+    @property
+    def basis_label(self) -> str:
+        """The basis as the page and every export file state it."""
+        return str(choice_labels(self, "basis")[self.coder_basis])
+
+    @property
     def row_spec(self) -> RowSpec:
         return self.row_spec_for(self.cleaned_data["rows"])
 
@@ -410,6 +468,7 @@ class AnalysisFilterForm(forms.Form):
             codes = gettext("%(codes)s (the default)") % {"codes": codes}
         out.append((gettext("Codes"), codes))
         out.append((gettext("Sub-codes"), str(dict(SUBCODE_CHOICES)[d["subcodes"]])))
+        out.append((str(self.fields["basis"].label), self.basis_label))
 
         def names(field: str, chosen: Iterable[str]) -> str:
             labels = choice_labels(self, field)

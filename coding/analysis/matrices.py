@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F, OuterRef, Prefetch, Subquery, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
@@ -25,21 +25,15 @@ from coding.models import (
     Case,
     CaseKind,
     Code,
-    Coding,
-    CodingQuerySet,
-    Excerpt,
     FrameworkSummary,
-    Informant,
     Level,
-    Membership,
-    Memo,
     Transcript,
     Turn,
 )
 from coding.people import display_name
 
 if TYPE_CHECKING:
-    from coding.analysis.key_quote_marks import Star
+    pass
 
 # The heat map runs from white to the accent colour of app.css (#1f5fa8).
 HEAT_FROM = (255, 255, 255)
@@ -177,15 +171,18 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
     base = "coverage" if share else measure
     display = form.cell_display
     qs = selection.codings(form)
+    merged = form.merged
     layers = columns.layers()
     row_expr = spec.expression()
 
     if base in ("excerpts", "transcripts", "informants"):
         # Cells and row totals from one pass over the codings.
-        cell_rows, total_rows = qs.matrix_cells_and_row_totals(base, row=row_expr, layers=layers)
+        cell_rows, total_rows = qs.matrix_cells_and_row_totals(
+            base, row=row_expr, layers=layers, merged=merged
+        )
     else:
-        cell_rows = qs.matrix_counts(base, row=row_expr, layers=layers)
-        total_rows = qs.matrix_counts(base, row=row_expr)
+        cell_rows = qs.matrix_counts(base, row=row_expr, layers=layers, merged=merged)
+        total_rows = qs.matrix_counts(base, row=row_expr, merged=merged)
     cells: dict[tuple[str, int], int] = {}
     for rk, ck, value in cell_rows:
         if ck is not None:
@@ -196,8 +193,10 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
         col_totals = {ck: sum(v for (_rk, c), v in cells.items() if c == ck) for ck in col_ids}
         grand = sum(row_totals.values())
     else:
-        col_totals = {int(ck): v for _rk, ck, v in qs.matrix_counts(base, layers=layers) if ck}
-        grand = next(iter(v for _r, _c, v in qs.matrix_counts(base)), 0)
+        col_totals = {
+            int(ck): v for _rk, ck, v in qs.matrix_counts(base, layers=layers, merged=merged) if ck
+        }
+        grand = next(iter(v for _r, _c, v in qs.matrix_counts(base, merged=merged)), 0)
 
     # The share's denominators: characters of the interview text (Turn.objects.
     # interview_text_of, the rule the numerator is cut to) of the row's transcripts.
@@ -286,6 +285,7 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
         percent=display != "count",
         total_header=gettext("Total"),
     )
+    matrix.notes.extend(measure_notes(form))
     if display != "count" and not share:
         matrix.notes.append(
             gettext(
@@ -324,6 +324,64 @@ def case_code_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix:
     _shade(matrix)
     _format(matrix)
     return matrix
+
+
+def measure_notes(form: AnalysisFilterForm) -> list[str]:
+    """What the measure counts and on which coder basis, stated where the numbers are (the
+    page's notes and every export's)."""
+    measure = form.cleaned_data["measure"]
+    notes = []
+    if measure == "excerpts":
+        if form.merged:
+            notes.append(
+                gettext(
+                    "A coded excerpt is a passage: where passages of the same code overlap "
+                    "(coded by several coders, or nested), their union counts once."
+                )
+            )
+        else:
+            notes.append(
+                gettext(
+                    "Each coder's excerpt counts on its own (the sum basis): a passage coded by "
+                    "two coders in slightly different spans counts twice."
+                )
+            )
+    if measure == "words":
+        word = gettext(
+            "A coded word is a run of letters and digits (joined by a hyphen or an apostrophe) "
+            "inside a coded passage."
+        )
+        if form.merged:
+            word += " " + gettext(
+                "Words of overlapping passages of the same code count once (the words of "
+                "their union)."
+            )
+        else:
+            word += " " + gettext(
+                "Each coder's excerpt counts its words, so text coded twice counts twice."
+            )
+        notes.append(word)
+    if measure == "informants" or form.row_spec.by_speaker:
+        notes.append(informant_rule())
+    return notes
+
+
+def informant_rule() -> str:
+    """Which informant an excerpt belongs to (the rule of analysis.selection), in words."""
+    return gettext(
+        "An excerpt belongs to the informants whose speaker turns it overlaps (where one is "
+        "needed, the first in the text that passes the filters); a passage only in the "
+        "interviewer's turns belongs to nobody; text without speaker labels belongs to the "
+        "informants listed on the transcript."
+    )
+
+
+def turn_rule() -> str:
+    """What "within the same speaker turn" means for co-occurrence (turn_expression)."""
+    return gettext(
+        "Within the same speaker turn: both excerpts start in the same speaker turn (the turn "
+        "an excerpt starts in is the last one beginning at or before its start)."
+    )
 
 
 def _row_groups(
@@ -399,7 +457,10 @@ def cooccurrence_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix
     columns = form.columns
     layers = columns.layers()
     counts = {
-        (a, b): n for a, b, n in selection.codings(form).cooccurrence_counts(d["mode"], layers)
+        (a, b): n
+        for a, b, n in selection.codings(form).cooccurrence_counts(
+            d["mode"], layers, merged=form.merged
+        )
     }
     percent = d["display"] == "row"
     rows = []
@@ -430,6 +491,15 @@ def cooccurrence_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Matrix
             "coded with the column's code; the diagonal holds the row code's own excerpts."
         )
     )
+    if form.merged:
+        matrix.notes.append(
+            gettext(
+                "An excerpt here is a passage: overlapping excerpts of the row's code (by "
+                "several coders, or nested) count once, as their union."
+            )
+        )
+    if d["mode"] == "turn":
+        matrix.notes.append(turn_rule())
     _shade(matrix)
     for r in rows:
         for c in r.cells:
@@ -505,7 +575,7 @@ def framework_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Framework
     counts = {
         (str(rk), int(ck)): v
         for rk, ck, v in selection.codings(form).matrix_counts(
-            "excerpts", row=spec.expression(), layers=columns.layers()
+            "excerpts", row=spec.expression(), layers=columns.layers(), merged=form.merged
         )
         if ck is not None
     }
@@ -535,88 +605,3 @@ def framework_matrix(form: AnalysisFilterForm, cell_link: CellLink) -> Framework
         by_kind[case.kind].append(FrameworkRow(case, cells))
     groups = [(str(CaseKind(k).label), by_kind[k]) for k in CaseKind.values if by_kind.get(k)]
     return FrameworkGrid(columns.codes, groups)
-
-
-# --- drill-down -----------------------------------------------------------------------------
-
-DRILLDOWN_LIMIT = 200
-
-
-@dataclass
-class DrillItem:
-    """One excerpt of a cell, with everything the drill-down shows about it."""
-
-    excerpt: Excerpt
-    codes: list[Code]
-    coders: list[str]
-    memos: list[Memo]
-    speaker: Informant | None
-    url: str
-    highlighted: set[int]
-    stars: list[Star] = field(default_factory=list)  # set by the views (key_quote_marks.stars)
-
-
-def drilldown(
-    codings: CodingQuerySet,
-    *,
-    highlight: Iterable[int] = (),
-    limit: int = DRILLDOWN_LIMIT,
-    viewer: Membership | None = None,
-) -> tuple[int, list[DrillItem]]:
-    """The excerpts of a set of codings (a matrix cell), the first ``limit`` in case and text
-    order, and how many there are. Five queries whatever the number of excerpts. ``viewer``:
-    each excerpt's codings and memos as the member may see them (blind coding)."""
-    excerpts = Excerpt.objects.filter(pk__in=codings.values("content_object_id"))
-    total = excerpts.count()
-    if "speaker_id" in codings.query.annotations:
-        # The speaker the filters chose (one who passes an informant filter).
-        # "speaker_id" is annotated by selection.with_speaker; django-stubs cannot follow it.
-        chosen = codings.filter(content_object_id=OuterRef("pk")).values("speaker_id")[:1]  # type: ignore[misc]
-        excerpts = excerpts.annotate(speaker_id=Subquery(chosen))  # type: ignore[no-redef]
-    else:
-        excerpts = selection.with_speaker(excerpts, "")
-    rows = list(
-        excerpts.select_related("transcript__case")
-        .defer("transcript__text")
-        .prefetch_related(
-            Prefetch(
-                "codings",
-                queryset=Coding.objects.visible_to(viewer)
-                .select_related("tag", "coder")
-                .order_by("tag__order", "tag__name", "coder__username"),
-            ),
-            Prefetch(
-                "memos",
-                queryset=Memo.objects.visible_to(viewer).select_related("author").order_by("pk"),
-            ),
-        )
-        .order_by(
-            "transcript__case__kind",
-            "transcript__case__order",
-            "transcript__interview_date",
-            "transcript_id",
-            "start",
-        )[:limit]
-    )
-    speaker_ids = {e.speaker_id for e in rows if e.speaker_id}
-    speakers = Informant.objects.in_bulk(speaker_ids) if speaker_ids else {}
-    highlighted = set(highlight)
-    items = []
-    for e in rows:
-        codes: dict[int, Code] = {}
-        coders: dict[int, str] = {}
-        for c in e.codings.all():
-            codes.setdefault(c.tag_id, c.tag)
-            coders.setdefault(c.coder_id, display_name(c.coder))
-        items.append(
-            DrillItem(
-                excerpt=e,
-                codes=list(codes.values()),
-                coders=list(coders.values()),
-                memos=list(e.memos.all()),
-                speaker=speakers.get(e.speaker_id),
-                url=e.get_absolute_url(),
-                highlighted=highlighted,
-            )
-        )
-    return total, items

@@ -86,7 +86,9 @@ def project_progress(project: Project, *, viewer: Membership | None = None) -> P
         .values_list("pk", "n_chars")
     )
     spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    visible = Coding.objects.visible_to(viewer)
+    # The coders' own codings: progress is coding work, and a consensus coding's coder is the
+    # researcher who decided it.
+    visible = Coding.objects.coder_layer().visible_to(viewer)
     coded_excerpts = Excerpt.objects.for_project(project).filter(
         Exists(visible.filter(content_object=OuterRef("pk")))
     )

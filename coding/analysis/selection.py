@@ -34,7 +34,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from coding.analysis.filters import AnalysisFilterForm
+from coding.analysis.filters import BASIS_CONSENSUS, BASIS_MERGED, BASIS_SUM, AnalysisFilterForm
 from coding.analysis.specs import TOTAL
 from coding.models import (
     AttributeDefinition,
@@ -43,6 +43,7 @@ from coding.models import (
     AttributeValue,
     Case,
     Coding,
+    CodingLayer,
     CodingQuerySet,
     Informant,
     Membership,
@@ -206,16 +207,42 @@ def informant_filter(form: AnalysisFilterForm) -> QuerySet[Informant] | None:
     return informants
 
 
+def basis_q(form: AnalysisFilterForm) -> Q:
+    """The codings the coder basis counts (over Coding), with the coders filter, which limits
+    the coders' own codings and keeps the consensus:
+    - consensus: the consensus layer;
+    - one coder: that coder's own codings;
+    - merged, sum: every coder's own codings (they differ in how they count, not in which);
+    - the default: per transcript, its consensus where it has any consensus coding, otherwise
+      every coder's own codings (merged).
+    """
+    d = form.cleaned_data
+    own = Q(layer=CodingLayer.CODER)
+    if d.get("coders"):
+        own &= Q(coder_id__in=[int(u) for u in d["coders"]])
+    basis = form.coder_basis
+    coder_id = form.basis_coder_id
+    if basis == BASIS_CONSENSUS:
+        return Q(layer=CodingLayer.CONSENSUS)
+    if coder_id is not None:
+        return own & Q(coder_id=coder_id)
+    if basis in (BASIS_MERGED, BASIS_SUM):
+        return own
+    # Uncorrelated, so the database reads the (few) consensus codings once, by their index.
+    settled = Coding.objects.consensus_layer().values("content_object__transcript_id")
+    return Q(layer=CodingLayer.CONSENSUS) | (own & ~Q(content_object__transcript_id__in=settled))
+
+
 def codings(form: AnalysisFilterForm) -> CodingQuerySet:
-    """The codings the filters select (all chosen columns), ready for matrix_counts."""
+    """The codings the filters select (all chosen columns) on the form's coder basis
+    (``basis_q``), ready for matrix_counts (with ``merged=form.merged``)."""
     d = form.cleaned_data
     # The chosen codes all belong to the project's codebook, so they limit the set to the
     # project (and spare the joins of Coding.objects.for_project).
     qs = Coding.objects.of_codes(form.columns.tag_ids()).filter(
         transcript_q(form, "content_object__transcript__", project=False)
     )
-    if d.get("coders"):
-        qs = qs.filter(coder_id__in=[int(u) for u in d["coders"]])
+    qs = qs.filter(basis_q(form))
     qs = qs.visible_to(viewer_of(form))
     if d.get("key_quotes"):
         qs = qs.key_quotes(viewer=viewer_of(form))
@@ -251,7 +278,9 @@ def cooccurrence_cell(form: AnalysisFilterForm, row_key: str, col_key: str) -> C
         raise ValidationError(_("The cell is not valid."), code="bad_cell") from exc
     if a not in chosen or b not in chosen:
         raise ValidationError(_("The cell is not valid."), code="bad_cell")
-    return codings(form).cooccurrence_cell(form.cleaned_data["mode"], form.columns.layers(), a, b)
+    return codings(form).cooccurrence_cell(
+        form.cleaned_data["mode"], form.columns.layers(), a, b, merged=form.merged
+    )
 
 
 # --- who is looking (blind coding, issue 13) --------------------------------------------------

@@ -111,6 +111,15 @@ class Dashboard:
     total_codings: int = 0
     total_transcripts: int = 0
     assignments: list[AssignmentRow] = field(default_factory=list)
+    basis: str = field(default_factory=lambda: basis_line())
+
+
+def basis_line() -> str:
+    """The dashboard's coder basis, in words (its figures are workload)."""
+    return _(
+        "Sum of the coders' codings (workload): each coder's coding counts, consensus "
+        "codings do not. Coverage counts text that any coder coded once."
+    )
 
 
 def build(project: Project, *, viewer: Membership | None = None) -> Dashboard:
@@ -120,7 +129,9 @@ def build(project: Project, *, viewer: Membership | None = None) -> Dashboard:
     User = get_user_model()
     visible = Coding.objects.for_project(project).visible_to(viewer)
     # Coders as on the project page (progress.coder_order): whoever has coded here.
-    coded = visible.filter(coder_id=OuterRef("pk"))
+    # The figures are the coders' workload: the sum of their own codings (the coder basis
+    # "sum", stated on the page as ``Dashboard.basis``); the consensus layer is not counted.
+    coded = visible.coder_layer().filter(coder_id=OuterRef("pk"))
     users = coder_order(
         list(User.objects.filter(Exists(coded))),
         name=display_name,
@@ -134,7 +145,7 @@ def build(project: Project, *, viewer: Membership | None = None) -> Dashboard:
     by_code: dict[int, list[int]] = defaultdict(lambda: [0] * len(coders))
     by_case: dict[int, list[int]] = defaultdict(lambda: [0] * len(coders))
     total = 0
-    for r in visible.frequency_rows():
+    for r in visible.coder_layer().frequency_rows():
         i = index.get(r["coder_id"])
         if i is None:  # a coder the user query missed cannot happen; stay safe anyway
             continue
@@ -178,7 +189,7 @@ def build(project: Project, *, viewer: Membership | None = None) -> Dashboard:
     spans_coder: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
     n_all: dict[int, int] = defaultdict(int)
     n_coder: dict[tuple[int, int], int] = defaultdict(int)
-    for r in visible.span_rows():
+    for r in visible.coder_layer().span_rows():
         span = (r["start"], r["end"])
         spans_all[r["transcript_id"]].append(span)
         spans_coder[(r["transcript_id"], r["coder_id"])].append(span)

@@ -7,7 +7,15 @@ computes the same cells on the same database in the same run (medians):
 
 - ``cases_x_codes``: coded excerpts per case and code, no filter;
 - ``coder_filter``: the same for one coder;
-- ``distinct_transcripts``: the distinct-transcript measure.
+- ``distinct_transcripts``: the distinct-transcript measure;
+- ``merged``: coded excerpts on the merged coder basis (overlapping excerpts of a code in a
+  transcript count once) against a bare SQL gaps-and-islands (a window over the spans per case,
+  code and transcript) computing the same cells;
+- ``default_basis``: the same on the default basis (consensus where a transcript has one: the
+  generated data has none, so the cells are the merged ones), against the same bare SQL.
+
+The first three read the sum basis (each coder's excerpt), which is what their bare GROUP BY
+counts.
 
 Nothing touches the developer's database: each database runs in a child process whose
 DATABASE_URL points at a scratch database (a temporary SQLite file; a PostgreSQL database
@@ -19,16 +27,11 @@ executemany (SQLite) and COPY (PostgreSQL).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import random
-import secrets
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 N_CASES = 14
 N_CASE_STUDIES = 3
@@ -46,8 +49,6 @@ PG_DB = (
     if os.environ.get("DATABASE_URL", "").startswith("postgres")
     else "casestudy_bench"
 )
-MARK = "@@MATRIX-BENCHMARK@@"
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 BASELINE_SQL = (
     "SELECT t.case_id, c.tag_id, COUNT(DISTINCT {counted}) "
@@ -55,6 +56,16 @@ BASELINE_SQL = (
     "JOIN coding_excerpt e ON e.id = c.content_object_id "
     "JOIN coding_transcript t ON t.id = e.transcript_id "
     "{where}GROUP BY t.case_id, c.tag_id"
+)
+
+
+MERGED_SQL = (
+    "SELECT case_id, tag_id, SUM(CASE WHEN pe IS NULL OR st >= pe THEN 1 ELSE 0 END) FROM ("
+    'SELECT t.case_id, c.tag_id, e.start AS st, MAX(e."end") OVER (PARTITION BY t.case_id, '
+    'c.tag_id, e.transcript_id ORDER BY e.start, e."end" ROWS BETWEEN UNBOUNDED PRECEDING '
+    "AND 1 PRECEDING) AS pe FROM coding_coding c "
+    "JOIN coding_excerpt e ON e.id = c.content_object_id "
+    "JOIN coding_transcript t ON t.id = e.transcript_id) w GROUP BY case_id, tag_id"
 )
 
 
@@ -70,7 +81,10 @@ def run(scale: str) -> dict:
             "coders": N_CODERS,
             "transcripts": N_TRANSCRIPTS,
         },
-        "baseline": "bare SQL GROUP BY case, code computing the same cells, same database",
+        "baseline": (
+            "bare SQL GROUP BY case, code computing the same cells, same database (merged: "
+            "a bare window over the spans, then GROUP BY case, code)"
+        ),
         "repeat": REPEAT[scale],
         "databases": {},
     }
@@ -100,32 +114,9 @@ def _on_postgresql(scale: str) -> dict:
 
 def _child(database_url: str, scale: str) -> dict:
     """Run ``measure`` in a fresh interpreter whose only database is ``database_url``."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DEBUG": "1",  # settings need it without a SECRET_KEY; measure() turns query logs off
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "DJANGO_SETTINGS_MODULE": "casestudy.settings",
-        "JOB_RUNNER": "eager",
-        "CELERY_BROKER_URL": "",
-    }
-    code = (
-        "import django, json; django.setup(); "
-        "from coding.benchmarks.matrix import measure; "
-        f"print({MARK!r} + json.dumps(measure({scale!r})))"
-    )
-    proc = subprocess.run(  # noqa: S603 (our own interpreter and code)
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith(MARK):
-            return json.loads(line[len(MARK) :])
-    return {"error": (proc.stderr or proc.stdout)[-3000:]}
+    from coding.benchmarks import in_child
+
+    return in_child(f"coding.benchmarks.matrix:measure({scale!r})", database_url)
 
 
 # --- in the child process -------------------------------------------------------------------
@@ -153,17 +144,25 @@ def measure(scale: str) -> dict:
         return matrices.case_code_matrix(form, lambda r, c: "")
 
     def bare(counted: str, where: str = "", params: Iterable = ()) -> list[tuple]:
+        sql = (
+            MERGED_SQL if counted == "merged" else BASELINE_SQL.format(counted=counted, where=where)
+        )
         with connection.cursor() as cursor:
-            cursor.execute(BASELINE_SQL.format(counted=counted, where=where), list(params))
+            cursor.execute(sql, list(params))
             return cursor.fetchall()
 
     variants = {
-        "cases_x_codes": ({}, ("e.id", "", ())),
+        "cases_x_codes": ({"basis": "sum"}, ("e.id", "", ())),
         "coder_filter": (
-            {"coders": [str(coder_ids[0])]},
+            {"basis": "sum", "coders": [str(coder_ids[0])]},
             ("e.id", "WHERE c.coder_id = %s ", (coder_ids[0],)),
         ),
-        "distinct_transcripts": ({"measure": "transcripts"}, ("e.transcript_id", "", ())),
+        "distinct_transcripts": (
+            {"basis": "sum", "measure": "transcripts"},
+            ("e.transcript_id", "", ()),
+        ),
+        "merged": ({"basis": "merged"}, ("merged", "", ())),
+        "default_basis": ({}, ("merged", "", ())),
     }
     figures = {}
     for name, (data, sql) in variants.items():

@@ -100,10 +100,15 @@ def export_to_file(
             viewer=viewer,
         )
     factors = None
+    basis = selection.basis_form(project, params, viewer=viewer)
     if codings is None and options.layout == LAYOUT_REPORT:
         codings, factors = report_codings(project, viewer=viewer)
+        codings = codings.filter(analysis_selection.basis_q(basis))
+        options.filters = [(str(basis.fields["basis"].label), basis.basis_label)]
     elif codings is None:
         codings, options.filters = selection.codings_for(project, params, viewer=viewer)
+    else:
+        options.filters = [(str(basis.fields["basis"].label), basis.basis_label)]
     # The report holds nothing but key quotes; a selection from the web page carries "key
     # quotes only" in its filter already (coding.analysis.filters), and is not filtered twice.
     in_filter = options.layout == LAYOUT_SELECTION and (params.get("filters") or {}).get(
@@ -120,6 +125,7 @@ def export_to_file(
         context_words=options.context_words,
         progress=lambda pct: progress(pct * 30 // 100),
         viewer=viewer,
+        merged=basis.merged,
     )
     if options.layout in (LAYOUT_FRAMEWORK, LAYOUT_REPORT):
         data.summaries = rows.framework_summaries(project)

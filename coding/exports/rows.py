@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from coding.analysis import selection
 from coding.models import (
@@ -128,12 +128,16 @@ def collect(
     context_words: int | None = None,
     progress: Callable[[int], None] | None = None,
     viewer: Membership | None = None,
+    merged: bool = False,
 ) -> ExportData:
     """Read the rows for an export of ``codings`` (which must belong to ``project``), as
     ``viewer`` may see them (blind coding: ``CodingQuerySet.visible_to``).
 
     ``context_words``: keep only that many words of context on each side (what the writer
-    shows), so the rows of a long export do not hold 400 characters twice per excerpt."""
+    shows), so the rows of a long export do not hold 400 characters twice per excerpt.
+    ``merged`` (the coder basis): overlapping excerpts of the same code are one passage
+    (``CodingQuerySet.passage_rows``), quoted once under that code as the text of their union,
+    with every coder of them; an excerpt on its own stays as it is."""
     progress = progress or (lambda pct: None)
     codings = codings.filter(tag__codebook__project=project).visible_to(viewer).order_by()
     excerpt_ids = codings.values("content_object_id")
@@ -292,6 +296,8 @@ def collect(
         for (code_id, excerpt_id), coder_ids in coders.items()
         if excerpt_id in excerpts
     ]
+    if merged:
+        placements = _merge_passages(codings, excerpts, coders, users)
     return ExportData(
         project_name=project.name,
         project_description=project.description,
@@ -299,6 +305,65 @@ def collect(
         cases=cases,
         excerpts=excerpts,
         placements=placements,
+    )
+
+
+def _merge_passages(
+    codings: QuerySet[Coding],
+    excerpts: dict[int, ExcerptRow],
+    coders: dict[tuple[int, int], set[int]],
+    users: dict[int, str],
+) -> list[tuple[int, int, tuple[str, ...]]]:
+    """The placements of a merged export: one per passage of a code. A passage of several
+    excerpts gets an ExcerptRow of its own (a negative id) holding the union's text, and
+    the excerpts that no placement quotes any more leave ``excerpts`` (changed in place)."""
+    members: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+    for ex, tr, st, _en, code_id in codings.passage_rows(by_code=True):  # type: ignore[attr-defined]
+        if ex in excerpts:
+            members[(code_id, tr, st)].append(ex)
+    placements: list[tuple[int, int, tuple[str, ...]]] = []
+    quoted: set[int] = set()
+    merged_rows: dict[int, ExcerptRow] = {}
+    for (code_id, _tr, _st), ids in members.items():
+        names = tuple(sorted({users[c] for ex in ids for c in coders.get((code_id, ex), ())}))
+        if len(ids) == 1:
+            placements.append((code_id, ids[0], names))
+            quoted.add(ids[0])
+            continue
+        rows = sorted((excerpts[ex] for ex in ids), key=lambda r: r.sort_key)
+        row = _union_row(rows, -(len(merged_rows) + 1))
+        merged_rows[row.id] = row
+        placements.append((code_id, row.id, names))
+    for ex in [ex for ex in excerpts if ex not in quoted]:
+        del excerpts[ex]
+    excerpts.update(merged_rows)
+    return placements
+
+
+def _union_row(rows: list[ExcerptRow], new_id: int) -> ExcerptRow:
+    """One ExcerptRow for overlapping excerpts (in text order): their union's text, built from
+    the excerpts' copies of the transcript text, their speakers, codes and memos."""
+    first = rows[0]
+    # sort_key is (case, transcript, start, end).
+    text, end = first.text, first.sort_key[3]
+    after = first.after
+    for r in rows[1:]:
+        start, r_end = r.sort_key[2], r.sort_key[3]
+        if r_end > end:
+            text += r.text[end - start :]
+            end, after = r_end, r.after
+    return ExcerptRow(
+        id=new_id,
+        case_id=first.case_id,
+        transcript_title=first.transcript_title,
+        paragraph=first.paragraph,
+        text=text,
+        informants=tuple(dict.fromkeys(i for r in rows for i in r.informants)),
+        code_ids=tuple(dict.fromkeys(c for r in rows for c in r.code_ids)),
+        memos=tuple(m for r in rows for m in r.memos),
+        before=first.before,
+        after=after,
+        sort_key=(*first.sort_key[:3], end),
     )
 
 

@@ -39,18 +39,34 @@ def filter_params(
     return out
 
 
+def basis_form(
+    project: Project, params: dict[str, Any], *, viewer: Membership | None = None
+) -> filters.AnalysisFilterForm:
+    """The bound filter form whose coder basis the export uses: the selection's filter, or
+    for the other layouts ``params["basis"]`` alone (the default basis when it is missing, as
+    in exports started before there was a basis). ValidationError when it does not fit."""
+    data = dict(params.get("filters") or {}) if params.get("layout") == LAYOUT_SELECTION else {}
+    if not data.get("basis") and params.get("basis"):
+        data["basis"] = params["basis"]
+    return selection.bound_form(project, data, viewer=viewer)
+
+
 def codings_for(
     project: Project, params: dict[str, Any], *, viewer: Membership | None = None
 ) -> tuple[CodingQuerySet, list[tuple[str, str]]]:
-    """The codings of ``project`` the export's params select, and lines describing them.
+    """The codings of ``project`` the export's params select on its coder basis
+    (``basis_form``), and lines describing them (the basis always among them).
 
     Raises ValidationError (with the form's messages) when the stored filter no longer fits
     the project, e.g. a code in it was deleted since.
     """
-    base = Coding.objects.for_project(project).visible_to(viewer)
     if params.get("layout") != LAYOUT_SELECTION:
-        return base, []
-    form = selection.bound_form(project, params.get("filters") or {}, viewer=viewer)
+        form = basis_form(project, params, viewer=viewer)
+        base = (
+            Coding.objects.for_project(project).visible_to(viewer).filter(selection.basis_q(form))
+        )
+        return base, [(str(form.fields["basis"].label), form.basis_label)]
+    form = basis_form(project, params, viewer=viewer)
     cell = params.get("cell")
     # The matrix's view settings do not choose codings; its rows matter only for a cell.
     described = form.describe(view=("rows",) if cell else ())

@@ -20,8 +20,10 @@ from coding.models.expressions import (
     COOCCURRENCE_JOIN,
     MATRIX_MEASURES,
     _covered_chars,
+    _over_union,
     _sum_over,
     column_expression,
+    passage_starts_sql,
     turn_expression,
 )
 from coding.models.project import Membership, Project
@@ -209,6 +211,7 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         *,
         row: Any = None,
         layers: Sequence[Mapping[int, int]] | None = None,
+        merged: bool = False,
     ) -> list[tuple[Any, Any, int]]:
         """``(row key, column key, value)`` for every non-empty cell, in one SQL statement.
 
@@ -217,7 +220,12 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         coded excerpts; overlapping excerpts count their shared words twice) or "coverage"
         (characters of interview text, ``Turn.objects.interview_text_of``, inside the union of
         the coded spans: overlaps count once; the share of text divides it by the interview
-        text's characters).
+        text's characters);
+        ``merged``: overlapping spans of a code (of a column, within a cell) in a transcript
+        form one passage, their union: "excerpts" counts those passages and "words" the words
+        of their union text once (a word cut by a span's edge counts on each side); without
+        columns, a group counts its distinct passages (one coded with two codes once); the
+        other measures count distinct units either way (``expressions.union_sql``).
         ``row``: an expression over Coding giving the row key; None for no row grouping (the
         key is then None). ``layers``: code id -> column key maps; more than one when a chosen
         column lies under another chosen column, so one coding counts in both (the layers are
@@ -241,7 +249,17 @@ class CodingQuerySet(models.QuerySet["Coding"]):
                 keys["ck"] = column_expression(layer)
             names = list(keys)
             rows: models.QuerySet[Any, Any]
-            if measure == "words":
+            if merged and measure in ("excerpts", "words"):
+                rows = part.values(
+                    **keys,
+                    tg=F("tag_id"),
+                    tr=F("content_object__transcript_id"),
+                    st=F("content_object__start"),
+                    en=F("content_object__end"),
+                    ex=F("content_object_id"),
+                    w=F("content_object__word_count"),
+                )
+            elif measure == "words":
                 rows = part.values(
                     **keys, ex=F("content_object_id"), w=F("content_object__word_count")
                 ).distinct()
@@ -259,6 +277,9 @@ class CodingQuerySet(models.QuerySet["Coding"]):
                 rows = part.values(**(keys or {"all": models.Value(1)})).annotate(value=count())
             parts.append(rows)
         combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        if merged and measure in ("excerpts", "words"):
+            # Within a column the unions join its codes; without columns, each code's own.
+            return _over_union(combined, names, measure, None if "ck" in names else "tg")
         if measure == "words":
             return _sum_over(combined, names, "w")
         if measure == "coverage":
@@ -270,34 +291,72 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         return [(r.get("rk"), r.get("ck"), r["value"]) for r in combined]
 
     def matrix_cells_and_row_totals(
-        self, measure: str, *, row: Any, layers: Sequence[Mapping[int, int]]
+        self,
+        measure: str,
+        *,
+        row: Any,
+        layers: Sequence[Mapping[int, int]],
+        merged: bool = False,
     ) -> tuple[list[tuple[Any, Any, int]], list[tuple[Any, None, int]]]:
         """``matrix_counts(measure, row=row, layers=layers)`` and ``matrix_counts(measure,
         row=row)`` of a count measure ("excerpts", "transcripts", "informants"), from one
         statement that joins the codings once: the selected (row, column, counted unit) rows
         are materialised and grouped twice. With one layer the layer's codes are not listed
         again (the set is already limited to the chosen codes: ``analysis.selection.codings``);
-        a code outside it has no column, counts in its row's total, and in no cell."""
+        a code outside it has no column, counts in its row's total, and in no cell.
+        ``merged`` (for "excerpts"): passages as in ``matrix_counts``; a row's total counts
+        the distinct passages of its codes (told apart by where they start)."""
         counted = {
             "excerpts": "content_object_id",
             "transcripts": "content_object__transcript_id",
             "informants": "speaker_id",
         }[measure]
         if not layers:
-            return [], self.matrix_counts(measure, row=row)
+            return [], self.matrix_counts(measure, row=row, merged=merged)
+        merged = merged and measure == "excerpts"
         qs = self._counted(measure)
         parts = []
         for layer in layers:
             part = qs.order_by()
             if len(layers) > 1:
                 part = part.of_codes(layer)
-            parts.append(part.values(rk=row, ck=column_expression(layer), u=F(counted)))
+            fields: dict[str, Any] = {"rk": row, "ck": column_expression(layer)}
+            if merged:
+                fields.update(
+                    tg=F("tag_id"),
+                    tr=F("content_object__transcript_id"),
+                    st=F("content_object__start"),
+                    en=F("content_object__end"),
+                )
+            else:
+                fields["u"] = F(counted)
+            parts.append(part.values(**fields))
         combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
         try:
             sql, params = combined.query.sql_with_params()
         except EmptyResultSet:
             return [], []
-        if measure == "excerpts":
+        if merged:
+            # The passages of each cell, and of each code for the rows' totals (a total counts
+            # its distinct passages by where they start: see union_sql); where every column is
+            # one code they are the same, and the codings are read once, by one window.
+            if len(layers) == 1 and all(k == v for k, v in layers[0].items()):
+                starts = passage_starts_sql(f"({sql}) s", ["rk", "ck"])
+                statement = f"WITH p AS MATERIALIZED ({starts}) "  # noqa: S608
+                of_codes = "p"
+            else:
+                in_cells = passage_starts_sql("s", ["rk", "ck"], " WHERE ck IS NOT NULL")
+                by_code = passage_starts_sql("s", ["rk", "tg"])
+                statement = (
+                    f"WITH s AS MATERIALIZED ({sql}), "  # noqa: S608 (SQL from the ORM)
+                    f"p AS MATERIALIZED ({in_cells}), pc AS MATERIALIZED ({by_code}) "
+                )
+                of_codes = "pc"
+            statement += (
+                "SELECT 0, rk, ck, COUNT(*) FROM p GROUP BY rk, ck UNION ALL SELECT 1, rk, NULL, "  # noqa: S608
+                f"COUNT(*) FROM (SELECT DISTINCT rk, tr, ust FROM {of_codes}) d GROUP BY rk"
+            )
+        elif measure == "excerpts":
             statement = (
                 f"WITH s AS MATERIALIZED ({sql}) "  # noqa: S608 (SQL from the ORM)
                 "SELECT 0, rk, ck, COUNT(DISTINCT u) FROM s WHERE ck IS NOT NULL GROUP BY rk, ck "
@@ -319,37 +378,56 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         return cells, totals
 
     def cooccurrence_counts(
-        self, mode: str, layers: Sequence[Mapping[int, int]]
+        self, mode: str, layers: Sequence[Mapping[int, int]], *, merged: bool = False
     ) -> list[tuple[int, int, int]]:
         """``(row code, column code, n)``: n excerpts coded with the row's code co-occur with an
         excerpt coded with the column's (``mode``: "excerpt" the same excerpt, "overlap"
         overlapping spans, "turn" within the same speaker turn). One SQL statement.
+        ``merged``: n counts the row code's passages instead (overlapping excerpts of the code
+        form one, as in ``passage_rows``), where one of their excerpts meets the column code.
         """
         try:
-            sql, params = self._cooccurrence_sql(mode, layers)
+            sql, params = self._cooccurrence_sql(mode, layers, merged=merged)
         except EmptyResultSet:
             return []
+        unit = "a.pid" if merged else "a.ex"
         with connections[self.db].cursor() as cursor:
             cursor.execute(
-                f"{sql} SELECT a.ck, b.ck, COUNT(DISTINCT a.ex) FROM s a JOIN s b ON "  # noqa: S608
+                f"{sql} SELECT a.ck, b.ck, COUNT(DISTINCT {unit}) FROM s a JOIN s b ON "  # noqa: S608
                 f"{COOCCURRENCE_JOIN[mode]} GROUP BY a.ck, b.ck",
                 params,
             )
             return [(int(a), int(b), n) for a, b, n in cursor.fetchall()]
 
     def cooccurrence_cell(
-        self, mode: str, layers: Sequence[Mapping[int, int]], row_key: int, col_key: int
+        self,
+        mode: str,
+        layers: Sequence[Mapping[int, int]],
+        row_key: int,
+        col_key: int,
+        *,
+        merged: bool = False,
     ) -> CodingQuerySet:
         """The codings one co-occurrence cell counts: the row code's codings on the excerpts
-        that meet the column code (the same rule and SQL as cooccurrence_counts)."""
+        that meet the column code (the same rule and SQL as cooccurrence_counts); ``merged``:
+        on every excerpt of the row code's passages that meet it."""
         try:
-            sql, params = self._cooccurrence_sql(mode, layers)
+            sql, params = self._cooccurrence_sql(mode, layers, merged=merged)
         except EmptyResultSet:
             return self.none()
+        met = (
+            f"SELECT a.ex FROM s a JOIN s b ON {COOCCURRENCE_JOIN[mode]} "  # noqa: S608
+            "WHERE a.ck = %s AND b.ck = %s"
+        )
+        if merged:
+            met = (
+                "SELECT m.ex FROM s m WHERE m.ck = %s AND m.pid IN ("  # noqa: S608
+                f"SELECT a.pid FROM s a JOIN s b ON {COOCCURRENCE_JOIN[mode]} "
+                "WHERE a.ck = %s AND b.ck = %s)"
+            )
+            params = [*params, row_key]
         excerpts = RawSQL(  # noqa: S611 (our SQL; every value is a parameter)
-            f"{sql} SELECT a.ex FROM s a JOIN s b ON "  # noqa: S608
-            f"{COOCCURRENCE_JOIN[mode]} WHERE a.ck = %s AND b.ck = %s",
-            (*params, row_key, col_key),
+            f"{sql} {met}", (*params, row_key, col_key)
         )
         row_codes = sorted(
             code for layer in layers for code, col in layer.items() if col == row_key
@@ -357,9 +435,11 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         return self.of_codes(row_codes).filter(content_object_id__in=excerpts)
 
     def _cooccurrence_sql(
-        self, mode: str, layers: Sequence[Mapping[int, int]]
+        self, mode: str, layers: Sequence[Mapping[int, int]], *, merged: bool = False
     ) -> tuple[str, list[Any]]:
-        """``WITH s AS (...)``: one row per (column key, excerpt) of this set, with the span."""
+        """``WITH s AS (...)``: one row per (column key, excerpt) of this set, with the span;
+        ``merged`` adds ``pid``, the passage (the smallest excerpt id of its run of overlapping
+        spans within the column key and transcript)."""
         if mode not in COOCCURRENCE_JOIN:
             raise ValueError(f"unknown co-occurrence mode {mode!r}")
         if not layers:
@@ -378,7 +458,53 @@ class CodingQuerySet(models.QuerySet["Coding"]):
             parts.append(self.order_by().of_codes(layer).values(**fields).distinct())
         combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
         sql, params = combined.query.sql_with_params()
-        return f"WITH s AS ({sql})", list(params)
+        if not merged:
+            return f"WITH s AS ({sql})", list(params)
+        order = "ORDER BY st, en, ex"
+        return (
+            f"WITH s0 AS ({sql}), "  # noqa: S608 (SQL from the ORM and our own names)
+            f"s1 AS (SELECT s0.*, MAX(en) OVER (PARTITION BY ck, tr {order} "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pe FROM s0), "
+            "s2 AS (SELECT s1.*, SUM(CASE WHEN pe IS NULL OR st >= pe THEN 1 ELSE 0 END) "
+            f"OVER (PARTITION BY ck, tr {order} ROWS UNBOUNDED PRECEDING) AS grp FROM s1), "
+            "s AS (SELECT s2.*, MIN(ex) OVER (PARTITION BY ck, tr, grp) AS pid FROM s2)",
+            list(params),
+        )
+
+    def passage_rows(self, *, by_code: bool = False) -> list[tuple[int, int, int, int, int]]:
+        """The merged passages of this set, one row per excerpt: ``(excerpt id, transcript id,
+        passage start, passage end, code id or 0)``. A passage is a run of overlapping spans
+        within a transcript (and, ``by_code``, of one code), and covers their union: the unit
+        the matrices count on a merged coder basis (``matrix_counts(merged=True)``). One
+        statement; the rows come sorted by transcript and start."""
+        key = F("tag_id") if by_code else models.Value(0)
+        rows = (
+            self.order_by()
+            .values(
+                k=key,
+                tr=F("content_object__transcript_id"),
+                st=F("content_object__start"),
+                en=F("content_object__end"),
+                ex=F("content_object_id"),
+            )
+            .distinct()
+        )
+        try:
+            sql, params = rows.query.sql_with_params()
+        except EmptyResultSet:
+            return []
+        order = "ORDER BY sub.st, sub.en, sub.ex"
+        statement = (
+            "SELECT h.ex, h.tr, MIN(h.st) OVER p, MAX(h.en) OVER p, h.k FROM ("  # noqa: S608
+            "SELECT g.*, SUM(CASE WHEN g.pe IS NULL OR g.st >= g.pe THEN 1 ELSE 0 END) OVER "
+            "(PARTITION BY g.k, g.tr ORDER BY g.st, g.en, g.ex ROWS UNBOUNDED PRECEDING) AS grp "
+            f"FROM (SELECT sub.*, MAX(sub.en) OVER (PARTITION BY sub.k, sub.tr {order} "
+            f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pe FROM ({sql}) sub) g) h "
+            "WINDOW p AS (PARTITION BY h.k, h.tr, h.grp) ORDER BY h.tr, h.st, h.en, h.k"
+        )
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(statement, params)
+            return [(ex, tr, st, en, int(k)) for ex, tr, st, en, k in cursor.fetchall()]
 
     def frequency_rows(self) -> list[dict[str, Any]]:
         """Codings per (code, coder, case): the dashboard's frequencies, in one query."""
@@ -429,7 +555,16 @@ class Coding(TaggedItemBase):
                 fields=["content_object", "tag", "coder", "layer"], name="coding_unique"
             ),
         ]
-        indexes = [models.Index(fields=["tag", "coder"])]
+        indexes = [
+            models.Index(fields=["tag", "coder"]),
+            # The few consensus codings, read once by the default coder basis ("consensus
+            # where a transcript has one": analysis.selection.basis_q).
+            models.Index(
+                fields=["content_object"],
+                condition=Q(layer="consensus"),
+                name="coding_consensus_idx",
+            ),
+        ]
         verbose_name = _("coding")
 
     def __str__(self) -> str:

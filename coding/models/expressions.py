@@ -18,8 +18,8 @@ MATRIX_MEASURES = {
     "excerpts": lambda: Count("content_object", distinct=True),
     "transcripts": lambda: Count("content_object__transcript", distinct=True),
     "informants": lambda: Count("speaker_id", distinct=True),
-    "words": None,  # summed over distinct excerpts around the grouping: see _sum_over
-    "coverage": None,  # the union of spans, by a window over the spans: see _covered_chars
+    "words": None,  # summed over distinct excerpts (_sum_over), or the union's (union_sql)
+    "coverage": None,  # the union of spans, by a window over the spans: see union_sql
 }
 
 # How two rows of the co-occurrence set ``s`` (a: the row's code, b: the column's) meet.
@@ -85,28 +85,117 @@ def _covered_chars(
     qs: models.QuerySet, names: list[str], within: models.QuerySet[Turn] | None = None
 ) -> list[tuple[Any, Any, int]]:
     """Characters inside the union of the spans (``tr``, ``st``, ``en``) of a queryset's rows,
-    grouped by ``names``, in one statement. Within each transcript, spans sorted by start each
-    add what reaches past the furthest end before them (``pe``), so overlaps count once.
-    ``within``: only the characters inside these turns' text (``_covered_within``)."""
+    grouped by ``names`` (``_over_union``), so overlaps count once. ``within``: only the
+    characters inside these turns' text (``_covered_within``)."""
     if within is not None:
         return _covered_within(qs, names, within)
+    return _over_union(qs, names)
+
+
+def words_sql(vendor: str, text_sql: str) -> str:
+    """SQL counting the counted words (``nlp.WORD_RE``) of ``text_sql``: on SQLite the same
+    Python function (``cs_count_words``, registered on every connection by coding.apps); on
+    PostgreSQL a regular expression of letters, digits and "_" joined as WORD_RE joins them
+    (PostgreSQL's classes know no Unicode marks, which NFC text holds almost never)."""
+    if vendor == "sqlite":
+        return f"cs_count_words({text_sql})"
+    return f"(SELECT COUNT(*) FROM regexp_matches({text_sql}, '{PG_WORD_PATTERN}', 'g'))"  # noqa: S608
+
+
+# WORD_RE for PostgreSQL (see words_sql): a quote doubled for the SQL literal.
+PG_WORD_PATTERN = "[[:alnum:]_]+(?:[-''\u2019\u00ad][[:alnum:]_]+)*"
+
+# What a row of the spans sorted by start adds to its group's union, by measure: ``pe`` is
+# the furthest end before it in the group and transcript (NULL for the first row).
+# "coverage" counts characters, "excerpts" the passages that start a new union (a run of
+# overlapping spans is one passage), "words" the passage's words, where a span reaching past
+# ``pe`` adds the words of its text after ``pe`` (read from the excerpt, only for such rows).
+UNION_VALUES = {
+    "coverage": ("w.en - w.st", "w.en - w.pe"),
+    "excerpts": ("1", "0"),
+    "words": ("w.w", "{partial_words}"),
+}
+
+
+def union_sql(
+    sql: str, names: list[str], measure: str, vendor: str, *, code: str | None = None
+) -> str:
+    """SELECT ``names``…, ``value``: the measure over the union of the spans (``tr``, ``st``,
+    ``en``; for "words" also ``ex``, the excerpt, and ``w``, its words) of the rows of ``sql``,
+    grouped by ``names``: within each group and transcript, spans sorted by start each add
+    what reaches past the furthest end before them (``pe``), so overlaps count once.
+
+    ``code`` (a column of ``sql``, for "excerpts" and "words"): the unions are made within each
+    code as well, and a group counts its distinct passages, told apart by where they start: a
+    passage coded with two codes counts once (the longest, for its words), two overlapping
+    passages of different codes that start apart twice (the sum basis's rule for distinct
+    excerpts, applied to the merged passages)."""
+    new, partial = UNION_VALUES[measure]
+    if measure == "words":
+        suffix = "(SELECT substr(x.text, w.pe - w.st + 1) FROM coding_excerpt x WHERE x.id = w.ex)"
+        partial = words_sql(vendor, suffix)
+    keys = [*names, code] if code else names
+    partition = ", ".join([*(f"sub.{n}" for n in keys), "sub.tr"])
+    added = (
+        f"CASE WHEN w.pe IS NULL OR w.st >= w.pe THEN {new} "
+        f"WHEN w.en > w.pe THEN {partial} ELSE 0 END"
+    )
+    windowed = (
+        f"SELECT sub.*, MAX(sub.en) OVER (PARTITION BY {partition} ORDER BY sub.st, sub.en "  # noqa: S608
+        f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pe FROM ({sql}) sub"
+    )
+    outer_cols = ", ".join(f"w.{n}" for n in names)
+    select = f"{outer_cols}, " if names else ""
+    group = f" GROUP BY {outer_cols}" if names else ""
+    if not code:
+        return f"SELECT {select}SUM({added}) AS value FROM ({windowed}) w{group}"  # noqa: S608
+    # Number the unions (a running count of the rows that start one), bound each, then count
+    # the distinct (transcript, start) of each group.
+    starts = "CASE WHEN w.pe IS NULL OR w.st >= w.pe THEN 1 ELSE 0 END"
+    part = ", ".join([*(f"w.{n}" for n in keys), "w.tr"])
+    numbered = (
+        f"SELECT w.*, {added} AS va, SUM({starts}) OVER (PARTITION BY {part} "  # noqa: S608
+        f"ORDER BY w.st, w.en ROWS UNBOUNDED PRECEDING) AS grp FROM ({windowed}) w"
+    )
+    key_cols = "".join(f"n.{k}, " for k in keys)
+    unions = (
+        f"SELECT {key_cols}n.tr, MIN(n.st) AS ust, MAX(n.en) AS uen, SUM(n.va) AS va "  # noqa: S608
+        f"FROM ({numbered}) n GROUP BY {key_cols}n.tr, n.grp"
+    )
+    name_cols = "".join(f"u.{n}, " for n in names)
+    distinct = (
+        f"SELECT {name_cols}u.tr, u.ust, MAX(u.va) AS va FROM ({unions}) u "  # noqa: S608
+        f"GROUP BY {name_cols}u.tr, u.ust"
+    )
+    total = "COUNT(*)" if measure == "excerpts" else "SUM(w.va)"
+    return f"SELECT {select}{total} AS value FROM ({distinct}) w{group}"  # noqa: S608
+
+
+def passage_starts_sql(source: str, keys: list[str], where: str = "") -> str:
+    """SELECT ``keys``…, ``tr``, ``ust``: one row per passage (run of overlapping spans) of the
+    rows of ``source`` (a table or subquery with ``keys``, ``tr``, ``st``, ``en``) within each
+    ``keys`` and transcript, with its start: the rows whose ``st`` lies at or past every end
+    before them (``pe``), found by one window over the spans."""
+    part = ", ".join([*keys, "tr"])
+    cols = "".join(f"{k}, " for k in keys)
+    return (
+        f"SELECT {cols}tr, st AS ust FROM (SELECT {cols}tr, st, MAX(en) OVER ("  # noqa: S608
+        f"PARTITION BY {part} ORDER BY st, en ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+        f") AS pe FROM {source}{where}) w WHERE pe IS NULL OR st >= pe"
+    )
+
+
+def _over_union(
+    qs: models.QuerySet, names: list[str], measure: str = "coverage", code: str | None = None
+) -> list[tuple[Any, Any, int]]:
+    """``union_sql`` of a queryset's rows, run: (row key, column key, value) per group."""
     try:
         sql, params = qs.query.sql_with_params()
     except EmptyResultSet:
         return []
-    cols = ", ".join(f"sub.{n}" for n in names)
-    partition = f"{cols}, sub.tr" if cols else "sub.tr"
-    outer_cols = ", ".join(f"w.{n}" for n in names)
-    select = f"{outer_cols}, " if names else ""
-    group = f" GROUP BY {outer_cols}" if names else ""
-    statement = (
-        f"SELECT {select}SUM(CASE WHEN w.pe IS NULL OR w.st >= w.pe THEN w.en - w.st "  # noqa: S608
-        f"WHEN w.en > w.pe THEN w.en - w.pe ELSE 0 END) FROM ("
-        f"SELECT sub.*, MAX(sub.en) OVER (PARTITION BY {partition} ORDER BY sub.st, sub.en "
-        f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pe FROM ({sql}) sub) w{group}"
-    )
-    with connections[qs.db].cursor() as cursor:
-        cursor.execute(statement, params)
+    connection = connections[qs.db]
+    with connection.cursor() as cursor:
+        cursor.execute(union_sql(sql, names, measure, connection.vendor, code=code), params)
         rows = cursor.fetchall()
     out = []
     for r in rows:

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coding import access, services
-from coding.analysis import key_quote_marks, matrices, matrix_export, selection
+from coding.analysis import drilldown, key_quote_marks, matrices, matrix_export, selection
 from coding.analysis.filters import COOCCURRENCE_CHOICES, DISPLAY_CHOICES, AnalysisFilterForm
 from coding.analysis.specs import TOTAL
 from coding.forms import FrameworkSummaryForm
@@ -119,7 +119,9 @@ def matrix_cell(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     )
     highlight = form.columns.members(int(col)) if col != TOTAL else form.columns.tag_ids()
     back = f"{reverse('coding:analysis-matrix', args=[project.pk])}?{form.query_string()}"
-    return _drilldown(request, project, form, codings, title, highlight, back, export)
+    return _drilldown(
+        request, project, form, codings, title, highlight, back, export, per_code=col == TOTAL
+    )
 
 
 def _cell_title(form: AnalysisFilterForm, row: str, col: str) -> str:
@@ -140,9 +142,13 @@ def _drilldown(
     highlight: Iterable[int],
     back_url: str,
     word_export: str = "",
+    *,
+    per_code: bool = False,
 ) -> HttpResponse:
     viewer = project.membership
-    total, items = matrices.drilldown(codings, highlight=highlight, viewer=viewer)
+    total, items = drilldown.drilldown(
+        codings, highlight=highlight, merged=form.merged, per_code=per_code, viewer=viewer
+    )
     marks = key_quote_marks.stars(
         ((it.excerpt.pk, it.codes) for it in items), request.user, viewer=viewer
     )
@@ -162,9 +168,10 @@ def _drilldown(
         "title": title,
         "total": total,
         "items": items,
-        "limit": matrices.DRILLDOWN_LIMIT,
+        "limit": drilldown.DRILLDOWN_LIMIT,
         "word_export": word_export,
         "back_url": back_url,
+        "basis": form.basis_label,
         "tab": "cooccurrence" if "cooccurrence" in request.path else _matrix_tab(form),
     }
     if request.htmx:
@@ -461,8 +468,9 @@ def framework_panel(request: AuthenticatedHttpRequest, project_id: int) -> HttpR
             .select_related("case", "author")
             .order_by("case__kind", "case__order", "case__name")
         )
-    items: list[matrices.DrillItem] = []
+    items: list[drilldown.DrillItem] = []
     total = 0
+    basis = ""
     if case is not None and code is not None:
         filter_form = _form(project, request.GET, rows="cases", codes=str(code.pk))
         if filter_form.is_valid():
@@ -471,11 +479,13 @@ def framework_panel(request: AuthenticatedHttpRequest, project_id: int) -> HttpR
             except ValidationError:
                 codings = None
             if codings is not None:
-                total, items = matrices.drilldown(
+                total, items = drilldown.drilldown(
                     codings,
                     highlight=filter_form.columns.members(code.pk),
+                    merged=filter_form.merged,
                     viewer=project.membership,
                 )
+                basis = filter_form.basis_label
                 marks = key_quote_marks.stars(
                     ((it.excerpt.pk, it.codes) for it in items),
                     request.user,
@@ -493,6 +503,7 @@ def framework_panel(request: AuthenticatedHttpRequest, project_id: int) -> HttpR
             "compare": compare,
             "items": items,
             "total": total,
+            "basis": basis,
             "can_write": project.membership.can_write,
         },
     )
@@ -542,7 +553,7 @@ def framework_cell(request: AuthenticatedHttpRequest, case_id: int, code_id: int
             query = request.POST.get("query", "")
             return redirect(f"{url}?{query}#cell-{case.pk}-{code.pk}")
     filter_form = _form(project, request.GET, rows="cases", codes=str(code.pk))
-    items: list[matrices.DrillItem] = []
+    items: list[drilldown.DrillItem] = []
     total = 0
     if filter_form.is_valid():
         try:
@@ -550,9 +561,10 @@ def framework_cell(request: AuthenticatedHttpRequest, case_id: int, code_id: int
         except ValidationError:
             codings = None
         if codings is not None:
-            total, items = matrices.drilldown(
+            total, items = drilldown.drilldown(
                 codings,
                 highlight=filter_form.columns.members(code.pk),
+                merged=filter_form.merged,
                 viewer=project.membership,
             )
     revisions = (
@@ -573,7 +585,8 @@ def framework_cell(request: AuthenticatedHttpRequest, case_id: int, code_id: int
             "can_write": project.membership.can_write,
             "items": items,
             "total": total,
-            "limit": matrices.DRILLDOWN_LIMIT,
+            "limit": drilldown.DRILLDOWN_LIMIT,
+            "basis": filter_form.basis_label if filter_form.is_valid() else "",
             "revisions": revisions,
             "query": request.GET.urlencode(),
         },

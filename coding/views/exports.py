@@ -52,6 +52,7 @@ def export_start(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
     )
     if request.method == "POST" and form.is_valid():
         params = form.params()
+        params["basis"] = str(filter_form["basis"].value() or filters.BASIS_DEFAULT)
         if params["layout"] == LAYOUT_SELECTION:
             params["filters"] = selection.filter_params(filter_form, request.POST)
             params["cell"] = form.cell()
@@ -80,7 +81,8 @@ def export_start(request: AuthenticatedHttpRequest, project_id: int) -> HttpResp
                 f
                 for f in filter_form
                 # "key quotes only" is one checkbox of the export form, read by both forms.
-                if f.name not in ("rows", "key_quotes", *selection.VIEW_ONLY)
+                # The coder basis is shown on its own: it holds for every layout.
+                if f.name not in ("rows", "key_quotes", "basis", *selection.VIEW_ONLY)
                 and not f.name.startswith("attr_")
             ],
             "attribute_fields": [f for f in filter_form if f.name.startswith("attr_")],

@@ -44,6 +44,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--user", help="export as this member (checks access; named on the title page)"
         )
+        parser.add_argument(
+            "--basis",
+            default="default",
+            help="coder basis: default, consensus, merged, sum or coder:<user id>",
+        )
         parser.add_argument("--filters", help="selection: the matrix filter as JSON")
         parser.add_argument("--cell", help="selection: one matrix cell as JSON")
         parser.add_argument(
@@ -73,6 +78,7 @@ class Command(BaseCommand):
             "context_words": opts["context"],
             "codebook": not opts["no_codebook"],
             "excerpts_appendix": not opts["no_excerpts_appendix"],
+            "basis": opts["basis"],
             "filters": _json(opts["filters"], "--filters"),
             "cell": _json(opts["cell"], "--cell"),
             "memo_filters": _json(opts["memo_filters"], "--memo-filters"),
