@@ -18,7 +18,7 @@ from coding.analysis.filters import AnalysisFilterForm
 from coding.analysis.specs import TOTAL
 from coding.exports.jobs import export_to_file
 from coding.exports.word import STYLE_SOURCE
-from coding.models import Coding, CodingLayer, Excerpt
+from coding.models import Coding, CodingLayer, Excerpt, Turn
 
 from .factories import CaseFactory, TranscriptFactory
 
@@ -61,6 +61,10 @@ class Spans:
         self.sandnes = CaseFactory(project=project, name="Sandnes", order=2)
         self.t1 = TranscriptFactory(case=self.drammen, text=TEXT, word_count=len(WORDS))
         self.t2 = TranscriptFactory(case=self.sandnes, text=TEXT, word_count=len(WORDS))
+        for t in (self.t1, self.t2):
+            # One unlabelled turn, as the import lays text without speaker labels: interview
+            # text (Turn.objects.interview_text_of), which the share of text is cut to.
+            Turn.objects.create(transcript=t, index=0, start=0, content_start=0, end=len(TEXT))
         for coder, first, last in [
             (bob, 0, 4),
             (alice, 2, 7),
