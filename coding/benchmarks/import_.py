@@ -128,7 +128,7 @@ def parts(full_import, paragraphs: list[str]) -> dict:
         _clocked(importers, "read_document", spent),
         _clocked(nlp, "split_sentences", spent),
         _clocked(lemma_index, "words_of_sentences", spent),
-        _clocked(lemma_index, "_insert", spent),
+        _clocked(lemma_index, "write_sentences", spent),
         _clocked(suggestions, "after_import", spent),
     ):
         started = time.perf_counter()
@@ -144,7 +144,7 @@ def parts(full_import, paragraphs: list[str]) -> dict:
         "read": spent.get("read_document", 0.0),
         "segment": nlp_seconds * (1 - lemma_share),
         "lemmas": nlp_seconds * lemma_share,
-        "index_write": spent.get("_insert", 0.0),
+        "index_write": spent.get("write_sentences", 0.0),
         "suggestions": spent.get("after_import", 0.0),
     }
     seconds["other_writes"] = max(0.0, total - sum(seconds.values()))

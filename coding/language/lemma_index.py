@@ -1,14 +1,17 @@
-"""The lemma index: one ``Token`` row per word of a transcript (form, lemma, offsets, position).
+"""The word index: each sentence's index words (lemma, lower-cased form, offsets) stored on the
+``Sentence`` row itself and indexed by the database's own full-text engine (migration 0014: a
+generated ``tsvector`` with a GIN index on PostgreSQL, an FTS5 table on SQLite), so the engine
+finds the sentences and the stored offsets give each hit's exact span (``lemma_search``).
 
-Built at import (``services.transcript_create`` calls ``index_transcript`` at its end) and rebuilt
-by a REINDEX job when the pipeline changes: each transcript's ``LemmaIndex.version`` names the
-pipeline that built it, and ``INDEX_VERSION`` names the current one. A rebuild also refreshes
-``Sentence.lemmas`` (what the suggestions learn from), so the two never disagree.
+Built at import from the one spaCy pass (``services.transcript_create`` writes the sentence
+rows with ``write_sentences``) and rebuilt by the REINDEX job when the pipeline changes or a
+transcript still has the old index (``Token`` rows, ``IndexFormat.TOKENS``): each transcript's
+``LemmaIndex`` names the pipeline (``version``) and the format that built it. A rebuild also
+refreshes ``Sentence.lemmas`` (what the suggestions learn from), so the two never disagree.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import version as package_version
 from typing import Any
@@ -19,28 +22,121 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coding import nlp
-from coding.models import Job, LemmaIndex, Project, Sentence, Token, Transcript
+from coding.models import IndexFormat, Job, LemmaIndex, Project, Sentence, Token, Transcript
 
-# Bump the last part when the way tokens are cut or stored changes.
+# Bump the last part when the way words are cut or stored changes.
 INDEX_VERSION = (
     f"spacy {spacy.__version__}; lookups {package_version('spacy-lookups-data')}; "
-    f"lemmatizer {nlp.LEMMATIZER_VERSION}; index 1"
+    f"lemmatizer {nlp.LEMMATIZER_VERSION}; index 2"
 )
-FIELD_MAX = Token._meta.get_field("lemma").max_length
+# The longest form or lemma the index keeps (PostgreSQL refuses lexemes over 2 kB).
+FIELD_MAX = 100
 
 
 is_word = nlp.is_word
 
 
-# A word as the index stores it: (start, end, form, lemma); a token row: (transcript, sentence,
-# position, start, end, form, lemma), the order of ``_COLUMNS``.
+# A word as the index stores it: (start, end, form, lemma), offsets into the transcript.
 Word = tuple[int, int, str, str]
-TokenRow = tuple[int, int, int, int, int, str, str]
+# A decoded stored word: (lemma, form, start, end), offsets into the transcript.
+StoredWord = tuple[str, str, int, int]
+
+# The sentence columns the import writes, in the order of ``sentence_row``.
+SENTENCE_COLUMNS = (
+    "transcript_id",
+    "turn_id",
+    "index",
+    "start",
+    "end",
+    "lemmas",
+    "first_word",
+    "index_lemmas",
+    "index_forms",
+    "index_offsets",
+)
+
+
+def lexeme(word: str) -> str:
+    """A form or lemma as the index stores it and a query looks it up: at most ``FIELD_MAX``
+    characters, no white space (the engines part tokens at white space only)."""
+    w = word[:FIELD_MAX]
+    if w.isprintable() and " " not in w:
+        return w  # the usual case, checked in C: no white space of any kind
+    return "_".join(w.split()) or "_"
+
+
+def encode_words(start: int, words: Sequence[Word]) -> tuple[str, str, str]:
+    """The stored (index_lemmas, index_forms, index_offsets) of a sentence at ``start``."""
+    return (
+        " ".join([lexeme(w[3]) for w in words]),
+        " ".join([lexeme(w[2]) for w in words]),
+        " ".join([f"{w[0] - start} {w[1] - w[0]}" for w in words]),
+    )
+
+
+def decode_words(start: int, lemmas: str, forms: str, offsets: str) -> list[StoredWord]:
+    """The words ``encode_words`` stored, as (lemma, form, start, end) in transcript offsets."""
+    if not lemmas:
+        return []
+    nums = [int(n) for n in offsets.split(" ")]
+    starts = [start + n for n in nums[0::2]]
+    return [
+        (lemma, form, s, s + length)
+        for lemma, form, s, length in zip(
+            lemmas.split(" "), forms.split(" "), starts, nums[1::2], strict=True
+        )
+    ]
+
+
+def sentence_rows(
+    transcript_id: int,
+    turn_ids: Sequence[int],
+    sentences: Sequence[nlp.SentenceSpan],
+    words: Sequence[Sequence[Word]],
+) -> Iterable[tuple[Any, ...]]:
+    """The rows of ``SENTENCE_COLUMNS`` for a transcript's sentences in order."""
+    position = 0
+    for n, (turn_id, s, ws) in enumerate(zip(turn_ids, sentences, words, strict=True)):
+        yield (
+            transcript_id,
+            turn_id,
+            n,
+            s.start,
+            s.end,
+            s.lemmas,
+            position,
+            *encode_words(s.start, ws),
+        )
+        position += len(ws)
+
+
+def write_sentences(
+    transcript: Transcript,
+    turn_ids: Sequence[int],
+    sentences: Sequence[nlp.SentenceSpan],
+    words: Sequence[Sequence[Word]],
+) -> None:
+    """Inside ``services.transcript_create``'s transaction: insert the new transcript's
+    sentences with their word index (one row each; the engine indexes them as they go in) and
+    record the index's version. Nothing runs the pipeline here."""
+    insert_rows(
+        Sentence._meta.db_table,
+        SENTENCE_COLUMNS,
+        sentence_rows(transcript.pk, turn_ids, sentences, words),
+    )
+    LemmaIndex.objects.update_or_create(
+        transcript=transcript,
+        defaults={
+            "version": INDEX_VERSION,
+            "format": IndexFormat.FULLTEXT,
+            "built_at": timezone.now(),
+        },
+    )
 
 
 def sentence_tokens(
     text: str, sentences: Iterable[tuple[int, int, int]]
-) -> Iterable[tuple[int, list[tuple[int, int, str, str]]]]:
+) -> Iterable[tuple[int, list[Word]]]:
     """For each (sentence id, start, end): the sentence id and its words as
     (start, end, lower-cased form, lemma), offsets into ``text``."""
     pipeline = nlp.get_nlp()
@@ -58,52 +154,48 @@ def sentence_tokens(
         yield pk, words
 
 
+_INDEX_FIELDS = ["first_word", "index_lemmas", "index_forms", "index_offsets"]
+
+
 def index_transcript(transcript: Transcript, *, refresh_lemmas: bool = False) -> int:
-    """(Re)write the tokens of ``transcript`` from its sentences; returns the number of words.
+    """(Re)write the word index of ``transcript`` from its sentences, in the current format
+    (its old ``Token`` rows, if any, go); returns the number of words.
 
     With ``refresh_lemmas`` the sentences' stored lemma strings are brought up to date as well.
     """
     rows = list(transcript.sentences.order_by("index").values_list("pk", "start", "end", "lemmas"))
-    stored = {pk: lemmas for pk, _s, _e, lemmas in rows}
-    tokens: list[TokenRow] = []
+    stored = {pk: (start, lemmas) for pk, start, _e, lemmas in rows}
     changed: list[Sentence] = []
     position = 0
     for sentence_id, words in sentence_tokens(transcript.text, ((r[0], r[1], r[2]) for r in rows)):
-        for start, end, form, lemma in words:
-            tokens.append(
-                (
-                    transcript.pk,
-                    sentence_id,
-                    position,
-                    start,
-                    end,
-                    form[:FIELD_MAX],
-                    lemma[:FIELD_MAX],
-                )
-            )
-            position += 1
+        start, old_lemmas = stored[sentence_id]
+        lemmas_, forms, offsets = encode_words(start, words)
+        sentence = Sentence(
+            pk=sentence_id,
+            first_word=position,
+            index_lemmas=lemmas_,
+            index_forms=forms,
+            index_offsets=offsets,
+            lemmas=old_lemmas,
+        )
         if refresh_lemmas:
-            lemmas = " ".join(w[3] for w in words)
-            if lemmas != stored[sentence_id]:
-                changed.append(Sentence(pk=sentence_id, lemmas=lemmas))
+            # Sentence.lemmas keeps every token's lemma but punctuation (nlp.split_sentences).
+            sentence.lemmas = " ".join(w[3] for w in words) if words else ""
+        changed.append(sentence)
+        position += len(words)
+    fields = _INDEX_FIELDS + (["lemmas"] if refresh_lemmas else [])
     with transaction.atomic():
         Token.objects.filter(transcript=transcript).delete()
-        _insert(tokens)
-        if changed:
-            Sentence.objects.bulk_update(changed, ["lemmas"], batch_size=1000)
+        Sentence.objects.bulk_update(changed, fields, batch_size=500)
         LemmaIndex.objects.update_or_create(
             transcript=transcript,
-            defaults={"version": INDEX_VERSION, "built_at": timezone.now()},
+            defaults={
+                "version": INDEX_VERSION,
+                "format": IndexFormat.FULLTEXT,
+                "built_at": timezone.now(),
+            },
         )
-    return len(tokens)
-
-
-_COLUMNS = ("transcript_id", "sentence_id", "position", "start", "end", "form", "lemma")
-
-
-def _insert(rows: list[TokenRow]) -> None:
-    """Insert token rows (see ``insert_rows``)."""
-    insert_rows(Token._meta.db_table, _COLUMNS, rows)
+    return position
 
 
 def insert_rows(table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
@@ -181,22 +273,3 @@ def words_of_sentences(
         if progress and i % 500 == 0:
             progress(i / max(1, len(sentences)))
     return out
-
-
-def index_new_transcript(
-    transcript: Transcript, sentence_ids: list[int], words: Sequence[Sequence[Word]]
-) -> int:
-    """Inside ``services.transcript_create``'s transaction: write the tokens computed by
-    ``words_of_sentences`` for the just inserted sentences (``sentence_ids`` in their order).
-    The same rows ``index_transcript`` would write, without running the pipeline again."""
-    tid, position = transcript.pk, itertools.count()
-    tokens = [
-        (tid, sentence_id, next(position), start, end, form[:FIELD_MAX], lemma[:FIELD_MAX])
-        for sentence_id, sentence_words in zip(sentence_ids, words, strict=True)
-        for start, end, form, lemma in sentence_words
-    ]
-    _insert(tokens)
-    LemmaIndex.objects.update_or_create(
-        transcript=transcript, defaults={"version": INDEX_VERSION, "built_at": timezone.now()}
-    )
-    return len(tokens)

@@ -43,6 +43,7 @@ from coding.models.jobs import (
 )
 from coding.models.language import (
     CodeClassifier,
+    IndexFormat,
     LemmaIndex,
     Suggestion,
     SuggestionDecision,
@@ -137,6 +138,7 @@ __all__ = [
     "AuditAction",
     "AuditEvent",
     "Token",
+    "IndexFormat",
     "LemmaIndex",
     "CodeClassifier",
     "SuggestionSource",
