@@ -221,10 +221,13 @@ def insert_rows(table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ..
 
 
 def stale_transcript_ids(project: Project) -> list[int]:
-    """Transcripts of ``project`` whose index is missing or was built by another pipeline."""
+    """Transcripts of ``project`` whose index is missing, was built by another pipeline or
+    is still in the old format (Token rows)."""
     current = set(
         LemmaIndex.objects.filter(
-            transcript__case__project=project, version=INDEX_VERSION
+            transcript__case__project=project,
+            version=INDEX_VERSION,
+            format=IndexFormat.FULLTEXT,
         ).values_list("transcript_id", flat=True)
     )
     every = Transcript.objects.filter(case__project=project).values_list("pk", flat=True)
