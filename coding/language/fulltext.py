@@ -2,7 +2,8 @@
 
 One query builder per engine, both over the same stored strings (``lemma_index``): PostgreSQL
 reads the generated ``tsvector`` ``coding_sentence.index_vector`` (lemmas as they are, forms
-marked with a leading "=", each at its word's position in the sentence) through its GIN index,
+that differ from their lemma marked with a leading "=", each at its word's position in the
+sentence) through its GIN index,
 with ``<->`` for a phrase and ``:*`` for a prefix; SQLite reads the FTS5 table
 ``coding_sentence_fts`` (columns ``index_lemmas`` and ``index_forms``) with its phrase and prefix
 queries.
@@ -38,11 +39,12 @@ def _ts_lexeme(value: str) -> str:
 
 
 def _ts_term(values: tuple[str, ...], prefix: bool, exact: bool) -> str:
+    # The vector holds a form ("=" + form) only where it differs from its lemma, so a form is
+    # looked for as a lemma too (the stored words then tell which of those are that form).
     if prefix:
-        forms = f"{_ts_lexeme('=' + values[0])}:*"
-        return forms if exact else f"({_ts_lexeme(values[0])}:* | {forms})"
+        return f"({_ts_lexeme(values[0])}:* | {_ts_lexeme('=' + values[0])}:*)"
     if exact:
-        return "(" + " | ".join(_ts_lexeme("=" + v) for v in values) + ")"
+        return "(" + " | ".join(f"{_ts_lexeme('=' + v)} | {_ts_lexeme(v)}" for v in values) + ")"
     return "(" + " | ".join(_ts_lexeme(v) for v in values) + ")"
 
 

@@ -117,13 +117,23 @@ def write_sentences(
     words: Sequence[Sequence[Word]],
 ) -> None:
     """Inside ``services.transcript_create``'s transaction: insert the new transcript's
-    sentences with their word index (one row each; the engine indexes them as they go in) and
-    record the index's version. Nothing runs the pipeline here."""
+    sentences with their word index and record the index's version. The one writer of new
+    sentences with index words (on SQLite it fills the FTS5 table too; updates and deletes
+    reach it by triggers). Nothing runs the pipeline here."""
     insert_rows(
         Sentence._meta.db_table,
         SENTENCE_COLUMNS,
         sentence_rows(transcript.pk, turn_ids, sentences, words),
     )
+    if connection.vendor == "sqlite":
+        # FTS5 in one statement for the transcript (PostgreSQL's column is generated).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO coding_sentence_fts(rowid, index_lemmas, index_forms) "
+                "SELECT id, index_lemmas, index_forms FROM coding_sentence "
+                "WHERE transcript_id = %s",
+                [transcript.pk],
+            )
     LemmaIndex.objects.update_or_create(
         transcript=transcript,
         defaults={

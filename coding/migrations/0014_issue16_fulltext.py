@@ -1,17 +1,18 @@
 """Issue 16: the word index on Sentence, indexed by the database's own full-text engine.
 
 - PostgreSQL: ``coding_sentence.index_vector``, a stored generated ``tsvector`` built by the
-  immutable SQL function ``coding_index_vector`` from the sentence's lemmas (as they are) and its
-  forms (marked with a leading "="), each word at its position in the sentence; no text search
-  configuration touches them (lemmatising is the project's own). A GIN index serves ``@@``.
+  immutable SQL function ``coding_index_vector`` from the sentence's lemmas (as they are) and,
+  where a form differs from its lemma (a quarter of the words), the form marked with a leading
+  "=", each at its word's position in the sentence; no text search configuration touches them
+  (lemmatising is the project's own). A GIN index serves ``@@``. Django never writes it, so
+  every path that writes a sentence indexes it.
 - SQLite: ``coding_sentence_fts``, an FTS5 table over ``index_lemmas`` and ``index_forms``
-  (external content: the sentence table), kept by three triggers. Its tokenizer is "ascii"
+  (external content: the sentence table). ``lemma_index.write_sentences`` fills it with one
+  INSERT ... SELECT per transcript (a trigger per row costs FTS5 eight times as much); two
+  triggers follow updates and deletes. Its tokenizer is "ascii"
   with every ASCII punctuation character as a token character, so only white space parts
   tokens: the index's words (f.eks., æøå-ord, ROP-tjeneste) stay whole and non-ASCII letters
   are kept as they are (no case or diacritic folding; the strings are lower-cased already).
-
-Neither is a Django field: Django never writes them, the database keeps them, so every path
-that writes a sentence (COPY, bulk_create, update) indexes it.
 
 Existing transcripts keep their ``Token`` rows (``LemmaIndex.format`` 1) and are searched
 through them until the REINDEX job moves them over, one transcript per transaction.
@@ -29,8 +30,10 @@ _PG_FORWARD = [
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
       SELECT coalesce(string_agg(
         '''' || replace(replace(w.lemma, '\', '\\'), '''', '''''') || ''':' || least(w.n, 16383)
-        || ' ''=' || replace(replace(w.form, '\', '\\'), '''', '''''') || ''':'
-        || least(w.n, 16383), ' '), '')::tsvector
+        || CASE WHEN w.form = w.lemma THEN '' ELSE
+             ' ''=' || replace(replace(w.form, '\', '\\'), '''', '''''') || ''':'
+             || least(w.n, 16383) END,
+        ' '), '')::tsvector
       FROM unnest(string_to_array(lemmas, ' '), string_to_array(forms, ' '))
         WITH ORDINALITY AS w(lemma, form, n)
       WHERE w.lemma IS NOT NULL AND w.form IS NOT NULL
@@ -56,12 +59,6 @@ _SQLITE_FORWARD = [
     )
     """,
     """
-    CREATE TRIGGER coding_sentence_fts_insert AFTER INSERT ON coding_sentence BEGIN
-      INSERT INTO coding_sentence_fts(rowid, index_lemmas, index_forms)
-        VALUES (new.id, new.index_lemmas, new.index_forms);
-    END
-    """,
-    """
     CREATE TRIGGER coding_sentence_fts_delete AFTER DELETE ON coding_sentence BEGIN
       INSERT INTO coding_sentence_fts(coding_sentence_fts, rowid, index_lemmas, index_forms)
         VALUES ('delete', old.id, old.index_lemmas, old.index_forms);
@@ -79,13 +76,12 @@ _SQLITE_FORWARD = [
     "INSERT INTO coding_sentence_fts(coding_sentence_fts) VALUES ('rebuild')",
 ]
 _SQLITE_BACKWARD = [
-    "DROP TRIGGER IF EXISTS coding_sentence_fts_insert",
     "DROP TRIGGER IF EXISTS coding_sentence_fts_delete",
     "DROP TRIGGER IF EXISTS coding_sentence_fts_update",
     "DROP TABLE IF EXISTS coding_sentence_fts",
 ]
 
-SQLITE_TRIGGERS = ("coding_sentence_fts_insert", "coding_sentence_fts_delete", "coding_sentence_fts_update")
+SQLITE_TRIGGERS = ("coding_sentence_fts_delete", "coding_sentence_fts_update")
 
 
 def _run(statements: dict[str, list[str]]):
