@@ -229,6 +229,13 @@ def get_nlp() -> Language:
     return nlp
 
 
+def warm() -> None:
+    """Load what the first search or import would otherwise load (``casestudy.wsgi`` calls it
+    as the server starts)."""
+    get_nlp()
+    lemma_table()
+
+
 @lru_cache(maxsize=1)
 def get_bare_nlp() -> Language:
     """spaCy's bare Norwegian pipeline (sentencizer only), the benchmarks' baseline."""
