@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from coding.models import Token
+from coding.models import Sentence, Token
 
 MAX_PREFIX_WORDS = 1000
 
@@ -47,7 +47,7 @@ def _expand(column: str, prefix: str, *, skip_lemmas: str | None = None) -> list
 
 
 def postings(
-    values: tuple[str, ...], prefix: bool, exact: bool, sentences: QuerySet
+    values: tuple[str, ...], prefix: bool, exact: bool, sentences: QuerySet[Sentence]
 ) -> list[Posting]:
     """Every old-format word in ``sentences`` that the term (``values``, ``prefix``) matches."""
     first = values[0]

@@ -164,7 +164,7 @@ def sentence_tokens(
         yield pk, words
 
 
-_INDEX_FIELDS = ["first_word", "index_lemmas", "index_forms", "index_offsets"]
+_INDEX_FIELDS = ("first_word", "index_lemmas", "index_forms", "index_offsets")
 
 
 def index_transcript(transcript: Transcript, *, refresh_lemmas: bool = False) -> int:
@@ -173,30 +173,21 @@ def index_transcript(transcript: Transcript, *, refresh_lemmas: bool = False) ->
 
     With ``refresh_lemmas`` the sentences' stored lemma strings are brought up to date as well.
     """
-    rows = list(transcript.sentences.order_by("index").values_list("pk", "start", "end", "lemmas"))
-    stored = {pk: (start, lemmas) for pk, start, _e, lemmas in rows}
-    changed: list[Sentence] = []
+    rows = list(transcript.sentences.order_by("index").values_list("pk", "start", "end"))
+    start_of = {pk: start for pk, start, _e in rows}
+    updates: list[tuple[Any, ...]] = []
     position = 0
-    for sentence_id, words in sentence_tokens(transcript.text, ((r[0], r[1], r[2]) for r in rows)):
-        start, old_lemmas = stored[sentence_id]
-        lemmas_, forms, offsets = encode_words(start, words)
-        sentence = Sentence(
-            pk=sentence_id,
-            first_word=position,
-            index_lemmas=lemmas_,
-            index_forms=forms,
-            index_offsets=offsets,
-            lemmas=old_lemmas,
-        )
+    for sentence_id, words in sentence_tokens(transcript.text, rows):
+        row: tuple[Any, ...] = (position, *encode_words(start_of[sentence_id], words))
         if refresh_lemmas:
-            # Sentence.lemmas keeps every token's lemma but punctuation (nlp.split_sentences).
-            sentence.lemmas = " ".join(w[3] for w in words) if words else ""
-        changed.append(sentence)
+            # Sentence.lemmas: every token's lemma but punctuation's (nlp.split_sentences).
+            row += (" ".join(w[3] for w in words),)
+        updates.append((sentence_id, *row))
         position += len(words)
-    fields = _INDEX_FIELDS + (["lemmas"] if refresh_lemmas else [])
+    columns = _INDEX_FIELDS + (("lemmas",) if refresh_lemmas else ())
     with transaction.atomic():
         Token.objects.filter(transcript=transcript).delete()
-        Sentence.objects.bulk_update(changed, fields, batch_size=500)
+        update_rows(Sentence._meta.db_table, columns, updates)
         LemmaIndex.objects.update_or_create(
             transcript=transcript,
             defaults={
@@ -206,6 +197,37 @@ def index_transcript(transcript: Transcript, *, refresh_lemmas: bool = False) ->
             },
         )
     return position
+
+
+def update_rows(table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Set ``columns`` of the rows of ``table`` whose id is each row's first value: on
+    PostgreSQL one COPY into a temporary table and one UPDATE ... FROM, elsewhere one prepared
+    statement (bulk_update would send a CASE per column per batch)."""
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE _updates ON COMMIT DROP AS "  # noqa: S608
+                f"SELECT id, {', '.join(qn(c) for c in columns)} FROM {qn(table)} WITH NO DATA"
+            )
+            names = ", ".join(["id", *(qn(c) for c in columns)])
+            with cursor.cursor.copy(f"COPY _updates ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            sets = ", ".join(f"{qn(c)} = u.{qn(c)}" for c in columns)
+            cursor.execute(
+                f"UPDATE {qn(table)} AS t SET {sets} FROM _updates AS u "  # noqa: S608
+                "WHERE t.id = u.id"
+            )
+            cursor.execute("DROP TABLE _updates")
+            return
+        sets = ", ".join(f"{qn(c)} = %s" for c in columns)
+        cursor.executemany(
+            f"UPDATE {qn(table)} SET {sets} WHERE id = %s",  # noqa: S608
+            [(*row[1:], row[0]) for row in rows],
+        )
 
 
 def insert_rows(table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
