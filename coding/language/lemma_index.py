@@ -134,6 +134,11 @@ def write_sentences(
                 "WHERE transcript_id = %s",
                 [transcript.pk],
             )
+    _record_built(transcript)
+
+
+def _record_built(transcript: Transcript) -> None:
+    """Record that ``transcript``'s index is now the current pipeline's, in the current format."""
     LemmaIndex.objects.update_or_create(
         transcript=transcript,
         defaults={
@@ -188,14 +193,7 @@ def index_transcript(transcript: Transcript, *, refresh_lemmas: bool = False) ->
     with transaction.atomic():
         Token.objects.filter(transcript=transcript).delete()
         update_rows(Sentence._meta.db_table, columns, updates)
-        LemmaIndex.objects.update_or_create(
-            transcript=transcript,
-            defaults={
-                "version": INDEX_VERSION,
-                "format": IndexFormat.FULLTEXT,
-                "built_at": timezone.now(),
-            },
-        )
+        _record_built(transcript)
     return position
 
 
