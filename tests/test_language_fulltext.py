@@ -240,3 +240,14 @@ def test_sqlite_keeps_the_fts5_triggers_after_every_migration(db):
         cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
         names = {row[0] for row in cursor.fetchall()}
     assert set(migration.SQLITE_TRIGGERS) <= names
+
+
+def test_a_phrase_is_found_deep_in_a_sentence_of_many_words(project, case):
+    """A tsvector keeps no positions past 16,383 nor more than 256 of one word: an unpunctuated
+    transcript of 17,000 words is one sentence, and its late phrase is still found."""
+    t = make_transcript(case, ["IP: " + "ord og " * 8500 + "tildeling av bolig"])
+    assert Sentence.objects.filter(transcript=t).count() == 1
+    (hit,) = lemma_search.find_hits(project, lemma_search.parse_query("tildeling av bolig"))
+    assert t.text[hit.start : hit.end] == "tildeling av bolig"
+    (near,) = lemma_search.find_hits(project, lemma_search.parse_query("ord NEAR/4 bolig"))
+    assert t.text[near.start : near.end] == "ord og tildeling av bolig"

@@ -32,6 +32,9 @@ EngineTerm = tuple[tuple[str, ...], bool]
 # An FTS5 phrase of words with several values each becomes one phrase per combination, up to
 # this many; past it, the words are required anywhere in the sentence.
 _MAX_PHRASES = 16
+# Each word takes at least four characters of Sentence.index_offsets ("start length "): a
+# sentence of 256 words has at least this many.
+_LONG_OFFSETS = 1000
 
 
 def _ts_lexeme(value: str) -> str:
@@ -106,7 +109,17 @@ class SentenceMatch(Expression):
         # The alias is Django's own (a quoted table name or U0); the query text is a parameter.
         alias = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
         if connection.vendor == "postgresql":
-            return f"{alias}.index_vector @@ %s::tsquery", [tsquery(self.terms, self.exact)]
+            sql, params = f"{alias}.index_vector @@ %s::tsquery", [tsquery(self.terms, self.exact)]
+            if len(self.terms) > 1:
+                # A tsvector keeps 256 positions per lexeme and none past 16,383, so in a
+                # sentence of 256 words or more (its offsets take 1,000 characters or more) a
+                # phrase is looked for as all its words.
+                sql = (
+                    f"({sql} OR (length({alias}.index_offsets) >= {_LONG_OFFSETS} "
+                    f"AND {alias}.index_vector @@ %s::tsquery))"
+                )
+                params.append(" & ".join(_ts_term(v, p, self.exact) for v, p in self.terms))
+            return sql, params
         if connection.vendor == "sqlite":
             return (
                 f"{alias}.id IN (SELECT rowid FROM coding_sentence_fts "  # noqa: S608
