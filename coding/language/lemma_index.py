@@ -88,6 +88,17 @@ def decode_words(start: int, lemmas: str, forms: str, offsets: str) -> list[Stor
     ]
 
 
+def word_spans(start: int, offsets: str, indices: Sequence[int]) -> list[tuple[int, int]]:
+    """The (start, end) transcript offsets of the words at ``indices`` of a sentence at
+    ``start`` whose stored offsets are ``offsets`` (``encode_words``)."""
+    nums = offsets.split(" ")
+    out = []
+    for i in indices:
+        s = start + int(nums[2 * i])
+        out.append((s, s + int(nums[2 * i + 1])))
+    return out
+
+
 def sentence_rows(
     transcript_id: int,
     turn_ids: Sequence[int],

@@ -272,18 +272,26 @@ def _scope(project: Project, filters: Filters) -> _Scope:
     )
 
 
-def _word_test(term: Term, exact: bool) -> Callable[[str, str], bool]:
-    """Whether a stored word (lemma, form) is one ``term`` matches: by lemma (by form with
-    ``exact``); a prefix by lemma or form (by form with ``exact``)."""
+# Which words of a sentence a term matches: its lemmas and forms -> the indices of those words.
+WordTest = Callable[[list[str], list[str]], list[int]]
+
+
+def _word_test(term: Term, exact: bool) -> WordTest:
+    """The words (lemma, form) ``term`` matches: by lemma (by form with ``exact``); a prefix
+    by lemma or form (by form with ``exact``)."""
     if term.prefix:
         p = term.values[0]
         if exact:
-            return lambda lemma, form: form.startswith(p)
-        return lambda lemma, form: lemma.startswith(p) or form.startswith(p)
+            return lambda lemmas, forms: [i for i, f in enumerate(forms) if f.startswith(p)]
+        return lambda lemmas, forms: [
+            i
+            for i, (lemma, f) in enumerate(zip(lemmas, forms, strict=True))
+            if lemma.startswith(p) or f.startswith(p)
+        ]
     values = frozenset(term.values)
     if exact:
-        return lambda lemma, form: form in values
-    return lambda lemma, form: lemma in values
+        return lambda lemmas, forms: [i for i, f in enumerate(forms) if f in values]
+    return lambda lemmas, forms: [i for i, lemma in enumerate(lemmas) if lemma in values]
 
 
 def _engine_terms(terms: Sequence[Term]) -> list[fulltext.EngineTerm]:
@@ -312,11 +320,15 @@ def _engine_postings(
         "index_lemmas", "index_forms", "index_offsets",
     )  # fmt: skip
     for pk, tid, turn_id, start, first, lemmas, forms, offsets in rows:
-        words = lemma_index.decode_words(start, lemmas, forms, offsets)
-        for i, (lemma, form, s, e) in enumerate(words):
-            for k, test in tests:
-                if test(lemma, form):
-                    out[k].append((tid, first + i, s, e, pk, turn_id))
+        lemma_list, form_list = lemmas.split(" "), forms.split(" ")
+        for k, test in tests:
+            found = test(lemma_list, form_list)
+            if found:
+                spans = lemma_index.word_spans(start, offsets, found)
+                out[k].extend(
+                    (tid, first + i, s, e, pk, turn_id)
+                    for i, (s, e) in zip(found, spans, strict=True)
+                )
     return out
 
 
