@@ -272,26 +272,32 @@ def _scope(project: Project, filters: Filters) -> _Scope:
     )
 
 
-# Which words of a sentence a term matches: its lemmas and forms -> the indices of those words.
-WordTest = Callable[[list[str], list[str]], list[int]]
+# Which words of a sentence a term matches: its stored lemmas and forms (space-separated) ->
+# the indices of those words, in order.
+WordTest = Callable[[str, str], list[int]]
+
+
+def _starting(pattern: re.Pattern[str], words: str) -> list[int]:
+    """Indices of the space-separated ``words`` that ``pattern`` (a word start) finds."""
+    return [words.count(" ", 0, m.start() + 1) for m in pattern.finditer(words)]
 
 
 def _word_test(term: Term, exact: bool) -> WordTest:
     """The words (lemma, form) ``term`` matches: by lemma (by form with ``exact``); a prefix
     by lemma or form (by form with ``exact``)."""
     if term.prefix:
-        p = term.values[0]
+        # The words that begin so: a regular expression over the whole string, not a Python
+        # test per word (a prefix reads the most sentences).
+        start = re.compile(r"(?:^| )" + re.escape(term.values[0]))
         if exact:
-            return lambda lemmas, forms: [i for i, f in enumerate(forms) if f.startswith(p)]
-        return lambda lemmas, forms: [
-            i
-            for i, (lemma, f) in enumerate(zip(lemmas, forms, strict=True))
-            if lemma.startswith(p) or f.startswith(p)
-        ]
+            return lambda lemmas, forms: _starting(start, forms)
+        return lambda lemmas, forms: sorted(
+            set(_starting(start, lemmas)) | set(_starting(start, forms))
+        )
     values = frozenset(term.values)
     if exact:
-        return lambda lemmas, forms: [i for i, f in enumerate(forms) if f in values]
-    return lambda lemmas, forms: [i for i, lemma in enumerate(lemmas) if lemma in values]
+        return lambda lemmas, forms: [i for i, f in enumerate(forms.split(" ")) if f in values]
+    return lambda lemmas, forms: [i for i, w in enumerate(lemmas.split(" ")) if w in values]
 
 
 def _engine_terms(terms: Sequence[Term]) -> list[fulltext.EngineTerm]:
@@ -320,9 +326,8 @@ def _engine_postings(
         "index_lemmas", "index_forms", "index_offsets",
     )  # fmt: skip
     for pk, tid, turn_id, start, first, lemmas, forms, offsets in rows:
-        lemma_list, form_list = lemmas.split(" "), forms.split(" ")
         for k, test in tests:
-            found = test(lemma_list, form_list)
+            found = test(lemmas, forms)
             if found:
                 spans = lemma_index.word_spans(start, offsets, found)
                 out[k].extend(
