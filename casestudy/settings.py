@@ -254,6 +254,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "coding.services.maintenance.retrain_due_models_task",
         "schedule": 60.0,
     },
+    "migrate-word-indexes": {
+        "task": "coding.services.maintenance.migrate_old_indexes_task",
+        "schedule": 300.0,
+    },
 }
 JOB_RUNNER = os.environ.get("JOB_RUNNER") or ("celery" if CELERY_BROKER_URL else "thread")
 if JOB_RUNNER not in ("celery", "thread", "eager"):

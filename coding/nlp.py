@@ -18,6 +18,7 @@ from functools import lru_cache
 from importlib import resources
 
 import spacy
+from spacy.attrs import IDX, LENGTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
@@ -168,6 +169,42 @@ def _compound_lemma(w: str, table: dict[str, str]) -> str | None:
     return None
 
 
+def token_lemma(text: str, lower: str, first_word: bool, table: dict[str, str]) -> str:
+    """The lemma of a word token (``text`` as written, ``lower`` its lower case), the one rule
+    the lemmatizer component and ``split_sentences`` apply."""
+    if not first_word and len(text) > 1 and text.istitle():
+        # A capitalised word inside a sentence is most likely a name: "Drammen", not "dram".
+        # The sentence's first word counts as its start after a dash or a quote too.
+        return lower
+    return table.get(lower) or lemmatize(lower, table)
+
+
+# What ``split_sentences`` needs of a token text, computed once per process for each text:
+# whether it is punctuation or white space (spaCy's lexical attributes, a function of the text),
+# its lower case, its lemma at a sentence's start and inside one (``token_lemma``), and whether
+# it is an index word. A transcript repeats its words, so most tokens cost one dict lookup.
+TokenInfo = tuple[bool, str, str, str, bool]
+_TOKEN_INFO: dict[str, TokenInfo] = {}
+_MAX_TOKEN_INFO = 500_000
+
+
+def _token_info(text: str, table: dict[str, str]) -> TokenInfo:
+    info = _TOKEN_INFO.get(text)
+    if info is None:
+        lexeme = get_nlp().vocab[text]
+        lower = text.lower()
+        info = (
+            lexeme.is_punct or lexeme.is_space,
+            lower,
+            token_lemma(text, lower, True, table),
+            token_lemma(text, lower, False, table),
+            is_word(text),
+        )
+        if len(_TOKEN_INFO) < _MAX_TOKEN_INFO:
+            _TOKEN_INFO[text] = info
+    return info
+
+
 @Language.component("nb_lookup_lemmatizer")
 def _nb_lookup_lemmatizer(doc: Doc) -> Doc:
     table = lemma_table()
@@ -177,12 +214,7 @@ def _nb_lookup_lemmatizer(doc: Doc) -> Doc:
             first_word = True
         if token.is_punct or token.is_space:
             continue
-        if token.is_title and not first_word and len(token.text) > 1:
-            # A capitalised word inside a sentence is most likely a name: "Drammen", not "dram".
-            # The sentence's first word counts as its start after a dash or a quote too.
-            token.lemma_ = token.lower_
-        else:
-            token.lemma_ = lemmatize(token.text, table)
+        token.lemma_ = token_lemma(token.text, token.lower_, first_word, table)
         first_word = False
     return doc
 
@@ -195,6 +227,13 @@ def get_nlp() -> Language:
     nlp.add_pipe("nb_lookup_lemmatizer")
     nlp.max_length = 5_000_000
     return nlp
+
+
+def warm() -> None:
+    """Load what the first search or import would otherwise load (``casestudy.wsgi`` calls it
+    as the server starts)."""
+    get_nlp()
+    lemma_table()
 
 
 @lru_cache(maxsize=1)
@@ -249,30 +288,63 @@ def split_sentences(
     for the word index too (``SentenceSpan.words``): the import runs spaCy once.
     """
     nlp = get_nlp()
+    table = lemma_table()
     jobs: list[tuple[int, int, int]] = []  # (span index, para start, para end)
     for i, (s, e) in enumerate(spans):
         jobs.extend((i, ps, pe) for ps, pe in paragraph_spans(text, s, e))
     out: list[list[SentenceSpan]] = [[] for _ in spans]
     total = max(1, len(jobs))
-    docs = nlp.pipe((text[ps:pe] for _, ps, pe in jobs), batch_size=256)
+    # The lemmatizer component is left out: the loop below applies the same rule
+    # (token_lemma) over the token texts, reading spaCy's token attributes as one array per
+    # paragraph rather than as a Python object per token.
+    docs = nlp.pipe(
+        (text[ps:pe] for _, ps, pe in jobs), batch_size=256, disable=["nb_lookup_lemmatizer"]
+    )
     for n, ((i, ps, _pe), doc) in enumerate(zip(jobs, docs, strict=True)):
-        for sent in doc.sents:
-            stripped = sent.text.strip()
-            if not stripped:
-                continue
-            lead = len(sent.text) - len(sent.text.lstrip())
-            s = ps + sent.start_char + lead
-            lemmas = []
-            words = []
-            for t in sent:
-                if t.is_punct or t.is_space:
-                    continue
-                lemma = t.lemma_
-                lemmas.append(lemma)
-                if is_index_token(t):
-                    w_start = ps + t.idx
-                    words.append((w_start, w_start + len(t.text), t.lower_, lemma or t.lower_))
-            out[i].append(SentenceSpan(s, s + len(stripped), " ".join(lemmas), tuple(words)))
+        out[i].extend(_doc_sentences(doc, text, ps, table))
         if progress and n % 200 == 0:
             progress(n / total)
+    return out
+
+
+_TOKEN_ATTRS = [IDX, LENGTH, SENT_START]
+
+
+def _doc_sentences(doc: Doc, text: str, offset: int, table: dict[str, str]) -> list[SentenceSpan]:
+    """The sentences of a tokenized, sentencized ``doc`` of ``text[offset:]``, with lemmas
+    and index words as the lemmatizer component and ``is_index_token`` give them. Offsets
+    into ``text`` (``doc.text`` would rebuild the string token by token)."""
+    out: list[SentenceSpan] = []
+    lemmas: list[str] = []
+    words: list[tuple[int, int, str, str]] = []
+    first_char = last_char = 0
+    first_word = True
+
+    def close() -> None:
+        raw = text[offset + first_char : offset + last_char]
+        stripped = raw.strip()
+        if stripped:
+            s = offset + first_char + len(raw) - len(raw.lstrip())
+            out.append(SentenceSpan(s, s + len(stripped), " ".join(lemmas), tuple(words)))
+
+    info = _TOKEN_INFO
+    rows = doc.to_array(_TOKEN_ATTRS).tolist()
+    for k, (idx, length, sent_start) in enumerate(rows):
+        if sent_start == 1 and k:
+            close()
+            lemmas, words = [], []
+            first_char, first_word = idx, True
+        last_char = idx + length
+        tok = text[offset + idx : offset + last_char]
+        skip, lower, at_start, inside, word = info.get(tok) or _token_info(tok, table)
+        if skip:
+            continue
+        lemma = at_start if first_word else inside
+        first_word = False
+        lemmas.append(lemma)
+        if word:
+            start = offset + idx
+            words.append((start, start + length, lower, lemma))
+    if rows:
+        close()
     return out

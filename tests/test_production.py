@@ -241,6 +241,7 @@ def test_celery_beat_schedules_the_housekeeping(settings):
         "coding.services.maintenance.fail_stale_jobs_task",
         "coding.services.maintenance.purge_old_job_files_task",
         "coding.services.maintenance.retrain_due_models_task",
+        "coding.services.maintenance.migrate_old_indexes_task",
     }
     assert tasks <= set(app.tasks)
 

@@ -1,14 +1,17 @@
-"""The lemma index: one ``Token`` row per word of a transcript (form, lemma, offsets, position).
+"""The word index: each sentence's index words (lemma, lower-cased form, offsets) stored on the
+``Sentence`` row itself and indexed by the database's own full-text engine (migration 0016: a
+generated ``tsvector`` with a GIN index on PostgreSQL, an FTS5 table on SQLite), so the engine
+finds the sentences and the stored offsets give each hit's exact span (``lemma_search``).
 
-Built at import (``services.transcript_create`` calls ``index_transcript`` at its end) and rebuilt
-by a REINDEX job when the pipeline changes: each transcript's ``LemmaIndex.version`` names the
-pipeline that built it, and ``INDEX_VERSION`` names the current one. A rebuild also refreshes
-``Sentence.lemmas`` (what the suggestions learn from), so the two never disagree.
+Built at import from the one spaCy pass (``services.transcript_create`` writes the sentence
+rows with ``write_sentences``) and rebuilt by the REINDEX job when the pipeline changes or a
+transcript still has the old index (``Token`` rows, ``IndexFormat.TOKENS``): each transcript's
+``LemmaIndex`` names the pipeline (``version``) and the format that built it. A rebuild also
+refreshes ``Sentence.lemmas`` (what the suggestions learn from), so the two never disagree.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import version as package_version
 from typing import Any
@@ -19,28 +22,147 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coding import nlp
-from coding.models import Job, LemmaIndex, Project, Sentence, Token, Transcript
+from coding.models import IndexFormat, Job, LemmaIndex, Project, Sentence, Token, Transcript
 
-# Bump the last part when the way tokens are cut or stored changes.
+# Bump the last part when the way words are cut or stored changes.
 INDEX_VERSION = (
     f"spacy {spacy.__version__}; lookups {package_version('spacy-lookups-data')}; "
-    f"lemmatizer {nlp.LEMMATIZER_VERSION}; index 1"
+    f"lemmatizer {nlp.LEMMATIZER_VERSION}; index 2"
 )
-FIELD_MAX = Token._meta.get_field("lemma").max_length
+# The longest form or lemma the index keeps (PostgreSQL refuses lexemes over 2 kB).
+FIELD_MAX = 100
 
 
 is_word = nlp.is_word
 
 
-# A word as the index stores it: (start, end, form, lemma); a token row: (transcript, sentence,
-# position, start, end, form, lemma), the order of ``_COLUMNS``.
+# A word as the index stores it: (start, end, form, lemma), offsets into the transcript.
 Word = tuple[int, int, str, str]
-TokenRow = tuple[int, int, int, int, int, str, str]
+# A decoded stored word: (lemma, form, start, end), offsets into the transcript.
+StoredWord = tuple[str, str, int, int]
+
+# The sentence columns the import writes, in the order of ``sentence_row``.
+SENTENCE_COLUMNS = (
+    "transcript_id",
+    "turn_id",
+    "index",
+    "start",
+    "end",
+    "lemmas",
+    "first_word",
+    "index_lemmas",
+    "index_forms",
+    "index_offsets",
+)
+
+
+def lexeme(word: str) -> str:
+    """A form or lemma as the index stores it and a query looks it up: at most ``FIELD_MAX``
+    characters, no white space (the engines part tokens at white space only)."""
+    w = word[:FIELD_MAX]
+    if w.isprintable() and " " not in w:
+        return w  # the usual case, checked in C: no white space of any kind
+    return "_".join(w.split()) or "_"
+
+
+def encode_words(start: int, words: Sequence[Word]) -> tuple[str, str, str]:
+    """The stored (index_lemmas, index_forms, index_offsets) of a sentence at ``start``."""
+    return (
+        " ".join([lexeme(w[3]) for w in words]),
+        " ".join([lexeme(w[2]) for w in words]),
+        " ".join([f"{w[0] - start} {w[1] - w[0]}" for w in words]),
+    )
+
+
+def decode_words(start: int, lemmas: str, forms: str, offsets: str) -> list[StoredWord]:
+    """The words ``encode_words`` stored, as (lemma, form, start, end) in transcript offsets."""
+    if not lemmas:
+        return []
+    nums = [int(n) for n in offsets.split(" ")]
+    starts = [start + n for n in nums[0::2]]
+    return [
+        (lemma, form, s, s + length)
+        for lemma, form, s, length in zip(
+            lemmas.split(" "), forms.split(" "), starts, nums[1::2], strict=True
+        )
+    ]
+
+
+def word_spans(start: int, offsets: str, indices: Sequence[int]) -> list[tuple[int, int]]:
+    """The (start, end) transcript offsets of the words at ``indices`` of a sentence at
+    ``start`` whose stored offsets are ``offsets`` (``encode_words``)."""
+    nums = offsets.split(" ")
+    out = []
+    for i in indices:
+        s = start + int(nums[2 * i])
+        out.append((s, s + int(nums[2 * i + 1])))
+    return out
+
+
+def sentence_rows(
+    transcript_id: int,
+    turn_ids: Sequence[int],
+    sentences: Sequence[nlp.SentenceSpan],
+    words: Sequence[Sequence[Word]],
+) -> Iterable[tuple[Any, ...]]:
+    """The rows of ``SENTENCE_COLUMNS`` for a transcript's sentences in order."""
+    position = 0
+    for n, (turn_id, s, ws) in enumerate(zip(turn_ids, sentences, words, strict=True)):
+        yield (
+            transcript_id,
+            turn_id,
+            n,
+            s.start,
+            s.end,
+            s.lemmas,
+            position,
+            *encode_words(s.start, ws),
+        )
+        position += len(ws)
+
+
+def write_sentences(
+    transcript: Transcript,
+    turn_ids: Sequence[int],
+    sentences: Sequence[nlp.SentenceSpan],
+    words: Sequence[Sequence[Word]],
+) -> None:
+    """Inside ``services.transcript_create``'s transaction: insert the new transcript's
+    sentences with their word index and record the index's version. The one writer of new
+    sentences with index words (on SQLite it fills the FTS5 table too; updates and deletes
+    reach it by triggers). Nothing runs the pipeline here."""
+    insert_rows(
+        Sentence._meta.db_table,
+        SENTENCE_COLUMNS,
+        sentence_rows(transcript.pk, turn_ids, sentences, words),
+    )
+    if connection.vendor == "sqlite":
+        # FTS5 in one statement for the transcript (PostgreSQL's column is generated).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO coding_sentence_fts(rowid, index_lemmas, index_forms) "
+                "SELECT id, index_lemmas, index_forms FROM coding_sentence "
+                "WHERE transcript_id = %s",
+                [transcript.pk],
+            )
+    _record_built(transcript)
+
+
+def _record_built(transcript: Transcript) -> None:
+    """Record that ``transcript``'s index is now the current pipeline's, in the current format."""
+    LemmaIndex.objects.update_or_create(
+        transcript=transcript,
+        defaults={
+            "version": INDEX_VERSION,
+            "format": IndexFormat.FULLTEXT,
+            "built_at": timezone.now(),
+        },
+    )
 
 
 def sentence_tokens(
     text: str, sentences: Iterable[tuple[int, int, int]]
-) -> Iterable[tuple[int, list[tuple[int, int, str, str]]]]:
+) -> Iterable[tuple[int, list[Word]]]:
     """For each (sentence id, start, end): the sentence id and its words as
     (start, end, lower-cased form, lemma), offsets into ``text``."""
     pipeline = nlp.get_nlp()
@@ -58,52 +180,63 @@ def sentence_tokens(
         yield pk, words
 
 
+_INDEX_FIELDS = ("first_word", "index_lemmas", "index_forms", "index_offsets")
+
+
 def index_transcript(transcript: Transcript, *, refresh_lemmas: bool = False) -> int:
-    """(Re)write the tokens of ``transcript`` from its sentences; returns the number of words.
+    """(Re)write the word index of ``transcript`` from its sentences, in the current format
+    (its old ``Token`` rows, if any, go); returns the number of words.
 
     With ``refresh_lemmas`` the sentences' stored lemma strings are brought up to date as well.
     """
-    rows = list(transcript.sentences.order_by("index").values_list("pk", "start", "end", "lemmas"))
-    stored = {pk: lemmas for pk, _s, _e, lemmas in rows}
-    tokens: list[TokenRow] = []
-    changed: list[Sentence] = []
+    rows = list(transcript.sentences.order_by("index").values_list("pk", "start", "end"))
+    start_of = {pk: start for pk, start, _e in rows}
+    updates: list[tuple[Any, ...]] = []
     position = 0
-    for sentence_id, words in sentence_tokens(transcript.text, ((r[0], r[1], r[2]) for r in rows)):
-        for start, end, form, lemma in words:
-            tokens.append(
-                (
-                    transcript.pk,
-                    sentence_id,
-                    position,
-                    start,
-                    end,
-                    form[:FIELD_MAX],
-                    lemma[:FIELD_MAX],
-                )
-            )
-            position += 1
+    for sentence_id, words in sentence_tokens(transcript.text, rows):
+        row: tuple[Any, ...] = (position, *encode_words(start_of[sentence_id], words))
         if refresh_lemmas:
-            lemmas = " ".join(w[3] for w in words)
-            if lemmas != stored[sentence_id]:
-                changed.append(Sentence(pk=sentence_id, lemmas=lemmas))
+            # Sentence.lemmas: every token's lemma but punctuation's (nlp.split_sentences).
+            row += (" ".join(w[3] for w in words),)
+        updates.append((sentence_id, *row))
+        position += len(words)
+    columns = _INDEX_FIELDS + (("lemmas",) if refresh_lemmas else ())
     with transaction.atomic():
         Token.objects.filter(transcript=transcript).delete()
-        _insert(tokens)
-        if changed:
-            Sentence.objects.bulk_update(changed, ["lemmas"], batch_size=1000)
-        LemmaIndex.objects.update_or_create(
-            transcript=transcript,
-            defaults={"version": INDEX_VERSION, "built_at": timezone.now()},
+        update_rows(Sentence._meta.db_table, columns, updates)
+        _record_built(transcript)
+    return position
+
+
+def update_rows(table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Set ``columns`` of the rows of ``table`` whose id is each row's first value: on
+    PostgreSQL one COPY into a temporary table and one UPDATE ... FROM, elsewhere one prepared
+    statement (bulk_update would send a CASE per column per batch)."""
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE _updates ON COMMIT DROP AS "  # noqa: S608
+                f"SELECT id, {', '.join(qn(c) for c in columns)} FROM {qn(table)} WITH NO DATA"
+            )
+            names = ", ".join(["id", *(qn(c) for c in columns)])
+            with cursor.cursor.copy(f"COPY _updates ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            sets = ", ".join(f"{qn(c)} = u.{qn(c)}" for c in columns)
+            cursor.execute(
+                f"UPDATE {qn(table)} AS t SET {sets} FROM _updates AS u "  # noqa: S608
+                "WHERE t.id = u.id"
+            )
+            cursor.execute("DROP TABLE _updates")
+            return
+        sets = ", ".join(f"{qn(c)} = %s" for c in columns)
+        cursor.executemany(
+            f"UPDATE {qn(table)} SET {sets} WHERE id = %s",  # noqa: S608
+            [(*row[1:], row[0]) for row in rows],
         )
-    return len(tokens)
-
-
-_COLUMNS = ("transcript_id", "sentence_id", "position", "start", "end", "form", "lemma")
-
-
-def _insert(rows: list[TokenRow]) -> None:
-    """Insert token rows (see ``insert_rows``)."""
-    insert_rows(Token._meta.db_table, _COLUMNS, rows)
 
 
 def insert_rows(table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
@@ -129,10 +262,13 @@ def insert_rows(table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ..
 
 
 def stale_transcript_ids(project: Project) -> list[int]:
-    """Transcripts of ``project`` whose index is missing or was built by another pipeline."""
+    """Transcripts of ``project`` whose index is missing, was built by another pipeline or
+    is still in the old format (Token rows)."""
     current = set(
         LemmaIndex.objects.filter(
-            transcript__case__project=project, version=INDEX_VERSION
+            transcript__case__project=project,
+            version=INDEX_VERSION,
+            format=IndexFormat.FULLTEXT,
         ).values_list("transcript_id", flat=True)
     )
     every = Transcript.objects.filter(case__project=project).values_list("pk", flat=True)
@@ -181,22 +317,3 @@ def words_of_sentences(
         if progress and i % 500 == 0:
             progress(i / max(1, len(sentences)))
     return out
-
-
-def index_new_transcript(
-    transcript: Transcript, sentence_ids: list[int], words: Sequence[Sequence[Word]]
-) -> int:
-    """Inside ``services.transcript_create``'s transaction: write the tokens computed by
-    ``words_of_sentences`` for the just inserted sentences (``sentence_ids`` in their order).
-    The same rows ``index_transcript`` would write, without running the pipeline again."""
-    tid, position = transcript.pk, itertools.count()
-    tokens = [
-        (tid, sentence_id, next(position), start, end, form[:FIELD_MAX], lemma[:FIELD_MAX])
-        for sentence_id, sentence_words in zip(sentence_ids, words, strict=True)
-        for start, end, form, lemma in sentence_words
-    ]
-    _insert(tokens)
-    LemmaIndex.objects.update_or_create(
-        transcript=transcript, defaults={"version": INDEX_VERSION, "built_at": timezone.now()}
-    )
-    return len(tokens)

@@ -12,8 +12,11 @@ The query language (the search page explains it too):
 
 With ``exact=True`` words match their written form (case-insensitive) instead of their lemma.
 Hits are only made in interview text (``Turn.objects.interview_text_of``).
-Searching reads the ``Token`` table (``language.lemma_index``), so it never runs spaCy on the
-texts.
+Searching reads the word index (``language.lemma_index``), so it never runs spaCy on the texts:
+the database's full-text engine finds the sentences that may match (``language.fulltext``) and
+the words stored on them decide the hits and give their exact offsets. Transcripts whose index
+is still in the old format are read through ``language.legacy_index`` until the REINDEX job
+has moved them.
 """
 
 from __future__ import annotations
@@ -21,26 +24,27 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from coding import nlp
 from coding.analysis import selection
+from coding.language import fulltext, legacy_index, lemma_index
 from coding.models import (
     Case,
     Code,
     Coding,
     Excerpt,
+    IndexFormat,
+    LemmaIndex,
     Membership,
     Project,
     Sentence,
-    Token,
     Transcript,
     Turn,
     passage_url,
@@ -49,7 +53,6 @@ from coding.models import (
 DEFAULT_NEAR = 10
 MAX_NEAR = 50
 MIN_PREFIX = 2
-MAX_PREFIX_WORDS = 1000
 MAX_TERMS = 12
 KWIC_CHARS = 60
 PAGE_SIZE = 200
@@ -91,7 +94,7 @@ def _terms(chunk: str, exact: bool) -> list[Term]:
         tokens = [t for t in nlp.get_nlp().tokenizer(word) if nlp.is_index_token(t)]
         for i, tok in enumerate(tokens):
             is_prefix = prefix and i == len(tokens) - 1
-            lower = tok.lower_
+            lower = lemma_index.lexeme(tok.lower_)
             if is_prefix:
                 if len(lower) < MIN_PREFIX:
                     raise ValidationError(
@@ -105,7 +108,7 @@ def _terms(chunk: str, exact: bool) -> list[Term]:
             else:
                 # The lemma, and the form itself: a capitalised word inside a sentence is kept
                 # as a name by the lemmatizer ("Husbanken" -> "husbanken").
-                values = tuple(dict.fromkeys((nlp.lemmatize(tok.text), lower)))
+                values = tuple(dict.fromkeys((lemma_index.lexeme(nlp.lemmatize(tok.text)), lower)))
             out.append(Term(tok.text, values, is_prefix))
     return out
 
@@ -227,7 +230,7 @@ class SearchResult:
 
 
 # A posting: (transcript id, position, start, end, sentence id, turn id)
-Posting = tuple[int, int, int, int, int, int]
+Posting = legacy_index.Posting
 # A match of a term or phrase: its first and its last word.
 Match = tuple[Posting, Posting]
 
@@ -241,66 +244,117 @@ def _transcripts(project: Project, filters: Filters) -> QuerySet[Transcript]:
     return qs
 
 
-def _prefix_q(column: str, prefix: str) -> Q:
-    q = Q(**{f"{column}__startswith": prefix})
-    if connection.vendor == "sqlite":
-        # SQLite's LIKE is case-insensitive and so cannot use the index; a range on the
-        # (binary-collated) column can, and LIKE keeps the answer exact.
-        q &= Q(**{f"{column}__gte": prefix, f"{column}__lt": prefix + "\U0010ffff"})
-    return q
+def searched_sentences(project: Project, filters: Filters) -> QuerySet[Sentence]:
+    """The sentences a search reads: those of the project's transcripts that ``filters`` keep.
+    The one place that says which transcripts are searched (every engine and the old index
+    read through it); which of their text is interview text is decided on the hits, by
+    ``_interview_text`` (a turn filter here would cost PostgreSQL its one GIN read)."""
+    # The ids as a list, not a subquery: PostgreSQL then reads the GIN index once for the
+    # project rather than once per transcript (its estimate of a subquery's rows is 1).
+    ids = list(_transcripts(project, filters).values_list("pk", flat=True))
+    return Sentence.objects.filter(transcript_id__in=ids)
 
 
-def _expand(column: str, prefix: str, *, skip_lemmas: str | None = None) -> list[str]:
-    """The distinct values of ``column`` that begin with ``prefix``, read from its index; with
-    ``skip_lemmas``, only forms of a lemma that does not begin with that prefix itself.
+@dataclass
+class _Scope:
+    """The searched sentences split by index format: through the engine, or (transcripts
+    the REINDEX job has not migrated yet) through the old token rows."""
 
-    Searching with the values (IN) lets every database use the (value, transcript) index; a
-    range or LIKE next to the transcript filter makes SQLite scan the project's tokens."""
-    qs = Token.objects.filter(_prefix_q(column, prefix))
-    if skip_lemmas is not None:
-        qs = qs.exclude(lemma__startswith=skip_lemmas)
-    values = list(qs.order_by().values_list(column, flat=True).distinct()[: MAX_PREFIX_WORDS + 1])
-    if len(values) > MAX_PREFIX_WORDS:
-        raise ValidationError(
-            _("“%(prefix)s*” fits more than %(n)s different words; type more of the word."),
-            code="broad_prefix",
-            params={"prefix": prefix, "n": MAX_PREFIX_WORDS},
+    fulltext: QuerySet[Sentence]
+    legacy: QuerySet[Sentence] | None
+
+
+def _scope(project: Project, filters: Filters) -> _Scope:
+    sentences = searched_sentences(project, filters)
+    legacy = list(
+        LemmaIndex.objects.filter(
+            transcript__case__project=project, format=IndexFormat.TOKENS
+        ).values_list("transcript_id", flat=True)
+    )
+    if not legacy:
+        return _Scope(sentences, None)
+    return _Scope(
+        sentences.exclude(transcript_id__in=legacy), sentences.filter(transcript_id__in=legacy)
+    )
+
+
+# Which words of a sentence a term matches: its stored lemmas and forms (space-separated) ->
+# the indices of those words, in order.
+WordTest = Callable[[str, str], list[int]]
+
+
+def _starting(pattern: re.Pattern[str], words: str) -> list[int]:
+    """Indices of the space-separated ``words`` that ``pattern`` (a word start) finds."""
+    return [words.count(" ", 0, m.start() + 1) for m in pattern.finditer(words)]
+
+
+def _word_test(term: Term, exact: bool) -> WordTest:
+    """The words (lemma, form) ``term`` matches: by lemma (by form with ``exact``); a prefix
+    by lemma or form (by form with ``exact``)."""
+    if term.prefix:
+        # The words that begin so: a regular expression over the whole string, not a Python
+        # test per word (a prefix reads the most sentences).
+        start = re.compile(r"(?:^| )" + re.escape(term.values[0]))
+        if exact:
+            return lambda lemmas, forms: _starting(start, forms)
+        return lambda lemmas, forms: sorted(
+            set(_starting(start, lemmas)) | set(_starting(start, forms))
         )
-    return values
+    values = frozenset(term.values)
+    if exact:
+        return lambda lemmas, forms: [i for i, f in enumerate(forms.split(" ")) if f in values]
+    return lambda lemmas, forms: [i for i, w in enumerate(lemmas.split(" ")) if w in values]
 
 
-def _postings(term: Term, transcripts: QuerySet[Transcript], exact: bool) -> list[Posting]:
-    """Every word of the project's transcripts that ``term`` matches, as postings."""
-    prefix = term.values[0]
-    if not term.prefix:
-        lookups = [(Q(**{("form" if exact else "lemma") + "__in": term.values}))]
-    elif exact:
-        lookups = [Q(form__in=_expand("form", prefix))]
-    else:
-        # Words whose lemma begins so, and words written so whose lemma does not ("Boligbrua"
-        # kept as a name, an unknown compound).
-        lookups = [
-            Q(lemma__in=_expand("lemma", prefix)),
-            Q(form__in=_expand("form", prefix, skip_lemmas=prefix)) & ~Q(lemma__startswith=prefix),
-        ]
-    found: dict[tuple[int, int], Posting] = {}
-    for q in lookups:
-        rows = Token.objects.filter(q, transcript__in=transcripts.values("pk")).values_list(
-            "transcript_id", "position", "start", "end", "sentence_id", "sentence__turn_id"
+def _engine_terms(terms: Sequence[Term]) -> list[fulltext.EngineTerm]:
+    return [(t.values, t.prefix) for t in terms]
+
+
+def _engine_postings(
+    terms: Sequence[Term],
+    exact: bool,
+    sentences: QuerySet[Sentence],
+    other: Sequence[Term] | None = None,
+) -> list[list[Posting]]:
+    """Postings of each of ``terms`` in the sentences where the engine finds the phrase
+    (with ``other``, only in turns where it finds ``other`` too: the two sides of NEAR)."""
+    qs = sentences.filter(fulltext.SentenceMatch(_engine_terms(terms), exact))
+    if other is not None:
+        qs = qs.filter(
+            turn_id__in=sentences.filter(
+                fulltext.SentenceMatch(_engine_terms(other), exact)
+            ).values("turn_id")
         )
-        for row in rows:
-            found[(row[0], row[1])] = row
-    return list(found.values())
+    tests = list(enumerate(_word_test(t, exact) for t in terms))
+    out: list[list[Posting]] = [[] for _ in terms]
+    rows = qs.order_by().values_list(
+        "pk", "transcript_id", "turn_id", "start", "first_word",
+        "index_lemmas", "index_forms", "index_offsets",
+    )  # fmt: skip
+    for pk, tid, turn_id, start, first, lemmas, forms, offsets in rows:
+        for k, test in tests:
+            found = test(lemmas, forms)
+            if found:
+                spans = lemma_index.word_spans(start, offsets, found)
+                out[k].extend(
+                    (tid, first + i, s, e, pk, turn_id)
+                    for i, (s, e) in zip(found, spans, strict=True)
+                )
+    return out
 
 
-def _phrase(terms: Sequence[Term], transcripts: QuerySet[Transcript], exact: bool) -> list[Match]:
+def _phrase(
+    terms: Sequence[Term], scope: _Scope, exact: bool, other: Sequence[Term] | None = None
+) -> list[Match]:
     """Runs of consecutive words matching ``terms`` in one sentence: (first, last) postings."""
-    first = _postings(terms[0], transcripts, exact)
+    per_term = _engine_postings(terms, exact, scope.fulltext, other)
+    if scope.legacy is not None:
+        for k, t in enumerate(terms):
+            per_term[k] += legacy_index.postings(t.values, t.prefix, exact, scope.legacy)
+    first = per_term[0]
     if len(terms) == 1:
         return [(p, p) for p in first]
-    later: list[dict[tuple[int, int], Posting]] = []
-    for term in terms[1:]:
-        later.append({(p[0], p[1]): p for p in _postings(term, transcripts, exact)})
+    later = [{(p[0], p[1]): p for p in postings} for postings in per_term[1:]]
     out: list[Match] = []
     for p in first:
         chain = p
@@ -399,10 +453,15 @@ def find_hits(project: Project, query: Query, filters: Filters | None = None) ->
     """Every hit of ``query`` in ``project`` that passes ``filters``, in text order per
     transcript (transcripts in id order; ``search`` orders them for display)."""
     filters = filters or Filters()
-    transcripts = _transcripts(project, filters)
-    matches = _phrase(query.left, transcripts, query.exact)
-    if query.near is not None:
-        matches = _near(matches, _phrase(query.right, transcripts, query.exact), query.near)
+    scope = _scope(project, filters)
+    if query.near is None:
+        matches = _phrase(query.left, scope, query.exact)
+    else:
+        matches = _near(
+            _phrase(query.left, scope, query.exact, other=query.right),
+            _phrase(query.right, scope, query.exact, other=query.left),
+            query.near,
+        )
     seen = set()
     hits = []
     for a, b in sorted(matches, key=lambda m: (m[0][0], m[0][1])):

@@ -52,6 +52,7 @@ from coding.models.jobs import (
 )
 from coding.models.language import (
     CodeClassifier,
+    IndexFormat,
     LemmaIndex,
     Suggestion,
     SuggestionDecision,
@@ -151,6 +152,7 @@ __all__ = [
     "AuditAction",
     "AuditEvent",
     "Token",
+    "IndexFormat",
     "LemmaIndex",
     "CodeClassifier",
     "SuggestionSource",

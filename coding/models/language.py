@@ -17,10 +17,12 @@ from coding.models.transcript import Sentence, Transcript
 
 
 class Token(models.Model):
-    """One word of a transcript in the lemma index: its lower-cased form, lemma and offsets.
+    """The word index before issue 16 (format ``IndexFormat.TOKENS``): one row per word.
 
-    ``position`` counts the transcript's words (punctuation left out), so a phrase is a run of
-    consecutive positions and NEAR/n a distance. Written only by coding.language.lemma_index.
+    No longer written: the index now lives on ``Sentence`` and in the database's full-text
+    engine. Read only by ``coding.language.legacy_index`` for transcripts the REINDEX job has
+    not migrated yet, and emptied by it; the table goes once every installation has migrated.
+    ``position`` counts the transcript's words (punctuation left out).
     """
 
     transcript = models.ForeignKey(
@@ -59,13 +61,24 @@ class Token(models.Model):
         return f"{self.form} ({self.lemma}) [{self.start}:{self.end}]"
 
 
+class IndexFormat(models.IntegerChoices):
+    """Where a transcript's word index is stored."""
+
+    TOKENS = 1, "token rows"  # the old Token table (read by language.legacy_index)
+    FULLTEXT = 2, "sentence columns and the database's full-text engine"
+
+
 class LemmaIndex(models.Model):
-    """Which pipeline version built a transcript's tokens; a stale version is rebuilt by a job."""
+    """Which pipeline version built a transcript's word index, and in which format; a stale
+    version or the old format is rebuilt by the REINDEX job."""
 
     transcript = models.OneToOneField(
         Transcript, on_delete=models.CASCADE, primary_key=True, related_name="lemma_index"
     )
     version = models.CharField(max_length=100)
+    format = models.PositiveSmallIntegerField(
+        choices=IndexFormat.choices, default=IndexFormat.FULLTEXT
+    )
     built_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -233,8 +233,19 @@ class Sentence(models.Model):
     index = models.PositiveIntegerField()
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
-    # Space-separated lemmas of the sentence, for lemma search (coding.nlp).
+    # Space-separated lemmas of the sentence's tokens (punctuation left out), what the
+    # suggestions learn from (coding.nlp).
     lemmas = models.TextField(blank=True, default="")
+    # The word index (coding.language.lemma_index writes it, in the same row): the index words'
+    # lemmas and lower-cased forms, space-separated, their offsets relative to ``start`` as
+    # "start length" pairs, and the transcript-wide position of the first one (NEAR counts
+    # words across the sentences of a turn). The database's full-text engine indexes the two
+    # strings itself (PostgreSQL: the generated tsvector column ``index_vector`` with a GIN
+    # index; SQLite: the FTS5 table ``coding_sentence_fts`` kept by triggers; migration 0014).
+    first_word = models.PositiveIntegerField(default=0)
+    index_lemmas = models.TextField(blank=True, default="")
+    index_forms = models.TextField(blank=True, default="")
+    index_offsets = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["transcript", "index"]

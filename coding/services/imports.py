@@ -25,7 +25,6 @@ from coding.models import (
     JobKind,
     JobStatus,
     Project,
-    Sentence,
     Transcript,
     Turn,
 )
@@ -220,9 +219,6 @@ _TURN_COLUMNS = (
 )
 
 
-_SENTENCE_COLUMNS = ("transcript_id", "turn_id", "index", "start", "end", "lemmas")
-
-
 def transcript_create(
     *,
     case: Case,
@@ -330,20 +326,8 @@ def transcript_create(
             .values_list("pk", flat=True)
         )
         turn_of = [tid for tid, sents in zip(turn_ids, sentences, strict=True) for _s in sents]
-        lemma_index.insert_rows(
-            Sentence._meta.db_table,
-            _SENTENCE_COLUMNS,
-            [
-                (transcript.pk, turn_id, n, s.start, s.end, s.lemmas)
-                for n, (turn_id, s) in enumerate(zip(turn_of, flat, strict=True))
-            ],
-        )
-        sentence_ids = list(
-            Sentence.objects.filter(transcript=transcript)
-            .order_by("index")
-            .values_list("pk", flat=True)
-        )
-        lemma_index.index_new_transcript(transcript, sentence_ids, words)
+        # The sentences carry the word index; the database's full-text engine indexes them.
+        lemma_index.write_sentences(transcript, turn_of, flat, words)
         transcript.informants.set([informants[i] for i in wanted])
         if tags:
             transcript.tags.set(list(tags))

@@ -6,6 +6,9 @@
 - A project's suggestion model is retrained once SUGGESTIONS_RETRAIN_AFTER codings were added
   since its last training. This schedule is the only automatic start of that work: no page
   starts a job when it is read.
+- A project whose transcripts still have the word index of before issue 16 (Token rows) gets
+  a REINDEX job that moves them to the full-text index with progress; search reads the old
+  rows of the transcripts not yet moved until it finishes (``language.legacy_index``).
 
 With Celery, beat runs these (CELERY_BEAT_SCHEDULE); with the thread runner (one machine, no
 broker) the web process runs ``run_schedule`` in a thread of its own (``start_ticker``).
@@ -21,7 +24,16 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from coding.models import Job, JobKind, JobStatus, Project, Transcript, job_fail_if_stale
+from coding.models import (
+    IndexFormat,
+    Job,
+    JobKind,
+    JobStatus,
+    LemmaIndex,
+    Project,
+    Transcript,
+    job_fail_if_stale,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +98,30 @@ def retrain_due_models() -> list[int]:
     return started
 
 
+def migrate_old_indexes() -> list[int]:
+    """Queue a REINDEX job for each project with transcripts indexed in the old format (one
+    job a project at a time: ``language_job_start`` returns a running one); their ids."""
+    from coding.services.language import language_job_start
+
+    projects = (
+        LemmaIndex.objects.filter(format=IndexFormat.TOKENS)
+        .values_list("transcript__case__project", flat=True)
+        .distinct()
+    )
+    started = sorted(set(projects))
+    for project in Project.objects.filter(pk__in=started):
+        language_job_start(project=project, user=None, kind=JobKind.REINDEX)
+    if started:
+        log.info("queued the word index migration for project(s) %s", started)
+    return started
+
+
 def run_schedule() -> None:
     """One round of the housekeeping above (the thread runner's ticker)."""
     fail_stale_jobs()
     purge_old_job_files()
     retrain_due_models()
+    migrate_old_indexes()
 
 
 _ticker: threading.Thread | None = None
@@ -128,6 +159,11 @@ def start_ticker(interval: float | None = None) -> threading.Thread:
 @shared_task(ignore_result=True)
 def retrain_due_models_task() -> list[int]:
     return retrain_due_models()
+
+
+@shared_task(ignore_result=True)
+def migrate_old_indexes_task() -> list[int]:
+    return migrate_old_indexes()
 
 
 @shared_task(ignore_result=True)
