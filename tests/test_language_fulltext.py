@@ -17,6 +17,14 @@ from .language_data import make_transcript
 
 
 @pytest.fixture(autouse=True)
+def _interviewer_turns_count(project):
+    """These tests read the interviewer's questions as text to find words in; search's own
+    restriction to interview text is tested in test_interview_text.py."""
+    project.interviewer_turns_are_interview_text = True
+    project.save(update_fields=["interviewer_turns_are_interview_text"])
+
+
+@pytest.fixture(autouse=True)
 def _english(settings):
     settings.LANGUAGE_CODE = "en"
 
