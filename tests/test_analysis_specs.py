@@ -11,7 +11,7 @@ from django.utils import translation
 from coding.analysis import matrices
 from coding.analysis.filters import AnalysisFilterForm
 from coding.analysis.specs import NONE_KEY, RowSpec
-from coding.models import AttributeDefinition, AttributeKind, CaseKind
+from coding.models import AttributeDefinition, AttributeKind, CaseKind, Turn
 
 from . import analysis_data as ad
 
@@ -110,11 +110,17 @@ def _rows(study, **data):
 
 
 def _covered_and_chars(study, case_names):
-    """Characters coded (any code) and characters in all, from the per-case share."""
+    """Characters coded (any code) and characters in all, from the per-case share: of the
+    interview text, the share's base (Turn.objects.interview_text_of)."""
     by_case = _rows(study)
     covered = chars = 0
     for name in case_names:
-        n = sum(len(t.text) for t in study.transcripts.values() if t.case.name == name)
+        n = sum(
+            turn.end - turn.content_start
+            for t in study.transcripts.values()
+            if t.case.name == name
+            for turn in Turn.objects.interview_text_of(t.case.project).filter(transcript=t)
+        )
         share = by_case[name].total.shown
         covered += (share or 0) * n / 100
         chars += n
