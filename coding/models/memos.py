@@ -134,7 +134,8 @@ class Memo(models.Model):
 
     def write_url(self) -> str:
         """Where its author edits or deletes it: the memo form of its case, code, transcript or
-        project (a query string follows). "" for a passage memo, written in the inspector."""
+        project (a query string follows); an unsaved memo's is the form for a new one there.
+        "" for a passage memo, written in the inspector."""
         if self.excerpt_id:
             return ""
         if self.transcript_id:
@@ -145,7 +146,7 @@ class Memo(models.Model):
             url = reverse("coding:code-memo", args=[self.code_id])
         else:
             url = reverse("coding:project-memo-add", args=[self.project_id])
-        return f"{url}?memo={self.pk}"
+        return f"{url}?memo={self.pk}" if self.pk else url
 
 
 class KeyQuoteQuerySet(models.QuerySet["KeyQuote"]):

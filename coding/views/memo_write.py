@@ -19,7 +19,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -172,24 +171,39 @@ def _write(request: HtmxHttpRequest, target: Target) -> HttpResponse:
     return render(request, "coding/memos/write.html", context, status=400 if form.errors else 200)
 
 
+def target_for(
+    project: Project, membership: Membership, on: Case | Code | Transcript | None = None
+) -> Target:
+    """The target of the memos on ``on`` (None: the project). Where such a memo is shown and
+    where its form is are the memo's own rules (``Memo.target_url``, ``Memo.write_url``)."""
+    fields: dict[str, Case | Code | Transcript] = {}
+    if on is not None:
+        fields = {type(on).__name__.lower(): on}
+    draft = Memo(project=project, **fields)
+    back = draft.target_url()
+    if draft.kind == "case":
+        back += "#case-memos"
+    if isinstance(on, Transcript):
+        name = f"{on.case.name} · {on.title}"
+    else:
+        name = (on or project).name
+    return Target(
+        project=project,
+        membership=membership,
+        kind=draft.kind,
+        name=name,
+        action=draft.write_url(),
+        back=back,
+        on=fields,
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_memo(request: HtmxHttpRequest, case_id: int) -> HttpResponse:
     """A memo on a case, shown on the case page."""
     case = access.get_case_for_user(request.user, case_id, access.WRITE)
-    return _write(request, case_target(case))
-
-
-def case_target(case: Case) -> Target:
-    return Target(
-        project=case.project,
-        membership=case.membership,
-        kind="case",
-        name=case.name,
-        action=reverse("coding:case-memo", args=[case.pk]),
-        back=f"{case.get_absolute_url()}#case-memos",
-        on={"case": case},
-    )
+    return _write(request, target_for(case.project, case.membership, case))
 
 
 @login_required
@@ -197,19 +211,7 @@ def case_target(case: Case) -> Target:
 def code_memo(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     """A memo on a code, shown under the code in the codebook."""
     code = access.get_code_for_user(request.user, code_id, access.WRITE)
-    project = code.codebook.project
-    return _write(
-        request,
-        Target(
-            project=project,
-            membership=code.membership,
-            kind="code",
-            name=code.name,
-            action=reverse("coding:code-memo", args=[code.pk]),
-            back=f"{reverse('coding:codebook', args=[project.pk])}#code-{code.pk}",
-            on={"code": code},
-        ),
-    )
+    return _write(request, target_for(code.codebook.project, code.membership, code))
 
 
 @login_required
@@ -218,18 +220,7 @@ def transcript_memo(request: HtmxHttpRequest, transcript_id: int) -> HttpRespons
     """A memo on a transcript, shown in the transcript view (everyone reads it, blind coding
     or not: it is about the interview, not about anyone's codings)."""
     transcript = access.get_transcript_for_user(request.user, transcript_id, access.WRITE)
-    return _write(
-        request,
-        Target(
-            project=transcript.case.project,
-            membership=transcript.membership,
-            kind="transcript",
-            name=f"{transcript.case.name} · {transcript.title}",
-            action=reverse("coding:transcript-memo", args=[transcript.pk]),
-            back=reverse("coding:transcript-detail", args=[transcript.pk]),
-            on={"transcript": transcript},
-        ),
-    )
+    return _write(request, target_for(transcript.case.project, transcript.membership, transcript))
 
 
 @login_required
@@ -237,15 +228,4 @@ def transcript_memo(request: HtmxHttpRequest, transcript_id: int) -> HttpRespons
 def project_memo(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """A memo on the project as a whole, shown on the project home."""
     project = access.get_project_for_user(request.user, project_id, access.WRITE)
-    return _write(request, project_target(project))
-
-
-def project_target(project: Project) -> Target:
-    return Target(
-        project=project,
-        membership=project.membership,
-        kind="project",
-        name=project.name,
-        action=reverse("coding:project-memo-add", args=[project.pk]),
-        back=f"{project.get_absolute_url()}#memos",
-    )
+    return _write(request, target_for(project, project.membership))

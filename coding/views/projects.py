@@ -94,7 +94,11 @@ def _project_home(
             "cases": cases,
             "progress": overall,
             "memos": memos,
-            **(memo_write.write_form(memo_write.project_target(project)) if can_write else {}),
+            **(
+                memo_write.write_form(memo_write.target_for(project, project.membership))
+                if can_write
+                else {}
+            ),
             "can_write": can_write,
             "is_owner": is_owner,
             "jobs": job_list_for(project),
@@ -160,7 +164,7 @@ def case_detail(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse
             "case_memos": case_memos,
             "case_memo_count": case_memo_count,
             **(
-                memo_write.write_form(memo_write.case_target(case))
+                memo_write.write_form(memo_write.target_for(case.project, case.membership, case))
                 if case.membership.can_write
                 else {}
             ),
