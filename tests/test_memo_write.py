@@ -114,6 +114,7 @@ def test_the_author_writes_edits_and_deletes_a_memo(kind, places, project, bob_c
     # In the memo overview under its kind (and its type).
     listed = overview(bob_client, project, kind=kind)
     assert re.findall(r'data-memo="(\d+)" data-kind="(\w+)"', listed) == [(str(memo.pk), kind)]
+    assert memo.write_url() in listed.replace("&amp;", "&"), "its Edit link, for its author"
     assert f'data-memo="{memo.pk}"' in overview(bob_client, project, type=theory.pk)
 
     # The author edits it: a cleared title is cleared, the type changes.
@@ -225,6 +226,7 @@ def test_nobody_else_changes_a_memos_text_not_even_the_owner(
     html = alice_client.get(page).content.decode()
     assert "Bobs tanke" in html
     assert memo.write_url() not in html
+    assert memo.write_url() not in overview(alice_client, project)
     typ = MemoType.objects.create(project=project, name="Metodisk")
     r = alice_client.post(reverse("coding:memo-type-set", args=[memo.pk]), {"type": typ.pk})
     assert r.status_code == 302
