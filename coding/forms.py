@@ -20,6 +20,7 @@ from coding.models import (
     Code,
     Informant,
     Memo,
+    MemoType,
     Mode,
     Project,
     Role,
@@ -276,8 +277,22 @@ class CodeForm(forms.Form):
 
 
 class MemoForm(forms.Form):
+    """A memo's title, text and (when the project has memo types) its type. Text and title refuse
+    NUL characters here too (Django's CharField), as ``services.memo_save`` does."""
+
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
     text = forms.CharField(label=_("Memo"), widget=forms.Textarea(attrs={"rows": 4}))
+    memo_type = forms.ModelChoiceField(
+        queryset=MemoType.objects.none(), label=_("Type"), required=False, empty_label="—"
+    )
+
+    def __init__(self, *args: Any, project: Project | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        types = MemoType.objects.filter(project=project) if project is not None else None
+        if types is None or not types.exists():
+            del self.fields["memo_type"]
+        else:
+            cast(forms.ModelChoiceField, self.fields["memo_type"]).queryset = types
 
 
 class MemberAddForm(forms.Form):

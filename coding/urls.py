@@ -13,6 +13,7 @@ from coding.views import (
     exports,
     keyquotes,
     members,
+    memo_write,
     memos,
     projects,
     workspace,
@@ -74,10 +75,12 @@ urlpatterns = [
     path("memos/<int:memo_id>/links/", memos.memo_link, name="memo-link"),
     path("memos/<int:memo_id>/edit/", memos.memo_edit, name="memo-edit"),
     path("projects/<int:project_id>/memos/export/", memos.memo_export, name="memo-export"),
+    # Memos on a case, a code, a transcript or the project: written, edited, deleted (issue 17).
+    path("projects/<int:project_id>/memos/add/", memo_write.project_memo, name="project-memo-add"),
+    path("cases/<int:case_id>/memo/", memo_write.case_memo, name="case-memo"),
+    path("codebook/codes/<int:code_id>/memo/", memo_write.code_memo, name="code-memo"),
     path(
-        "projects/<int:project_id>/memos/add/",
-        projects.project_memo_add,
-        name="project-memo-add",
+        "transcripts/<int:transcript_id>/memo/", memo_write.transcript_memo, name="transcript-memo"
     ),
     path("projects/<int:project_id>/codebook/", codebook.codebook_detail, name="codebook"),
     path("projects/<int:project_id>/codebook/add/", codebook.code_add, name="codebook-add"),

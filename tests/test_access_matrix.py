@@ -273,7 +273,16 @@ ACCESS: dict[str, Entry] = {
     "coding:memo-edit": Entry({"GET": WRITE}, query=lambda w: {"q": "notat"}),
     # Supervisors read everything, so they export the memos too.
     "coding:memo-export": Entry({"POST": READ}, data=lambda w: {"layout": "memos-by-case"}),
-    "coding:project-memo-add": W(data=lambda w: {"text": "Prosjektnotat"}),
+    # Memos on the project, a case, a code, a transcript (issue 17): a GET is the form (one's
+    # own memo's with ?memo=), a POST writes; supervisors write no memos.
+    "coding:project-memo-add": Entry(
+        {"GET": WRITE, "POST": WRITE}, data=lambda w: {"text": "Prosjektnotat"}
+    ),
+    "coding:case-memo": Entry({"GET": WRITE, "POST": WRITE}, data=lambda w: {"text": "Casenotat"}),
+    "coding:code-memo": Entry({"GET": WRITE, "POST": WRITE}, data=lambda w: {"text": "Kodenotat"}),
+    "coding:transcript-memo": Entry(
+        {"GET": WRITE, "POST": WRITE}, data=lambda w: {"text": "Intervjunotat"}
+    ),
     "coding:case-detail": R(),
     "coding:case-create": Entry({"GET": OWN, "POST": OWN}),
     "coding:case-edit": Entry({"GET": OWN, "POST": OWN}),
@@ -582,6 +591,8 @@ NOT_LINKED = {
     "coding:analysis-framework-cell": "htmx fragment (a framework cell's link)",
     "coding:analysis-framework-panel": "htmx fragment (the framework grid's side panel)",
     "coding:excerpt-key-quotes": "htmx fragment (the key-quote stars of a passage)",
+    "coding:case-memo": "the case page holds the new memo's form; the GET is one's own case "
+    "memo's edit form (its Edit link) or the form's page",
 }
 
 

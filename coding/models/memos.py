@@ -132,6 +132,22 @@ class Memo(models.Model):
             return f"{reverse('coding:codebook', args=[self.project_id])}#code-{self.code_id}"
         return f"{reverse('coding:project-detail', args=[self.project_id])}#memos"
 
+    def write_url(self) -> str:
+        """Where its author edits or deletes it: the memo form of its case, code, transcript or
+        project (a query string follows); an unsaved memo's is the form for a new one there.
+        "" for a passage memo, written in the inspector."""
+        if self.excerpt_id:
+            return ""
+        if self.transcript_id:
+            url = reverse("coding:transcript-memo", args=[self.transcript_id])
+        elif self.case_id:
+            url = reverse("coding:case-memo", args=[self.case_id])
+        elif self.code_id:
+            url = reverse("coding:code-memo", args=[self.code_id])
+        else:
+            url = reverse("coding:project-memo-add", args=[self.project_id])
+        return f"{url}?memo={self.pk}" if self.pk else url
+
 
 class KeyQuoteQuerySet(models.QuerySet["KeyQuote"]):
     def visible_to(self, viewer: Membership | None) -> KeyQuoteQuerySet:

@@ -33,18 +33,20 @@ def memo_save(
     project: Project,
     author: User,
     text: str,
-    title: str = "",
+    title: str | None = None,
     memo: Memo | None = None,
     excerpt: Excerpt | None = None,
     transcript: Transcript | None = None,
     case: Case | None = None,
     code: Code | None = None,
 ) -> Memo:
-    """Create a memo, or update ``memo``'s text. Targets must belong to ``project``."""
+    """Create a memo, or update ``memo``'s text (and its title, when ``title`` is given: an
+    empty one clears it; ``None`` keeps it, as the inspector, which edits text only, does).
+    Targets must belong to ``project``."""
     text = (text or "").strip()
     if not text:
         raise ValidationError(_("A memo needs some text."), code="memo_empty")
-    if "\x00" in text or "\x00" in title:
+    if "\x00" in text or "\x00" in (title or ""):
         # Every path, JSON ones included: PostgreSQL refuses NUL in text, SQLite would keep it.
         raise ValidationError(_("Null characters are not allowed."), code="null_characters")
     if len(text) > settings.MEMO_MAX_CHARS:
@@ -69,7 +71,7 @@ def memo_save(
             project=project,
             author=author,
             text=text,
-            title=title[:200],
+            title=(title or "")[:200],
             excerpt=excerpt,
             transcript=transcript,
             case=case,
@@ -79,7 +81,8 @@ def memo_save(
         )
     else:
         memo.text = text
-        memo.title = title[:200] or memo.title
+        if title is not None:
+            memo.title = title[:200]
         memo.updated_at = now
         memo.save(update_fields=["text", "title", "updated_at"])
     audit(

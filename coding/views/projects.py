@@ -12,13 +12,12 @@ from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from coding import access, services
 from coding.analysis import memo_overview, progress
-from coding.forms import AssignmentForm, ImportPreviewForm, ImportUploadForm, MemoForm
+from coding.forms import AssignmentForm, ImportPreviewForm, ImportUploadForm
 from coding.models import (
     Assignment,
     AttributeValue,
@@ -31,7 +30,7 @@ from coding.models import (
     Transcript,
     job_fail_if_stale,
 )
-from coding.views import AuthenticatedHttpRequest, HtmxHttpRequest
+from coding.views import AuthenticatedHttpRequest, HtmxHttpRequest, memo_write
 
 
 @login_required
@@ -48,7 +47,6 @@ def project_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def _project_home(
     request: HttpRequest,
     project: Project,
-    memo_form: MemoForm | None = None,
     status: int = 200,
     *,
     assignment_form: AssignmentForm | None = None,
@@ -84,7 +82,7 @@ def _project_home(
         transcript__isnull=True,
         case__isnull=True,
         code__isnull=True,
-    ).select_related("author")
+    ).select_related("author", "memo_type")
     can_write = project.membership.can_write
     is_owner = access.is_owner(project.membership)
     return render(
@@ -96,7 +94,11 @@ def _project_home(
             "cases": cases,
             "progress": overall,
             "memos": memos,
-            "memo_form": memo_form or (MemoForm() if can_write else None),
+            **(
+                memo_write.write_form(memo_write.target_for(project, project.membership))
+                if can_write
+                else {}
+            ),
             "can_write": can_write,
             "is_owner": is_owner,
             "jobs": job_list_for(project),
@@ -144,28 +146,6 @@ def project_detail(request: AuthenticatedHttpRequest, project_id: int) -> HttpRe
 
 
 @login_required
-@require_POST
-def project_memo_add(request: AuthenticatedHttpRequest, project_id: int) -> HttpResponse:
-    """Add a project memo (a memo on no excerpt, transcript, case or code)."""
-    project = access.get_project_for_user(request.user, project_id, access.WRITE)
-    form = MemoForm(request.POST)
-    if form.is_valid():
-        try:
-            services.memo_save(
-                project=project,
-                author=request.user,
-                title=form.cleaned_data["title"],
-                text=form.cleaned_data["text"],
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _("Memo saved."))
-            return redirect(f"{project.get_absolute_url()}#memos")
-    return _project_home(request, project, memo_form=form, status=400)
-
-
-@login_required
 @require_GET
 def case_detail(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, case_id)
@@ -183,6 +163,11 @@ def case_detail(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse
             "transcripts": case.transcripts.with_coding_progress(case.membership).defer("text"),
             "case_memos": case_memos,
             "case_memo_count": case_memo_count,
+            **(
+                memo_write.write_form(memo_write.target_for(case.project, case.membership, case))
+                if case.membership.can_write
+                else {}
+            ),
         },
     )
 

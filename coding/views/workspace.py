@@ -212,7 +212,7 @@ def transcript_detail(request: AuthenticatedHttpRequest, transcript_id: int) -> 
             "codes": codes,
             "can_write": can_write,
             "informants": transcript.informants.all(),
-            "memos": transcript.memos.select_related("author"),
+            "memos": transcript.memos.select_related("author", "memo_type"),
             "blinded": payload["blind"],
             "transcript_blind": transcript.is_blind,
             "may_set_blind": access.may_set_blind_coding(membership),
