@@ -290,3 +290,45 @@ def test_the_coded_with_filter_lists_codes_in_codebook_order(alice_client, proje
     field = r.context["form"].fields["with_code"]
     labels = [label for value, label in field.choices if value]
     assert labels == [codes[0].name, parent.name, f"\u2003{sub.name}", codes[2].name]
+
+
+def test_key_quotes_only_keeps_the_hits_inside_a_passage_marked_as_one(
+    alice_client, alice, project, codes, transcript
+):
+    """Issue 17: "key quotes only" in search, as in the matrix drill-down and the Word export."""
+    text = transcript.text
+    marked_at = text.index("Tildelingen av boliger")
+    plain_at = text.index("Vi venter på flere boliger")
+    marked, _ = services.excerpt_code(
+        transcript=transcript,
+        start=marked_at,
+        end=marked_at + len("Tildelingen av boliger"),
+        codes=[codes[0]],
+        coder=alice,
+    )
+    services.excerpt_code(
+        transcript=transcript,
+        start=plain_at,
+        end=plain_at + len("Vi venter på flere boliger"),
+        codes=[codes[0]],
+        coder=alice,
+    )
+    assert services.key_quote_set(excerpt=marked, code=codes[0], user=alice, marked=True)
+    s, e = span_of(transcript, "boliger", 1)
+    assert marked.start <= s < e <= marked.end  # the one hit inside the key quote
+
+    coded = hit_keys(
+        alice_client.get(search_url(project, q="bolig", coded="coded")).content.decode()
+    )
+    assert len(coded) == 2  # both coded passages hold a hit
+    only = hit_keys(
+        alice_client.get(search_url(project, q="bolig", key_quotes="on")).content.decode()
+    )
+    assert only == [f"{transcript.pk}:{s}:{e}"]
+    # The mark is for codes[0]: with another code chosen, nothing is a key quote.
+    other = search_url(project, q="bolig", key_quotes="on", coded="coded", with_code=codes[1].pk)
+    assert hit_keys(alice_client.get(other).content.decode()) == []
+    # Outside every coded passage and a key quote at once: refused, saying why.
+    refused = alice_client.get(search_url(project, q="bolig", key_quotes="on", coded="uncoded"))
+    html = refused.content.decode()
+    assert "cannot be outside one too" in html and hit_keys(html) == []

@@ -33,21 +33,18 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from coding import nlp
-from coding.analysis import selection
-from coding.language import fulltext, legacy_index, lemma_index
+from coding.language import fulltext, hit_filters, legacy_index, lemma_index
+from coding.language.hit_filters import Filters, Hit
 from coding.models import (
     Case,
     Code,
-    Coding,
     Excerpt,
     IndexFormat,
     LemmaIndex,
-    Membership,
     Project,
     Sentence,
     Transcript,
     Turn,
-    passage_url,
 )
 
 DEFAULT_NEAR = 10
@@ -160,48 +157,6 @@ def parse_query(raw: str, *, exact: bool = False) -> Query:
 
 
 @dataclass
-class Filters:
-    case_ids: list[int] = field(default_factory=list)
-    transcript_ids: list[int] = field(default_factory=list)
-    levels: list[str] = field(default_factory=list)
-    # "" everyone, "informant" informants only, "interviewer" interviewers only
-    speaker: str = ""
-    # With ``coded`` "coded" or "uncoded": only hits inside (outside) a passage coded with
-    # ``code``, or with any code when ``code`` is None.
-    code: Code | None = None
-    coded: str = ""
-    # Whose eyes the "coded" filter reads with (blind coding: CodingQuerySet.visible_to).
-    viewer: Membership | None = None
-
-
-@dataclass
-class Hit:
-    transcript_id: int
-    start: int
-    end: int
-    sentence_id: int
-    turn_id: int
-    left: str = ""
-    match: str = ""
-    right: str = ""
-    cut_left: bool = False
-    cut_right: bool = False
-    # Whether white space parts the hit from its context ("bolig, noen": not on the right), so
-    # the line shows the text's own spacing rather than a gap on each side.
-    spaced_left: bool = True
-    spaced_right: bool = True
-
-    @property
-    def key(self) -> str:
-        """How a hit is named in forms (transcript:start:end)."""
-        return f"{self.transcript_id}:{self.start}:{self.end}"
-
-    @property
-    def url(self) -> str:
-        return passage_url(self.transcript_id, self.start, self.end)
-
-
-@dataclass
 class TranscriptGroup:
     transcript: Transcript
     hits: list[Hit]
@@ -248,7 +203,7 @@ def searched_sentences(project: Project, filters: Filters) -> QuerySet[Sentence]
     """The sentences a search reads: those of the project's transcripts that ``filters`` keep.
     The one place that says which transcripts are searched (every engine and the old index
     read through it); which of their text is interview text is decided on the hits, by
-    ``_interview_text`` (a turn filter here would cost PostgreSQL its one GIN read)."""
+    ``hit_filters.interview_text`` (a turn filter here would cost PostgreSQL its one GIN read)."""
     # The ids as a list, not a subquery: PostgreSQL then reads the GIN index once for the
     # project rather than once per transcript (its estimate of a subquery's rows is 1).
     ids = list(_transcripts(project, filters).values_list("pk", flat=True))
@@ -400,55 +355,6 @@ def _near(left: list[Match], right: list[Match], distance: int) -> list[Match]:
     return out
 
 
-def _turn_filter(hits: list[Hit], filters: Filters) -> list[Hit]:
-    """The hits spoken as ``filters`` ask: by informants or the interviewer (the turn's flag),
-    and by informants of the chosen levels (who speaks: ``analysis.selection``, the rule the
-    matrices count by)."""
-    if filters.speaker:
-        interviewer = set(
-            Turn.objects.filter(pk__in={h.turn_id for h in hits}, is_interviewer=True).values_list(
-                "pk", flat=True
-            )
-        )
-        want = filters.speaker == "interviewer"
-        hits = [h for h in hits if (h.turn_id in interviewer) == want]
-    if filters.levels:
-        spoken = selection.turns_spoken_by(
-            {h.turn_id for h in hits}, selection.informants_of_levels(filters.levels)
-        )
-        hits = [h for h in hits if h.turn_id in spoken]
-    return hits
-
-
-def _coded_filter(hits: list[Hit], filters: Filters) -> list[Hit]:
-    if filters.coded not in ("coded", "uncoded"):
-        return hits
-    tids = {h.transcript_id for h in hits}
-    coded = Coding.objects.filter(content_object__transcript_id__in=tids).visible_to(filters.viewer)
-    if filters.code:
-        coded = coded.filter(tag=filters.code)
-    qs = Excerpt.objects.filter(pk__in=coded.values("content_object_id"))
-    spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for tid, s, e in qs.values_list("transcript_id", "start", "end").distinct():
-        spans[tid].append((s, e))
-    index = {}
-    for tid, items in spans.items():
-        items.sort()
-        ends, top = [], -1
-        for _s, e in items:
-            top = max(top, e)
-            ends.append(top)
-        index[tid] = ([s for s, _e in items], ends)
-
-    def inside(h: Hit) -> bool:
-        starts, ends = index.get(h.transcript_id, ([], []))
-        i = bisect.bisect_left(starts, h.end)  # spans starting before the hit ends
-        return i > 0 and ends[i - 1] > h.start
-
-    want = filters.coded == "coded"
-    return [h for h in hits if inside(h) == want]
-
-
 def find_hits(project: Project, query: Query, filters: Filters | None = None) -> list[Hit]:
     """Every hit of ``query`` in ``project`` that passes ``filters``, in text order per
     transcript (transcripts in id order; ``search`` orders them for display)."""
@@ -470,23 +376,9 @@ def find_hits(project: Project, query: Query, filters: Filters | None = None) ->
             continue
         seen.add(span)
         hits.append(Hit(a[0], a[2], b[3], a[4], a[5]))
-    hits = _interview_text(hits, project)
-    hits = _turn_filter(hits, filters)
-    return _coded_filter(hits, filters)
-
-
-def _interview_text(hits: list[Hit], project: Project) -> list[Hit]:
-    """The hits in interview text (``Turn.objects.interview_text_of``, the rule suggestions and
-    the matrices' share of text follow): never a heading or metadata block, and an interviewer's
-    words only in a project that counts them."""
-    if not hits:
-        return hits
-    kept = set(
-        Turn.objects.interview_text_of(project)
-        .filter(pk__in={h.turn_id for h in hits})
-        .values_list("pk", flat=True)
-    )
-    return [h for h in hits if h.turn_id in kept]
+    hits = hit_filters.interview_text(hits, project)
+    hits = hit_filters.by_speaker(hits, filters)
+    return hit_filters.by_coding(hits, filters)
 
 
 # --- keyword in context ---------------------------------------------------------------------

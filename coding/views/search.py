@@ -42,7 +42,17 @@ from coding.views import AuthenticatedHttpRequest
 
 MAX_BATCH = 2000
 PREVIEW_ROWS = 300
-SEARCH_FIELDS = ("q", "mode", "case", "transcript", "level", "speaker", "with_code", "coded")
+SEARCH_FIELDS = (
+    "q",
+    "mode",
+    "case",
+    "transcript",
+    "level",
+    "speaker",
+    "with_code",
+    "coded",
+    "key_quotes",
+)
 
 
 class SearchForm(forms.Form):
@@ -86,6 +96,13 @@ class SearchForm(forms.Form):
         required=False,
         empty_label=gettext_lazy("any code"),
     )
+    key_quotes = forms.BooleanField(
+        label=gettext_lazy("Key quotes only"),
+        required=False,
+        help_text=gettext_lazy(
+            "Only hits inside a passage someone marked as a key quote (for the code chosen)."
+        ),
+    )
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -123,6 +140,18 @@ class SearchForm(forms.Form):
         # refuses any assignment to a method.
         field.label_from_instance = lambda c: f"{indents.get(c.pk, '')}{c.name}"  # type: ignore[method-assign, assignment]
 
+    def clean(self) -> dict[str, Any]:
+        d = cast(dict[str, Any], super().clean())  # Form.clean returns cleaned_data
+        if d.get("key_quotes") and d.get("coded") == "uncoded":
+            self.add_error(
+                "key_quotes",
+                ValidationError(
+                    _("A key quote lies inside a coded passage: it cannot be outside one too."),
+                    code="key_quotes_uncoded",
+                ),
+            )
+        return d
+
     def query(self) -> lemma_search.Query:
         return lemma_search.parse_query(
             self.cleaned_data["q"], exact=self.cleaned_data.get("mode") == "exact"
@@ -137,6 +166,7 @@ class SearchForm(forms.Form):
             speaker=d.get("speaker") or "",
             code=d.get("with_code"),
             coded=d.get("coded") or "",
+            key_quotes=bool(d.get("key_quotes")),
             viewer=self.viewer,
         )
 
