@@ -57,11 +57,16 @@ def test_a_researcher_links_a_memo_to_another_passage_and_sees_it_on_both_sides(
     link.wait_for()
     assert "Intervju med boligleder" in link.inner_text()
     link.click()
-    page.wait_for_selector("body[data-ws-ready='1']", state="attached")
+    # Wait for the linked passage's own page: until it has loaded, the page being left still
+    # answers "ready" and shows its own passage (CI on a busy machine read that one).
+    page.wait_for_function(
+        "(t) => { const q = document.querySelector('#ws-inspector-body:not([hidden]) .ws-quote');"
+        " return document.body.dataset.wsReady === '1' && q !== null && q.innerText === t; }",
+        arg=e2.text,
+    )
 
     # The other side: the linked passage's inspector lists the memo linking to it.
     quote = page.locator("#ws-inspector-body:not([hidden]) .ws-quote")
-    quote.wait_for()
     assert quote.inner_text() == e2.text
     here = page.locator(f"#ws-inspector-body .ws-linked-here li[data-memo='{memo.pk}']")
     here.wait_for()
