@@ -53,6 +53,8 @@ def test_write_three_cells_with_the_keyboard_without_a_page_load(
     assert saved == sorted(texts)
     assert page.evaluate("window.__sameDocument === true"), "writing reloaded the page"
     assert navigations == [], f"writing navigated: {navigations}"
+    # The progress line comes with the last save's answer: wait for it, not only the status.
+    page.locator("#fw-progress", has_text=re.compile(r"\b3 (of|av)\b")).wait_for()
     assert "3 of" in page.locator("#fw-progress").inner_text()
     # The third cell is under the second: the same factor, the next case.
     second = FrameworkSummary.objects.get(text=texts[1])
