@@ -1,6 +1,6 @@
 """What a search keeps of its hits: the filters that read the hits' turns and the coding
-around them (``lemma_search.find_hits`` applies them after the engine found the words), and the
-two records they work on."""
+around them (``lemma_search.find_hits`` applies them after the engine found the words in the
+interview text, ``lemma_search.searched_sentences``), and the two records they work on."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from coding.analysis import selection
-from coding.models import Code, Coding, Excerpt, Membership, Project, Turn, passage_url
+from coding.models import Code, Coding, Excerpt, Membership, Turn, passage_url
 
 
 @dataclass
@@ -54,20 +54,6 @@ class Hit:
     @property
     def url(self) -> str:
         return passage_url(self.transcript_id, self.start, self.end)
-
-
-def interview_text(hits: list[Hit], project: Project) -> list[Hit]:
-    """The hits in interview text (``Turn.objects.interview_text_of``, the rule suggestions and
-    the matrices' share of text follow): never a heading or metadata block, and an interviewer's
-    words only in a project that counts them."""
-    if not hits:
-        return hits
-    kept = set(
-        Turn.objects.interview_text_of(project)
-        .filter(pk__in={h.turn_id for h in hits})
-        .values_list("pk", flat=True)
-    )
-    return [h for h in hits if h.turn_id in kept]
 
 
 def by_speaker(hits: list[Hit], filters: Filters) -> list[Hit]:
