@@ -60,3 +60,21 @@ def test_a_short_run_browses_codes_reports_and_cleans_up(live_server, transactio
     assert 0 < report["p50_ms"] <= report["p95_ms"]
     assert Membership.objects.filter(user__username__startswith="lasttest").count() == users
     assert not Coding.objects.filter(coder__username__startswith="lasttest").exists()
+
+
+def test_search_is_reported_on_its_own_beside_pages_and_coding():
+    from coding.management.commands import loadtest
+
+    stats = loadtest.Stats()
+    stats.record("log in", 9.0, True)
+    for seconds in (0.01, 0.02, 0.03):
+        stats.record("open a transcript", seconds, True)
+    stats.record("search: prefix", 0.5, True)
+    stats.record("search: phrase", 0.7, False, "500 /search")
+    report = loadtest.Command()._report(stats, elapsed=1.0, users=1)
+    assert report["clicks_p95_ms"] == 30.0  # neither the log-in nor the searches
+    assert report["search_requests"] == 2
+    assert (report["search_p50_ms"], report["search_p95_ms"]) == (600.0, 700.0)
+    assert report["actions"]["search: phrase"]["errors"] == 1
+    # Every kind a researcher types is one of the simulated searches.
+    assert set(loadtest.SEARCHES) == {"lemma", "phrase", "prefix", "near"}
