@@ -21,11 +21,18 @@ measured in the same run.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import random
+import statistics
+import time
 import zipfile
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from lxml import etree
@@ -47,7 +54,7 @@ from coding.models import (
     Role,
     Transcript,
 )
-from coding.services.exchange import import_plan
+from coding.services.exchange import segment_sources, write_plan
 
 SCALES = {"small": (20_000, 1_000), "full": (200_000, 10_000)}
 N_TRANSCRIPTS = {"small": 4, "full": 40}
@@ -161,12 +168,65 @@ def _bare_segmentation(texts: list[str]) -> None:
         pass
 
 
+@contextlib.contextmanager
+def _time_calls(
+    module: ModuleType, names: tuple[str, ...], into: dict[str, float]
+) -> Iterator[None]:
+    """Add the wall time of every call of ``module.<name>`` to ``into[name]`` while open (the
+    import calls these services through the ``services`` module, so wrapping it sees them)."""
+    originals = {name: getattr(module, name) for name in names}
+
+    def timing(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                into[name] = into.get(name, 0.0) + time.perf_counter() - started
+
+        return call
+
+    for name, fn in originals.items():
+        setattr(module, name, timing(name, fn))
+    try:
+        yield
+    finally:
+        for name, fn in originals.items():
+            setattr(module, name, fn)
+
+
+def _import_parts(runs: list[dict[str, float]], import_s: float) -> dict:
+    """The import's parts (median seconds over the runs) and each one's share of the whole:
+    reading (zip, XML, sources), segmenting (speaker mapping, sentences), and the write
+    transaction split into the transcripts (``transcript_create``: turns, sentences, word
+    index, suggestions), the passages and codings (``excerpts_import``) and the rest (users,
+    codes, cases, variables, notes, GUIDs)."""
+
+    def med(key: str) -> float:
+        return statistics.median(r.get(key, 0.0) for r in runs)
+
+    read, seg, total = med("read"), med("segmentation"), med("total")
+    transcripts, passages = med("transcript_create"), med("excerpts_import")
+    parts = {
+        "read_zip_xml": read,
+        "segmentation": seg,
+        "write_transcripts": transcripts,
+        "write_excerpts_codings": passages,
+        "write_rest": total - read - seg - transcripts - passages,
+    }
+    return {
+        name: {"seconds": round(v, 4), "share": round(v / total, 3) if total else None}
+        for name, v in parts.items()
+    } | {"total_seconds": round(total, 4), "import_seconds": round(import_s, 4)}
+
+
 def run(scale: str) -> dict:
     words, n_codings = SCALES[scale]
     repeat = 1 if scale == "small" else 3
     User = get_user_model()
     users = [User.objects.get_or_create(username=f"benchmark-coder-{i}")[0] for i in (1, 2)]
     out: dict = {"scale": scale, "database": connection.vendor}
+    settings.DEBUG = False  # no query log in the timings (the bare work keeps none either)
     try:
         with transaction.atomic():
             project = generated_project(words, n_codings, N_TRANSCRIPTS[scale], users)
@@ -191,14 +251,30 @@ def run(scale: str) -> dict:
             nlp.lemma_table()
             seg_s, _t = timed(lambda: [nlp.split_sentences(t, [(0, len(t))]) for t in texts], 1)
 
+            runs: list[dict[str, float]] = []
+
             def one_import() -> None:
+                # import_plan's two steps (segment_sources, write_plan) timed apart, and
+                # within the write the two services that do most of it.
+                t: dict[str, float] = {}
                 try:
-                    with transaction.atomic():
+                    with (
+                        transaction.atomic(),
+                        _time_calls(services, ("transcript_create", "excerpts_import"), t),
+                    ):
+                        started = time.perf_counter()
                         p = read_exchange(io.BytesIO(data), "benchmark.qdpx")
-                        import_plan(p, actor=users[0], new_project_name="benchmark copy")
+                        t["read"] = time.perf_counter() - started
+                        prepared = segment_sources(p)
+                        t["segmentation"] = time.perf_counter() - started - t["read"]
+                        write_plan(
+                            p, prepared=prepared, actor=users[0], new_project_name="benchmark copy"
+                        )
+                        t["total"] = time.perf_counter() - started
                         raise _Rollback
                 except _Rollback:
                     pass
+                runs.append(t)
 
             def transcript_imports() -> None:
                 # The ordinary transcript import of the same texts (no codes, no codings).
@@ -229,6 +305,7 @@ def run(scale: str) -> dict:
             out["import_vs_bare_with_segmentation"] = figure(
                 import_s, bare_s + bare_seg_s, goal=3.0
             )
+            out["import_parts"] = _import_parts(runs, import_s)
             out["import_segmentation_seconds"] = round(seg_s, 4)
             out["import_without_segmentation_ratio"] = (
                 round((import_s - seg_s) / bare_s, 3) if bare_s else None
