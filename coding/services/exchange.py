@@ -10,7 +10,6 @@ GUID it came with (ExchangeGuid), so exporting the import gives the file back.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -571,22 +570,23 @@ def _save_guids(project: Project, rows: list[tuple[str, int, str]]) -> None:
     holds already for its kind, or met earlier in ``rows``, keeps its first row (what
     ``ignore_conflicts`` did, which COPY cannot); ``write_plan`` holds the project row, so no
     other import adds one meanwhile."""
-    native = connection.features.has_native_uuid_field  # else 32 hex digits (UUIDField's rule)
-    seen_guids: set[tuple[str, uuid.UUID]] = set()
+    # GUIDs as norm_guid gives them (lower case with hyphens, what str(UUID) writes), kept as
+    # UUIDField does: native on PostgreSQL, else 32 hex digits.
+    native = connection.features.has_native_uuid_field
+    seen_guids: set[tuple[str, str]] = set()
     seen_objects: set[tuple[str, int]] = set()
-    for kind, object_id, guid in ExchangeGuid.objects.filter(project=project).values_list(
+    for kind, object_id, have in ExchangeGuid.objects.filter(project=project).values_list(
         "kind", "object_id", "guid"
     ):
-        seen_guids.add((kind, guid))
+        seen_guids.add((kind, str(have)))
         seen_objects.add((kind, object_id))
     out = []
-    for kind, object_id, raw in rows:
-        guid = uuid.UUID(raw)  # the reader's norm_guid: always a GUID
+    for kind, object_id, guid in rows:
         if (kind, guid) in seen_guids or (kind, object_id) in seen_objects:
             continue
         seen_guids.add((kind, guid))
         seen_objects.add((kind, object_id))
-        out.append((project.pk, kind, object_id, guid if native else guid.hex))
+        out.append((project.pk, kind, object_id, guid if native else guid.replace("-", "")))
     insert_rows(ExchangeGuid._meta.db_table, ("project_id", "kind", "object_id", "guid"), out)
 
 
