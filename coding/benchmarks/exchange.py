@@ -168,6 +168,18 @@ def _bare_segmentation(texts: list[str]) -> None:
         pass
 
 
+def _by_turns(fns: list[Callable[[], object]], repeat: int) -> list[float]:
+    """Median time of each of ``fns``, run by turns so that all meet the same load on a
+    shared machine (one after the other, a burst of load falls on one side only)."""
+    times: list[list[float]] = [[] for _fn in fns]
+    for _ in range(repeat):
+        for fn, into in zip(fns, times, strict=True):
+            started = time.perf_counter()
+            fn()
+            into.append(time.perf_counter() - started)
+    return [statistics.median(t) for t in times]
+
+
 @contextlib.contextmanager
 def _time_calls(
     module: ModuleType, names: tuple[str, ...], into: dict[str, float]
@@ -240,9 +252,11 @@ def run(scale: str) -> dict:
             export_qdpx(buf, project)
             data = buf.getvalue()
             out["qdpx_bytes"] = len(data)
-            export_s, _t = timed(lambda: export_qdpx(io.BytesIO(), project), repeat)
             root, files, _stats = build_project_xml(project)
-            bare_s, _t = timed(lambda: _bare_export(root, files), repeat)
+            export_s, bare_s = _by_turns(
+                [lambda: export_qdpx(io.BytesIO(), project), lambda: _bare_export(root, files)],
+                max(repeat, 3),
+            )
             out["export"] = figure(export_s, bare_s, goal=2.0)
 
             plan = read_exchange(io.BytesIO(data), "benchmark.qdpx")
@@ -296,12 +310,17 @@ def run(scale: str) -> dict:
                 except _Rollback:
                     pass
 
-            import_s, _t = timed(one_import, repeat)
-            ordinary_s, _t = timed(transcript_imports, repeat)
+            import_s, ordinary_s, bare_s, bare_seg_s = _by_turns(
+                [
+                    one_import,
+                    transcript_imports,
+                    lambda: _bare_import(data),
+                    lambda: _bare_segmentation(texts),
+                ],
+                max(repeat, 3),
+            )
             out["import_vs_transcript_import"] = figure(import_s, ordinary_s)
-            bare_s, _t = timed(lambda: _bare_import(data), max(repeat, 3))
             out["import"] = figure(import_s, bare_s)
-            bare_seg_s, _t = timed(lambda: _bare_segmentation(texts), max(repeat, 3))
             out["import_vs_bare_with_segmentation"] = figure(
                 import_s, bare_s + bare_seg_s, goal=3.0
             )

@@ -47,10 +47,13 @@ def norm_guid(raw: str | None) -> str | None:
     return m.group(1).lower() if m else None
 
 
+_UTC_OFFSET = dt.timedelta(0)
+
+
 def xml_datetime(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    if value.utcoffset() != dt.timedelta(0):
+    if value.utcoffset() != _UTC_OFFSET:
         value = value.astimezone(dt.UTC)
     # isoformat is C code; an export formats one per selection and coding.
     return value.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"

@@ -195,10 +195,15 @@ def excerpts_import(
         )
     insert_rows(Excerpt._meta.db_table, _EXCERPT_COLUMNS, rows)
     by_span = excerpts_by_span() if rows else have
-    done = set(
-        Coding.objects.coder_layer()
-        .filter(content_object__transcript=transcript)
-        .values_list("content_object_id", "tag_id", "coder_id")
+    # Only an excerpt that was there before can hold codings already (none, for a new source).
+    done = (
+        set(
+            Coding.objects.coder_layer()
+            .filter(content_object__transcript=transcript)
+            .values_list("content_object_id", "tag_id", "coder_id")
+        )
+        if have
+        else set()
     )
     new = []
     for sp in spans:
