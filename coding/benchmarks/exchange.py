@@ -17,6 +17,15 @@ measured in the same run.
   paragraphs with the bare spaCy pipeline (blank "nb" + sentencizer, the baseline of
   ``benchmark import``). The issue's goal (≤ 3× "for import, which also segments the text") is
   read against this figure; ``import`` (parse only) stays beside it.
+- ``import_parts``: where the import's time goes, seconds and share of the whole (median over
+  the runs): ``read_zip_xml`` (read_exchange: the zip, project.qde, each source's text and its
+  normalisation), ``segmentation`` (segment_sources: speaker mapping and spaCy sentences),
+  ``write_transcripts`` (transcript_create: turns, sentences and their word index, code
+  suggestions; the ordinary transcript import's own writes), ``write_excerpts_codings``
+  (excerpts_import) and ``write_rest`` (users, codebook, cases, variables, notes, GUIDs).
+
+The measured and the bare work run by turns (``_by_turns``), so a burst of load on the shared
+machine falls on both; the query log is off (DEBUG=1 would keep one the bare work has not).
 """
 
 from __future__ import annotations
@@ -87,7 +96,8 @@ def generated_project(words: int, codings: int, n_transcripts: int, users) -> Pr
     excerpts_per = codings // 2 // n_transcripts
     excerpts = []
     for t in range(n_transcripts):
-        paras, n = [], 0
+        paras: list[str] = []
+        n = 0
         while n < per:
             par = next(texts)
             label = "I" if len(paras) % 2 == 0 else "IP"

@@ -272,10 +272,10 @@ def write_plan(
                 keywords=f.get("keywords", ""),
             )
         )
-    made = services.codes_create(codebook=codebook, actor=actor, codes=wanted)
+    made_codes = services.codes_create(codebook=codebook, actor=actor, codes=wanted)
     for guid, i in new.items():
-        codes[guid] = made[i]
-        remember("code", made[i].pk, guid)
+        codes[guid] = made_codes[i]
+        remember("code", made_codes[i].pk, guid)
     created["codes"] = sum(1 for r in guid_rows if r[0] == "code")
     progress(5)
 
