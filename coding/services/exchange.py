@@ -487,8 +487,10 @@ def write_plan(
                     remember("selection", x, sel.guid)
             codings = {
                 (x, code, coder): pk
+                # By excerpt id (by_span holds every excerpt of the transcript): the join on
+                # the transcript is planned badly on PostgreSQL while the import's rows are new.
                 for pk, x, code, coder in Coding.objects.filter(
-                    content_object__transcript=transcript
+                    content_object_id__in=sorted(set(by_span.values()))
                 ).values_list("pk", "content_object_id", "tag_id", "coder_id")
             }
             for sel in src.selections:
