@@ -2,6 +2,7 @@
 
 import threading
 import time
+from collections import Counter
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -778,3 +779,50 @@ def test_code_field_limits_come_from_the_model_fields(alice_client, project, cod
     longest = MemoType._meta.get_field("name").max_length
     (made,) = services.memo_types_set(project=project, names=["m" * (longest + 10)])
     assert made.name == "m" * longest
+
+
+def test_codes_create_makes_a_tree_in_one_call_as_code_create_would_one_by_one(
+    codebook, codes, bob
+):
+    """The REFI-QDA import's batch: parents by index or as codes, each code at the end of its
+    parent's children, the next unused colour in turn, one CODE_CREATE event per code."""
+    top_order = max(c.order for c in Code.objects.filter(codebook=codebook, parent=None))
+    colours = Counter(c.color for c in Code.objects.filter(codebook=codebook))
+    made = services.codes_create(
+        codebook=codebook,
+        actor=bob,
+        codes=[
+            services.NewCode(name="Ny toppkode"),
+            services.NewCode(name="Under ny", parent=0, color="#ABCDEF"),
+            services.NewCode(name="Under gammel", parent=codes[0]),
+            services.NewCode(name="Enda en under ny", parent=0),
+        ],
+    )
+    assert [c.name for c in made] == ["Ny toppkode", "Under ny", "Under gammel", "Enda en under ny"]
+    assert made[0].parent is None and made[0].order == top_order + 1
+    assert [c.parent for c in made[1:]] == [made[0], codes[0], made[0]]
+    assert (made[1].order, made[3].order) == (0, 1)
+    assert made[1].color == "#abcdef"  # cleaned as the form cleans it
+    for code, given in zip(made, [None, "#abcdef", None, None], strict=True):
+        assert code.color == (given or services.next_code_color(None, colours))
+        colours[code.color] += 1
+    events = AuditEvent.objects.filter(action=AuditAction.CODE_CREATE).order_by("pk")
+    assert [(e.details["name"], e.details["parent"]) for e in events] == [
+        ("Ny toppkode", None),
+        ("Under ny", "Ny toppkode"),
+        ("Under gammel", codes[0].name),
+        ("Enda en under ny", "Ny toppkode"),
+    ]
+    assert {e.actor for e in events} == {bob}
+
+
+def test_codes_create_refuses_a_name_the_batch_already_took_and_saves_none(codebook, bob):
+    before = Code.objects.filter(codebook=codebook).count()
+    with pytest.raises(ValidationError) as err:
+        services.codes_create(
+            codebook=codebook,
+            actor=bob,
+            codes=[services.NewCode(name="Samme"), services.NewCode(name="SAMME")],
+        )
+    assert err.value.error_dict["name"][0].code == "code_name_taken"
+    assert Code.objects.filter(codebook=codebook).count() == before

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from coding.exchange import read_exchange
-from coding.models import Case, Code, Coding, Excerpt, Memo, Project, Transcript
+from coding.models import Case, Code, Coding, Excerpt, ExchangeGuid, Memo, Project, Transcript
 from coding.services.exchange import import_plan
 
 U1 = "AAAAAAAA-1111-4111-8111-AAAAAAAAAAAA"
@@ -392,3 +392,22 @@ def test_a_file_another_writer_changed_imports(db, alice, tmp_path):
         Code.objects.get(name="Samarbeid med NAV", codebook__project=result.project).parent.name
         == "Samarbeid"
     )
+
+
+def test_a_guid_the_project_holds_already_stays_with_its_first_object(db, alice, project, codes):
+    qdc = (
+        '<?xml version="1.0"?><CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>'
+        f'<Code guid="{C2}" name="Ny kode" isCodable="true"/>'
+        "</Codes></CodeBook>"
+    )
+    import_plan(read_exchange(io.BytesIO(qdc.encode()), "bok.qdc"), actor=alice, project=project)
+    first = Code.objects.get(codebook__project=project, name="Ny kode")
+    import_plan(
+        read_exchange(io.BytesIO(qdc.encode()), "bok.qdc"),
+        actor=alice,
+        project=project,
+        merge_codes=False,
+    )
+    assert Code.objects.filter(codebook__project=project, name="Ny kode (2)").exists()
+    (row,) = ExchangeGuid.objects.filter(project=project, kind="code")
+    assert (row.object_id, str(row.guid)) == (first.pk, C2.lower())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import uuid
@@ -41,16 +42,20 @@ def derived_guid(project_id: int, kind: str, object_id: int) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+@functools.lru_cache(maxsize=4096)  # a file names its users and codes on every coding
 def norm_guid(raw: str | None) -> str | None:
     """A GUID as we compare it: no braces, lower case (writers use both cases and braces)."""
     m = GUID_RE.match((raw or "").strip())
     return m.group(1).lower() if m else None
 
 
+_UTC_OFFSET = dt.timedelta(0)
+
+
 def xml_datetime(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    if value.utcoffset() != dt.timedelta(0):
+    if value.utcoffset() != _UTC_OFFSET:
         value = value.astimezone(dt.UTC)
     # isoformat is C code; an export formats one per selection and coding.
     return value.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"

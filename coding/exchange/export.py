@@ -391,6 +391,11 @@ def build_project_xml(
         excerpts_of[x.transcript_id].append(x)
     if transcripts:
         sources_el = _el(root, "Sources")
+        sub = etree.SubElement
+        selection_tag, coding_tag, code_ref_tag = (
+            f"{{{PROJECT_NS}}}{tag}" for tag in ("PlainTextSelection", "Coding", "CodeRef")
+        )
+        code_guid = {tag_id: guids("code", tag_id) for _p, _x, tag_id, _c, _t in codings}
         for t in transcripts:
             guid = source_guid[t.pk]
             attrs = {
@@ -418,25 +423,26 @@ def build_project_xml(
             )
             _text_el(src, "Description", desc)
             files.append((f"sources/{guid}.txt", t.text))
+            # The project's bulk (a selection per passage, a coding per code and coder):
+            # SubElement directly, with the attributes _el would give (no None, no name).
             for x in excerpts_of.get(t.pk, []):
-                sel = _el(
-                    src,
-                    "PlainTextSelection",
-                    guid=guids("selection", x.pk),
-                    startPosition=str(x.start),
-                    endPosition=str(x.end),
-                    creatingUser=ug(x.created_by_id),
-                    creationDateTime=xml_datetime(x.created_at),
-                )
+                attrs = {
+                    "guid": guids("selection", x.pk),
+                    "startPosition": str(x.start),
+                    "endPosition": str(x.end),
+                }
+                if x.created_by_id in user_guid:
+                    attrs["creatingUser"] = user_guid[x.created_by_id]
+                attrs["creationDateTime"] = xml_datetime(x.created_at)
+                sel = sub(src, selection_tag, attrs)
                 for cguid, tag_id, coder_id, created in sorted(codings_of.get(x.pk, [])):
-                    cel = _el(
-                        sel,
-                        "Coding",
-                        guid=cguid,
-                        creatingUser=ug(coder_id),
-                        creationDateTime=xml_datetime(created),
+                    attrs = {"guid": cguid}
+                    if coder_id in user_guid:
+                        attrs["creatingUser"] = user_guid[coder_id]
+                    attrs["creationDateTime"] = xml_datetime(created)
+                    sub(
+                        sub(sel, coding_tag, attrs), code_ref_tag, {"targetGUID": code_guid[tag_id]}
                     )
-                    _el(cel, "CodeRef", targetGUID=guids("code", tag_id))
                     stats.codings += 1
                 for note in notes_on["excerpt"].get(x.pk, []):
                     _el(sel, "NoteRef", targetGUID=note)

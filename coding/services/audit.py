@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -21,10 +22,34 @@ def audit(
 ) -> None:
     """Record one change to the coding. Call inside the transaction that makes the change.
     ``details`` are stored as JSON."""
-    AuditEvent.objects.create(
+    audit_many(
         project_id=project_id,
-        transcript_id=transcript_id,
         actor=actor,
         action=action,
-        details=details,
+        transcript_id=transcript_id,
+        details=[details],
+    )
+
+
+def audit_many(
+    *,
+    project_id: int,
+    actor: User | None,
+    action: str,
+    details: Iterable[dict[str, Any]],
+    transcript_id: int | None = None,
+) -> None:
+    """Record several changes of one kind, one event each as ``audit`` does, in one
+    statement (a REFI-QDA import creates a whole codebook)."""
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                project_id=project_id,
+                transcript_id=transcript_id,
+                actor=actor,
+                action=action,
+                details=d,
+            )
+            for d in details
+        ]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from coding.models import (
     field_limit,
     name_key,
 )
-from coding.services.audit import audit
+from coding.services.audit import audit, audit_many
 from coding.services.excerpts import drop_bare_excerpts
 
 log = logging.getLogger(__name__)
@@ -55,17 +56,20 @@ CODE_PALETTE = (
 )
 
 
-def next_code_color(codebook_id: int | None) -> str:
-    """The first palette colour no code of the codebook uses yet (cycling when all are used)."""
-    used = (
-        Counter(
-            c.lower()
-            for c in Code.objects.filter(codebook_id=codebook_id).values_list("color", flat=True)
-        )
-        if codebook_id
-        else Counter()
-    )
+def next_code_color(codebook_id: int | None, used: Counter[str] | None = None) -> str:
+    """The first palette colour no code of the codebook uses yet (cycling when all are used).
+    ``used``: the colours' counts, when the caller keeps them (``codes_create``)."""
+    if used is None:
+        used = codes_colors(codebook_id)
     return min(CODE_PALETTE, key=lambda c: (used[c], CODE_PALETTE.index(c)))
+
+
+def codes_colors(codebook_id: int | None) -> Counter[str]:
+    """How many codes of the codebook use each colour."""
+    if not codebook_id:
+        return Counter()
+    colors = Code.objects.filter(codebook_id=codebook_id).values_list("color", flat=True)
+    return Counter(c.lower() for c in colors)
 
 
 @transaction.atomic
@@ -174,6 +178,23 @@ def _save_code(code: Code, update_fields: list[str] | None = None) -> None:
         ) from exc
 
 
+@dataclass(frozen=True)
+class NewCode:
+    """A code for ``codes_create``: its fields, and its parent as a code of the codebook or
+    as the index of an earlier ``NewCode`` of the same call."""
+
+    name: str
+    color: str = ""
+    parent: Code | int | None = None
+    short_name: str = ""
+    shortcut: str = ""
+    definition: str = ""
+    inclusion: str = ""
+    exclusion: str = ""
+    example: str = ""
+    keywords: str = ""
+
+
 @transaction.atomic
 def code_create(
     *,
@@ -194,39 +215,75 @@ def code_create(
 
     Without ``color`` the code takes the next unused palette colour.
     """
-    _lock_codebook(codebook.pk)
-    color = color or next_code_color(codebook.pk)
-    if parent is not None and parent.codebook_id != codebook.pk:
-        raise ValidationError(
-            _("The parent code belongs to another codebook."), code="foreign_code"
-        )
-    fields = _code_clean(
-        codebook_id=codebook.pk,
-        pk=None,
-        fields={
-            "name": name,
-            "color": color,
-            "short_name": short_name,
-            "shortcut": shortcut,
-            "definition": definition,
-            "inclusion": inclusion,
-            "exclusion": exclusion,
-            "example": example,
-            "keywords": keywords,
-        },
+    new = NewCode(
+        name=name,
+        color=color,
+        parent=parent,
+        short_name=short_name,
+        shortcut=shortcut,
+        definition=definition,
+        inclusion=inclusion,
+        exclusion=exclusion,
+        example=example,
+        keywords=keywords,
     )
-    last = Code.objects.filter(codebook=codebook, parent=parent).aggregate(m=Max("order"))["m"]
-    code = Code(codebook=codebook, parent=parent, order=0 if last is None else last + 1, **fields)
-    _save_code(code)
-    audit(
+    return codes_create(codebook=codebook, actor=actor, codes=[new])[0]
+
+
+@transaction.atomic
+def codes_create(*, codebook: Codebook, actor: User | None, codes: Sequence[NewCode]) -> list[Code]:
+    """Add codes in the given order, each as ``code_create`` describes (the same checks, at
+    the end of its parent's children, the next unused colour where it has none, one
+    CODE_CREATE event each), with the codebook locked once and the events written together:
+    a REFI-QDA import brings a whole codebook. Returns the codes in the same order."""
+    _lock_codebook(codebook.pk)
+    used = codes_colors(codebook.pk)
+    last: dict[int | None, int] = dict(
+        Code.objects.filter(codebook=codebook)
+        .order_by()
+        .values("parent_id")
+        .annotate(m=Max("order"))
+        .values_list("parent_id", "m")
+    )
+    made: list[Code] = []
+    events: list[dict[str, Any]] = []
+    for new in codes:
+        parent = made[new.parent] if isinstance(new.parent, int) else new.parent
+        if parent is not None and parent.codebook_id != codebook.pk:
+            raise ValidationError(
+                _("The parent code belongs to another codebook."), code="foreign_code"
+            )
+        fields = _code_clean(
+            codebook_id=codebook.pk,
+            pk=None,
+            fields={
+                "name": new.name,
+                "color": new.color or next_code_color(codebook.pk, used),
+                "short_name": new.short_name,
+                "shortcut": new.shortcut,
+                "definition": new.definition,
+                "inclusion": new.inclusion,
+                "exclusion": new.exclusion,
+                "example": new.example,
+                "keywords": new.keywords,
+            },
+        )
+        used[fields["color"]] += 1
+        where = parent.pk if parent is not None else None
+        last[where] = last[where] + 1 if where in last else 0
+        code = Code(codebook=codebook, parent=parent, order=last[where], **fields)
+        _save_code(code)
+        made.append(code)
+        events.append(
+            {"code": code.pk, "name": code.name, "parent": parent.name if parent else None}
+        )
+    audit_many(
         project_id=codebook.project_id,
         actor=actor,
         action=AuditAction.CODE_CREATE,
-        code=code.pk,
-        name=code.name,
-        parent=parent.name if parent else None,
+        details=events,
     )
-    return code
+    return made
 
 
 @transaction.atomic

@@ -4,16 +4,18 @@ resizing, key quotes. The rules these share (offset check, locks, payloads) are 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from coding.language.lemma_index import insert_rows
 from coding.models import (
     AuditAction,
     Code,
@@ -108,6 +110,28 @@ def excerpt_code(
     return excerpt, new
 
 
+# The columns excerpts_import writes, in its rows' order.
+_EXCERPT_COLUMNS = (
+    "transcript_id",
+    "start",
+    "end",
+    "text",
+    "paragraph",
+    "word_count",
+    "created_by_id",
+    "created_at",
+)
+_CODING_COLUMNS = (
+    "content_object_id",
+    "tag_id",
+    "coder_id",
+    "created_at",
+    "source",
+    "layer",
+    "batch",
+)
+
+
 @dataclass(frozen=True)
 class ImportedSpan:
     """One passage of an imported project: its span, who marked it and when, and its codings
@@ -123,63 +147,75 @@ class ImportedSpan:
 @transaction.atomic
 def excerpts_import(
     *, transcript: Transcript, spans: Iterable[ImportedSpan], actor: User | None
-) -> dict[tuple[int, int], Excerpt]:
-    """Store the passages and codings of an imported source in a few queries (REFI-QDA import).
+) -> dict[tuple[int, int], int]:
+    """Store the passages and codings of an imported source in a few statements (REFI-QDA
+    import). Returns the excerpts' ids by span.
 
     The same rules as ``excerpt_code`` (``check_span`` on every span, codes of the transcript's
-    codebook only, one excerpt per span and one coding per code and coder) but in bulk; the
-    codings have source "import" and are not undoable. Returns the excerpts by span.
+    codebook only, ``Excerpt.span_fields`` for what a span decides, one excerpt per span and one
+    coding per code and coder, the codes held by ``lock_codes_in_use``) but in bulk: the rows go
+    in as plain values (``insert_rows``: COPY on PostgreSQL, one prepared statement on SQLite),
+    as the transcript's own turns and sentences do, since an imported project has thousands and
+    bulk_create would build and compile each one as a model. The codings have source "import"
+    and are not undoable; one audit event tells how many came.
     """
     spans = list(spans)
     for sp in spans:
         check_span(transcript, sp.start, sp.end)
     code_check(transcript, {c for sp in spans for c, _coder, _at in sp.codings})
     starts = transcript.paragraph_starts()
+    # Cached: an imported file stamps many codings with the same time.
+    stamp = functools.cache(connection.ops.adapt_datetimefield_value)
     now = timezone.now()
     first: dict[tuple[int, int], ImportedSpan] = {}
     for sp in spans:
         first.setdefault((sp.start, sp.end), sp)
-    have = {(x.start, x.end): x for x in Excerpt.objects.filter(transcript=transcript)}
-    Excerpt.objects.bulk_create(
-        [
-            Excerpt(
-                transcript=transcript,
-                start=s,
-                end=e,
-                **Excerpt.span_fields(transcript, s, e, starts),
-                created_by=sp.created_by,
-                created_at=sp.created_at or now,
+
+    def excerpts_by_span() -> dict[tuple[int, int], int]:
+        rows = Excerpt.objects.filter(transcript=transcript).values_list("start", "end", "pk")
+        return {(s, e): pk for s, e, pk in rows}
+
+    have = excerpts_by_span()
+    rows = []
+    for (s, e), sp in first.items():
+        if (s, e) in have:
+            continue
+        f = Excerpt.span_fields(transcript, s, e, starts)
+        rows.append(
+            (
+                transcript.pk,
+                s,
+                e,
+                f["text"],
+                f["paragraph"],
+                f["word_count"],
+                sp.created_by.pk if sp.created_by else None,
+                stamp(sp.created_at or now),
             )
-            for (s, e), sp in first.items()
-            if (s, e) not in have
-        ],
-        batch_size=1000,
-    )
-    by_span = {(x.start, x.end): x for x in Excerpt.objects.filter(transcript=transcript)}
-    done = set(
-        Coding.objects.coder_layer()
-        .filter(content_object__transcript=transcript)
-        .values_list("content_object_id", "tag_id", "coder_id")
+        )
+    insert_rows(Excerpt._meta.db_table, _EXCERPT_COLUMNS, rows)
+    by_span = excerpts_by_span() if rows else have
+    # Only an excerpt that was there before can hold codings already (none, for a new source).
+    done = (
+        set(
+            Coding.objects.coder_layer()
+            .filter(content_object__transcript=transcript)
+            .values_list("content_object_id", "tag_id", "coder_id")
+        )
+        if have
+        else set()
     )
     new = []
     for sp in spans:
         x = by_span[(sp.start, sp.end)]
         for code, coder, at in sp.codings:
-            key = (x.pk, code.pk, coder.pk)
+            key = (x, code.pk, coder.pk)
             if key in done:
                 continue
             done.add(key)
-            new.append(
-                Coding(
-                    tag=code,
-                    content_object=x,
-                    coder=coder,
-                    source=CodingSource.IMPORT,
-                    created_at=at or now,
-                )
-            )
-    lock_codes_in_use(sorted({c.tag_id for c in new}))
-    Coding.objects.bulk_create(new, batch_size=1000)
+            new.append((*key, stamp(at or now), CodingSource.IMPORT, CodingLayer.CODER.value, None))
+    lock_codes_in_use(sorted({row[1] for row in new}))
+    insert_rows(Coding._meta.db_table, _CODING_COLUMNS, new)
     if new:
         audit(
             project_id=transcript.case.project_id,

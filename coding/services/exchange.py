@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from coding import importers, nlp, services
 from coding.exchange.plan import ExchangePlan, informant_names, proposed_speakers
 from coding.exchange.read import read_exchange
+from coding.language.lemma_index import insert_rows
 from coding.models import (
     AttributeDefinition,
     AttributeValue,
@@ -35,6 +36,7 @@ from coding.models import (
     Code,
     Codebook,
     Coding,
+    Excerpt,
     ExchangeGuid,
     Informant,
     Job,
@@ -100,21 +102,24 @@ def _coder_account(name: str) -> User:
     return user
 
 
-def import_plan(
+# Per source GUID: the speaker mapping and the sentences of each turn (``segment_sources``).
+Prepared = dict[str, tuple[dict[str, dict[str, Any]], list[list[nlp.SentenceSpan]]]]
+
+
+def segment_sources(
     plan: ExchangePlan,
     *,
-    progress: Callable[[int], None] | None = None,
     speakers: dict[str, dict[str, dict[str, Any]]] | None = None,
-    **kwargs: Any,
-) -> ImportResult:
-    """Segment every source (the slow part, outside any transaction, reporting progress),
-    then write everything in one transaction (``write_plan``, whose arguments these are).
+    progress: Callable[[int], None] | None = None,
+) -> Prepared:
+    """Segment every source into sentences by its speaker mapping (the slow part, outside any
+    transaction; ``progress`` from 0 to 100).
 
     ``speakers``: per source GUID, the speaker mapping chosen in the preview (label ->
     {"kind": "interviewer" | "speaker" | "none"} or {"kind": "informant", "pseudonym":
     folded name}); sources without one get ``proposed_speakers``."""
     progress = progress or (lambda pct: None)
-    prepared: dict[str, tuple[dict[str, dict[str, Any]], list[list[nlp.SentenceSpan]]]] = {}
+    prepared: Prepared = {}
     names = informant_names(plan)
     chosen = speakers or {}
     n = max(1, len(plan.sources))
@@ -127,7 +132,23 @@ def import_plan(
         text, turns = importers.build_text_and_turns(doc, labels)
         sentences = nlp.split_sentences(text, [(t.content_start, t.end) for t in turns])
         prepared[src.guid] = (mapping, sentences)
-        progress(int(60 * (k + 1) / n))
+        progress(int(100 * (k + 1) / n))
+    return prepared
+
+
+def import_plan(
+    plan: ExchangePlan,
+    *,
+    progress: Callable[[int], None] | None = None,
+    speakers: dict[str, dict[str, dict[str, Any]]] | None = None,
+    **kwargs: Any,
+) -> ImportResult:
+    """``segment_sources``, then write everything in one transaction (``write_plan``, whose
+    arguments ``kwargs`` are)."""
+    progress = progress or (lambda pct: None)
+    prepared = segment_sources(
+        plan, speakers=speakers, progress=lambda pct: progress(pct * 60 // 100)
+    )
     return write_plan(
         plan, prepared=prepared, progress=lambda pct: progress(60 + pct * 40 // 100), **kwargs
     )
@@ -152,8 +173,7 @@ def write_plan(
     user_map: dict[str, dict[str, Any]] | None = None,
     merge_codes: bool = True,
     mappable_user_ids: set[int] | None = None,
-    prepared: dict[str, tuple[dict[str, dict[str, Any]], list[list[nlp.SentenceSpan]]]]
-    | None = None,
+    prepared: Prepared | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Write ``plan`` into ``project`` (or a new project called ``new_project_name``).
@@ -176,15 +196,16 @@ def write_plan(
         Codebook.objects.create(project=project, name=_("Codebook"))
         if actor is not None:
             Membership.objects.create(project=project, user=actor, role=Role.OWNER)
+    else:
+        # One import into a project at a time: _save_guids checks the GUIDs it holds.
+        list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk"))
     result = ImportResult(project=project, left_out=list(plan.left_out))
     created = result.created
-    guid_rows: list[ExchangeGuid] = []
+    guid_rows: list[tuple[str, int, str]] = []  # (kind, object id, GUID): _save_guids
 
     def remember(kind: str, object_id: int, guid: str | None) -> None:
         if guid:
-            guid_rows.append(
-                ExchangeGuid(project=project, kind=kind, object_id=object_id, guid=guid)
-            )
+            guid_rows.append((kind, object_id, guid))
 
     # Users.
     members = set(project.memberships.values_list("user_id", flat=True))
@@ -228,27 +249,34 @@ def write_plan(
     existing_codes = {c.name_key: c for c in Code.objects.filter(codebook=codebook)}
     taken = set(existing_codes)
     codes: dict[str, Code] = {}
+    new: dict[str, int] = {}  # REFI GUID -> index in wanted: the codes made below
+    wanted: list[services.NewCode] = []
     for rcode in plan.codes:
         if merge_codes and name_key(rcode.name) in existing_codes:
             codes[rcode.guid] = existing_codes[name_key(rcode.name)]
             continue
         f = rcode.fields
-        code = services.code_create(
-            codebook=codebook,
-            actor=actor,
-            name=_unique(rcode.name, taken, services.CODE_NAME_MAX, key=name_key),
-            color=rcode.color,
-            parent=codes.get(rcode.parent) if rcode.parent else None,
-            short_name=f.get("short_name", "")[: field_limit(Code, "short_name")],
-            definition=rcode.definition,
-            inclusion=f.get("inclusion", ""),
-            exclusion=f.get("exclusion", ""),
-            example=f.get("example", ""),
-            keywords=f.get("keywords", ""),
+        parent = rcode.parent or ""
+        new[rcode.guid] = len(wanted)
+        wanted.append(
+            services.NewCode(
+                name=_unique(rcode.name, taken, services.CODE_NAME_MAX, key=name_key),
+                color=rcode.color,
+                # A code's parent comes before it (a parent met later leaves it at the top).
+                parent=new[parent] if parent in new else codes.get(parent),
+                short_name=f.get("short_name", "")[: field_limit(Code, "short_name")],
+                definition=rcode.definition,
+                inclusion=f.get("inclusion", ""),
+                exclusion=f.get("exclusion", ""),
+                example=f.get("example", ""),
+                keywords=f.get("keywords", ""),
+            )
         )
-        codes[rcode.guid] = code
-        remember("code", code.pk, rcode.guid)
-    created["codes"] = sum(1 for r in guid_rows if r.kind == "code")
+    made_codes = services.codes_create(codebook=codebook, actor=actor, codes=wanted)
+    for guid, i in new.items():
+        codes[guid] = made_codes[i]
+        remember("code", made_codes[i].pk, guid)
+    created["codes"] = sum(1 for r in guid_rows if r[0] == "code")
     progress(5)
 
     # Variables.
@@ -369,7 +397,7 @@ def write_plan(
     progress(10)
 
     # Sources, their passages and codings.
-    excerpt_of: dict[str, object] = {}
+    excerpt_of: dict[str, int] = {}  # selection GUID -> excerpt id
     transcript_of: dict[str, Transcript] = {}
     saved_files: list[str] = []
     n_sources = max(1, len(plan.sources))
@@ -456,15 +484,19 @@ def write_plan(
                     excerpt_of[sel.guid] = x
                 if (sel.start, sel.end) not in seen_spans:
                     seen_spans.add((sel.start, sel.end))
-                    remember("selection", x.pk, sel.guid)
+                    remember("selection", x, sel.guid)
             codings = {
-                (c.content_object_id, c.tag_id, c.coder_id): c.pk
-                for c in Coding.objects.filter(content_object__transcript=transcript)
+                (x, code, coder): pk
+                # By excerpt id (by_span holds every excerpt of the transcript): the join on
+                # the transcript is planned badly on PostgreSQL while the import's rows are new.
+                for pk, x, code, coder in Coding.objects.filter(
+                    content_object_id__in=sorted(set(by_span.values()))
+                ).values_list("pk", "content_object_id", "tag_id", "coder_id")
             }
             for sel in src.selections:
                 x = by_span[(sel.start, sel.end)]
                 for c in sel.codings:
-                    pk = codings.get((x.pk, codes[c.code].pk, user_of(c.user).pk))
+                    pk = codings.get((x, codes[c.code].pk, user_of(c.user).pk))
                     if pk is not None:
                         remember("coding", pk, c.guid)
             created["sources"] = created.get("sources", 0) + 1
@@ -473,11 +505,19 @@ def write_plan(
 
         # Notes, attached to what refers to them.
         target: dict[str, dict[str, Any]] = {}
+        noted = Excerpt.objects.in_bulk(
+            {
+                excerpt_of[sel.guid]
+                for src in plan.sources
+                for sel in src.selections
+                if sel.notes and sel.guid in excerpt_of
+            }
+        )
         for src in plan.sources:
             for sel in src.selections:
                 for g in sel.notes:
                     if sel.guid in excerpt_of:
-                        target.setdefault(g, {"excerpt": excerpt_of[sel.guid]})
+                        target.setdefault(g, {"excerpt": noted[excerpt_of[sel.guid]]})
             for g in src.notes:
                 target.setdefault(g, {"transcript": transcript_of[src.guid]})
         for rcode in plan.codes:
@@ -517,13 +557,39 @@ def write_plan(
             tag = Tag.objects.filter(name=set_name).first()
             if tag is not None:
                 remember("tag", tag.pk, set_guid)
-        ExchangeGuid.objects.bulk_create(guid_rows, ignore_conflicts=True)
+        _save_guids(project, guid_rows)
     except BaseException:
         for path in saved_files:  # the rows are rolled back; the files go too
             default_storage.delete(path)
         raise
     progress(100)
     return result
+
+
+def _save_guids(project: Project, rows: list[tuple[str, int, str]]) -> None:
+    """Keep each object's REFI GUID (``ExchangeGuid``), as plain rows (``insert_rows``): an
+    imported project has one for every selection and coding. A GUID or object the project
+    holds already for its kind, or met earlier in ``rows``, keeps its first row (what
+    ``ignore_conflicts`` did, which COPY cannot); ``write_plan`` holds the project row, so no
+    other import adds one meanwhile."""
+    # GUIDs as norm_guid gives them (lower case with hyphens, what str(UUID) writes), kept as
+    # UUIDField does: native on PostgreSQL, else 32 hex digits.
+    native = connection.features.has_native_uuid_field
+    seen_guids: set[tuple[str, str]] = set()
+    seen_objects: set[tuple[str, int]] = set()
+    for kind, object_id, have in ExchangeGuid.objects.filter(project=project).values_list(
+        "kind", "object_id", "guid"
+    ):
+        seen_guids.add((kind, str(have)))
+        seen_objects.add((kind, object_id))
+    out = []
+    for kind, object_id, guid in rows:
+        if (kind, guid) in seen_guids or (kind, object_id) in seen_objects:
+            continue
+        seen_guids.add((kind, guid))
+        seen_objects.add((kind, object_id))
+        out.append((project.pk, kind, object_id, guid if native else guid.replace("-", "")))
+    insert_rows(ExchangeGuid._meta.db_table, ("project_id", "kind", "object_id", "guid"), out)
 
 
 # The EXCHANGE_IMPORT job's body (tasks.JOB_FUNCTIONS): read the kept upload again and write it,
