@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 
 import spacy
-from spacy.attrs import IDX, LENGTH, SENT_START
+from spacy.attrs import IDX, LENGTH, ORTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
@@ -90,8 +90,16 @@ def paragraphs_to_text(paragraphs: Iterable[str]) -> str:
     return "\n\n".join(p for p in (normalize_text(p).strip() for p in paragraphs) if p)
 
 
+# WORD_RE without the marks: the same words in a text that has no mark (nearly every text, as
+# NFC composes the letters Norwegian uses), and a simpler character class is several times faster.
+_WORD_RE_UNMARKED = re.compile(f"\\w+(?:[{re.escape(JOINERS)}]\\w+)*")
+
+
 def count_words(text: str) -> int:
-    return sum(1 for _ in WORD_RE.finditer(text))
+    """The number of counted words (WORD_RE) in ``text``."""
+    if any(unicodedata.category(ch)[0] == "M" for ch in set(text) if not ch.isascii()):
+        return WORD_RE.subn("", text)[1]
+    return _WORD_RE_UNMARKED.subn("", text)[1]
 
 
 @lru_cache(maxsize=1)
@@ -179,29 +187,44 @@ def token_lemma(text: str, lower: str, first_word: bool, table: dict[str, str]) 
     return table.get(lower) or lemmatize(lower, table)
 
 
-# What ``split_sentences`` needs of a token text, computed once per process for each text:
+# The longest form or lemma the word index keeps (PostgreSQL refuses lexemes over 2 kB).
+FIELD_MAX = 100
+
+
+def lexeme(word: str) -> str:
+    """A form or lemma as the word index stores it and a query looks it up: at most
+    ``FIELD_MAX`` characters, no white space (the engines part tokens at white space only)."""
+    w = word[:FIELD_MAX]
+    if w.isprintable() and " " not in w:
+        return w  # the usual case, checked in C: no white space of any kind
+    return "_".join(w.split()) or "_"
+
+
+# What ``split_sentences`` needs of a token text, computed once per process for each text (by
+# spaCy's id of the text, so no token's text is cut out of the paragraph to look it up):
 # whether it is punctuation or white space (spaCy's lexical attributes, a function of the text),
-# its lower case, its lemma at a sentence's start and inside one (``token_lemma``), and whether
-# it is an index word. A transcript repeats its words, so most tokens cost one dict lookup.
-TokenInfo = tuple[bool, str, str, str, bool]
-_TOKEN_INFO: dict[str, TokenInfo] = {}
+# its lemma at a sentence's start and inside one (``token_lemma``) and, for an index word, its
+# lower-cased form and those two lemmas as the index stores them (``lexeme``; None for a token
+# that is no index word). A transcript repeats its words, so most tokens cost one dict lookup.
+TokenInfo = tuple[bool, str, str, str | None, str, str]
+_SKIPPED: TokenInfo = (True, "", "", None, "", "")
+_TOKEN_INFO: dict[int, TokenInfo] = {}
 _MAX_TOKEN_INFO = 500_000
 
 
-def _token_info(text: str, table: dict[str, str]) -> TokenInfo:
-    info = _TOKEN_INFO.get(text)
-    if info is None:
-        lexeme = get_nlp().vocab[text]
+def _token_info(orth: int, text: str, table: dict[str, str]) -> TokenInfo:
+    lex = get_nlp().vocab[text]
+    info = _SKIPPED
+    if not (lex.is_punct or lex.is_space):
         lower = text.lower()
-        info = (
-            lexeme.is_punct or lexeme.is_space,
-            lower,
-            token_lemma(text, lower, True, table),
-            token_lemma(text, lower, False, table),
-            is_word(text),
-        )
-        if len(_TOKEN_INFO) < _MAX_TOKEN_INFO:
-            _TOKEN_INFO[text] = info
+        at_start = token_lemma(text, lower, True, table)
+        inside = token_lemma(text, lower, False, table)
+        if is_word(text):
+            info = (False, at_start, inside, lexeme(lower), lexeme(at_start), lexeme(inside))
+        else:
+            info = (False, at_start, inside, None, "", "")
+    if len(_TOKEN_INFO) < _MAX_TOKEN_INFO:
+        _TOKEN_INFO[orth] = info
     return info
 
 
@@ -245,17 +268,25 @@ def get_bare_nlp() -> Language:
     return nlp
 
 
+# A sentence's word index as the Sentence row stores it: index_lemmas, index_forms,
+# index_offsets (``lemma_index.encode_words``) and the number of its index words.
+IndexColumns = tuple[str, str, str, int]
+
+
 @dataclass(frozen=True)
 class SentenceSpan:
     start: int
     end: int
     lemmas: str
     # The word index's words of the sentence, (start, end, lower-cased form, lemma) with offsets
-    # into the text, from the same spaCy pass (language.lemma_index writes them); None when the
-    # span was made without the pipeline.
+    # into the text; None when the span was made without the pipeline or by ``split_sentences``,
+    # which gives ``index`` instead.
     words: tuple[tuple[int, int, str, str], ...] | None = field(
         default=None, compare=False, repr=False
     )
+    # The same words already encoded for the Sentence row (``IndexColumns``), from the same
+    # spaCy pass (language.lemma_index writes them); None when made without the pipeline.
+    index: IndexColumns | None = field(default=None, compare=False, repr=False)
 
 
 _ALNUM = re.compile(r"[^\W_]")  # a character str.isalnum accepts
@@ -307,16 +338,19 @@ def split_sentences(
     return out
 
 
-_TOKEN_ATTRS = [IDX, LENGTH, SENT_START]
+_TOKEN_ATTRS = [ORTH, IDX, LENGTH, SENT_START]
 
 
 def _doc_sentences(doc: Doc, text: str, offset: int, table: dict[str, str]) -> list[SentenceSpan]:
     """The sentences of a tokenized, sentencized ``doc`` of ``text[offset:]``, with lemmas
-    and index words as the lemmatizer component and ``is_index_token`` give them. Offsets
+    as the lemmatizer component gives them and index words as ``is_index_token`` does,
+    encoded as ``lemma_index.encode_words`` would (tests/test_nlp.py checks both). Offsets
     into ``text`` (``doc.text`` would rebuild the string token by token)."""
     out: list[SentenceSpan] = []
     lemmas: list[str] = []
-    words: list[tuple[int, int, str, str]] = []
+    forms: list[str] = []
+    word_lemmas: list[str] = []
+    spans: list[int] = []  # each index word's start in the paragraph and its length
     first_char = last_char = 0
     first_word = True
 
@@ -325,26 +359,36 @@ def _doc_sentences(doc: Doc, text: str, offset: int, table: dict[str, str]) -> l
         stripped = raw.strip()
         if stripped:
             s = offset + first_char + len(raw) - len(raw.lstrip())
-            out.append(SentenceSpan(s, s + len(stripped), " ".join(lemmas), tuple(words)))
+            rel = s - offset
+            pairs = zip(spans[0::2], spans[1::2], strict=True)
+            offsets = " ".join([f"{a - rel} {n}" for a, n in pairs])
+            index = (" ".join(word_lemmas), " ".join(forms), offsets, len(forms))
+            out.append(SentenceSpan(s, s + len(stripped), " ".join(lemmas), index=index))
 
-    info = _TOKEN_INFO
+    get = _TOKEN_INFO.get
     rows = doc.to_array(_TOKEN_ATTRS).tolist()
-    for k, (idx, length, sent_start) in enumerate(rows):
+    for k, (orth, idx, length, sent_start) in enumerate(rows):
         if sent_start == 1 and k:
             close()
-            lemmas, words = [], []
+            lemmas, forms, word_lemmas, spans = [], [], [], []
             first_char, first_word = idx, True
         last_char = idx + length
-        tok = text[offset + idx : offset + last_char]
-        skip, lower, at_start, inside, word = info.get(tok) or _token_info(tok, table)
-        if skip:
+        info = get(orth) or _token_info(orth, text[offset + idx : offset + last_char], table)
+        if info[0]:
             continue
-        lemma = at_start if first_word else inside
-        first_word = False
-        lemmas.append(lemma)
-        if word:
-            start = offset + idx
-            words.append((start, start + length, lower, lemma))
+        if first_word:
+            first_word = False
+            lemmas.append(info[1])
+            if info[3] is not None:
+                forms.append(info[3])
+                word_lemmas.append(info[4])
+                spans += (idx, length)
+        else:
+            lemmas.append(info[2])
+            if info[3] is not None:
+                forms.append(info[3])
+                word_lemmas.append(info[5])
+                spans += (idx, length)
     if rows:
         close()
     return out

@@ -117,3 +117,24 @@ def test_memo_search_cuts_words_as_the_query_and_the_index_do():
     for query in ("NAV-kontoret", "p.g.a.", "bolig"):
         terms = parse_query(query).left
         assert terms and all(set(t.values) & words for t in terms), query
+
+
+def test_split_sentences_encodes_the_words_the_lemmatizer_component_gives():
+    # split_sentences computes the word index in its own loop over the tokens; it must be what
+    # the pipeline's lemmatizer component and encode_words give over the same sentences.
+    from coding.language import lemma_index
+
+    text = (
+        "Drammen kommune har «Startlånet» f.eks. for 3 boliger. – Kommunen sa 😀 nei!! "
+        "ROP-tjenesten\tog NAV-kontoret  samarbeider.\n\nHvordan gikk det? Bra."
+    )
+    spans = nlp.split_sentences(text, [(0, len(text))])[0]
+    rows = [(i, s.start, s.end) for i, s in enumerate(spans)]
+    for s, (_i, words) in zip(spans, lemma_index.sentence_tokens(text, rows), strict=True):
+        assert s.index == (*lemma_index.encode_words(s.start, words), len(words))
+    assert spans[0].index is not None and spans[0].index[0].startswith("drammen kommune ha")
+
+
+def test_count_words_without_marks_counts_as_word_re():
+    for text in ("Vi har 25 ansatte – og æøå-ord! don’t gjen\u00adbruk a_b", "e\u0301n to"):
+        assert nlp.count_words(text) == len(nlp.WORD_RE.findall(text))

@@ -128,7 +128,7 @@ def parts(full_import, paragraphs: list[str]) -> dict:
     with (
         _clocked(importers, "read_document", spent),
         _clocked(nlp, "split_sentences", spent),
-        _clocked(lemma_index, "words_of_sentences", spent),
+        _clocked(lemma_index, "index_of_sentences", spent),
         _clocked(lemma_index, "write_sentences", spent),
         _clocked(suggestions, "after_import", spent),
     ):
@@ -146,7 +146,7 @@ def parts(full_import, paragraphs: list[str]) -> dict:
         ],
         1,
     )
-    nlp_seconds = spent.get("split_sentences", 0.0) + spent.get("words_of_sentences", 0.0)
+    nlp_seconds = spent.get("split_sentences", 0.0) + spent.get("index_of_sentences", 0.0)
     segment = min(nlp_seconds, t_spacy)
     seconds = {
         "read": spent.get("read_document", 0.0),
