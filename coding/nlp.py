@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 
 import spacy
-from spacy.attrs import IDX, LENGTH, ORTH, SENT_START
+from spacy.attrs import IDX, LENGTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
@@ -200,19 +200,18 @@ def lexeme(word: str) -> str:
     return "_".join(w.split()) or "_"
 
 
-# What ``split_sentences`` needs of a token text, computed once per process for each text (by
-# spaCy's id of the text, so no token's text is cut out of the paragraph to look it up):
+# What ``split_sentences`` needs of a token text, computed once per process for each text:
 # whether it is punctuation or white space (spaCy's lexical attributes, a function of the text),
 # its lemma at a sentence's start and inside one (``token_lemma``) and, for an index word, its
 # lower-cased form and those two lemmas as the index stores them (``lexeme``; None for a token
 # that is no index word). A transcript repeats its words, so most tokens cost one dict lookup.
 TokenInfo = tuple[bool, str, str, str | None, str, str]
 _SKIPPED: TokenInfo = (True, "", "", None, "", "")
-_TOKEN_INFO: dict[int, TokenInfo] = {}
+_TOKEN_INFO: dict[str, TokenInfo] = {}
 _MAX_TOKEN_INFO = 500_000
 
 
-def _token_info(orth: int, text: str, table: dict[str, str]) -> TokenInfo:
+def _token_info(text: str, table: dict[str, str]) -> TokenInfo:
     lex = get_nlp().vocab[text]
     info = _SKIPPED
     if not (lex.is_punct or lex.is_space):
@@ -224,7 +223,7 @@ def _token_info(orth: int, text: str, table: dict[str, str]) -> TokenInfo:
         else:
             info = (False, at_start, inside, None, "", "")
     if len(_TOKEN_INFO) < _MAX_TOKEN_INFO:
-        _TOKEN_INFO[orth] = info
+        _TOKEN_INFO[text] = info
     return info
 
 
@@ -338,7 +337,7 @@ def split_sentences(
     return out
 
 
-_TOKEN_ATTRS = [ORTH, IDX, LENGTH, SENT_START]
+_TOKEN_ATTRS = [IDX, LENGTH, SENT_START]
 
 
 def _doc_sentences(doc: Doc, text: str, offset: int, table: dict[str, str]) -> list[SentenceSpan]:
@@ -367,13 +366,14 @@ def _doc_sentences(doc: Doc, text: str, offset: int, table: dict[str, str]) -> l
 
     get = _TOKEN_INFO.get
     rows = doc.to_array(_TOKEN_ATTRS).tolist()
-    for k, (orth, idx, length, sent_start) in enumerate(rows):
+    for k, (idx, length, sent_start) in enumerate(rows):
         if sent_start == 1 and k:
             close()
             lemmas, forms, word_lemmas, spans = [], [], [], []
             first_char, first_word = idx, True
         last_char = idx + length
-        info = get(orth) or _token_info(orth, text[offset + idx : offset + last_char], table)
+        tok = text[offset + idx : offset + last_char]
+        info = get(tok) or _token_info(tok, table)
         if info[0]:
             continue
         if first_word:
