@@ -74,6 +74,10 @@ def normalize_text(raw: str) -> str:
 
     Each line is stripped at the right; runs of blank lines become one blank line.
     """
+    if raw.isprintable():
+        # One line without controls, BOM, surrogates or line separators (most paragraphs):
+        # only composition and the trailing space are left to do.
+        return unicodedata.normalize("NFC", raw).rstrip()
     text = raw.replace("\ufeff", "")
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
     text = text.replace("\u2029", "\n\n").replace("\x0b", "\n").replace("\x0c", "\n")
