@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 
 import spacy
-from spacy.attrs import IDX, LENGTH, SENT_START
+from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
@@ -209,23 +209,34 @@ def lexeme(word: str) -> str:
 # its lemma at a sentence's start and inside one (``token_lemma``) and, for an index word, its
 # lower-cased form and those two lemmas as the index stores them (``lexeme``; None for a token
 # that is no index word). A transcript repeats its words, so most tokens cost one dict lookup.
-TokenInfo = tuple[bool, str, str, str | None, str, str]
-_SKIPPED: TokenInfo = (True, "", "", None, "", "")
+# The last two are what spaCy's sentencizer reads of a token (``_doc_sentences``): whether it may
+# start a sentence after a sentence end (neither punctuation nor one of the sentencizer's
+# ``punct_chars``) and whether it ends one (one of those).
+TokenInfo = tuple[bool, str, str, str | None, str, str, bool, bool]
 _TOKEN_INFO: dict[str, TokenInfo] = {}
 _MAX_TOKEN_INFO = 500_000
 
 
+@lru_cache(maxsize=1)
+def _sentence_ends() -> frozenset[str]:
+    """The token texts after which the pipeline's sentencizer starts a new sentence."""
+    return frozenset(get_nlp().get_pipe("sentencizer").punct_chars)
+
+
 def _token_info(text: str, table: dict[str, str]) -> TokenInfo:
     lex = get_nlp().vocab[text]
-    info = _SKIPPED
+    ends = text in _sentence_ends()
+    starts = not (lex.is_punct or ends)
+    info: TokenInfo = (True, "", "", None, "", "", starts, ends)
     if not (lex.is_punct or lex.is_space):
         lower = text.lower()
         at_start = token_lemma(text, lower, True, table)
         inside = token_lemma(text, lower, False, table)
         if is_word(text):
-            info = (False, at_start, inside, lexeme(lower), lexeme(at_start), lexeme(inside))
+            lexemes = (lexeme(lower), lexeme(at_start), lexeme(inside))
+            info = (False, at_start, inside, *lexemes, starts, ends)
         else:
-            info = (False, at_start, inside, None, "", "")
+            info = (False, at_start, inside, None, "", "", starts, ends)
     if len(_TOKEN_INFO) < _MAX_TOKEN_INFO:
         _TOKEN_INFO[text] = info
     return info
@@ -328,11 +339,13 @@ def split_sentences(
         jobs.extend((i, ps, pe) for ps, pe in paragraph_spans(text, s, e))
     out: list[list[SentenceSpan]] = [[] for _ in spans]
     total = max(1, len(jobs))
-    # The lemmatizer component is left out: the loop below applies the same rule
-    # (token_lemma) over the token texts, reading spaCy's token attributes as one array per
-    # paragraph rather than as a Python object per token.
+    # Only the tokenizer runs: the loop below applies the sentencizer's rule and the
+    # lemmatizer's (token_lemma) over the token texts, reading spaCy's token offsets as one
+    # array per paragraph rather than making a Python object per token, as both components do.
     docs = nlp.pipe(
-        (text[ps:pe] for _, ps, pe in jobs), batch_size=256, disable=["nb_lookup_lemmatizer"]
+        (text[ps:pe] for _, ps, pe in jobs),
+        batch_size=256,
+        disable=["sentencizer", "nb_lookup_lemmatizer"],
     )
     for n, ((i, ps, _pe), doc) in enumerate(zip(jobs, docs, strict=True)):
         out[i].extend(_doc_sentences(doc, text, ps, table))
@@ -341,13 +354,14 @@ def split_sentences(
     return out
 
 
-_TOKEN_ATTRS = [IDX, LENGTH, SENT_START]
+_TOKEN_ATTRS = [IDX, LENGTH]
 
 
 def _doc_sentences(doc: Doc, text: str, offset: int, table: dict[str, str]) -> list[SentenceSpan]:
-    """The sentences of a tokenized, sentencized ``doc`` of ``text[offset:]``, with lemmas
-    as the lemmatizer component gives them and index words as ``is_index_token`` does,
-    encoded as ``lemma_index.encode_words`` would (tests/test_nlp.py checks both). Offsets
+    """The sentences of a tokenized ``doc`` of ``text[offset:]`` as the sentencizer cuts them,
+    with lemmas as the lemmatizer component gives them and index words as
+    ``is_index_token`` does, encoded as ``lemma_index.encode_words`` would
+    (tests/test_nlp.py checks all three against the components). Offsets
     into ``text`` (``doc.text`` would rebuild the string token by token)."""
     out: list[SentenceSpan] = []
     lemmas: list[str] = []
@@ -369,15 +383,21 @@ def _doc_sentences(doc: Doc, text: str, offset: int, table: dict[str, str]) -> l
             out.append(SentenceSpan(s, s + len(stripped), " ".join(lemmas), index=index))
 
     get = _TOKEN_INFO.get
+    seen_end = False
     rows = doc.to_array(_TOKEN_ATTRS).tolist()
-    for k, (idx, length, sent_start) in enumerate(rows):
-        if sent_start == 1 and k:
+    for idx, length in rows:
+        end = idx + length
+        tok = text[offset + idx : offset + end]
+        info = get(tok) or _token_info(tok, table)
+        # spaCy's sentencizer (Sentencizer.predict): after a sentence end, the first token that
+        # is neither punctuation nor a sentence end starts the next sentence.
+        if seen_end and info[6]:
             close()
             lemmas, forms, word_lemmas, spans = [], [], [], []
-            first_char, first_word = idx, True
-        last_char = idx + length
-        tok = text[offset + idx : offset + last_char]
-        info = get(tok) or _token_info(tok, table)
+            first_char, first_word, seen_end = idx, True, False
+        elif info[7]:
+            seen_end = True
+        last_char = end
         if info[0]:
             continue
         if first_word:
