@@ -329,8 +329,8 @@ def split_sentences(
 ) -> list[list[SentenceSpan]]:
     """Sentences of each [start, end) span of ``text``; a sentence never crosses a line break.
 
-    Returns one list per input span, offsets into ``text``. Each sentence carries its words
-    for the word index too (``SentenceSpan.words``): the import runs spaCy once.
+    Returns one list per input span, offsets into ``text``. Each sentence carries its word
+    index too (``SentenceSpan.index``): the import runs spaCy once.
     """
     nlp = get_nlp()
     table = lemma_table()
