@@ -20,6 +20,7 @@ from importlib import resources
 import spacy
 from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
+from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Token
 
 from coding.offsets import paragraph_spans
@@ -220,7 +221,9 @@ _MAX_TOKEN_INFO = 500_000
 @lru_cache(maxsize=1)
 def _sentence_ends() -> frozenset[str]:
     """The token texts after which the pipeline's sentencizer starts a new sentence."""
-    return frozenset(get_nlp().get_pipe("sentencizer").punct_chars)
+    sentencizer = get_nlp().get_pipe("sentencizer")
+    assert isinstance(sentencizer, Sentencizer)  # noqa: S101 (get_nlp adds it)
+    return frozenset(sentencizer.punct_chars)
 
 
 def _token_info(text: str, table: dict[str, str]) -> TokenInfo:
