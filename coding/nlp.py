@@ -18,8 +18,9 @@ from functools import lru_cache
 from importlib import resources
 
 import spacy
-from spacy.attrs import IDX, LENGTH, SENT_START
+from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
+from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Token
 
 from coding.offsets import paragraph_spans
@@ -74,6 +75,10 @@ def normalize_text(raw: str) -> str:
 
     Each line is stripped at the right; runs of blank lines become one blank line.
     """
+    if raw.isprintable():
+        # One line without controls, BOM, surrogates or line separators (most paragraphs):
+        # only composition and the trailing space are left to do.
+        return unicodedata.normalize("NFC", raw).rstrip()
     text = raw.replace("\ufeff", "")
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
     text = text.replace("\u2029", "\n\n").replace("\x0b", "\n").replace("\x0c", "\n")
@@ -90,8 +95,16 @@ def paragraphs_to_text(paragraphs: Iterable[str]) -> str:
     return "\n\n".join(p for p in (normalize_text(p).strip() for p in paragraphs) if p)
 
 
+# WORD_RE without the marks: the same words in a text that has no mark (nearly every text, as
+# NFC composes the letters Norwegian uses), and a simpler character class is several times faster.
+_WORD_RE_UNMARKED = re.compile(f"\\w+(?:[{re.escape(JOINERS)}]\\w+)*")
+
+
 def count_words(text: str) -> int:
-    return sum(1 for _ in WORD_RE.finditer(text))
+    """The number of counted words (WORD_RE) in ``text``."""
+    if any(unicodedata.category(ch)[0] == "M" for ch in set(text) if not ch.isascii()):
+        return WORD_RE.subn("", text)[1]
+    return _WORD_RE_UNMARKED.subn("", text)[1]
 
 
 @lru_cache(maxsize=1)
@@ -179,29 +192,56 @@ def token_lemma(text: str, lower: str, first_word: bool, table: dict[str, str]) 
     return table.get(lower) or lemmatize(lower, table)
 
 
+# The longest form or lemma the word index keeps (PostgreSQL refuses lexemes over 2 kB).
+FIELD_MAX = 100
+
+
+def lexeme(word: str) -> str:
+    """A form or lemma as the word index stores it and a query looks it up: at most
+    ``FIELD_MAX`` characters, no white space (the engines part tokens at white space only)."""
+    w = word[:FIELD_MAX]
+    if w.isprintable() and " " not in w:
+        return w  # the usual case, checked in C: no white space of any kind
+    return "_".join(w.split()) or "_"
+
+
 # What ``split_sentences`` needs of a token text, computed once per process for each text:
 # whether it is punctuation or white space (spaCy's lexical attributes, a function of the text),
-# its lower case, its lemma at a sentence's start and inside one (``token_lemma``), and whether
-# it is an index word. A transcript repeats its words, so most tokens cost one dict lookup.
-TokenInfo = tuple[bool, str, str, str, bool]
+# its lemma at a sentence's start and inside one (``token_lemma``) and, for an index word, its
+# lower-cased form and those two lemmas as the index stores them (``lexeme``; None for a token
+# that is no index word). A transcript repeats its words, so most tokens cost one dict lookup.
+# The last two are what spaCy's sentencizer reads of a token (``_doc_sentences``): whether it may
+# start a sentence after a sentence end (neither punctuation nor one of the sentencizer's
+# ``punct_chars``) and whether it ends one (one of those).
+TokenInfo = tuple[bool, str, str, str | None, str, str, bool, bool]
 _TOKEN_INFO: dict[str, TokenInfo] = {}
 _MAX_TOKEN_INFO = 500_000
 
 
+@lru_cache(maxsize=1)
+def _sentence_ends() -> frozenset[str]:
+    """The token texts after which the pipeline's sentencizer starts a new sentence."""
+    sentencizer = get_nlp().get_pipe("sentencizer")
+    assert isinstance(sentencizer, Sentencizer)  # noqa: S101 (get_nlp adds it)
+    return frozenset(sentencizer.punct_chars)
+
+
 def _token_info(text: str, table: dict[str, str]) -> TokenInfo:
-    info = _TOKEN_INFO.get(text)
-    if info is None:
-        lexeme = get_nlp().vocab[text]
+    lex = get_nlp().vocab[text]
+    ends = text in _sentence_ends()
+    starts = not (lex.is_punct or ends)
+    info: TokenInfo = (True, "", "", None, "", "", starts, ends)
+    if not (lex.is_punct or lex.is_space):
         lower = text.lower()
-        info = (
-            lexeme.is_punct or lexeme.is_space,
-            lower,
-            token_lemma(text, lower, True, table),
-            token_lemma(text, lower, False, table),
-            is_word(text),
-        )
-        if len(_TOKEN_INFO) < _MAX_TOKEN_INFO:
-            _TOKEN_INFO[text] = info
+        at_start = token_lemma(text, lower, True, table)
+        inside = token_lemma(text, lower, False, table)
+        if is_word(text):
+            lexemes = (lexeme(lower), lexeme(at_start), lexeme(inside))
+            info = (False, at_start, inside, *lexemes, starts, ends)
+        else:
+            info = (False, at_start, inside, None, "", "", starts, ends)
+    if len(_TOKEN_INFO) < _MAX_TOKEN_INFO:
+        _TOKEN_INFO[text] = info
     return info
 
 
@@ -245,17 +285,25 @@ def get_bare_nlp() -> Language:
     return nlp
 
 
+# A sentence's word index as the Sentence row stores it: index_lemmas, index_forms,
+# index_offsets (``lemma_index.encode_words``) and the number of its index words.
+IndexColumns = tuple[str, str, str, int]
+
+
 @dataclass(frozen=True)
 class SentenceSpan:
     start: int
     end: int
     lemmas: str
     # The word index's words of the sentence, (start, end, lower-cased form, lemma) with offsets
-    # into the text, from the same spaCy pass (language.lemma_index writes them); None when the
-    # span was made without the pipeline.
+    # into the text; None when the span was made without the pipeline or by ``split_sentences``,
+    # which gives ``index`` instead.
     words: tuple[tuple[int, int, str, str], ...] | None = field(
         default=None, compare=False, repr=False
     )
+    # The same words already encoded for the Sentence row (``IndexColumns``), from the same
+    # spaCy pass (language.lemma_index writes them); None when made without the pipeline.
+    index: IndexColumns | None = field(default=None, compare=False, repr=False)
 
 
 _ALNUM = re.compile(r"[^\W_]")  # a character str.isalnum accepts
@@ -284,8 +332,8 @@ def split_sentences(
 ) -> list[list[SentenceSpan]]:
     """Sentences of each [start, end) span of ``text``; a sentence never crosses a line break.
 
-    Returns one list per input span, offsets into ``text``. Each sentence carries its words
-    for the word index too (``SentenceSpan.words``): the import runs spaCy once.
+    Returns one list per input span, offsets into ``text``. Each sentence carries its word
+    index too (``SentenceSpan.index``): the import runs spaCy once.
     """
     nlp = get_nlp()
     table = lemma_table()
@@ -294,11 +342,13 @@ def split_sentences(
         jobs.extend((i, ps, pe) for ps, pe in paragraph_spans(text, s, e))
     out: list[list[SentenceSpan]] = [[] for _ in spans]
     total = max(1, len(jobs))
-    # The lemmatizer component is left out: the loop below applies the same rule
-    # (token_lemma) over the token texts, reading spaCy's token attributes as one array per
-    # paragraph rather than as a Python object per token.
+    # Only the tokenizer runs: the loop below applies the sentencizer's rule and the
+    # lemmatizer's (token_lemma) over the token texts, reading spaCy's token offsets as one
+    # array per paragraph rather than making a Python object per token, as both components do.
     docs = nlp.pipe(
-        (text[ps:pe] for _, ps, pe in jobs), batch_size=256, disable=["nb_lookup_lemmatizer"]
+        (text[ps:pe] for _, ps, pe in jobs),
+        batch_size=256,
+        disable=["sentencizer", "nb_lookup_lemmatizer"],
     )
     for n, ((i, ps, _pe), doc) in enumerate(zip(jobs, docs, strict=True)):
         out[i].extend(_doc_sentences(doc, text, ps, table))
@@ -307,16 +357,20 @@ def split_sentences(
     return out
 
 
-_TOKEN_ATTRS = [IDX, LENGTH, SENT_START]
+_TOKEN_ATTRS = [IDX, LENGTH]
 
 
 def _doc_sentences(doc: Doc, text: str, offset: int, table: dict[str, str]) -> list[SentenceSpan]:
-    """The sentences of a tokenized, sentencized ``doc`` of ``text[offset:]``, with lemmas
-    and index words as the lemmatizer component and ``is_index_token`` give them. Offsets
+    """The sentences of a tokenized ``doc`` of ``text[offset:]`` as the sentencizer cuts them,
+    with lemmas as the lemmatizer component gives them and index words as
+    ``is_index_token`` does, encoded as ``lemma_index.encode_words`` would
+    (tests/test_nlp.py checks all three against the components). Offsets
     into ``text`` (``doc.text`` would rebuild the string token by token)."""
     out: list[SentenceSpan] = []
     lemmas: list[str] = []
-    words: list[tuple[int, int, str, str]] = []
+    forms: list[str] = []
+    word_lemmas: list[str] = []
+    spans: list[int] = []  # each index word's start in the paragraph and its length
     first_char = last_char = 0
     first_word = True
 
@@ -325,26 +379,45 @@ def _doc_sentences(doc: Doc, text: str, offset: int, table: dict[str, str]) -> l
         stripped = raw.strip()
         if stripped:
             s = offset + first_char + len(raw) - len(raw.lstrip())
-            out.append(SentenceSpan(s, s + len(stripped), " ".join(lemmas), tuple(words)))
+            rel = s - offset
+            pairs = zip(spans[0::2], spans[1::2], strict=True)
+            offsets = " ".join([f"{a - rel} {n}" for a, n in pairs])
+            index = (" ".join(word_lemmas), " ".join(forms), offsets, len(forms))
+            out.append(SentenceSpan(s, s + len(stripped), " ".join(lemmas), index=index))
 
-    info = _TOKEN_INFO
-    rows = doc.to_array(_TOKEN_ATTRS).tolist()
-    for k, (idx, length, sent_start) in enumerate(rows):
-        if sent_start == 1 and k:
+    get = _TOKEN_INFO.get
+    seen_end = False
+    # One list per attribute: a 2-D array's tolist() costs twice as much.
+    array = doc.to_array(_TOKEN_ATTRS)
+    starts = array[:, 0].tolist()
+    for idx, length in zip(starts, array[:, 1].tolist(), strict=True):
+        end = idx + length
+        tok = text[offset + idx : offset + end]
+        info = get(tok) or _token_info(tok, table)
+        # spaCy's sentencizer (Sentencizer.predict): after a sentence end, the first token that
+        # is neither punctuation nor a sentence end starts the next sentence.
+        if seen_end and info[6]:
             close()
-            lemmas, words = [], []
-            first_char, first_word = idx, True
-        last_char = idx + length
-        tok = text[offset + idx : offset + last_char]
-        skip, lower, at_start, inside, word = info.get(tok) or _token_info(tok, table)
-        if skip:
+            lemmas, forms, word_lemmas, spans = [], [], [], []
+            first_char, first_word, seen_end = idx, True, False
+        elif info[7]:
+            seen_end = True
+        last_char = end
+        if info[0]:
             continue
-        lemma = at_start if first_word else inside
-        first_word = False
-        lemmas.append(lemma)
-        if word:
-            start = offset + idx
-            words.append((start, start + length, lower, lemma))
-    if rows:
+        if first_word:
+            first_word = False
+            lemmas.append(info[1])
+            if info[3] is not None:
+                forms.append(info[3])
+                word_lemmas.append(info[4])
+                spans += (idx, length)
+        else:
+            lemmas.append(info[2])
+            if info[3] is not None:
+                forms.append(info[3])
+                word_lemmas.append(info[5])
+                spans += (idx, length)
+    if starts:
         close()
     return out

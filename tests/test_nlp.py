@@ -117,3 +117,51 @@ def test_memo_search_cuts_words_as_the_query_and_the_index_do():
     for query in ("NAV-kontoret", "p.g.a.", "bolig"):
         terms = parse_query(query).left
         assert terms and all(set(t.values) & words for t in terms), query
+
+
+_TRICKY = [
+    "Drammen kommune har «Startlånet» f.eks. for 3 boliger. – Kommunen sa 😀 nei!! Ja?",
+    "ROP-tjenesten\tog NAV-kontoret  samarbeider.  (Ja.) «Nei!» sa han... Og så? «Tja».",
+    "Hei.  Du der. ... Eh, vel.. ?! Nr. 3 kom. Bl.a. Per. 100 %. Slutt:",
+    ". ! ? Alt.»Neste« sa hun.",
+    "e\u0301n gang. \u00e9n til.\u3002Ferdig",
+]
+
+
+def _component_sentences(paragraph: str) -> list[tuple[int, int, str, tuple]]:
+    """What the pipeline's own sentencizer and lemmatizer components give for ``paragraph``:
+    each sentence's stripped span, its lemmas and its encoded word index."""
+    from coding.language import lemma_index
+
+    out = []
+    for sent in nlp.get_nlp()(paragraph).sents:
+        raw = sent.text
+        if not raw.strip():
+            continue
+        s = sent.start_char + len(raw) - len(raw.lstrip())
+        kept = [t for t in sent if not (t.is_punct or t.is_space)]
+        words = [
+            (t.idx, t.idx + len(t.text), t.lower_, t.lemma_) for t in sent if nlp.is_index_token(t)
+        ]
+        index = (*lemma_index.encode_words(s, words), len(words))
+        out.append((s, s + len(raw.strip()), " ".join(t.lemma_ for t in kept), index))
+    return out
+
+
+def test_split_sentences_cuts_lemmatizes_and_indexes_as_the_pipeline_components_do():
+    # split_sentences runs only the tokenizer and applies the sentencizer's and the
+    # lemmatizer's rules in its own loop over the token texts; it must give what the
+    # components give, sentence for sentence.
+    from coding.benchmarks.import_ import corpus_paragraphs
+
+    for paragraph in [*_TRICKY, *corpus_paragraphs()]:
+        got = [
+            (x.start, x.end, x.lemmas, x.index)
+            for x in nlp.split_sentences(paragraph, [(0, len(paragraph))])[0]
+        ]
+        assert got == _component_sentences(paragraph), paragraph
+
+
+def test_count_words_without_marks_counts_as_word_re():
+    for text in ("Vi har 25 ansatte – og æøå-ord! don’t gjen\u00adbruk a_b", "e\u0301n to"):
+        assert nlp.count_words(text) == len(nlp.WORD_RE.findall(text))

@@ -29,9 +29,7 @@ INDEX_VERSION = (
     f"spacy {spacy.__version__}; lookups {package_version('spacy-lookups-data')}; "
     f"lemmatizer {nlp.LEMMATIZER_VERSION}; index 2"
 )
-# The longest form or lemma the index keeps (PostgreSQL refuses lexemes over 2 kB).
-FIELD_MAX = 100
-
+FIELD_MAX = nlp.FIELD_MAX
 
 is_word = nlp.is_word
 
@@ -56,13 +54,7 @@ SENTENCE_COLUMNS = (
 )
 
 
-def lexeme(word: str) -> str:
-    """A form or lemma as the index stores it and a query looks it up: at most ``FIELD_MAX``
-    characters, no white space (the engines part tokens at white space only)."""
-    w = word[:FIELD_MAX]
-    if w.isprintable() and " " not in w:
-        return w  # the usual case, checked in C: no white space of any kind
-    return "_".join(w.split()) or "_"
+lexeme = nlp.lexeme
 
 
 def encode_words(start: int, words: Sequence[Word]) -> tuple[str, str, str]:
@@ -103,11 +95,13 @@ def sentence_rows(
     transcript_id: int,
     turn_ids: Sequence[int],
     sentences: Sequence[nlp.SentenceSpan],
-    words: Sequence[Sequence[Word]],
+    columns: Sequence[nlp.IndexColumns],
 ) -> Iterable[tuple[Any, ...]]:
     """The rows of ``SENTENCE_COLUMNS`` for a transcript's sentences in order."""
     position = 0
-    for n, (turn_id, s, ws) in enumerate(zip(turn_ids, sentences, words, strict=True)):
+    for n, (turn_id, s, (lemmas, forms, offsets, count)) in enumerate(
+        zip(turn_ids, sentences, columns, strict=True)
+    ):
         yield (
             transcript_id,
             turn_id,
@@ -116,25 +110,27 @@ def sentence_rows(
             s.end,
             s.lemmas,
             position,
-            *encode_words(s.start, ws),
+            lemmas,
+            forms,
+            offsets,
         )
-        position += len(ws)
+        position += count
 
 
 def write_sentences(
     transcript: Transcript,
     turn_ids: Sequence[int],
     sentences: Sequence[nlp.SentenceSpan],
-    words: Sequence[Sequence[Word]],
+    columns: Sequence[nlp.IndexColumns],
 ) -> None:
     """Inside ``services.transcript_create``'s transaction: insert the new transcript's
-    sentences with their word index and record the index's version. The one writer of new
-    sentences with index words (on SQLite it fills the FTS5 table too; updates and deletes
-    reach it by triggers). Nothing runs the pipeline here."""
+    sentences with their word index (``index_of_sentences``) and record the index's version.
+    The one writer of new sentences with index words (on SQLite it fills the FTS5 table too;
+    updates and deletes reach it by triggers). Nothing runs the pipeline here."""
     insert_rows(
         Sentence._meta.db_table,
         SENTENCE_COLUMNS,
-        sentence_rows(transcript.pk, turn_ids, sentences, words),
+        sentence_rows(transcript.pk, turn_ids, sentences, columns),
     )
     if connection.vendor == "sqlite":
         # FTS5 in one statement for the transcript (PostgreSQL's column is generated).
@@ -299,15 +295,30 @@ def run_reindex_job(job: Job, progress: Callable[[int], None]) -> str:
     }
 
 
+def index_of_sentences(
+    text: str,
+    sentences: list[nlp.SentenceSpan],
+    progress: Callable[[float], None] | None = None,
+) -> list[nlp.IndexColumns]:
+    """The word index of each sentence as its row stores it, computed before the import's
+    write transaction so that the spaCy work does not hold the database's write lock.
+    Sentences from ``nlp.split_sentences`` carry it already (one spaCy pass per import); only
+    spans made otherwise go through the pipeline here (``words_of_sentences``)."""
+    if all(s.index is not None for s in sentences):
+        return [s.index for s in sentences if s.index is not None]
+    return [
+        (*encode_words(s.start, ws), len(ws))
+        for s, ws in zip(sentences, words_of_sentences(text, sentences, progress), strict=True)
+    ]
+
+
 def words_of_sentences(
     text: str,
     sentences: list[nlp.SentenceSpan],
     progress: Callable[[float], None] | None = None,
 ) -> list[Sequence[Word]]:
-    """The index's words of each sentence, computed before the import's write transaction so
-    that the spaCy work does not hold the database's write lock. Sentences from
-    ``nlp.split_sentences`` carry their words already (one spaCy pass per import); only spans
-    made otherwise go through the pipeline here."""
+    """The index's words of each sentence, (start, end, form, lemma): those it carries, else
+    from the pipeline over its span."""
     if all(s.words is not None for s in sentences):
         return [s.words for s in sentences if s.words is not None]
     out: list[Sequence[Word]] = []

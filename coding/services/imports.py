@@ -274,7 +274,7 @@ def transcript_create(
             text, [(t.content_start, t.end) for t in turn_spans], progress=sentence_progress
         )
     flat = [s for sents in sentences for s in sents]
-    words = lemma_index.words_of_sentences(
+    index = lemma_index.index_of_sentences(
         text, flat, progress=lambda frac: progress(80 + int(frac * 5))
     )
     progress(85)
@@ -327,7 +327,7 @@ def transcript_create(
         )
         turn_of = [tid for tid, sents in zip(turn_ids, sentences, strict=True) for _s in sents]
         # The sentences carry the word index; the database's full-text engine indexes them.
-        lemma_index.write_sentences(transcript, turn_of, flat, words)
+        lemma_index.write_sentences(transcript, turn_of, flat, index)
         transcript.informants.set([informants[i] for i in wanted])
         if tags:
             transcript.tags.set(list(tags))
