@@ -237,11 +237,17 @@ def codings(form: AnalysisFilterForm) -> CodingQuerySet:
     """The codings the filters select (all chosen columns) on the form's coder basis
     (``basis_q``), ready for matrix_counts (with ``merged=form.merged``)."""
     d = form.cleaned_data
-    # The chosen codes all belong to the project's codebook, so they limit the set to the
-    # project (and spare the joins of Coding.objects.for_project).
-    qs = Coding.objects.of_codes(form.columns.tag_ids()).filter(
-        transcript_q(form, "content_object__transcript__", project=False)
-    )
+    columns = form.columns
+    if columns.whole_codebook():
+        # Every code counts: the project's transcripts limit the set, and no code list is
+        # tested on each coding (the matrices' bare GROUP BY lists none either).
+        qs = Coding.objects.filter(transcript_q(form, "content_object__transcript__"))
+    else:
+        # The chosen codes all belong to the project's codebook, so they limit the set to the
+        # project (and spare the joins of Coding.objects.for_project).
+        qs = Coding.objects.of_codes(columns.tag_ids()).filter(
+            transcript_q(form, "content_object__transcript__", project=False)
+        )
     qs = qs.filter(basis_q(form))
     qs = qs.visible_to(viewer_of(form))
     if d.get("key_quotes"):
