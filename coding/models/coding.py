@@ -161,6 +161,20 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         """The settled version (see CodingLayer)."""
         return self.filter(layer=CodingLayer.CONSENSUS)
 
+    def coder_spans(
+        self, transcript: Transcript, code_ids: Iterable[int], coder_ids: Iterable[int]
+    ) -> dict[int, list[tuple[int, int]]]:
+        """Each coder's own spans of these codes on ``transcript`` (one query): what the
+        comparison view and the consensus cut into passages (``coding.spans.passages``)."""
+        spans: dict[int, list[tuple[int, int]]] = {pk: [] for pk in coder_ids}
+        for coder_id, start, end in (
+            self.coder_layer()
+            .filter(content_object__transcript=transcript, coder_id__in=spans, tag_id__in=code_ids)
+            .values_list("coder_id", "content_object__start", "content_object__end")
+        ):
+            spans[coder_id].append((start, end))
+        return spans
+
     def key_quotes(
         self, user: User | None = None, *, viewer: Membership | None = None
     ) -> CodingQuerySet:
