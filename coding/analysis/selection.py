@@ -308,9 +308,7 @@ def bound_form(
 ) -> AnalysisFilterForm:
     """A valid form for ``data``, or ValidationError with the form's errors. ``viewer``: the
     member the selection is for (see ``viewer_of``)."""
-    form = AnalysisFilterForm(data, project=project)
-    if viewer is not None:
-        form.viewer = viewer
+    form = AnalysisFilterForm(data, project=project, viewer=viewer)
     if not form.is_valid():
         raise ValidationError(
             [f"{field}: {err}" for field, errs in form.errors.items() for err in errs],
