@@ -241,7 +241,11 @@ def codings(form: AnalysisFilterForm) -> CodingQuerySet:
     if columns.whole_codebook():
         # Every code counts: the project's transcripts limit the set, and no code list is
         # tested on each coding (the matrices' bare GROUP BY lists none either).
-        qs = Coding.objects.filter(transcript_q(form, "content_object__transcript__"))
+        cases = Case.objects.filter(project=form.project).values("pk")
+        qs = Coding.objects.filter(
+            transcript_q(form, "content_object__transcript__", project=False),
+            content_object__transcript__case_id__in=cases,
+        )
     else:
         # The chosen codes all belong to the project's codebook, so they limit the set to the
         # project (and spare the joins of Coding.objects.for_project).
