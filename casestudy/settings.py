@@ -138,10 +138,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the in-process job thread write while the web thread reads.
+    # WAL lets the in-process job thread write while the web thread reads. temp_store: the
+    # sorts and materialised sets of the matrices' GROUP BYs stay in memory instead of temp
+    # files (a few tens of MB at a million codings; coding/benchmarks/matrix.py).
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA temp_store=MEMORY;",
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -274,11 +274,16 @@ def may_remove_coding(membership: Membership, coding: Coding) -> bool:
     return membership.can_write and (is_owner(membership) or coding.coder_id == membership.user_id)
 
 
+def resized_codings(user_id: int, codings: Iterable[Coding]) -> list[Coding]:
+    """Of an excerpt's ``codings``, those that move when the user moves its boundaries: their
+    own, in the coder layer (another coder's, and the consensus, stay where they were put)."""
+    return [c for c in codings if c.coder_id == user_id and c.layer == CodingLayer.CODER]
+
+
 def may_resize_excerpt(membership: Membership, codings: Iterable[Coding]) -> bool:
-    """A writer moves an excerpt's boundaries when they coded it: only their codings move."""
-    return membership.can_write and any(
-        c.coder_id == membership.user_id and c.layer == CodingLayer.CODER for c in codings
-    )
+    """A writer moves an excerpt's boundaries when they coded it: only their codings move
+    (``resized_codings``, which ``services.excerpt_resize`` moves)."""
+    return membership.can_write and bool(resized_codings(membership.user_id, codings))
 
 
 def may_undo_batch(membership: Membership, codings: Iterable[Coding]) -> bool:

@@ -56,19 +56,12 @@ ONLY_KARI = "Kvernhusbekken"  # a word of the passage only kari coded (second in
 KARI_NAME = "Kari Blindersen"
 MARKERS = (KARI_MEMO, ALICE_MEMO, ONLY_KARI)
 
-# Pages that list kari by name for another reason than her coding: the members, the forms that
-# offer every member who may code as a choice (matrix filters, agreement, export), and the
-# .qdpx's list of users (every member).
+# Pages that list kari by name for another reason than her coding: the members, the export
+# form that offers every member who may code as a choice, and the .qdpx's list of users (every
+# member). The matrix filters and the agreement form name only bob himself (coder_choices).
 NAME_LISTED = {
     "coding:member-list",
     "coding:exchange-export",
-    "coding:analysis-matrix",
-    "coding:analysis-matrix-cell",
-    "coding:analysis-cooccurrence",
-    "coding:analysis-cooccurrence-cell",
-    "coding:analysis-framework",
-    "coding:analysis-agreement",
-    "coding:analysis-agreement-compare",
     "coding:export",
 }
 
@@ -527,3 +520,43 @@ def test_a_blind_researcher_gets_keyword_suggestions_only(blind):
     # A supervisor, who sees everything, gets all three as they are.
     assert len(_client(w.sue).get(url).json()["suggestions"]) == 3
     assert Suggestion.objects.get(pk=both.pk).source == SuggestionSource.BOTH  # nothing saved
+
+
+def test_a_blind_researcher_chooses_only_himself_among_the_coders(blind):
+    """The matrix filters' coder lists (the coders filter, the one-coder bases) and the
+    agreement form name only the blind researcher himself; a supervisor and the owner choose
+    between every coder, kari included."""
+    from coding.analysis.agreement_form import AgreementForm
+    from coding.analysis.filters import BASIS_CODER, AnalysisFilterForm
+
+    w = blind
+    kari = w.extra["kari"]
+
+    def choices(user) -> tuple[set[int], set[int], set[int]]:
+        membership = Membership.objects.get(project=w.project, user=user)
+        form = AnalysisFilterForm({}, project=w.project, viewer=membership)
+        coders = {int(pk) for pk, _label in form.fields["coders"].choices}
+        bases = {
+            int(v[len(BASIS_CODER) :])
+            for v, _label in form.fields["basis"].choices
+            if v.startswith(BASIS_CODER)
+        }
+        w.project.membership = membership  # as coding.access sets it for a view
+        agreement = {
+            int(pk)
+            for pk, _label in AgreementForm(None, project=w.project).fields["coders"].choices
+        }
+        return coders, bases, agreement
+
+    assert choices(w.bob) == ({w.bob.pk}, {w.bob.pk}, {w.bob.pk})
+    everyone = {w.alice.pk, w.bob.pk, kari.pk}
+    for user in (w.sue, w.alice):
+        coders, bases, agreement = choices(user)
+        assert everyone <= coders and everyone <= bases and everyone <= agreement, user
+
+    # The pages as bob and sue receive them.
+    url = reverse("coding:analysis-matrix", args=[w.project.pk])
+    assert KARI_NAME not in _body(_client(w.bob).get(url))
+    assert KARI_NAME in _body(_client(w.sue).get(url))
+    bob_form = _client(w.bob).get(url, {"coders": [str(kari.pk)]})
+    assert KARI_NAME not in _body(bob_form)

@@ -14,7 +14,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from coding.analysis.agreement import DEFAULT_THRESHOLD, UNIT_LABELS, UNITS
-from coding.analysis.filters import choice_field, project_coders
+from coding.analysis.filters import choice_field, coder_choices
 from coding.models import Coding, CodingLayer, Project, blind_transcripts
 from coding.people import display_name
 
@@ -48,7 +48,7 @@ class AgreementForm(forms.Form):
             coded &= Q(codings__in=Coding.objects.visible_to(viewer))
         # The project's coders, the busiest first: one query.
         self.coder_list: list[User] = list(
-            project_coders(project)
+            coder_choices(project, viewer)
             .annotate(n=Count("codings", filter=coded, distinct=True))
             .order_by("-n", "username")
         )

@@ -23,6 +23,7 @@ import numpy as np
 
 from coding.analysis import stats
 from coding.models import Coding, Membership, Transcript
+from coding.spans import passages
 
 CONTEXT = 60  # characters shown before and after a passage
 
@@ -74,22 +75,16 @@ def compare(
 ) -> list[Passage]:
     """The passages of ``code_ids`` on ``transcript`` by ``coders`` (users), in text order;
     of the codings ``viewer`` may see (blind coding)."""
-    code_ids = set(code_ids)
-    spans: dict[int, list[tuple[int, int]]] = {u.pk: [] for u in coders}
     # The coders' own codings: a consensus coding's coder is the researcher who decided it.
-    for coder_id, start, end in (
-        Coding.objects.coder_layer()
-        .visible_to(viewer)
-        .filter(content_object__transcript=transcript, coder_id__in=spans, tag_id__in=code_ids)
-        .values_list("coder_id", "content_object__start", "content_object__end")
-    ):
-        spans[coder_id].append((start, end))
+    spans = Coding.objects.visible_to(viewer).coder_spans(
+        transcript, set(code_ids), [u.pk for u in coders]
+    )
     text = transcript.text
     unions = [stats.union(np.array(spans[u.pk], dtype=np.int64)).reshape(-1, 2) for u in coders]
     m = len(coders)
     out: list[Passage] = []
     bounds = np.unique(np.concatenate([u.ravel() for u in unions]))
-    for start, end in stats.union(np.concatenate(unions)).tolist():
+    for start, end, versions in passages([spans[u.pk] for u in coders]):
         pieces = cut(bounds, start, end)
         starts = np.array([s for s, _e in pieces], dtype=np.int64)
         ends = np.array([e for _s, e in pieces], dtype=np.int64)
@@ -113,10 +108,7 @@ def compare(
                 ],
                 before=text[max(0, start - CONTEXT) : start],
                 after=text[end : end + CONTEXT],
-                spans=[
-                    [(int(s), int(e)) for s, e in u.tolist() if start <= s and e <= end]
-                    for u in unions
-                ],
+                spans=versions,
             )
         )
     return out

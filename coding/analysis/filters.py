@@ -39,6 +39,7 @@ from coding.models import (
     Membership,
     Project,
     Transcript,
+    blind_transcripts,
 )
 from coding.people import display_name
 
@@ -149,6 +150,16 @@ def project_coders(project: Project) -> QuerySet[User]:
     )
 
 
+def coder_choices(project: Project, viewer: Membership | None) -> QuerySet[User]:
+    """The coders a member may choose between (the coder filters and bases, the agreement
+    form): the project's coders, but a researcher coding blind (``blind_transcripts``) is not
+    shown the others' names, only themselves; supervisors and owners see everyone."""
+    coders = project_coders(project)
+    if viewer is not None and blind_transcripts(viewer) is not None:
+        return coders.filter(pk=viewer.user_id)
+    return coders
+
+
 # --- the form -------------------------------------------------------------------------------
 
 
@@ -218,16 +229,28 @@ class AnalysisFilterForm(forms.Form):
     # Fields that choose what is shown, not which codings count.
     VIEW_FIELDS = ("rows", "bins", "bin_limits", "measure", "display", "mode")
 
-    def __init__(self, data: Mapping[str, Any] | None, *, project: Project, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        data: Mapping[str, Any] | None,
+        *,
+        project: Project,
+        viewer: Membership | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(with_defaults(data), **kwargs)
         self.project = project
+        if viewer is not None:
+            self.viewer = viewer
         self.tree = CodeTree.of(project)
         self.case_list = list(Case.objects.filter(project=project).order_by("kind", "order"))
         self.cases_by_id = {c.pk: c for c in self.case_list}
         self.definitions = list(
             AttributeDefinition.objects.filter(project=project).order_by("target", "order", "name")
         )
-        self.coder_list = list(project_coders(project).order_by("username"))
+        # Whose eyes (analysis.selection.viewer_of): the viewer given, else the member
+        # coding.access put on the project.
+        looking = self.viewer or getattr(project, "membership", None)
+        self.coder_list = list(coder_choices(project, looking).order_by("username"))
         choice_field(self, "codes").choices = [
             (str(c.pk), "\u2003" * c.depth + c.name) for c in self.tree.codes
         ]

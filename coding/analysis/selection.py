@@ -237,11 +237,21 @@ def codings(form: AnalysisFilterForm) -> CodingQuerySet:
     """The codings the filters select (all chosen columns) on the form's coder basis
     (``basis_q``), ready for matrix_counts (with ``merged=form.merged``)."""
     d = form.cleaned_data
-    # The chosen codes all belong to the project's codebook, so they limit the set to the
-    # project (and spare the joins of Coding.objects.for_project).
-    qs = Coding.objects.of_codes(form.columns.tag_ids()).filter(
-        transcript_q(form, "content_object__transcript__", project=False)
-    )
+    columns = form.columns
+    if columns.whole_codebook():
+        # Every code counts: the project's transcripts limit the set, and no code list is
+        # tested on each coding (the matrices' bare GROUP BY lists none either).
+        cases = Case.objects.filter(project=form.project).values("pk")
+        qs = Coding.objects.filter(
+            transcript_q(form, "content_object__transcript__", project=False),
+            content_object__transcript__case_id__in=cases,
+        )
+    else:
+        # The chosen codes all belong to the project's codebook, so they limit the set to the
+        # project (and spare the joins of Coding.objects.for_project).
+        qs = Coding.objects.of_codes(columns.tag_ids()).filter(
+            transcript_q(form, "content_object__transcript__", project=False)
+        )
     qs = qs.filter(basis_q(form))
     qs = qs.visible_to(viewer_of(form))
     if d.get("key_quotes"):
@@ -302,9 +312,7 @@ def bound_form(
 ) -> AnalysisFilterForm:
     """A valid form for ``data``, or ValidationError with the form's errors. ``viewer``: the
     member the selection is for (see ``viewer_of``)."""
-    form = AnalysisFilterForm(data, project=project)
-    if viewer is not None:
-        form.viewer = viewer
+    form = AnalysisFilterForm(data, project=project, viewer=viewer)
     if not form.is_valid():
         raise ValidationError(
             [f"{field}: {err}" for field, errs in form.errors.items() for err in errs],

@@ -263,6 +263,11 @@ class ColumnSpec:
             out |= self.members(c.pk)
         return out
 
+    def whole_codebook(self) -> bool:
+        """Whether the columns count every code of the project (then the codes limit a set of
+        the project's codings to nothing, and ``analysis.selection`` need not list them)."""
+        return self.tag_ids() >= set(self.tree.by_id)
+
     def layers(self) -> list[dict[int, int]]:
         """code id -> column maps for CodingQuerySet.matrix_counts.
 

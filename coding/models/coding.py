@@ -161,6 +161,20 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         """The settled version (see CodingLayer)."""
         return self.filter(layer=CodingLayer.CONSENSUS)
 
+    def coder_spans(
+        self, transcript: Transcript, code_ids: Iterable[int], coder_ids: Iterable[int]
+    ) -> dict[int, list[tuple[int, int]]]:
+        """Each coder's own spans of these codes on ``transcript`` (one query): what the
+        comparison view and the consensus cut into passages (``coding.spans.passages``)."""
+        spans: dict[int, list[tuple[int, int]]] = {pk: [] for pk in coder_ids}
+        for coder_id, start, end in (
+            self.coder_layer()
+            .filter(content_object__transcript=transcript, coder_id__in=spans, tag_id__in=code_ids)
+            .values_list("coder_id", "content_object__start", "content_object__end")
+        ):
+            spans[coder_id].append((start, end))
+        return spans
+
     def key_quotes(
         self, user: User | None = None, *, viewer: Membership | None = None
     ) -> CodingQuerySet:
@@ -356,7 +370,15 @@ class CodingQuerySet(models.QuerySet["Coding"]):
                 "SELECT 0, rk, ck, COUNT(*) FROM p GROUP BY rk, ck UNION ALL SELECT 1, rk, NULL, "  # noqa: S608
                 f"COUNT(*) FROM (SELECT DISTINCT rk, tr, ust FROM {of_codes}) d GROUP BY rk"
             )
+        elif measure == "excerpts" and connections[self.db].vendor == "postgresql":
+            # One pass, grouped both ways by the database (sorted once by row, column).
+            statement = (
+                "SELECT GROUPING(ck), rk, ck, COUNT(DISTINCT u) FROM "  # noqa: S608 (ORM SQL)
+                f"({sql}) s GROUP BY GROUPING SETS ((rk, ck), (rk))"
+            )
         elif measure == "excerpts":
+            # SQLite has no grouping sets: the codings are read once into a table, grouped
+            # twice (reading them twice instead costs more where a filter keeps a few).
             statement = (
                 f"WITH s AS MATERIALIZED ({sql}) "  # noqa: S608 (SQL from the ORM)
                 "SELECT 0, rk, ck, COUNT(DISTINCT u) FROM s WHERE ck IS NOT NULL GROUP BY rk, ck "
@@ -373,7 +395,7 @@ class CodingQuerySet(models.QuerySet["Coding"]):
         with connections[self.db].cursor() as cursor:
             cursor.execute(statement, params)
             rows = cursor.fetchall()
-        cells = [(rk, ck, n) for kind, rk, ck, n in rows if kind == 0]
+        cells = [(rk, ck, n) for kind, rk, ck, n in rows if kind == 0 and ck is not None]
         totals = [(rk, None, n) for kind, rk, _ck, n in rows if kind == 1]
         return cells, totals
 

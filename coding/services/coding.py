@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from coding import access
 from coding.language.lemma_index import insert_rows
 from coding.models import (
     AuditAction,
@@ -304,8 +305,7 @@ def excerpt_resize(
     check_span(transcript, start, end)
     if (start, end) == (excerpt.start, excerpt.end):
         return excerpt
-    # The consensus layer stays where its decision put it, like another coder's codings.
-    mine = list(excerpt.codings.coder_layer().filter(coder=actor).select_related("tag"))
+    mine = access.resized_codings(actor.pk, excerpt.codings.select_related("tag"))
     if not mine:
         raise ValidationError(
             _("You can change the boundaries only of passages you coded yourself."),

@@ -2,7 +2,7 @@
 
 Every consensus coding is written here (``CodingLayer.CONSENSUS``, ``coder`` = the researcher
 who decided), each time with a ``ConsensusDecision`` and one audit event. A decision works on
-one *passage* of the comparison view (``analysis.comparison``: a connected stretch any of the
+one *passage* of the comparison view (``coding.spans.passages``: a connected stretch any of the
 chosen coders coded with the code) and replaces the consensus codings of that code that overlap
 it by its result:
 
@@ -33,7 +33,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coding import access
-from coding.analysis import comparison
 from coding.models import (
     AuditAction,
     AuditEvent,
@@ -57,8 +56,8 @@ from coding.services.excerpts import (
     lock_excerpts,
 )
 from coding.services.undo import coding_batch_undo
+from coding.spans import Span, passages
 
-Span = tuple[int, int]
 PASSAGE_ACTIONS = (
     ConsensusAction.KEEP,
     ConsensusAction.MERGE,
@@ -139,7 +138,7 @@ def _remove(codings: Sequence[Coding]) -> list[dict[str, Any]]:
 
 def _result(
     action: str,
-    passage: comparison.Passage,
+    passage: Span,
     versions: dict[int, list[Span]],
     keep: User | None,
     span: Span | None,
@@ -156,12 +155,12 @@ def _result(
             )
         return versions[keep.pk]
     if action == ConsensusAction.MERGE:
-        return [(passage.start, passage.end)]
+        return [passage]
     if action == ConsensusAction.NEW:
         if span is None:
             raise ValidationError(_("Mark the new passage first."), code="consensus_span")
         start, end = span
-        if not (start < passage.end and passage.start < end):
+        if not (start < passage[1] and passage[0] < end):
             raise ValidationError(
                 _("The new passage must overlap the passage being settled."),
                 code="consensus_span_outside",
@@ -208,19 +207,20 @@ def consensus_decide(
             code="consensus_reason_long",
         )
     _lock_transcript(transcript)
+    spans = Coding.objects.coder_spans(transcript, [code.pk], [u.pk for u in coders])
     found = [
-        p
-        for p in comparison.compare(transcript, [code.pk], coders)
-        if (p.start, p.end) == tuple(passage)
+        (start, end, cut)
+        for start, end, cut in passages([spans[u.pk] for u in coders])
+        if (start, end) == tuple(passage)
     ]
     if not found:
         raise ValidationError(
             _("The coders' codings of this passage changed since the page was loaded. Reload it."),
             code="consensus_stale",
         )
-    p = found[0]
-    versions = {u.pk: p.spans[k] for k, u in enumerate(coders)}
-    result = _result(action, p, versions, keep, span)
+    p_start, p_end, cut = found[0]
+    versions = {u.pk: cut[k] for k, u in enumerate(coders)}
+    result = _result(action, (p_start, p_end), versions, keep, span)
     overruled = [pk for pk, v in versions.items() if v and v != result]
     if overruled and not reason:
         raise ValidationError(
@@ -231,8 +231,8 @@ def consensus_decide(
                 )
             }
         )
-    lo = min([p.start, *(s for s, _e in result)])
-    hi = max([p.end, *(e for _s, e in result)])
+    lo = min([p_start, *(s for s, _e in result)])
+    hi = max([p_end, *(e for _s, e in result)])
     replaced = list(
         Coding.objects.consensus_layer()
         .filter(
@@ -257,8 +257,8 @@ def consensus_decide(
         code=code,
         decided_by=membership.user,
         action=action,
-        start=p.start,
-        end=p.end,
+        start=p_start,
+        end=p_end,
         kept_coder=keep if action == ConsensusAction.KEEP else None,
         versions={str(pk): [list(s) for s in v] for pk, v in versions.items()},
         result=[list(s) for s in result],
@@ -276,8 +276,8 @@ def consensus_decide(
         consensus=action,
         code=code.name,
         code_id=code.pk,
-        start=p.start,
-        end=p.end,
+        start=p_start,
+        end=p_end,
         kept=keep.pk if action == ConsensusAction.KEEP and keep else None,
         result=decision.result,
         replaced=len(gone),
