@@ -259,6 +259,29 @@ def test_the_writer_drops_what_the_database_cannot_even_hold():
     assert clean_text("x\x01\x08\x0e\x1f\ufffe\uffffy\t\n") == "xy\t\n"
 
 
+def test_markup_characters_in_quotes_and_names_come_back_as_written():
+    tricky = "R&D <i>ikke kursiv</i> > \"sitat\" & 'enkelt' &amp; ]]>"
+    data = export_rows.ExportData(
+        project_name="Bolig & velferd <2014>",
+        codes=[export_rows.CodeRow(1, 'Kode "A" & <B>', None, 0)],
+        cases=[export_rows.CaseRow(1, "Kasus & co", "Case")],
+        excerpts={
+            1: export_rows.ExcerptRow(
+                id=1, case_id=1, transcript_title="T <1>", paragraph=3, text=tricky
+            )
+        },
+        placements=[(1, 1, ("Kari & Ola",))],
+    )
+    buf = io.BytesIO()
+    write_word(buf, data, ExportOptions())
+    document = docx.Document(io.BytesIO(buf.getvalue()))
+    assert [t for s, t in body(document) if s == "Quote"] == [tricky]
+    assert document.paragraphs[0].text == "Bolig & velferd <2014>"
+    texts = [p.text for p in document.paragraphs]
+    assert 'Kode "A" & <B>' in texts
+    assert any("Kasus & co" in t and "T <1>" in t and "Kari & Ola" in t for t in texts)
+
+
 def test_each_quote_has_a_source_line_naming_where_it_comes_from(project, study):
     forankring, _k, medvirkning = study["codes"]
     document, _stats, _data = export(project, "by-code")
