@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 
 from coding import services
-from coding.models import AuditAction, AuditEvent, Coding, ConsensusDecision
+from coding.models import AuditAction, AuditEvent, Coding, ConsensusDecision, Membership, Role
 
-from .factories import CodeFactory, TranscriptFactory
+from .factories import CodeFactory, TranscriptFactory, UserFactory
 from .test_access_matrix import database_state
 
 TEXT = "Innledning her. æøå bolig og tjenester 😀 i kommunen. Mer om NAV 😀. Slutt på det hele ø."
@@ -178,3 +178,51 @@ def test_the_history_tells_each_decision_and_its_undo(
     settled = f"settled Samarbeid at characters {PASSAGE[0]}–{PASSAGE[1]} in the consensus"
     assert settled in html and "The code does not apply here (reason: Passer ikke)" in html
     assert f"undid: {settled}" in html
+
+
+# --- the drill-down of a consensus passage -------------------------------------------------
+
+
+def _rita(project):
+    rita = UserFactory(username="rita")
+    Membership.objects.create(project=project, user=rita, role=Role.RESEARCHER)
+    return rita
+
+
+def _cell(client, t, k, basis: str) -> str:
+    query = {"basis": basis, "codes": k.pk, "row": t.case_id, "col": k.pk}
+    r = client.get(reverse("coding:analysis-matrix-cell", args=[t.case.project_id]), query)
+    assert r.status_code == 200
+    return r.content.decode()
+
+
+def test_the_drilldown_says_a_consensus_passage_is_one_and_who_decided_it(
+    coded, project, alice, bob, sue_client, charlie_client
+):
+    t, k = coded
+    rita = _rita(project)
+    services.consensus_decide(
+        membership=Membership.objects.get(project=project, user=rita),
+        transcript=t,
+        code=k,
+        coders=[alice, bob],
+        action="keep",
+        passage=PASSAGE,
+        keep=alice,
+        reason="Smalest",
+    )
+    for basis in ("consensus", "default"):
+        html = _cell(sue_client, t, k, basis)
+        card = html[html.index('class="excerpt-card consensus"') :].split("</li>")[0]
+        assert "consensus passage, decided by rita" in card
+        # The coders whose versions the decision settled, not the decider as a coder.
+        assert "<dd data-compared>alice, bob " in card
+        assert "Coded by" not in card
+    # On the coders' basis the same excerpt (the consensus kept alice's span) is alice's only.
+    html = _cell(sue_client, t, k, "merged")
+    assert "excerpt-card consensus" not in html and "decided by" not in html
+    assert "rita" not in html
+    query = {"basis": "consensus", "codes": k.pk, "row": t.case_id, "col": k.pk}
+    url = reverse("coding:analysis-matrix-cell", args=[project.pk])
+    assert charlie_client.get(url, query).status_code == 404
+
