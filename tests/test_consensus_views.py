@@ -226,3 +226,73 @@ def test_the_drilldown_says_a_consensus_passage_is_one_and_who_decided_it(
     url = reverse("coding:analysis-matrix-cell", args=[project.pk])
     assert charlie_client.get(url, query).status_code == 404
 
+
+# --- undoing an earlier decision ------------------------------------------------------------
+
+
+def _undo(t, k, coders, decision=None) -> tuple[str, dict]:
+    url, body = _post(t, k, coders)
+    body = {"code": k.pk, "coders": [u.pk for u in coders]}
+    if decision is not None:
+        body["decision"] = decision.pk
+    return url.replace(
+        reverse("coding:analysis-consensus-decide", args=[t.pk]),
+        reverse("coding:analysis-consensus-undo", args=[t.pk]),
+    ), body
+
+
+def test_an_earlier_decision_is_undone_from_the_history_when_nothing_later_builds_on_it(
+    coded, project, case, codebook, alice, bob, bob_client
+):
+    t, k = coded
+    other = CodeFactory(codebook=codebook, name="Tillit", order=1)
+    services.excerpt_code(transcript=t, start=A[0], end=A[1], codes=[other], coder=alice)
+    services.excerpt_code(transcript=t, start=B[0], end=B[1], codes=[other], coder=bob)
+    url, body = _post(t, k, [alice, bob], choice="merge", reason="Begge")
+    assert bob_client.post(url, body).status_code == 302
+    first = ConsensusDecision.objects.get()
+    url, body = _post(t, other, [alice, bob], choice="merge", reason="Begge")
+    assert bob_client.post(url, body).status_code == 302
+    later = ConsensusDecision.objects.exclude(pk=first.pk).get()
+    # The history offers to undo the first: the later decision is on another code.
+    html = bob_client.get(_compare(t, k, [alice, bob])).content.decode()
+    history = html[html.index('id="consensus-history"') :]
+    assert f'data-undo-decision="{first.pk}"' in history
+    undo_url, undo_body = _undo(t, k, [alice, bob], first)
+    r = bob_client.post(undo_url, undo_body)
+    assert r.status_code == 302 and r.url.startswith(_compare(t, k, [alice, bob]).split("?")[0])
+    first.refresh_from_db()
+    later.refresh_from_db()
+    assert first.undone_at is not None and later.undone_at is None
+    assert list(Coding.objects.consensus_layer().values_list("tag_id", flat=True)) == [other.pk]
+    event = AuditEvent.objects.get(action=AuditAction.CONSENSUS_UNDO)
+    assert event.details["decision"] == first.pk
+
+
+def test_an_earlier_decision_a_later_one_builds_on_is_not_undone(
+    coded, project, alice, bob, bob_client, sue_client, charlie_client
+):
+    t, k = coded
+    url, body = _post(t, k, [alice, bob], choice="merge", reason="Begge")
+    assert bob_client.post(url, body).status_code == 302
+    first = ConsensusDecision.objects.get()
+    # Settled again on the same passage: this decision replaced what the first made.
+    url, body = _post(t, k, [alice, bob], choice=f"keep:{alice.pk}", reason="Smalere")
+    assert bob_client.post(url, body).status_code == 302
+    html = bob_client.get(_compare(t, k, [alice, bob])).content.decode()
+    history = html[html.index('id="consensus-history"') :]
+    assert f'data-undo-decision="{first.pk}"' not in history
+    assert history.count("data-undo-decision=") == 1  # the later one
+    undo_url, undo_body = _undo(t, k, [alice, bob], first)
+    elsewhere = TranscriptFactory(case=t.case, text=TEXT)
+    before = database_state()
+    r = bob_client.post(undo_url, undo_body, follow=True)
+    assert "undo that one first" in r.content.decode()
+    assert database_state() == before
+    # Outsiders get 404, a supervisor 403, and a decision of another transcript is no id here.
+    assert charlie_client.post(undo_url, undo_body).status_code == 404
+    assert sue_client.post(undo_url, undo_body).status_code == 403
+    wrong = reverse("coding:analysis-consensus-undo", args=[elsewhere.pk])
+    assert bob_client.post(wrong + "?" + undo_url.split("?")[1], undo_body).status_code == 404
+    assert bob_client.post(undo_url, {**undo_body, "decision": "x"}).status_code == 404
+    assert database_state() == before
