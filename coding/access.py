@@ -218,6 +218,17 @@ def codes_of_codebook(codebook_id: int, code_ids: Iterable[Any]) -> list[Code]:
     return codes
 
 
+def consensus_decision_of(transcript: Transcript, decision_id: str) -> ConsensusDecision:
+    """One of ``transcript``'s consensus decisions, for a posted id (the caller resolved the
+    transcript for the user); any other id raises Http404."""
+    try:
+        return ConsensusDecision.objects.select_related("code").get(
+            pk=decision_id, transcript=transcript
+        )
+    except (ConsensusDecision.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
 def get_membership_for_user(
     user: User | AnonymousUser, membership_id: RawId, need: str = READ
 ) -> Membership:

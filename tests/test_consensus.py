@@ -392,3 +392,40 @@ def test_two_decisions_on_one_passage_at_once_leave_one_consensus(
     assert _consensus(t, k) == [(B_START, B_END, "bob")]
     latest = ConsensusDecision.objects.order_by("-id").first()
     assert latest.decided_by == bob and [r["coder"] for r in latest.replaced] == [alice.pk]
+
+
+def test_later_dependents_block_an_undo_only_where_a_later_decision_acted():
+    from datetime import datetime, timedelta, timezone
+
+    from coding.models import later_dependents
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def d(pk, action="merge", code=1, start=10, end=20, result=(), replaced=(), undone=False):
+        return ConsensusDecision(
+            pk=pk,
+            transcript_id=1,
+            code_id=None if action == "start" else code,
+            action=action,
+            start=None if action == "start" else start,
+            end=None if action == "start" else end,
+            result=[list(r) for r in result],
+            replaced=[{"code_id": code, "start": s, "end": e} for s, e in replaced],
+            decided_at=t0 + timedelta(minutes=pk),
+            undone_at=t0 if undone else None,
+        )
+
+    # The first replaced a consensus coding 0–100 (restored whole on undo), so a later
+    # decision at 80–90, outside its passage, still builds on it.
+    first = d(1, replaced=[(0, 100)], result=[(10, 20)])
+    assert first.footprint() == (0, 100)
+    assert later_dependents(first, [first, d(2, start=80, end=90)]) != []
+    assert later_dependents(first, [first, d(2, start=100, end=110)]) == []  # touches only
+    assert later_dependents(first, [first, d(2, code=2, start=10, end=20)]) == []
+    assert later_dependents(first, [first, d(2, start=10, end=20, undone=True)]) == []
+    assert later_dependents(d(3), [d(2, start=10, end=20), d(3)]) == []  # earlier ones don't
+    # A start acted on every code everywhere: blocked by, and blocking, anything later.
+    start = d(1, action="start")
+    assert start.footprint() is None
+    assert later_dependents(start, [start, d(2, code=5, start=0, end=1)]) != []
+    assert later_dependents(first, [first, d(2, action="start")]) != []

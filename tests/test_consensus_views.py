@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 
 from coding import services
-from coding.models import AuditAction, AuditEvent, Coding, ConsensusDecision
+from coding.models import AuditAction, AuditEvent, Coding, ConsensusDecision, Membership, Role
 
-from .factories import CodeFactory, TranscriptFactory
+from .factories import CodeFactory, TranscriptFactory, UserFactory
 from .test_access_matrix import database_state
 
 TEXT = "Innledning her. æøå bolig og tjenester 😀 i kommunen. Mer om NAV 😀. Slutt på det hele ø."
@@ -178,3 +178,121 @@ def test_the_history_tells_each_decision_and_its_undo(
     settled = f"settled Samarbeid at characters {PASSAGE[0]}–{PASSAGE[1]} in the consensus"
     assert settled in html and "The code does not apply here (reason: Passer ikke)" in html
     assert f"undid: {settled}" in html
+
+
+# --- the drill-down of a consensus passage -------------------------------------------------
+
+
+def _rita(project):
+    rita = UserFactory(username="rita")
+    Membership.objects.create(project=project, user=rita, role=Role.RESEARCHER)
+    return rita
+
+
+def _cell(client, t, k, basis: str) -> str:
+    query = {"basis": basis, "codes": k.pk, "row": t.case_id, "col": k.pk}
+    r = client.get(reverse("coding:analysis-matrix-cell", args=[t.case.project_id]), query)
+    assert r.status_code == 200
+    return r.content.decode()
+
+
+def test_the_drilldown_says_a_consensus_passage_is_one_and_who_decided_it(
+    coded, project, alice, bob, sue_client, charlie_client
+):
+    t, k = coded
+    rita = _rita(project)
+    services.consensus_decide(
+        membership=Membership.objects.get(project=project, user=rita),
+        transcript=t,
+        code=k,
+        coders=[alice, bob],
+        action="keep",
+        passage=PASSAGE,
+        keep=alice,
+        reason="Smalest",
+    )
+    for basis in ("consensus", "default"):
+        html = _cell(sue_client, t, k, basis)
+        card = html[html.index('class="excerpt-card consensus"') :].split("</li>")[0]
+        assert "consensus passage, decided by rita" in card
+        # The coders whose versions the decision settled, not the decider as a coder.
+        assert "<dd data-compared>alice, bob " in card
+        assert "Coded by" not in card
+    # On the coders' basis the same excerpt (the consensus kept alice's span) is alice's only.
+    html = _cell(sue_client, t, k, "merged")
+    assert "excerpt-card consensus" not in html and "decided by" not in html
+    assert "rita" not in html
+    query = {"basis": "consensus", "codes": k.pk, "row": t.case_id, "col": k.pk}
+    url = reverse("coding:analysis-matrix-cell", args=[project.pk])
+    assert charlie_client.get(url, query).status_code == 404
+
+
+# --- undoing an earlier decision ------------------------------------------------------------
+
+
+def _undo(t, k, coders, decision=None) -> tuple[str, dict]:
+    url, body = _post(t, k, coders)
+    body = {"code": k.pk, "coders": [u.pk for u in coders]}
+    if decision is not None:
+        body["decision"] = decision.pk
+    return url.replace(
+        reverse("coding:analysis-consensus-decide", args=[t.pk]),
+        reverse("coding:analysis-consensus-undo", args=[t.pk]),
+    ), body
+
+
+def test_an_earlier_decision_is_undone_from_the_history_when_nothing_later_builds_on_it(
+    coded, project, case, codebook, alice, bob, bob_client
+):
+    t, k = coded
+    other = CodeFactory(codebook=codebook, name="Tillit", order=1)
+    services.excerpt_code(transcript=t, start=A[0], end=A[1], codes=[other], coder=alice)
+    services.excerpt_code(transcript=t, start=B[0], end=B[1], codes=[other], coder=bob)
+    url, body = _post(t, k, [alice, bob], choice="merge", reason="Begge")
+    assert bob_client.post(url, body).status_code == 302
+    first = ConsensusDecision.objects.get()
+    url, body = _post(t, other, [alice, bob], choice="merge", reason="Begge")
+    assert bob_client.post(url, body).status_code == 302
+    later = ConsensusDecision.objects.exclude(pk=first.pk).get()
+    # The history offers to undo the first: the later decision is on another code.
+    html = bob_client.get(_compare(t, k, [alice, bob])).content.decode()
+    history = html[html.index('id="consensus-history"') :]
+    assert f'data-undo-decision="{first.pk}"' in history
+    undo_url, undo_body = _undo(t, k, [alice, bob], first)
+    r = bob_client.post(undo_url, undo_body)
+    assert r.status_code == 302 and r.url.startswith(_compare(t, k, [alice, bob]).split("?")[0])
+    first.refresh_from_db()
+    later.refresh_from_db()
+    assert first.undone_at is not None and later.undone_at is None
+    assert list(Coding.objects.consensus_layer().values_list("tag_id", flat=True)) == [other.pk]
+    event = AuditEvent.objects.get(action=AuditAction.CONSENSUS_UNDO)
+    assert event.details["decision"] == first.pk
+
+
+def test_an_earlier_decision_a_later_one_builds_on_is_not_undone(
+    coded, project, alice, bob, bob_client, sue_client, charlie_client
+):
+    t, k = coded
+    url, body = _post(t, k, [alice, bob], choice="merge", reason="Begge")
+    assert bob_client.post(url, body).status_code == 302
+    first = ConsensusDecision.objects.get()
+    # Settled again on the same passage: this decision replaced what the first made.
+    url, body = _post(t, k, [alice, bob], choice=f"keep:{alice.pk}", reason="Smalere")
+    assert bob_client.post(url, body).status_code == 302
+    html = bob_client.get(_compare(t, k, [alice, bob])).content.decode()
+    history = html[html.index('id="consensus-history"') :]
+    assert f'data-undo-decision="{first.pk}"' not in history
+    assert history.count("data-undo-decision=") == 1  # the later one
+    undo_url, undo_body = _undo(t, k, [alice, bob], first)
+    elsewhere = TranscriptFactory(case=t.case, text=TEXT)
+    before = database_state()
+    r = bob_client.post(undo_url, undo_body, follow=True)
+    assert "undo that one first" in r.content.decode()
+    assert database_state() == before
+    # Outsiders get 404, a supervisor 403, and a decision of another transcript is no id here.
+    assert charlie_client.post(undo_url, undo_body).status_code == 404
+    assert sue_client.post(undo_url, undo_body).status_code == 403
+    wrong = reverse("coding:analysis-consensus-undo", args=[elsewhere.pk])
+    assert bob_client.post(wrong + "?" + undo_url.split("?")[1], undo_body).status_code == 404
+    assert bob_client.post(undo_url, {**undo_body, "decision": "x"}).status_code == 404
+    assert database_state() == before

@@ -25,6 +25,7 @@ from coding.models import (
     Membership,
     Transcript,
     blind_transcripts,
+    later_dependents,
 )
 from coding.people import display_name
 
@@ -79,6 +80,11 @@ class State:
         return [
             d for d in self.decisions if d.code_id == code_id or d.action == ConsensusAction.START
         ]
+
+    def undoable(self, decision: ConsensusDecision) -> bool:
+        """Whether undo may take ``decision`` back now (as ``services.consensus_undo``
+        decides: live, and no later live decision depends on it)."""
+        return decision.undone_at is None and not later_dependents(decision, self.decisions)
 
     def latest(self) -> ConsensusDecision | None:
         """What undo would take back (as ``services.consensus.latest_decision``)."""

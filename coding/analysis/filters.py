@@ -436,6 +436,12 @@ class AnalysisFilterForm(forms.Form):
         return self.coder_basis != BASIS_SUM
 
     @property
+    def counts_consensus(self) -> bool:
+        """Whether the basis counts consensus codings (``selection.basis_q``): the consensus,
+        and the default in the transcripts that have one."""
+        return self.coder_basis in (BASIS_CONSENSUS, BASIS_DEFAULT)
+
+    @property
     def basis_coder_id(self) -> int | None:
         """The coder of a one-coder basis, else None."""
         if self.coder_basis.startswith(BASIS_CODER):

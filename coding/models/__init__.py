@@ -33,6 +33,7 @@ from coding.models.coding import (
 from coding.models.consensus import (
     ConsensusAction,
     ConsensusDecision,
+    later_dependents,
 )
 from coding.models.exchange import (
     ExchangeGuid,
@@ -100,6 +101,7 @@ from coding.models.transcript import (
 __all__ = [
     "ConsensusAction",
     "ConsensusDecision",
+    "later_dependents",
     "Role",
     "WRITE_ROLES",
     "ProjectQuerySet",

@@ -7,6 +7,8 @@ when, what they chose between and why. Written only by ``coding.services.consens
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -103,3 +105,40 @@ class ConsensusDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.code_id} on {self.transcript_id}:{self.start}-{self.end}"
+
+    def footprint(self) -> tuple[int, int] | None:
+        """The stretch of text the decision acted on, in its code: its passage, its result and
+        the consensus codings it replaced (taken away whole, so restored whole on undo). None
+        for ``START``, which acted on every code of the whole transcript."""
+        if self.action == ConsensusAction.START or self.start is None or self.end is None:
+            return None
+        starts = [self.start, *(s for s, _e in self.result), *(r["start"] for r in self.replaced)]
+        ends = [self.end, *(e for _s, e in self.result), *(r["end"] for r in self.replaced)]
+        return min(starts), max(ends)
+
+
+def later_dependents(
+    decision: ConsensusDecision, decisions: Iterable[ConsensusDecision]
+) -> list[ConsensusDecision]:
+    """The one rule of which decision undo may take back: of ``decisions`` (the transcript's),
+    the live ones made after ``decision`` that acted where it did: on the same code over an
+    overlapping footprint (``ConsensusDecision.footprint``), or either of them a ``START``.
+    ``decision`` is undone only when there are none: then no later decision replaced what it
+    made or made anything where its replaced codings come back, so undoing it leaves the
+    consensus as if it had never been made. The latest live decision has none."""
+    key = (decision.decided_at, decision.pk)
+    mine = decision.footprint()
+    found = []
+    for d in decisions:
+        if d.undone_at is not None or d.transcript_id != decision.transcript_id:
+            continue
+        if (d.decided_at, d.pk) <= key:
+            continue
+        theirs = d.footprint()
+        if (
+            mine is None
+            or theirs is None
+            or (d.code_id == decision.code_id and theirs[0] < mine[1] and mine[0] < theirs[1])
+        ):
+            found.append(d)
+    return found

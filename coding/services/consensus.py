@@ -15,9 +15,10 @@ A coder is *overruled* when they coded inside the passage and the result is not 
 version (it drops or changes their coding); a decision that overrules anyone needs a reason.
 
 ``consensus_start_from`` begins a transcript's empty consensus with a copy of one coder's
-codings. ``consensus_undo`` takes back the transcript's latest live decision: the codings it
-made go through ``undo.coding_batch_undo`` (each removal audited) and the consensus codings it
-replaced come back with their own batch.
+codings. ``consensus_undo`` takes back one live decision, the transcript's latest unless
+another is named, when no later live decision depends on it (``models.later_dependents``):
+the codings it made go through ``undo.coding_batch_undo`` (each removal audited) and the
+consensus codings it replaced come back with their own batch.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from coding.models import (
     Excerpt,
     Membership,
     Transcript,
+    later_dependents,
 )
 from coding.models.consensus import REASON_MAX
 from coding.services.audit import audit
@@ -345,7 +347,8 @@ def consensus_start_from(
 
 
 def latest_decision(transcript: Transcript) -> ConsensusDecision | None:
-    """What ``consensus_undo`` would take back: the transcript's newest live decision."""
+    """What ``consensus_undo`` takes back when no decision is named: the transcript's newest
+    live decision."""
     return (
         ConsensusDecision.objects.live()
         .filter(transcript=transcript)
@@ -355,18 +358,41 @@ def latest_decision(transcript: Transcript) -> ConsensusDecision | None:
 
 
 @transaction.atomic
-def consensus_undo(*, membership: Membership, transcript: Transcript) -> ConsensusDecision | None:
-    """Take back the transcript's latest live consensus decision (decisions are undone newest
-    first: each replaced what the one before it left). Its codings are removed through
-    ``coding_batch_undo``; the consensus codings it replaced come back. Only its decider or an
-    owner undoes it. Returns the decision undone, or None when there is none."""
+def consensus_undo(
+    *,
+    membership: Membership,
+    transcript: Transcript,
+    decision: ConsensusDecision | None = None,
+) -> ConsensusDecision | None:
+    """Take back ``decision`` (one of the transcript's, resolved by the caller), or else the
+    transcript's latest live consensus decision. An earlier decision is taken back only when no
+    later live one depends on it (``models.later_dependents``: each replaced what the ones
+    before it left where they acted); otherwise ValidationError, nothing written. Its codings
+    are removed through ``coding_batch_undo``; the consensus codings it replaced come back.
+    Only its decider or an owner undoes it. Returns the decision undone, or None when there is
+    none (or the one named is undone already)."""
     _refuse_unless_settler(membership, transcript)
     _lock_transcript(transcript)
-    decision = latest_decision(transcript)
+    if decision is None:
+        decision = latest_decision(transcript)
+    elif decision.transcript_id != transcript.pk:
+        raise PermissionDenied
+    else:
+        # Read again under the lock: someone may have undone it since the page was loaded.
+        decision = ConsensusDecision.objects.live().filter(pk=decision.pk).first()
     if decision is None:
         return None
     if not access.may_undo_consensus(membership, decision):
         raise PermissionDenied
+    live = ConsensusDecision.objects.live().filter(transcript=transcript)
+    if later_dependents(decision, live):
+        raise ValidationError(
+            _(
+                "A later consensus decision on this passage stands and builds on this one: "
+                "undo that one first."
+            ),
+            code="consensus_undo_later",
+        )
     project = transcript.case.project
     removed = coding_batch_undo(project=project, batch=decision.batch, actor=membership.user)
     codes = {

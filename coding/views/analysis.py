@@ -147,7 +147,12 @@ def _drilldown(
 ) -> HttpResponse:
     viewer = project.membership
     total, items = drilldown.drilldown(
-        codings, highlight=highlight, merged=form.merged, per_code=per_code, viewer=viewer
+        codings,
+        highlight=highlight,
+        merged=form.merged,
+        consensus=form.counts_consensus,
+        per_code=per_code,
+        viewer=viewer,
     )
     marks = key_quote_marks.stars(
         ((it.excerpt.pk, it.codes) for it in items), request.user, viewer=viewer
@@ -483,6 +488,7 @@ def framework_panel(request: AuthenticatedHttpRequest, project_id: int) -> HttpR
                     codings,
                     highlight=filter_form.columns.members(code.pk),
                     merged=filter_form.merged,
+                    consensus=filter_form.counts_consensus,
                     viewer=project.membership,
                 )
                 basis = filter_form.basis_label
@@ -565,6 +571,7 @@ def framework_cell(request: AuthenticatedHttpRequest, case_id: int, code_id: int
                 codings,
                 highlight=filter_form.columns.members(code.pk),
                 merged=filter_form.merged,
+                consensus=filter_form.counts_consensus,
                 viewer=project.membership,
             )
     revisions = (

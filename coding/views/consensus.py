@@ -68,6 +68,8 @@ def context(request: HtmxHttpRequest, c: Comparison) -> dict[str, Any]:
         access.may_settle_consensus(c.transcript.membership, c.transcript) and not c.rolled_up
     )
     latest = st.latest()
+    history = st.history(c.code.pk)
+    membership = c.transcript.membership
     return {
         "project": c.project,
         "tab": "agreement",
@@ -79,7 +81,13 @@ def context(request: HtmxHttpRequest, c: Comparison) -> dict[str, Any]:
         "passages": passages,
         "disagreements": sum(1 for p in passages if p.disagreement),
         "unsettled": sum(1 for r in rows if r.passage.disagreement and not r.settled),
-        "history": st.history(c.code.pk),
+        "history": history,
+        # The history's decisions a settler may take back now (``models.later_dependents``).
+        "undoable": {
+            d.pk
+            for d in history
+            if may_settle and access.may_undo_consensus(membership, d) and st.undoable(d)
+        },
         "back": back.urlencode(),
         "query": request.GET.urlencode(),
         # Reversed once, not once per passage.
@@ -88,8 +96,7 @@ def context(request: HtmxHttpRequest, c: Comparison) -> dict[str, Any]:
         # Settling works on one code: with sub-codes rolled up a passage mixes several.
         "may_settle": may_settle,
         "rolled_up": c.rolled_up,
-        "may_undo": latest is not None
-        and access.may_undo_consensus(c.transcript.membership, latest),
+        "may_undo": latest is not None and access.may_undo_consensus(membership, latest),
         "latest": latest,
         "consensus_empty": not st.begun,
     }
@@ -206,17 +213,24 @@ def consensus_start(request: HtmxHttpRequest, transcript_id: int) -> HttpRespons
 @login_required
 @require_POST
 def consensus_undo(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
-    """Undo the transcript's latest consensus decision."""
+    """Undo one consensus decision: ``decision`` (an id from the history), or else the
+    transcript's latest."""
     transcript = _settler_transcript(request, transcript_id)
     c = chosen(request.POST, transcript)  # the way back must be a valid comparison
+    posted = request.POST.get("decision")
+    named = access.consensus_decision_of(transcript, posted) if posted else None
     try:
-        undone = services.consensus_undo(membership=transcript.membership, transcript=transcript)
+        undone = services.consensus_undo(
+            membership=transcript.membership, transcript=transcript, decision=named
+        )
     except ValidationError as exc:
         for m in exc.messages:
             messages.error(request, m)
     else:
         if undone is None:
             messages.info(request, _("There is no consensus decision to undo."))
+        elif named is not None:
+            messages.success(request, _("The consensus decision is undone."))
         else:
             messages.success(request, _("The latest consensus decision is undone."))
     return HttpResponseRedirect(_back_to(request, c))
