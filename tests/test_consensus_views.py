@@ -3,12 +3,17 @@ htmx, a fragment; without, post/redirect/get), supervisors only read, outsiders 
 
 from __future__ import annotations
 
+import io
 from urllib.parse import urlencode
 
+import docx
 import pytest
 from django.urls import reverse
 
 from coding import services
+from coding.exports import rows as export_rows
+from coding.exports.selection import codings_for
+from coding.exports.word import STYLE_SOURCE, ExportOptions, write_word
 from coding.models import AuditAction, AuditEvent, Coding, ConsensusDecision, Membership, Role
 
 from .factories import CodeFactory, TranscriptFactory, UserFactory
@@ -296,3 +301,34 @@ def test_an_earlier_decision_a_later_one_builds_on_is_not_undone(
     assert bob_client.post(wrong + "?" + undo_url.split("?")[1], undo_body).status_code == 404
     assert bob_client.post(undo_url, {**undo_body, "decision": "x"}).status_code == 404
     assert database_state() == before
+
+
+def test_the_word_export_names_a_consensus_passage_by_its_decider_never_as_a_coder(
+    coded, project, alice, bob
+):
+    t, k = coded
+    rita = _rita(project)
+    services.consensus_decide(
+        membership=Membership.objects.get(project=project, user=rita),
+        transcript=t,
+        code=k,
+        coders=[alice, bob],
+        action="keep",
+        passage=PASSAGE,
+        keep=alice,
+        reason="Smalest",
+    )
+
+    def source_lines(basis: str) -> list[str]:
+        codings, _described = codings_for(project, {"layout": "by-code", "basis": basis})
+        buf = io.BytesIO()
+        write_word(buf, export_rows.collect(project, codings), ExportOptions())
+        document = docx.Document(io.BytesIO(buf.getvalue()))
+        return [p.text for p in document.paragraphs if p.style.name == STYLE_SOURCE]
+
+    (line,) = source_lines("consensus")
+    assert "consensus passage, decided by rita" in line
+    assert "rita," not in line and ": rita" not in line
+    lines = source_lines("merged")
+    assert len(lines) == 2 and not any("rita" in line for line in lines)
+    assert any("alice" in line for line in lines) and any("bob" in line for line in lines)

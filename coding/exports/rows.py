@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from coding.analysis import selection
 from coding.models import (
@@ -23,6 +24,7 @@ from coding.models import (
     Case,
     Code,
     Coding,
+    CodingLayer,
     CodingQuerySet,
     Excerpt,
     FrameworkSummary,
@@ -34,6 +36,9 @@ from coding.models import (
     Turn,
 )
 from coding.people import display_name
+
+# A coding's author as the export names it: (coder id, layer).
+Who = tuple[int, str]
 
 # Characters of transcript read on each side of an excerpt when context is asked for; the
 # writer trims that to whole words.
@@ -190,15 +195,25 @@ def collect(
     progress(10)
 
     # Who applied which code to which excerpt, within the selection.
-    coders: dict[tuple[int, int], set[int]] = defaultdict(set)
-    for code_id, excerpt_id, coder_id in codings.values_list(
-        "tag_id", "content_object_id", "coder_id"
+    # A coding of the consensus layer names the researcher who decided it as such, never as
+    # if they had coded the passage (its ``coder`` is the decider).
+    coders: dict[tuple[int, int], set[Who]] = defaultdict(set)
+    for code_id, excerpt_id, coder_id, layer in codings.values_list(
+        "tag_id", "content_object_id", "coder_id", "layer"
     ).iterator(chunk_size=5000):
-        coders[(code_id, excerpt_id)].add(coder_id)
-    users = {
+        coders[(code_id, excerpt_id)].add((coder_id, layer))
+    names = {
         u.pk: display_name(u)
         for u in get_user_model().objects.filter(pk__in=codings.values("coder_id"))
     }
+    users: dict[Who, str] = {}
+    for who in {w for ws in coders.values() for w in ws}:
+        name = names[who[0]]
+        users[who] = (
+            gettext("consensus passage, decided by %(who)s") % {"who": name}
+            if who[1] == CodingLayer.CONSENSUS
+            else name
+        )
     progress(20)
 
     # Every code each selected excerpt carries (also codes outside the selection).
@@ -311,8 +326,8 @@ def collect(
 def _merge_passages(
     codings: QuerySet[Coding],
     excerpts: dict[int, ExcerptRow],
-    coders: dict[tuple[int, int], set[int]],
-    users: dict[int, str],
+    coders: dict[tuple[int, int], set[Who]],
+    users: dict[Who, str],
 ) -> list[tuple[int, int, tuple[str, ...]]]:
     """The placements of a merged export: one per passage of a code. A passage of several
     excerpts gets an ExcerptRow of its own (a negative id) holding the union's text, and
