@@ -198,16 +198,18 @@ def collect(
     # A coding of the consensus layer names the researcher who decided it as such, never as
     # if they had coded the passage (its ``coder`` is the decider).
     coders: dict[tuple[int, int], set[Who]] = defaultdict(set)
+    whos: dict[Who, Who] = {}  # one tuple per author, not one per coding (memory)
     for code_id, excerpt_id, coder_id, layer in codings.values_list(
         "tag_id", "content_object_id", "coder_id", "layer"
     ).iterator(chunk_size=5000):
-        coders[(code_id, excerpt_id)].add((coder_id, layer))
+        who = (coder_id, layer)
+        coders[(code_id, excerpt_id)].add(whos.setdefault(who, who))
     names = {
         u.pk: display_name(u)
         for u in get_user_model().objects.filter(pk__in=codings.values("coder_id"))
     }
     users: dict[Who, str] = {}
-    for who in {w for ws in coders.values() for w in ws}:
+    for who in whos:
         name = names[who[0]]
         users[who] = (
             gettext("consensus passage, decided by %(who)s") % {"who": name}
